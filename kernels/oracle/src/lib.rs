@@ -1,0 +1,1 @@
+//! Dev-only oracle: ggml's own kernels through llama-cpp-sys-2.

@@ -1,0 +1,2 @@
+//! The `bague` command.
+fn main() {}

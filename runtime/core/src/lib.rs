@@ -1,0 +1,7 @@
+//! bague core: zero-copy GGUF reader, tokenizer, forward pass, sampler and chat.
+#![cfg_attr(not(feature = "std"), no_std)]
+#![deny(unsafe_code)] // the one exception is the `std` mmap loader, which allows it locally
+
+extern crate alloc;
+
+pub use bague_kernels::GgmlType;
