@@ -5,3 +5,6 @@
 extern crate alloc;
 
 pub use bague_kernels::GgmlType;
+
+pub mod chat;
+pub mod sampler;

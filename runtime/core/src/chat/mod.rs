@@ -1,0 +1,1 @@
+//! Chat: prompt templates, reasoning (`<think>`) splitting, stop conditions.
