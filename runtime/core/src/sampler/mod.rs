@@ -102,13 +102,13 @@ pub struct Sampler {
     cfg: SamplerConfig,
     rng: Rng,
     n_vocab: usize,
-    /// [n_vocab] candidates; after `sample` the first `n_kept` are the final set.
+    /// `[n_vocab]` candidates; after `sample` the first `n_kept` are the final set.
     cands: Vec<Candidate>,
     n_kept: usize,
     /// Ring of the last `penalty_last_n` accepted ids; `head` is the next slot to overwrite.
     window: Vec<u32>,
     head: usize,
-    /// [penalty_last_n] scratch for counting ids in the window.
+    /// `[penalty_last_n]` scratch for counting ids in the window.
     scratch: Vec<u32>,
 }
 
@@ -178,7 +178,7 @@ impl Sampler {
         &self.window
     }
 
-    /// Picks the next token from `logits` ([n_vocab] f32, the model's output at the last
+    /// Picks the next token from `logits` (`[n_vocab]` f32, the model's output at the last
     /// position). Does not [`accept`](Self::accept) it. NaN logits count as −∞, +∞ as f32::MAX.
     /// Errors: `LogitsLen`, `AllMasked`. No allocation.
     pub fn sample(&mut self, logits: &[f32]) -> Result<u32, SamplerError> {
