@@ -1,0 +1,133 @@
+//! Instruction-set back ends.
+//!
+//! An [`Isa`] is a zero-sized (or token-carrying) value whose methods are the kernels of one
+//! instruction set. Every method has a default that calls the scalar reference, so a new back
+//! end only overrides what it accelerates. [`Scalar`] overrides nothing.
+//!
+//! SIMD back ends are capability tokens (e.g. `x86_64::Avx2Fma`): a value can only be
+//! obtained from `detect()` (runtime check under `std`, `cfg!(target_feature)` without it), so
+//! holding one proves the CPU runs the instructions, and the methods taking `self` are safe.
+//!
+//! Adding an ISA (e.g. aarch64 NEON): a folder `arch/<target_arch>/` with a token type that
+//! implements [`Isa`], a `mod` line below, and one arm in `crate::dispatch`.
+
+use crate::block::*;
+
+#[cfg(target_arch = "x86_64")]
+pub mod x86_64;
+
+/// The kernels of one instruction set. Slices follow the [`BlockFormat::vec_dot_ref`]
+/// convention (same element count in weights and activations; extra blocks ignored).
+#[allow(missing_docs)] // one method per format, named after it
+pub trait Isa: Copy + Send + Sync + 'static {
+    /// Name reported by `Kernels::name` ("scalar", "avx2", "neon", "neon+dotprod").
+    fn name(self) -> &'static str;
+
+    fn vec_dot_q4_0(self, w: &[BlockQ4_0], a: &[BlockQ8_0]) -> f32 {
+        BlockQ4_0::vec_dot_ref(w, a)
+    }
+    fn vec_dot_q4_1(self, w: &[BlockQ4_1], a: &[BlockQ8_1]) -> f32 {
+        BlockQ4_1::vec_dot_ref(w, a)
+    }
+    fn vec_dot_q5_0(self, w: &[BlockQ5_0], a: &[BlockQ8_0]) -> f32 {
+        BlockQ5_0::vec_dot_ref(w, a)
+    }
+    fn vec_dot_q5_1(self, w: &[BlockQ5_1], a: &[BlockQ8_1]) -> f32 {
+        BlockQ5_1::vec_dot_ref(w, a)
+    }
+    fn vec_dot_q8_0(self, w: &[BlockQ8_0], a: &[BlockQ8_0]) -> f32 {
+        BlockQ8_0::vec_dot_ref(w, a)
+    }
+    fn vec_dot_iq4_nl(self, w: &[BlockIq4Nl], a: &[BlockQ8_0]) -> f32 {
+        BlockIq4Nl::vec_dot_ref(w, a)
+    }
+    fn vec_dot_q2_k(self, w: &[BlockQ2K], a: &[BlockQ8K]) -> f32 {
+        BlockQ2K::vec_dot_ref(w, a)
+    }
+    fn vec_dot_q3_k(self, w: &[BlockQ3K], a: &[BlockQ8K]) -> f32 {
+        BlockQ3K::vec_dot_ref(w, a)
+    }
+    fn vec_dot_q4_k(self, w: &[BlockQ4K], a: &[BlockQ8K]) -> f32 {
+        BlockQ4K::vec_dot_ref(w, a)
+    }
+    fn vec_dot_q5_k(self, w: &[BlockQ5K], a: &[BlockQ8K]) -> f32 {
+        BlockQ5K::vec_dot_ref(w, a)
+    }
+    fn vec_dot_q6_k(self, w: &[BlockQ6K], a: &[BlockQ8K]) -> f32 {
+        BlockQ6K::vec_dot_ref(w, a)
+    }
+    fn vec_dot_f32(self, w: &[F32], a: &[F32]) -> f32 {
+        F32::vec_dot_ref(w, a)
+    }
+    fn vec_dot_f16(self, w: &[F16], a: &[F16]) -> f32 {
+        F16::vec_dot_ref(w, a)
+    }
+    fn vec_dot_bf16(self, w: &[BF16], a: &[BF16]) -> f32 {
+        BF16::vec_dot_ref(w, a)
+    }
+
+    /// Quantize activations to Q8_0 (bytes identical to `q8_0::quantize_row_q8_0`).
+    fn quantize_q8_0(self, x: &[f32], out: &mut [BlockQ8_0]) {
+        q8_0::quantize_row_q8_0(x, out)
+    }
+    /// Quantize activations to Q8_1 (bytes identical to `q8_1::quantize_row_q8_1`).
+    fn quantize_q8_1(self, x: &[f32], out: &mut [BlockQ8_1]) {
+        q8_1::quantize_row_q8_1(x, out)
+    }
+    /// Quantize activations to Q8_K (bytes identical to `q8_k::quantize_row_q8_k`).
+    fn quantize_q8_k(self, x: &[f32], out: &mut [BlockQ8K]) {
+        q8_k::quantize_row_q8_k(x, out)
+    }
+    /// f32 → f16 row (round to nearest even).
+    fn f32_to_f16(self, x: &[f32], out: &mut [F16]) {
+        F16::quantize(x, out)
+    }
+    /// f16 → f32 row (exact).
+    fn f16_to_f32(self, x: &[F16], out: &mut [f32]) {
+        F16::dequantize(x, out)
+    }
+}
+
+/// The scalar back end: the references, on every target.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Scalar;
+
+impl Isa for Scalar {
+    fn name(self) -> &'static str {
+        "scalar"
+    }
+}
+
+/// A weight format the dispatcher can route: picks the [`Isa`] method of its format.
+pub trait Weight: BlockFormat {
+    /// `isa`'s dot product for this format.
+    fn vec_dot<I: Isa>(isa: I, w: &[Self], a: &[Self::Act]) -> f32;
+}
+
+macro_rules! weight {
+    ($($ty:ty => $m:ident),* $(,)?) => {$(
+        impl Weight for $ty {
+            #[inline(always)]
+            fn vec_dot<I: Isa>(isa: I, w: &[Self], a: &[Self::Act]) -> f32 {
+                isa.$m(w, a)
+            }
+        }
+    )*};
+}
+
+weight! {
+    BlockQ4_0 => vec_dot_q4_0,
+    BlockQ4_1 => vec_dot_q4_1,
+    BlockQ5_0 => vec_dot_q5_0,
+    BlockQ5_1 => vec_dot_q5_1,
+    BlockQ8_0 => vec_dot_q8_0,
+    BlockIq4Nl => vec_dot_iq4_nl,
+    BlockQ2K => vec_dot_q2_k,
+    BlockQ3K => vec_dot_q3_k,
+    BlockQ4K => vec_dot_q4_k,
+    BlockQ5K => vec_dot_q5_k,
+    BlockQ6K => vec_dot_q6_k,
+    F32 => vec_dot_f32,
+    F16 => vec_dot_f16,
+    BF16 => vec_dot_bf16,
+}

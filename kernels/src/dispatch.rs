@@ -1,0 +1,444 @@
+//! [`Kernels`]: the kernel table, chosen once and passed by reference.
+//!
+//! A `Kernels` holds the chosen back end (a capability token, see [`crate::arch`]); every
+//! call dispatches with one `match` on it and then runs a loop monomorphized for that back
+//! end and format. No global state, no per-call feature detection.
+//!
+//! The byte-slice entry points check every length against the type table
+//! ([`GgmlType::row_bytes`]) before touching data and return [`KernelError`] on mismatch:
+//! wrong lengths are an error, never a panic and never UB.
+
+use core::ops::Range;
+
+use crate::arch::{Isa, Scalar, Weight};
+use crate::block::*;
+use crate::{GgmlType, KernelError};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Backend {
+    Scalar(Scalar),
+    #[cfg(target_arch = "x86_64")]
+    Avx2(crate::arch::x86_64::Avx2Fma),
+}
+
+/// The kernel table: which instruction set runs `vec_dot`, `matvec`, `matmul` and the
+/// activation quantizers. Cheap to copy; build it once (at model load) and pass `&Kernels`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Kernels {
+    backend: Backend,
+}
+
+/// Run `$body` with `$isa` bound to the back end's token (a concrete type per arm).
+macro_rules! with_isa {
+    ($self:expr, |$isa:ident| $body:expr) => {
+        match $self.backend {
+            Backend::Scalar($isa) => $body,
+            #[cfg(target_arch = "x86_64")]
+            Backend::Avx2($isa) => $body,
+        }
+    };
+}
+
+/// Run `$body` with type `$W` bound to the block struct of weight type `$wt`.
+macro_rules! with_weight {
+    ($wt:expr, |$W:ident| $body:expr, $role:expr) => {
+        match $wt {
+            GgmlType::Q4_0 => {
+                type $W = BlockQ4_0;
+                $body
+            }
+            GgmlType::Q4_1 => {
+                type $W = BlockQ4_1;
+                $body
+            }
+            GgmlType::Q5_0 => {
+                type $W = BlockQ5_0;
+                $body
+            }
+            GgmlType::Q5_1 => {
+                type $W = BlockQ5_1;
+                $body
+            }
+            GgmlType::Q8_0 => {
+                type $W = BlockQ8_0;
+                $body
+            }
+            GgmlType::IQ4_NL => {
+                type $W = BlockIq4Nl;
+                $body
+            }
+            GgmlType::Q2_K => {
+                type $W = BlockQ2K;
+                $body
+            }
+            GgmlType::Q3_K => {
+                type $W = BlockQ3K;
+                $body
+            }
+            GgmlType::Q4_K => {
+                type $W = BlockQ4K;
+                $body
+            }
+            GgmlType::Q5_K => {
+                type $W = BlockQ5K;
+                $body
+            }
+            GgmlType::Q6_K => {
+                type $W = BlockQ6K;
+                $body
+            }
+            GgmlType::F32 => {
+                type $W = F32;
+                $body
+            }
+            GgmlType::F16 => {
+                type $W = F16;
+                $body
+            }
+            GgmlType::BF16 => {
+                type $W = BF16;
+                $body
+            }
+            ty => Err(KernelError::Unsupported { ty, role: $role }),
+        }
+    };
+}
+
+impl Kernels {
+    /// The best back end this CPU supports. With `std`, the environment variable
+    /// `BAGUE_KERNELS` = `scalar` | `avx2` | `neon` forces one; an unknown or unavailable
+    /// value falls back to the best available (check [`Kernels::name`]). Without `std`, the
+    /// choice follows the compile-time target features.
+    pub fn detect() -> Kernels {
+        #[cfg(feature = "std")]
+        if let Ok(v) = std::env::var("BAGUE_KERNELS") {
+            if let Some(k) = Self::by_name(v.trim()) {
+                return k;
+            }
+        }
+        Self::best()
+    }
+
+    /// The back end named `name` (`"scalar"`, `"avx2"`, …) if this CPU supports it.
+    pub fn by_name(name: &str) -> Option<Kernels> {
+        match name {
+            "scalar" => Some(Self::scalar()),
+            #[cfg(target_arch = "x86_64")]
+            "avx2" => crate::arch::x86_64::Avx2Fma::detect().map(|t| Kernels {
+                backend: Backend::Avx2(t),
+            }),
+            _ => None,
+        }
+    }
+
+    /// Every back end this CPU supports, best last (for tests and benchmarks).
+    pub fn available() -> impl Iterator<Item = Kernels> {
+        ["scalar", "avx2", "neon", "neon+dotprod"]
+            .into_iter()
+            .filter_map(Self::by_name)
+    }
+
+    fn best() -> Kernels {
+        #[cfg(target_arch = "x86_64")]
+        if let Some(t) = crate::arch::x86_64::Avx2Fma::detect() {
+            return Kernels {
+                backend: Backend::Avx2(t),
+            };
+        }
+        Self::scalar()
+    }
+
+    /// The scalar reference back end (every target).
+    pub const fn scalar() -> Kernels {
+        Kernels {
+            backend: Backend::Scalar(Scalar),
+        }
+    }
+
+    /// `"scalar"`, `"avx2"`, `"neon"` or `"neon+dotprod"`.
+    pub fn name(&self) -> &'static str {
+        with_isa!(self, |isa| isa.name())
+    }
+
+    /// The type activations must have for a dot product with weights of type `w` (ggml's
+    /// `vec_dot_type`): Q8_0 for Q4_0/Q5_0/Q8_0/IQ4_NL, Q8_1 for Q4_1/Q5_1, Q8_K for the
+    /// k-quants, the type itself for F32/F16/BF16. Other types map to themselves (and are
+    /// not [`supports`](Self::supports)ed).
+    pub const fn vec_dot_type(w: GgmlType) -> GgmlType {
+        use GgmlType::*;
+        match w {
+            Q4_0 | Q5_0 | Q8_0 | IQ4_NL => Q8_0,
+            Q4_1 | Q5_1 => Q8_1,
+            Q2_K | Q3_K | Q4_K | Q5_K | Q6_K => Q8_K,
+            other => other,
+        }
+    }
+
+    /// Whether `vec_dot`, `matvec`, `matmul` and `dequantize_row` accept weights of type `w`.
+    pub const fn supports(w: GgmlType) -> bool {
+        use GgmlType::*;
+        matches!(
+            w,
+            F32 | F16
+                | BF16
+                | Q4_0
+                | Q4_1
+                | Q5_0
+                | Q5_1
+                | Q8_0
+                | IQ4_NL
+                | Q2_K
+                | Q3_K
+                | Q4_K
+                | Q5_K
+                | Q6_K
+        )
+    }
+
+    /// Quantize a row of activations `x` (`[n]` f32) to `act` ∈ {Q8_0, Q8_1, Q8_K, F16, BF16,
+    /// F32}, writing `act.row_bytes(n)` bytes to `out`. Bytes are identical to ggml's x86
+    /// CPU backend on every back end. Errors: `Unsupported`, `NotBlockMultiple`, `Length`.
+    pub fn quantize_activation(
+        &self,
+        act: GgmlType,
+        x: &[f32],
+        out: &mut [u8],
+    ) -> Result<(), KernelError> {
+        let need = row_bytes(act, x.len())?;
+        check_len("out", need, out.len())?;
+        with_isa!(self, |isa| {
+            match act {
+                GgmlType::Q8_0 => isa.quantize_q8_0(x, cast_mut(out)),
+                GgmlType::Q8_1 => isa.quantize_q8_1(x, cast_mut(out)),
+                GgmlType::Q8_K => isa.quantize_q8_k(x, cast_mut(out)),
+                GgmlType::F16 => isa.f32_to_f16(x, cast_mut(out)),
+                GgmlType::BF16 => BF16::quantize(x, cast_mut(out)),
+                GgmlType::F32 => F32::quantize(x, cast_mut(out)),
+                ty => {
+                    return Err(KernelError::Unsupported {
+                        ty,
+                        role: "activation",
+                    });
+                }
+            }
+        });
+        Ok(())
+    }
+
+    /// Dot product of one weight row (`wt`, `n` elements, `wt.row_bytes(n)` bytes) with one
+    /// activation row of type `vec_dot_type(wt)`. Errors: `Unsupported`,
+    /// `NotBlockMultiple`, `Length`.
+    pub fn vec_dot(
+        &self,
+        wt: GgmlType,
+        n: usize,
+        w: &[u8],
+        act: &[u8],
+    ) -> Result<f32, KernelError> {
+        check_len("w", row_bytes(wt, n)?, w.len())?;
+        check_len("act", row_bytes(Self::vec_dot_type(wt), n)?, act.len())?;
+        with_weight!(
+            wt,
+            |W| Ok(with_isa!(self, |isa| W::vec_dot(
+                isa,
+                cast::<W>(w),
+                cast(act)
+            ))),
+            "vec_dot"
+        )
+    }
+
+    /// Matrix × vector over a row range: `out[r - rows.start] = row r of w · act` for `r` in
+    /// `rows`. `w`: the whole matrix, `n_rows × wt.row_bytes(n_cols)` bytes (`n_rows` is
+    /// derived from its length); `act`: one row of `vec_dot_type(wt)` (`n_cols` elements);
+    /// `out`: at least `rows.len()` floats (the rest untouched). Split `rows` across threads.
+    /// Errors: `Unsupported`, `NotBlockMultiple`, `Length`, `Rows`.
+    pub fn matvec(
+        &self,
+        wt: GgmlType,
+        w: &[u8],
+        n_cols: usize,
+        rows: Range<usize>,
+        act: &[u8],
+        out: &mut [f32],
+    ) -> Result<(), KernelError> {
+        self.matmul(wt, w, n_cols, rows.clone(), act, 1, out, rows.len())
+    }
+
+    /// Matrix × several vectors (prefill): `out[t * out_stride + (r - rows.start)] = row r ·
+    /// token t` for `t < n_tok`, `r` in `rows`. `acts`: `n_tok` rows of `vec_dot_type(wt)`,
+    /// each `n_cols` elements; `out_stride ≥ rows.len()`; `out` long enough for the last
+    /// token. Weight rows are reused across tokens while they are in cache.
+    /// Errors: as [`matvec`](Self::matvec).
+    pub fn matmul(
+        &self,
+        wt: GgmlType,
+        w: &[u8],
+        n_cols: usize,
+        rows: Range<usize>,
+        acts: &[u8],
+        n_tok: usize,
+        out: &mut [f32],
+        out_stride: usize,
+    ) -> Result<(), KernelError> {
+        let wrow = row_bytes(wt, n_cols)?;
+        if wrow == 0 {
+            return Err(KernelError::Length {
+                what: "n_cols",
+                expected: wt.block_size(),
+                got: 0,
+            });
+        }
+        if w.len() % wrow != 0 {
+            return Err(KernelError::Length {
+                what: "w",
+                expected: (w.len() / wrow + 1) * wrow,
+                got: w.len(),
+            });
+        }
+        let n_rows = w.len() / wrow;
+        if rows.start > rows.end || rows.end > n_rows {
+            return Err(KernelError::Rows {
+                start: rows.start,
+                end: rows.end,
+                n_rows,
+            });
+        }
+        let arow = row_bytes(Self::vec_dot_type(wt), n_cols)?;
+        check_len(
+            "acts",
+            arow.checked_mul(n_tok).ok_or(KernelError::Overflow)?,
+            acts.len(),
+        )?;
+        if n_tok == 0 || rows.is_empty() {
+            return Ok(());
+        }
+        if out_stride < rows.len() {
+            return Err(KernelError::Length {
+                what: "out_stride",
+                expected: rows.len(),
+                got: out_stride,
+            });
+        }
+        let need = (n_tok - 1)
+            .checked_mul(out_stride)
+            .and_then(|v| v.checked_add(rows.len()))
+            .ok_or(KernelError::Overflow)?;
+        if out.len() < need {
+            return Err(KernelError::Length {
+                what: "out",
+                expected: need,
+                got: out.len(),
+            });
+        }
+        with_weight!(
+            wt,
+            |W| {
+                with_isa!(self, |isa| matmul_t::<_, W>(
+                    isa,
+                    cast(w),
+                    n_cols / <W as BlockFormat>::BLOCK,
+                    rows,
+                    cast(acts),
+                    n_tok,
+                    out,
+                    out_stride
+                ));
+                Ok(())
+            },
+            "matmul"
+        )
+    }
+
+    /// Dequantize one row (`out.len()` elements, `wt.row_bytes(out.len())` bytes of `w`) to
+    /// f32 (scalar; exact as ggml's `dequantize_row_*`). Errors: `Unsupported`,
+    /// `NotBlockMultiple`, `Length`.
+    pub fn dequantize_row(wt: GgmlType, w: &[u8], out: &mut [f32]) -> Result<(), KernelError> {
+        check_len("w", row_bytes(wt, out.len())?, w.len())?;
+        match wt {
+            GgmlType::Q8_1 => BlockQ8_1::dequantize(cast(w), out),
+            GgmlType::Q8_K => BlockQ8K::dequantize(cast(w), out),
+            _ => with_weight!(
+                wt,
+                |W| {
+                    W::dequantize(cast::<W>(w), out);
+                    Ok(())
+                },
+                "dequantize"
+            )?,
+        }
+        Ok(())
+    }
+
+    /// f32 → f16 (little-endian bytes, `2 * x.len()`), round to nearest even, F16C on x86.
+    /// Errors: `Length`.
+    pub fn f32_to_f16_row(&self, x: &[f32], out: &mut [u8]) -> Result<(), KernelError> {
+        check_len("out", 2 * x.len(), out.len())?;
+        with_isa!(self, |isa| isa.f32_to_f16(x, cast_mut(out)));
+        Ok(())
+    }
+
+    /// f16 (little-endian bytes) → f32 (`out.len()` values), exact. Errors: `Length`.
+    pub fn f16_to_f32_row(&self, x: &[u8], out: &mut [f32]) -> Result<(), KernelError> {
+        check_len("x", 2 * out.len(), x.len())?;
+        with_isa!(self, |isa| isa.f16_to_f32(cast(x), out));
+        Ok(())
+    }
+}
+
+/// Row tile of `matmul`: this many weight rows stay hot in L1/L2 while every token passes.
+const ROW_TILE: usize = 16;
+
+fn matmul_t<I: Isa, W: Weight>(
+    isa: I,
+    w: &[W],
+    nb: usize,
+    rows: Range<usize>,
+    acts: &[W::Act],
+    n_tok: usize,
+    out: &mut [f32],
+    out_stride: usize,
+) {
+    let anb = acts.len() / n_tok.max(1);
+    let mut r0 = rows.start;
+    while r0 < rows.end {
+        let r1 = (r0 + ROW_TILE).min(rows.end);
+        for (t, a) in acts.chunks_exact(anb.max(1)).take(n_tok).enumerate() {
+            let o = &mut out[t * out_stride + (r0 - rows.start)..];
+            for (r, o) in (r0..r1).zip(o.iter_mut()) {
+                *o = W::vec_dot(isa, &w[r * nb..(r + 1) * nb], a);
+            }
+        }
+        r0 = r1;
+    }
+}
+
+fn row_bytes(ty: GgmlType, n: usize) -> Result<usize, KernelError> {
+    match ty.row_bytes(n as u64) {
+        Some(b) => usize::try_from(b).map_err(|_| KernelError::Overflow),
+        None if n % ty.block_size() != 0 => Err(KernelError::NotBlockMultiple { ty, n }),
+        None => Err(KernelError::Overflow),
+    }
+}
+
+fn check_len(what: &'static str, expected: usize, got: usize) -> Result<(), KernelError> {
+    if expected == got {
+        Ok(())
+    } else {
+        Err(KernelError::Length {
+            what,
+            expected,
+            got,
+        })
+    }
+}
+
+/// View validated bytes as blocks. Lengths are checked by the callers, and every block type
+/// has alignment 1, so the cast cannot fail; an empty slice is returned if it ever did.
+fn cast<B: bytemuck::Pod>(b: &[u8]) -> &[B] {
+    bytemuck::try_cast_slice(b).unwrap_or(&[])
+}
+
+fn cast_mut<B: bytemuck::Pod>(b: &mut [u8]) -> &mut [B] {
+    bytemuck::try_cast_slice_mut(b).unwrap_or(&mut [])
+}
