@@ -1,2 +1,39 @@
-//! The `bague` command.
-fn main() {}
+//! The `bague` command: pull, list and inspect models (run, chat, bench and plan to come).
+//!
+//! `main` only parses the command line and reports errors; each subcommand lives in its own
+//! module under `cmd/`. Errors are printed on one line (`bague: error: ...`) with exit code 1.
+
+mod cmd;
+mod fetch;
+mod models;
+mod progress;
+mod registry;
+
+use clap::Parser;
+use std::process::ExitCode;
+
+/// bague: inference runtime for 4-bit quantized GGUF models on small devices.
+#[derive(Parser)]
+#[command(name = "bague", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: cmd::Command,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command.run() {
+        Ok(()) => ExitCode::SUCCESS,
+        // `bague inspect big.gguf | head` closes stdout early: not an error.
+        Err(e)
+            if e.downcast_ref::<std::io::Error>()
+                .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe) =>
+        {
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("bague: error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
