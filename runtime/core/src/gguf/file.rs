@@ -2,11 +2,12 @@
 
 use alloc::vec::Vec;
 
+use super::array::{Array, StrArray};
 use super::error::{Error, Name};
 use super::limits::{MAX_KV, MAX_TENSORS};
 use super::reader::Reader;
 use super::tensor::{MIN_ENTRY_BYTES, TensorInfo, entry_name, read_tensor_info};
-use super::value::{Array, StrArray, Value, ValueType, read_value};
+use super::value::{Value, ValueType, read_value};
 use super::{ALIGNMENT_KEY, DEFAULT_ALIGNMENT, MAGIC};
 
 /// Minimal bytes of one metadata entry: empty key, type, a one-byte value.

@@ -35,6 +35,7 @@
 //! table rounded up to the alignment when there are tensors, and right at the end of the
 //! table when there are none.
 
+mod array;
 mod error;
 mod file;
 mod reader;
@@ -43,10 +44,11 @@ mod value;
 pub mod writer;
 
 pub use crate::GgmlType;
+pub use array::{Array, ArrayIter, Scalar, Scalars, StrArray};
 pub use error::{Error, ErrorKind, Name};
 pub use file::File;
 pub use tensor::TensorInfo;
-pub use value::{Array, ArrayIter, Scalar, Scalars, StrArray, Value, ValueType};
+pub use value::{Value, ValueType};
 pub use writer::Writer;
 
 /// Caps on counts read from a file. Values above them are [`Error::TooManyItems`] or

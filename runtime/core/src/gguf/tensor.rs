@@ -97,14 +97,18 @@ pub(crate) fn read_tensor_info<'a>(
         ty: raw_ty,
     })?;
     let block = ty.block_size() as u64;
-    let row_bytes = ty.row_bytes(dims[0]).ok_or(Error::DimsNotBlockMultiple {
-        name: Name::new(name),
-        ne0: dims[0],
-        block: block as u32,
-    })?;
-    let n_bytes = row_bytes.checked_mul(n_rows).ok_or(Error::Overflow {
+    if dims[0] % block != 0 {
+        return Err(Error::DimsNotBlockMultiple {
+            name: Name::new(name),
+            ne0: dims[0],
+            block: block as u32,
+        });
+    }
+    let size_overflow = Error::Overflow {
         what: "tensor byte size",
-    })?;
+    };
+    let row_bytes = ty.row_bytes(dims[0]).ok_or(size_overflow)?;
+    let n_bytes = row_bytes.checked_mul(n_rows).ok_or(size_overflow)?;
     let offset = r.u64("tensor offset")?;
     if offset % alignment != 0 {
         return Err(Error::MisalignedTensor {
