@@ -10,4 +10,7 @@ pub mod chat;
 pub mod gguf;
 #[cfg(feature = "std")]
 pub mod loader;
+pub mod model;
+pub mod parallel;
 pub mod sampler;
+pub mod session;

@@ -1,0 +1,424 @@
+//! The forward pass, for every supported architecture: [`embed`] the tokens, run each
+//! [`block`], then the [`head`] gives logits. [`forward`] chains them; the session's
+//! `Stepper` calls them one at a time.
+//!
+//! A batch of `n` tokens (at positions `pos..pos + n`) goes through every layer as a matrix
+//! (`[n][n_embd]`), so a prompt is one pass. Numerics follow llama.cpp's CPU backend with
+//! flash attention off and an f16 KV cache, so that logits agree bit for bit where the
+//! kernels' float sums happen to be ordered alike:
+//! - every matrix input is quantized to the weight's `vec_dot_type` (Q8_0, Q8_1, Q8_K)
+//!   before the dot products;
+//! - K and V are stored as f16; Q is rounded to f16 for `Q·K` (ggml converts the f32
+//!   operand of an F16 `mul_mat` to F16), products summed in f32;
+//! - scores are scaled by `1/sqrt(head_dim)` (in f32, after the dot product), causally
+//!   masked, soft-maxed in f32; the probabilities are rounded to f16 and dotted with the
+//!   transposed f16 V rows.
+//!
+//! Source: llama.cpp `src/models/{llama,qwen2}.cpp`, `llm_graph_context::build_attn_mha`,
+//! `build_ffn` (SILU, parallel gate), ggml-cpu `ops.cpp`.
+
+use super::Model;
+use super::error::Error;
+use super::kv_cache::KvCache;
+use super::rope::Rope;
+use super::weights::Tensor;
+use crate::parallel::{Parallel, rows_per_chunk};
+use alloc::vec;
+use alloc::vec::Vec;
+use bague_kernels::ops;
+
+/// Work buffers of a session, allocated once for `n_batch` tokens and `n_ctx` positions.
+/// Shapes use `n` for the tokens of the current batch (`n <= n_batch`).
+#[derive(Clone, Debug)]
+pub(crate) struct Scratch {
+    /// Most tokens per forward pass.
+    pub n_batch: usize,
+    /// `[n][n_embd]` residual stream.
+    x: Vec<f32>,
+    /// `[n][n_embd]` RMS-normed residual (input of Q/K/V and gate/up).
+    xn: Vec<f32>,
+    /// `[n][n_head * head_dim]` queries.
+    q: Vec<f32>,
+    /// `[n][n_head_kv * head_dim]` keys of the new tokens.
+    k: Vec<f32>,
+    /// `[n][n_head_kv * head_dim]` values of the new tokens.
+    v: Vec<f32>,
+    /// `[n][n_head * head_dim]` attention output, heads side by side.
+    att: Vec<f32>,
+    /// `[n][n_embd]` output of `attn_output` and of `ffn_down`.
+    proj: Vec<f32>,
+    /// `[n][n_ff]` gate projection, then `silu(gate) * up` in place.
+    gate: Vec<f32>,
+    /// `[n][n_ff]` up projection.
+    up: Vec<f32>,
+    /// `[n_ff]` one row of SwiGLU output.
+    ffn_row: Vec<f32>,
+    /// `[n][act_row_bytes]` a matrix input quantized to the weight's `vec_dot_type`.
+    act: Vec<u8>,
+    /// `[n_threads][att_stride]` per task: scores `[n_ctx]` f32, probabilities `[n_ctx]`
+    /// f16, query `[head_dim]` f16.
+    att_scratch: Vec<f32>,
+    att_stride: usize,
+    /// `[n][head_dim]` RoPE `(cos, sin)` tables, one per token.
+    rope: Vec<f32>,
+    /// `[n_vocab]` logits of the last token.
+    pub logits: Vec<f32>,
+}
+
+impl Scratch {
+    /// Bytes [`Scratch::new`] allocates for these sizes (the memory plan).
+    pub(crate) fn bytes(m: &Model<'_>, n_batch: usize, n_ctx: usize, n_threads: usize) -> usize {
+        let c = &m.config;
+        let f32s = n_batch * (3 * c.n_embd + 2 * c.q_dim() + 2 * c.kv_dim() + 2 * c.n_ff)
+            + c.n_ff
+            + n_threads * att_stride(n_ctx, c.head_dim)
+            + n_batch * c.head_dim
+            + c.n_vocab;
+        f32s * 4 + n_batch * max_act_row_bytes(m)
+    }
+
+    pub(crate) fn new(m: &Model<'_>, n_batch: usize, n_ctx: usize, n_threads: usize) -> Scratch {
+        let c = &m.config;
+        let stride = att_stride(n_ctx, c.head_dim);
+        Scratch {
+            n_batch,
+            x: vec![0.0; n_batch * c.n_embd],
+            xn: vec![0.0; n_batch * c.n_embd],
+            q: vec![0.0; n_batch * c.q_dim()],
+            k: vec![0.0; n_batch * c.kv_dim()],
+            v: vec![0.0; n_batch * c.kv_dim()],
+            att: vec![0.0; n_batch * c.q_dim()],
+            proj: vec![0.0; n_batch * c.n_embd],
+            gate: vec![0.0; n_batch * c.n_ff],
+            up: vec![0.0; n_batch * c.n_ff],
+            ffn_row: vec![0.0; c.n_ff],
+            act: vec![0u8; n_batch * max_act_row_bytes(m)],
+            att_scratch: vec![0.0; n_threads.max(1) * stride],
+            att_stride: stride,
+            rope: vec![0.0; n_batch * c.head_dim],
+            logits: vec![0.0; c.n_vocab],
+        }
+    }
+}
+
+/// f32 slots of one attention task's scratch: scores, f16 probabilities, f16 query.
+fn att_stride(n_ctx: usize, head_dim: usize) -> usize {
+    n_ctx + n_ctx.div_ceil(2) + head_dim.div_ceil(2)
+}
+
+/// Largest quantized activation row of any matrix input.
+fn max_act_row_bytes(m: &Model<'_>) -> usize {
+    m.weights
+        .matrices()
+        .map(|w| m.linalg.act_row_bytes(w.ty, w.n_cols()))
+        .max()
+        .unwrap_or(0)
+}
+
+/// Runs `tokens` (at positions `pos..`) through the whole model; the logits of the last
+/// token are left in `s.logits`. `cancel` is polled between layers.
+/// The caller has checked ids, batch size and context room.
+pub(crate) fn forward(
+    m: &Model<'_>,
+    kv: &mut KvCache,
+    s: &mut Scratch,
+    par: &dyn Parallel,
+    tokens: &[u32],
+    pos: usize,
+    cancel: Option<&core::sync::atomic::AtomicBool>,
+) -> Result<(), Error> {
+    embed(m, s, tokens);
+    for l in 0..m.config.n_layer {
+        if cancel.is_some_and(|c| c.load(core::sync::atomic::Ordering::Relaxed)) {
+            return Err(Error::Cancelled);
+        }
+        block(m, kv, s, par, l, tokens.len(), pos);
+    }
+    head(m, s, par, tokens.len());
+    Ok(())
+}
+
+/// `x[t] = token_embd[tokens[t]]`, dequantized.
+pub(crate) fn embed(m: &Model<'_>, s: &mut Scratch, tokens: &[u32]) {
+    let e = m.config.n_embd;
+    for (t, &id) in tokens.iter().enumerate() {
+        let row = &mut s.x[t * e..(t + 1) * e];
+        m.linalg
+            .dequantize_row(&m.weights.token_embd, id as usize, row);
+    }
+}
+
+/// Transformer block `l` on the `n` tokens in `s.x` (positions `pos..pos + n`): attention
+/// with the KV cache, then the SwiGLU feed-forward block, each added to the residual.
+pub(crate) fn block(
+    m: &Model<'_>,
+    kv: &mut KvCache,
+    s: &mut Scratch,
+    par: &dyn Parallel,
+    l: usize,
+    n: usize,
+    pos: usize,
+) {
+    let c = &m.config;
+    let w = &m.weights.layers[l];
+    let (e, qd, kvd, ff) = (c.n_embd, c.q_dim(), c.kv_dim(), c.n_ff);
+
+    // --- attention ---
+    // xn = RMSNorm(x) * attn_norm                                   [n][n_embd]
+    rms_norm_rows(&s.x[..n * e], &w.attn_norm, c.rms_eps, &mut s.xn[..n * e]);
+    // q = Wq·xn + bq, k = Wk·xn + bk, v = Wv·xn + bv                [n][q_dim], [n][kv_dim]
+    let mut act_ty = None;
+    linear(
+        m,
+        par,
+        &w.wq,
+        w.bq.as_ref(),
+        &s.xn[..n * e],
+        n,
+        &mut s.act,
+        &mut act_ty,
+        &mut s.q,
+    );
+    linear(
+        m,
+        par,
+        &w.wk,
+        w.bk.as_ref(),
+        &s.xn[..n * e],
+        n,
+        &mut s.act,
+        &mut act_ty,
+        &mut s.k,
+    );
+    linear(
+        m,
+        par,
+        &w.wv,
+        w.bv.as_ref(),
+        &s.xn[..n * e],
+        n,
+        &mut s.act,
+        &mut act_ty,
+        &mut s.v,
+    );
+    // RoPE on q and k, each token at its position
+    let rope = Rope::new(c);
+    let hd = c.head_dim;
+    for t in 0..n {
+        let table = &mut s.rope[t * hd..(t + 1) * hd];
+        let ff = m.weights.rope_freqs.as_ref();
+        rope.table((pos + t) as i64, |i| ff.map_or(1.0, |f| f.f32_at(i)), table);
+        rope.apply(table, &mut s.q[t * qd..(t + 1) * qd]);
+        rope.apply(table, &mut s.k[t * kvd..(t + 1) * kvd]);
+    }
+    // KV cache[l][pos..pos + n] = k, v (rounded to f16)
+    kv.store(l, pos, &s.k[..n * kvd], &s.v[..n * kvd]);
+    // att = softmax(q·Kᵀ / sqrt(head_dim), causal) · V          [n][n_head * head_dim]
+    attention(m, kv, s, par, l, n, pos);
+    // x += Wo·att + bo
+    let mut act_ty = None;
+    linear(
+        m,
+        par,
+        &w.wo,
+        w.bo.as_ref(),
+        &s.att[..n * qd],
+        n,
+        &mut s.act,
+        &mut act_ty,
+        &mut s.proj,
+    );
+    ops::add(&mut s.x[..n * e], &s.proj[..n * e]);
+
+    // --- feed-forward ---
+    // xn = RMSNorm(x) * ffn_norm
+    rms_norm_rows(&s.x[..n * e], &w.ffn_norm, c.rms_eps, &mut s.xn[..n * e]);
+    // gate = Wgate·xn, up = Wup·xn                                  [n][n_ff]
+    let mut act_ty = None;
+    linear(
+        m,
+        par,
+        &w.w_gate,
+        None,
+        &s.xn[..n * e],
+        n,
+        &mut s.act,
+        &mut act_ty,
+        &mut s.gate,
+    );
+    linear(
+        m,
+        par,
+        &w.w_up,
+        None,
+        &s.xn[..n * e],
+        n,
+        &mut s.act,
+        &mut act_ty,
+        &mut s.up,
+    );
+    // gate = silu(gate) * up
+    for t in 0..n {
+        let g = &mut s.gate[t * ff..(t + 1) * ff];
+        ops::swiglu(g, &s.up[t * ff..(t + 1) * ff], &mut s.ffn_row);
+        g.copy_from_slice(&s.ffn_row);
+    }
+    // x += Wdown·gate
+    let mut act_ty = None;
+    linear(
+        m,
+        par,
+        &w.w_down,
+        None,
+        &s.gate[..n * ff],
+        n,
+        &mut s.act,
+        &mut act_ty,
+        &mut s.proj,
+    );
+    ops::add(&mut s.x[..n * e], &s.proj[..n * e]);
+}
+
+/// Final RMSNorm of the last token and the output projection: `s.logits` `[n_vocab]`.
+pub(crate) fn head(m: &Model<'_>, s: &mut Scratch, par: &dyn Parallel, n: usize) {
+    let e = m.config.n_embd;
+    let last = &s.x[(n - 1) * e..n * e];
+    rms_norm_rows(
+        last,
+        &m.weights.output_norm,
+        m.config.rms_eps,
+        &mut s.xn[..e],
+    );
+    let mut act_ty = None;
+    linear(
+        m,
+        par,
+        &m.weights.output,
+        None,
+        &s.xn[..e],
+        1,
+        &mut s.act,
+        &mut act_ty,
+        &mut s.logits,
+    );
+}
+
+/// `out[t] = RMSNorm(x[t]) * gain` for every row; `gain` is an F32 tensor `[n_embd]`.
+fn rms_norm_rows(x: &[f32], gain: &Tensor<'_>, eps: f32, out: &mut [f32]) {
+    let e = gain.n_cols();
+    for (xr, or) in x.chunks_exact(e).zip(out.chunks_exact_mut(e)) {
+        ops::rms_norm(xr, eps, or);
+        for (i, o) in or.iter_mut().enumerate() {
+            *o *= gain.f32_at(i);
+        }
+    }
+}
+
+/// `out[t] = W·x[t] (+ bias)` for `n` tokens; `x`: `[n][n_cols]`, `out`: `[n][n_rows]`.
+/// `x` is quantized into `act` unless `act_ty` says it already holds `x` quantized to the
+/// right type (Q, K and V share one quantized input when their weights agree).
+fn linear(
+    m: &Model<'_>,
+    par: &dyn Parallel,
+    w: &Tensor<'_>,
+    bias: Option<&Tensor<'_>>,
+    x: &[f32],
+    n: usize,
+    act: &mut [u8],
+    act_ty: &mut Option<bague_kernels::GgmlType>,
+    out: &mut [f32],
+) {
+    let (cols, rows) = (w.n_cols(), w.n_rows());
+    let la = &m.linalg;
+    let want = la.act_type(w.ty);
+    let arb = la.act_row_bytes(w.ty, cols);
+    if *act_ty != Some(want) {
+        la.quantize(w.ty, x, cols, &mut act[..n * arb]);
+        *act_ty = Some(want);
+    }
+    let act = &act[..n * arb];
+    let out = &mut out[..n * rows];
+    let nt = par.n_threads();
+    if n == 1 || n < nt {
+        // Split each token's rows across the threads.
+        let chunk = rows_per_chunk(rows, nt, 16);
+        for t in 0..n {
+            let a = &act[t * arb..(t + 1) * arb];
+            par.for_each_chunk(&mut out[t * rows..(t + 1) * rows], chunk, &|i, o| {
+                la.matvec(w, i * chunk..i * chunk + o.len(), a, o)
+            });
+        }
+    } else {
+        // Split the tokens across the threads; each computes all rows of its tokens.
+        let per = n.div_ceil(nt);
+        par.for_each_chunk(out, per * rows, &|i, o| {
+            let t0 = i * per;
+            let nt_i = o.len() / rows;
+            la.matmul(w, &act[t0 * arb..(t0 + nt_i) * arb], nt_i, o)
+        });
+    }
+    if let Some(b) = bias {
+        for o in out.chunks_exact_mut(rows) {
+            for (i, v) in o.iter_mut().enumerate() {
+                *v += b.f32_at(i);
+            }
+        }
+    }
+}
+
+/// Grouped-query attention of the `n` new tokens over the cache of layer `l`.
+/// `s.q`: `[n][n_head * head_dim]` (after RoPE) → `s.att`: `[n][n_head * head_dim]`.
+/// Token `t` attends to positions `0..=pos + t`. Work is split by (token, head) pairs.
+fn attention(
+    m: &Model<'_>,
+    kv: &KvCache,
+    s: &mut Scratch,
+    par: &dyn Parallel,
+    l: usize,
+    n: usize,
+    pos: usize,
+) {
+    let c = &m.config;
+    let (hd, qd, kvd) = (c.head_dim, c.q_dim(), c.kv_dim());
+    let (n_head, group) = (c.n_head, c.gqa_group());
+    let n_ctx = kv.n_ctx();
+    let scale = 1.0f32 / (hd as f32).sqrt();
+    let (k_cache, v_cache) = (kv.k_layer(l), kv.v_layer(l));
+    let la = &m.linalg;
+    let q = &s.q;
+    let units = n * n_head;
+    let per = units.div_ceil(par.n_threads().max(1));
+    par.for_each_chunk_pair(
+        &mut s.att[..units * hd],
+        per * hd,
+        &mut s.att_scratch,
+        s.att_stride,
+        &|task, out, scratch| {
+            let (scores, rest) = scratch.split_at_mut(n_ctx);
+            let rest: &mut [u8] = bytemuck::cast_slice_mut(rest);
+            let (p16, q16) = rest.split_at_mut(n_ctx.div_ceil(2) * 4);
+            for (k, o) in out.chunks_exact_mut(hd).enumerate() {
+                let u = task * per + k;
+                let (t, h) = (u / n_head, u % n_head);
+                let kvh = h / group;
+                let n_kv = pos + t + 1;
+                // q16 = f16(q[t][h])
+                let qh = &q[t * qd + h * hd..t * qd + (h + 1) * hd];
+                la.to_f16(qh, &mut q16[..2 * hd]);
+                let q16 = &q16[..2 * hd];
+                // scores[j] = (K[j][kvh] · q16) * scale, j < n_kv
+                for (j, sc) in scores[..n_kv].iter_mut().enumerate() {
+                    let off = (j * kvd + kvh * hd) * 2;
+                    *sc = la.dot_f16(&k_cache[off..off + 2 * hd], q16) * scale;
+                }
+                ops::softmax(&mut scores[..n_kv]);
+                la.to_f16(&scores[..n_kv], &mut p16[..2 * n_kv]);
+                // o[d] = Vᵀ[kvh * hd + d][..n_kv] · p16
+                for (d, od) in o.iter_mut().enumerate() {
+                    let off = (kvh * hd + d) * n_ctx * 2;
+                    *od = la.dot_f16(&v_cache[off..off + 2 * n_kv], &p16[..2 * n_kv]);
+                }
+            }
+        },
+    );
+}

@@ -1,0 +1,81 @@
+//! Rotary position embedding with the numerics of ggml's CPU `rope` (no YaRN): per position
+//! a table of `(cos, sin)` for the `head_dim / 2` pairs, then every head rotated by it.
+//!
+//! ggml builds the angles incrementally: `theta = p` (the position as f32, divided by the
+//! pair's frequency factor when the file has `rope_freqs.weight`), multiplied by
+//! `theta_scale = powf(freq_base, -2 / n_rot)` after each pair, and the rotation uses
+//! `cosf(freq_scale * theta)`. We do the same so that Q and K match bit for bit before they
+//! are rounded to f16. Positions are signed: the context shift rotates cached keys by a
+//! negative delta. Source: ggml `ggml_rope_cache_init`, `rope_yarn`, `rotate_pairs`.
+//!
+//! This lives here rather than in the kernels because it needs signed positions and
+//! per-pair frequency factors, which the kernels' `rope_norm`/`rope_neox` do not take.
+
+use super::config::{Config, RopeKind};
+
+#[cfg(feature = "std")]
+mod math {
+    pub fn cosf(x: f32) -> f32 {
+        x.cos()
+    }
+    pub fn sinf(x: f32) -> f32 {
+        x.sin()
+    }
+    pub fn powf(x: f32, y: f32) -> f32 {
+        x.powf(y)
+    }
+}
+#[cfg(not(feature = "std"))]
+mod math {
+    pub use libm::{cosf, powf, sinf};
+}
+
+/// RoPE parameters of a model.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Rope {
+    kind: RopeKind,
+    head_dim: usize,
+    freq_scale: f32,
+    theta_scale: f32,
+}
+
+impl Rope {
+    pub(crate) fn new(cfg: &Config) -> Rope {
+        Rope {
+            kind: cfg.rope_kind,
+            head_dim: cfg.head_dim,
+            freq_scale: cfg.rope_freq_scale,
+            theta_scale: math::powf(cfg.rope_freq_base, -2.0 / cfg.head_dim as f32),
+        }
+    }
+
+    /// Fills `table` (`[head_dim]`: `cos, sin` per pair) for position `pos`.
+    /// `freq_factors(i)` is the divisor of pair `i` (1 when the file has none).
+    pub(crate) fn table(&self, pos: i64, freq_factors: impl Fn(usize) -> f32, table: &mut [f32]) {
+        let mut theta = pos as f32;
+        for i in 0..self.head_dim / 2 {
+            let t = self.freq_scale * (theta / freq_factors(i));
+            table[2 * i] = math::cosf(t);
+            table[2 * i + 1] = math::sinf(t);
+            theta *= self.theta_scale;
+        }
+    }
+
+    /// Rotates every head of `x` (`[n_heads * head_dim]`) by `table`.
+    pub(crate) fn apply(&self, table: &[f32], x: &mut [f32]) {
+        let hd = self.head_dim;
+        let half = hd / 2;
+        for h in x.chunks_exact_mut(hd) {
+            for i in 0..half {
+                let (c, s) = (table[2 * i], table[2 * i + 1]);
+                let (a, b) = match self.kind {
+                    RopeKind::Normal => (2 * i, 2 * i + 1),
+                    RopeKind::Neox => (i, i + half),
+                };
+                let (x0, x1) = (h[a], h[b]);
+                h[a] = x0 * c - x1 * s;
+                h[b] = x0 * s + x1 * c;
+            }
+        }
+    }
+}

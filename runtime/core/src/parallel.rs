@@ -1,0 +1,260 @@
+//! Splitting work across threads: the [`Parallel`] trait, a [`Sequential`] implementation
+//! for `no_std` and single-core hosts, and a persistent [`ThreadPool`] under `std`.
+//!
+//! Work is always split by **output rows** (contiguous chunks of an output buffer), never by
+//! reduction order: every output value is computed by the same code on the same inputs
+//! whatever the thread count, so logits are bit-identical for 1, 2 or 16 threads.
+//!
+//! Why the interface hands out `&mut` chunks instead of task indices: `bague` core has no
+//! `unsafe`, so a task cannot write into a shared output buffer by index. Giving each task
+//! its own disjoint `&mut [f32]` (as `chunks_mut` does) keeps the forward pass safe.
+//!
+//! Why `rayon` under `std`: a pool whose workers persist across calls (no thread spawned
+//! per matrix multiply) and which runs closures that borrow the caller's stack (the weights,
+//! the activations) behind a safe API. A hand-written pool with a spin barrier, as ggml
+//! uses, would need `unsafe` lifetime erasure to pass borrowed closures to long-lived
+//! threads, which this crate forbids. The session runs a whole forward pass inside
+//! [`Parallel::install`], so the calling code is itself a pool worker and the row splits
+//! that follow are plain fork-joins inside the pool.
+
+use core::fmt;
+
+/// Runs chunks of work, possibly concurrently. Implementations must call `f` exactly once
+/// per chunk and return only when every call has returned.
+pub trait Parallel: Sync {
+    /// Threads that may run chunks at the same time (1 for [`Sequential`]).
+    fn n_threads(&self) -> usize;
+
+    /// Runs `f` on this implementation's threads (a pool worker for [`ThreadPool`]), so
+    /// that the `for_each_*` calls made inside it do not cross threads on entry.
+    fn install(&self, f: &mut (dyn FnMut() + Send));
+
+    /// Splits `data` into chunks of `chunk_len` elements (the last one may be shorter) and
+    /// calls `f(index, chunk)` for each. `chunk_len` 0 is treated as 1.
+    fn for_each_chunk(
+        &self,
+        data: &mut [f32],
+        chunk_len: usize,
+        f: &(dyn Fn(usize, &mut [f32]) + Sync),
+    );
+
+    /// Like [`for_each_chunk`](Parallel::for_each_chunk) over two buffers in lockstep:
+    /// chunk `i` of `a` (length `a_chunk`) goes with chunk `i` of `b` (length `b_chunk`);
+    /// there are as many calls as the smaller chunk count. Used to give each task its own
+    /// scratch space next to its output rows.
+    fn for_each_chunk_pair(
+        &self,
+        a: &mut [f32],
+        a_chunk: usize,
+        b: &mut [f32],
+        b_chunk: usize,
+        f: &(dyn Fn(usize, &mut [f32], &mut [f32]) + Sync),
+    );
+}
+
+/// Runs every chunk in order on the calling thread. Works everywhere (`no_std`).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Sequential;
+
+impl Parallel for Sequential {
+    fn n_threads(&self) -> usize {
+        1
+    }
+
+    fn install(&self, f: &mut (dyn FnMut() + Send)) {
+        f()
+    }
+
+    fn for_each_chunk(
+        &self,
+        data: &mut [f32],
+        chunk_len: usize,
+        f: &(dyn Fn(usize, &mut [f32]) + Sync),
+    ) {
+        for (i, c) in data.chunks_mut(chunk_len.max(1)).enumerate() {
+            f(i, c);
+        }
+    }
+
+    fn for_each_chunk_pair(
+        &self,
+        a: &mut [f32],
+        a_chunk: usize,
+        b: &mut [f32],
+        b_chunk: usize,
+        f: &(dyn Fn(usize, &mut [f32], &mut [f32]) + Sync),
+    ) {
+        let pairs = a
+            .chunks_mut(a_chunk.max(1))
+            .zip(b.chunks_mut(b_chunk.max(1)));
+        for (i, (x, y)) in pairs.enumerate() {
+            f(i, x, y);
+        }
+    }
+}
+
+/// Why a thread pool could not be made.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PoolError {
+    /// A thread count of 0 was asked for.
+    ZeroThreads,
+    /// The operating system refused to start the worker threads.
+    Spawn,
+}
+
+impl fmt::Display for PoolError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PoolError::ZeroThreads => f.write_str("thread count must be at least 1, got 0"),
+            PoolError::Spawn => f.write_str("could not start the worker threads"),
+        }
+    }
+}
+
+impl core::error::Error for PoolError {}
+
+/// A persistent pool of worker threads (std only), built on `rayon`.
+#[cfg(feature = "std")]
+pub struct ThreadPool {
+    pool: rayon::ThreadPool,
+    n_threads: usize,
+}
+
+#[cfg(feature = "std")]
+impl ThreadPool {
+    /// Starts `n_threads` workers. Errors: [`PoolError::ZeroThreads`], [`PoolError::Spawn`].
+    pub fn new(n_threads: usize) -> Result<Self, PoolError> {
+        if n_threads == 0 {
+            return Err(PoolError::ZeroThreads);
+        }
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(n_threads)
+            .thread_name(|i| std::format!("bague-{i}"))
+            .build()
+            .map_err(|_| PoolError::Spawn)?;
+        Ok(ThreadPool { pool, n_threads })
+    }
+}
+
+#[cfg(feature = "std")]
+impl fmt::Debug for ThreadPool {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ThreadPool")
+            .field("n_threads", &self.n_threads)
+            .finish()
+    }
+}
+
+#[cfg(feature = "std")]
+impl Parallel for ThreadPool {
+    fn n_threads(&self) -> usize {
+        self.n_threads
+    }
+
+    fn install(&self, f: &mut (dyn FnMut() + Send)) {
+        self.pool.install(f)
+    }
+
+    fn for_each_chunk(
+        &self,
+        data: &mut [f32],
+        chunk_len: usize,
+        f: &(dyn Fn(usize, &mut [f32]) + Sync),
+    ) {
+        use rayon::prelude::*;
+        let chunk_len = chunk_len.max(1);
+        if data.len() <= chunk_len {
+            // One chunk: no fork-join round trip.
+            return f(0, data);
+        }
+        self.pool.install(|| {
+            data.par_chunks_mut(chunk_len)
+                .enumerate()
+                .for_each(|(i, c)| f(i, c))
+        });
+    }
+
+    fn for_each_chunk_pair(
+        &self,
+        a: &mut [f32],
+        a_chunk: usize,
+        b: &mut [f32],
+        b_chunk: usize,
+        f: &(dyn Fn(usize, &mut [f32], &mut [f32]) + Sync),
+    ) {
+        use rayon::prelude::*;
+        let (a_chunk, b_chunk) = (a_chunk.max(1), b_chunk.max(1));
+        if a.len() <= a_chunk || b.len() <= b_chunk {
+            if let (Some(x), Some(y)) = (a.chunks_mut(a_chunk).next(), b.chunks_mut(b_chunk).next())
+            {
+                f(0, x, y);
+            }
+            return;
+        }
+        self.pool.install(|| {
+            a.par_chunks_mut(a_chunk)
+                .zip(b.par_chunks_mut(b_chunk))
+                .enumerate()
+                .for_each(|(i, (x, y))| f(i, x, y))
+        });
+    }
+}
+
+/// Rows per chunk when `n_rows` are split for `n_threads`: about one chunk per thread,
+/// rounded up to a multiple of `align` (kernels that work on groups of rows keep their
+/// groups whole). Never 0.
+pub fn rows_per_chunk(n_rows: usize, n_threads: usize, align: usize) -> usize {
+    let align = align.max(1);
+    let per = n_rows.div_ceil(n_threads.max(1)).max(1);
+    per.div_ceil(align) * align
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::vec;
+
+    fn fill(p: &dyn Parallel) -> alloc::vec::Vec<f32> {
+        let mut v = vec![0f32; 103];
+        p.for_each_chunk(&mut v, 10, &|i, c| {
+            for (j, x) in c.iter_mut().enumerate() {
+                *x = (i * 10 + j) as f32;
+            }
+        });
+        v
+    }
+
+    #[test]
+    fn sequential_covers_every_element_once() {
+        let v = fill(&Sequential);
+        assert!(v.iter().enumerate().all(|(i, &x)| x == i as f32));
+    }
+
+    #[cfg(feature = "std")]
+    #[test]
+    fn pool_matches_sequential() {
+        let p = ThreadPool::new(3).unwrap();
+        assert_eq!(fill(&p), fill(&Sequential));
+        let mut a = vec![0f32; 40];
+        let mut b = vec![0f32; 12];
+        p.for_each_chunk_pair(&mut a, 10, &mut b, 3, &|i, x, y| {
+            x.fill(i as f32);
+            y.fill(-(i as f32));
+        });
+        assert_eq!(a[35], 3.0);
+        assert_eq!(b[11], -3.0);
+    }
+
+    #[cfg(feature = "std")]
+    #[test]
+    fn zero_threads_is_an_error() {
+        assert_eq!(ThreadPool::new(0).unwrap_err(), PoolError::ZeroThreads);
+    }
+
+    #[test]
+    fn chunking() {
+        assert_eq!(rows_per_chunk(100, 2, 1), 50);
+        assert_eq!(rows_per_chunk(101, 2, 4), 52);
+        assert_eq!(rows_per_chunk(0, 4, 1), 1);
+    }
+}

@@ -1,0 +1,326 @@
+//! A [`Session`]: one conversation's state over a [`Model`] — the KV cache, the position,
+//! and every work buffer, all allocated once when the session is made. `prefill` and
+//! `decode` allocate nothing.
+//!
+//! ```no_run
+//! # fn demo(model: &bague::model::Model<'_>) -> Result<(), bague::model::Error> {
+//! use bague::session::{Session, SessionOptions};
+//! let mut s = Session::new(model, SessionOptions { n_ctx: 512, ..Default::default() })?;
+//! let logits = s.prefill(&[1, 2, 3])?; // [n_vocab] logits of the last prompt token
+//! let next = logits.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)).unwrap().0 as u32;
+//! let logits = s.decode(next)?;
+//! # let _ = logits; Ok(()) }
+//! ```
+
+use crate::model::forward::{self, Scratch};
+use crate::model::{Error, KvCache, KvType, Model};
+use crate::parallel::{Parallel, Sequential};
+use alloc::boxed::Box;
+use core::sync::atomic::AtomicBool;
+
+/// What to do when a step does not fit in the context.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ContextPolicy {
+    /// Refuse with [`Error::ContextFull`]; nothing is computed, the session is unchanged.
+    #[default]
+    Error,
+    /// Keep the first `n_keep` positions, drop the oldest half of the rest and move the
+    /// remainder down, re-rotating the cached keys by the position change (llama.cpp's
+    /// context shift). Then run the step.
+    Shift {
+        /// Positions at the start that are never dropped (a system prompt).
+        n_keep: usize,
+    },
+}
+
+/// Options of a session.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SessionOptions {
+    /// Context length in tokens (KV cache positions). Must be at least 1; it may exceed
+    /// the model's training context, at the user's risk.
+    pub n_ctx: usize,
+    /// Most tokens per forward pass; longer prompts are processed in chunks of this size.
+    /// 0 means `min(n_ctx, 512)` (llama.cpp's default `n_batch`).
+    pub n_batch: usize,
+    /// Worker threads (std only; 1 runs on the calling thread). 0 is an error.
+    pub n_threads: usize,
+    /// KV cache element type.
+    pub kv_type: KvType,
+    /// What happens when the context is full.
+    pub context_policy: ContextPolicy,
+}
+
+impl Default for SessionOptions {
+    fn default() -> Self {
+        SessionOptions {
+            n_ctx: 512,
+            n_batch: 0,
+            n_threads: 1,
+            kv_type: KvType::F16,
+            context_policy: ContextPolicy::Error,
+        }
+    }
+}
+
+/// Bytes a session needs besides the mapped weights (the memory plan of one session).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SessionMemory {
+    /// KV cache bytes.
+    pub kv_cache: usize,
+    /// Work buffers (activations, quantized activations, attention scores, logits).
+    pub scratch: usize,
+}
+
+/// One conversation over a model: KV cache, position and work buffers.
+pub struct Session<'m, 'a> {
+    model: &'m Model<'a>,
+    kv: KvCache,
+    scratch: Scratch,
+    par: Box<dyn Parallel + Send + 'm>,
+    /// Tokens in the KV cache (the position of the next token).
+    pos: usize,
+    policy: ContextPolicy,
+    /// `[head_dim + kv_dim]` f32: RoPE table and one key row, for the context shift.
+    shift_tmp: alloc::vec::Vec<f32>,
+}
+
+impl core::fmt::Debug for Session<'_, '_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Session")
+            .field("n_ctx", &self.kv.n_ctx())
+            .field("position", &self.pos)
+            .field("n_threads", &self.par.n_threads())
+            .finish()
+    }
+}
+
+impl<'m, 'a> Session<'m, 'a> {
+    /// A session with `opts.n_threads` workers (a thread pool under `std` when more than
+    /// one). Errors: `BadOption` (`n_ctx` 0, `n_batch` > `n_ctx`, sizes that overflow),
+    /// `Threads(ZeroThreads)` for 0 threads, `Threads(Spawn)`.
+    pub fn new(model: &'m Model<'a>, opts: SessionOptions) -> Result<Self, Error> {
+        let par: Box<dyn Parallel + Send + 'm> = match opts.n_threads {
+            0 => return Err(Error::Threads(crate::parallel::PoolError::ZeroThreads)),
+            1 => Box::new(Sequential),
+            #[cfg(feature = "std")]
+            n => Box::new(crate::parallel::ThreadPool::new(n)?),
+            #[cfg(not(feature = "std"))]
+            _ => {
+                return Err(Error::BadOption {
+                    option: "n_threads",
+                    why: "more than 1 thread needs the std feature or Session::with_parallel",
+                });
+            }
+        };
+        Self::with_parallel(model, opts, par)
+    }
+
+    /// A session whose matrix rows are split by `par` (a board's own pool);
+    /// `opts.n_threads` is ignored. Errors: as [`Session::new`].
+    pub fn with_parallel(
+        model: &'m Model<'a>,
+        opts: SessionOptions,
+        par: Box<dyn Parallel + Send + 'm>,
+    ) -> Result<Self, Error> {
+        Self::memory(model, &opts)?;
+        let n_batch = batch_size(&opts);
+        let kv = KvCache::new(&model.config, opts.n_ctx);
+        let scratch = Scratch::new(model, n_batch, opts.n_ctx, par.n_threads());
+        Ok(Session {
+            model,
+            kv,
+            scratch,
+            par,
+            pos: 0,
+            policy: opts.context_policy,
+            shift_tmp: alloc::vec![0.0; model.config.head_dim + model.config.kv_dim()],
+        })
+    }
+
+    /// Bytes a session with `opts` would allocate for `model`, computed without allocating.
+    /// Errors: `BadOption` for a zero or overflowing size.
+    pub fn memory(model: &Model<'_>, opts: &SessionOptions) -> Result<SessionMemory, Error> {
+        if opts.n_ctx == 0 {
+            return Err(Error::BadOption {
+                option: "n_ctx",
+                why: "must be at least 1",
+            });
+        }
+        if opts.n_batch > opts.n_ctx {
+            return Err(Error::BadOption {
+                option: "n_batch",
+                why: "must not exceed n_ctx",
+            });
+        }
+        let kv_cache = KvCache::bytes_needed(&model.config, opts.n_ctx, opts.kv_type).ok_or(
+            Error::BadOption {
+                option: "n_ctx",
+                why: "KV cache size overflows",
+            },
+        )?;
+        // Overflow-safe estimate first: every term is at most n_batch · n_vocab-sized.
+        let big = [
+            opts.n_ctx,
+            model.config.n_vocab,
+            model.config.n_ff,
+            model.config.n_embd,
+        ];
+        if big
+            .iter()
+            .try_fold(1usize, |a, &b| a.checked_mul(b))
+            .is_none()
+        {
+            return Err(Error::BadOption {
+                option: "n_ctx",
+                why: "buffer sizes overflow",
+            });
+        }
+        let scratch = Scratch::bytes(model, batch_size(opts), opts.n_ctx, opts.n_threads.max(1));
+        Ok(SessionMemory { kv_cache, scratch })
+    }
+
+    /// Tokens in the KV cache: the position the next token will take.
+    pub fn position(&self) -> usize {
+        self.pos
+    }
+
+    /// Context length of this session.
+    pub fn n_ctx(&self) -> usize {
+        self.kv.n_ctx()
+    }
+
+    /// The model.
+    pub fn model(&self) -> &'m Model<'a> {
+        self.model
+    }
+
+    /// Forgets every token: the next prefill starts at position 0. Allocates nothing.
+    pub fn reset(&mut self) {
+        self.pos = 0;
+    }
+
+    /// Drops the tokens at positions `pos..` (to re-generate from an earlier point).
+    /// Positions beyond the current one are ignored.
+    pub fn truncate(&mut self, pos: usize) {
+        self.pos = self.pos.min(pos);
+    }
+
+    /// Runs the prompt `tokens` and returns the logits of the last one (`[n_vocab]`).
+    /// Errors: `EmptyInput`, `TokenOutOfRange`, `ContextFull` (nothing changed).
+    pub fn prefill(&mut self, tokens: &[u32]) -> Result<&[f32], Error> {
+        self.run(tokens, None)
+    }
+
+    /// [`prefill`](Self::prefill) that stops between layers when `cancel` is raised
+    /// (`Err(Cancelled)`; the session is left at its previous position, still usable).
+    pub fn prefill_cancellable(
+        &mut self,
+        tokens: &[u32],
+        cancel: &AtomicBool,
+    ) -> Result<&[f32], Error> {
+        self.run(tokens, Some(cancel))
+    }
+
+    /// Runs one token and returns its logits (`[n_vocab]`).
+    /// Errors: `TokenOutOfRange`, `ContextFull` (nothing changed).
+    pub fn decode(&mut self, token: u32) -> Result<&[f32], Error> {
+        self.run(&[token], None)
+    }
+
+    /// [`decode`](Self::decode) with a cancellation flag polled between layers.
+    pub fn decode_cancellable(&mut self, token: u32, cancel: &AtomicBool) -> Result<&[f32], Error> {
+        self.run(&[token], Some(cancel))
+    }
+
+    /// The logits of the last processed token (`[n_vocab]`; zeros before the first step).
+    pub fn logits(&self) -> &[f32] {
+        &self.scratch.logits
+    }
+
+    fn run(&mut self, tokens: &[u32], cancel: Option<&AtomicBool>) -> Result<&[f32], Error> {
+        self.check(tokens)?;
+        let start = self.pos;
+        let n_batch = self.scratch.n_batch;
+        let (model, par) = (self.model, &*self.par);
+        let (kv, scratch, pos) = (&mut self.kv, &mut self.scratch, &mut self.pos);
+        let mut result = Ok(());
+        par.install(&mut || {
+            for chunk in tokens.chunks(n_batch) {
+                if let Err(e) = forward::forward(model, kv, scratch, par, chunk, *pos, cancel) {
+                    result = Err(e);
+                    return;
+                }
+                *pos += chunk.len();
+            }
+        });
+        if let Err(e) = result {
+            // The cache slots past `start` are never read before being rewritten.
+            self.pos = start;
+            return Err(e);
+        }
+        Ok(&self.scratch.logits)
+    }
+
+    /// Validates ids and makes room in the context (or refuses) before anything runs.
+    fn check(&mut self, tokens: &[u32]) -> Result<(), Error> {
+        if tokens.is_empty() {
+            return Err(Error::EmptyInput);
+        }
+        let n_vocab = self.model.config.n_vocab;
+        if let Some(&bad) = tokens.iter().find(|&&t| t as usize >= n_vocab) {
+            return Err(Error::TokenOutOfRange {
+                token: bad,
+                n_vocab,
+            });
+        }
+        let n_ctx = self.kv.n_ctx();
+        let full = Error::ContextFull {
+            n_ctx,
+            position: self.pos,
+            n_tokens: tokens.len(),
+        };
+        if self.pos + tokens.len() <= n_ctx {
+            return Ok(());
+        }
+        match self.policy {
+            ContextPolicy::Error => Err(full),
+            ContextPolicy::Shift { n_keep } => {
+                let n_keep = n_keep.min(self.pos);
+                let n_left = self.pos - n_keep;
+                let n_discard = n_left / 2;
+                if n_discard == 0 || self.pos - n_discard + tokens.len() > n_ctx {
+                    return Err(full);
+                }
+                self.shift(n_keep, n_discard);
+                Ok(())
+            }
+        }
+    }
+
+    /// Drops positions `n_keep..n_keep + n_discard`, moves the rest down and re-rotates
+    /// the moved keys by `-n_discard` (f16 → f32 → RoPE → f16, as llama.cpp's K-shift).
+    fn shift(&mut self, n_keep: usize, n_discard: usize) {
+        let cfg = &self.model.config;
+        let rope = crate::model::rope::Rope::new(cfg);
+        let (table, tmp) = self.shift_tmp.split_at_mut(cfg.head_dim);
+        let ff = self.model.weights.rope_freqs.as_ref();
+        rope.table(
+            -(n_discard as i64),
+            |i| ff.map_or(1.0, |f| f.f32_at(i)),
+            table,
+        );
+        let src = n_keep + n_discard;
+        let n = self.pos - src;
+        self.kv
+            .shift_down(n_keep, src, n, tmp, |k| rope.apply(table, k));
+        self.pos -= n_discard;
+    }
+}
+
+/// Tokens per forward pass for `opts` (`n_batch`, or `min(n_ctx, 512)` when 0).
+fn batch_size(opts: &SessionOptions) -> usize {
+    match opts.n_batch {
+        0 => opts.n_ctx.min(512),
+        b => b,
+    }
+}

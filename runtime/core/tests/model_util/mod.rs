@@ -1,0 +1,183 @@
+//! Shared helpers of the model tests: load a GGUF, read llama.cpp's reference JSON, run
+//! greedy decoding and compare logits.
+#![allow(dead_code)]
+
+use bague::gguf::File;
+use bague::model::Model;
+use bague::session::{Session, SessionOptions};
+use serde_json::Value;
+use std::path::PathBuf;
+
+/// `testdata/` of the repository.
+pub fn testdata() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../testdata")
+}
+
+/// A real model file from the cache (`$BAGUE_HOME/models` or `~/.cache/bague/models`),
+/// or `None` with a skip note.
+pub fn real_model(id: &str) -> Option<PathBuf> {
+    let home = std::env::var_os("BAGUE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/bague")))?;
+    let p = home.join("models").join(format!("{id}.gguf"));
+    if p.exists() {
+        Some(p)
+    } else {
+        eprintln!("SKIP: {} not found", p.display());
+        None
+    }
+}
+
+/// Reference JSON `testdata/reference/{model}/{file}`.
+pub fn reference(model: &str, file: &str) -> Value {
+    let p = testdata().join("reference").join(model).join(file);
+    let s = std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+    serde_json::from_str(&s).unwrap()
+}
+
+pub fn ids(v: &Value) -> Vec<u32> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_u64().unwrap() as u32)
+        .collect()
+}
+
+/// Index of the largest logit (the first one on ties, as llama.cpp's greedy sampler).
+pub fn argmax(l: &[f32]) -> u32 {
+    let mut best = 0;
+    for (i, &v) in l.iter().enumerate() {
+        if v > l[best] {
+            best = i;
+        }
+    }
+    best as u32
+}
+
+/// Session options used for every reference comparison (llama.cpp: n_ctx 512).
+pub fn opts(n_threads: usize) -> SessionOptions {
+    SessionOptions {
+        n_ctx: 512,
+        n_threads,
+        ..Default::default()
+    }
+}
+
+/// Greedy decoding of `n` tokens after `prompt`.
+pub fn greedy(model: &Model<'_>, prompt: &[u32], n: usize, n_threads: usize) -> Vec<u32> {
+    let mut s = Session::new(model, opts(n_threads)).unwrap();
+    let mut out = Vec::new();
+    let mut next = argmax(s.prefill(prompt).unwrap());
+    out.push(next);
+    while out.len() < n {
+        next = argmax(s.decode(next).unwrap());
+        out.push(next);
+    }
+    out
+}
+
+/// Checks greedy.json: ids must equal llama.cpp's up to and including the first step whose
+/// margin is below `fragile`. Returns (steps compared, steps equal in a row) summed.
+pub fn check_greedy(model: &Model<'_>, model_id: &str, fragile: f64, n_threads: usize) {
+    let g = reference(model_id, "greedy.json");
+    for case in g["cases"].as_array().unwrap() {
+        let id = case["id"].as_str().unwrap();
+        let prompt = ids(&case["prompt_ids"]);
+        let want = ids(&case["output_ids"]);
+        let margins: Vec<f64> = case["top2_margins"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m.as_f64().unwrap())
+            .collect();
+        let got = greedy(model, &prompt, want.len(), n_threads);
+        let agree = got.iter().zip(&want).take_while(|(a, b)| a == b).count();
+        // Must agree through the first fragile step (inclusive).
+        let must = margins
+            .iter()
+            .position(|&m| m < fragile)
+            .map_or(want.len(), |i| i + 1);
+        eprintln!(
+            "{model_id} {id}: {agree}/{} ids equal (must: {must}, first fragile margin at {:?})",
+            want.len(),
+            margins.iter().position(|&m| m < fragile)
+        );
+        assert!(
+            agree >= must,
+            "{model_id} {id}: diverged at step {agree} (needed {must})\n got  {got:?}\n want {want:?}"
+        );
+    }
+}
+
+/// Checks logits.json: top-10 ids in the same order (swaps of logits within `tie` allowed)
+/// and every reference top-20 logit within `tol`. Returns the largest absolute difference.
+pub fn check_logits(
+    model: &Model<'_>,
+    model_id: &str,
+    tol: f32,
+    tie: f32,
+    n_threads: usize,
+) -> f32 {
+    let r = reference(model_id, "logits.json");
+    let mut worst = 0f32;
+    for case in r["cases"].as_array().unwrap() {
+        let id = case["id"].as_str().unwrap();
+        let prompt = ids(&case["prompt_ids"]);
+        let mut s = Session::new(model, opts(n_threads)).unwrap();
+        let mut logits = s.prefill(&prompt).unwrap().to_vec();
+        for step in case["steps"].as_array().unwrap() {
+            let k = step["step"].as_u64().unwrap();
+            if k > 0 {
+                let input = step["input_token"].as_u64().unwrap() as u32;
+                assert_eq!(s.position() + 1, step["n_past"].as_u64().unwrap() as usize);
+                logits = s.decode(input).unwrap().to_vec();
+            }
+            let top: Vec<(u32, f32)> = step["top"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|p| (p[0].as_u64().unwrap() as u32, p[1].as_f64().unwrap() as f32))
+                .collect();
+            let mut step_worst = 0f32;
+            for &(tid, tl) in &top {
+                step_worst = step_worst.max((logits[tid as usize] - tl).abs());
+            }
+            // our top-10, ties broken by lower id
+            let mut order: Vec<u32> = (0..logits.len() as u32).collect();
+            order.sort_by(|&a, &b| {
+                logits[b as usize]
+                    .total_cmp(&logits[a as usize])
+                    .then(a.cmp(&b))
+            });
+            for i in 0..10 {
+                let (want_id, want_l) = top[i];
+                let got_id = order[i];
+                if got_id != want_id {
+                    let gl = logits[got_id as usize];
+                    assert!(
+                        (gl - want_l).abs() <= tie,
+                        "{model_id} {id} step {k}: top-10 rank {i} is {got_id} ({gl}), llama.cpp {want_id} ({want_l})"
+                    );
+                }
+            }
+            eprintln!("{model_id} {id} step {k}: max |Δlogit| top-20 = {step_worst:.2e}");
+            worst = worst.max(step_worst);
+            assert!(
+                step_worst <= tol,
+                "{model_id} {id} step {k}: logit difference {step_worst} > {tol}"
+            );
+        }
+    }
+    worst
+}
+
+/// Reads a whole model file.
+pub fn read(path: &std::path::Path) -> Vec<u8> {
+    std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// Parses and binds a model from bytes.
+pub fn model(bytes: &[u8]) -> Model<'_> {
+    let f = File::parse(bytes).unwrap();
+    Model::from_gguf(&f).unwrap()
+}
