@@ -235,6 +235,7 @@ impl Kernels {
         w: &[u8],
         act: &[u8],
     ) -> Result<f32, KernelError> {
+        unsupported(wt, "vec_dot")?;
         check_len("w", row_bytes(wt, n)?, w.len())?;
         check_len("act", row_bytes(Self::vec_dot_type(wt), n)?, act.len())?;
         with_weight!(
@@ -281,6 +282,7 @@ impl Kernels {
         out: &mut [f32],
         out_stride: usize,
     ) -> Result<(), KernelError> {
+        unsupported(wt, "matmul")?;
         let wrow = row_bytes(wt, n_cols)?;
         if wrow == 0 {
             return Err(KernelError::Length {
@@ -354,6 +356,9 @@ impl Kernels {
     /// f32 (scalar; exact as ggml's `dequantize_row_*`). Errors: `Unsupported`,
     /// `NotBlockMultiple`, `Length`.
     pub fn dequantize_row(wt: GgmlType, w: &[u8], out: &mut [f32]) -> Result<(), KernelError> {
+        if !matches!(wt, GgmlType::Q8_1 | GgmlType::Q8_K) {
+            unsupported(wt, "dequantize")?;
+        }
         check_len("w", row_bytes(wt, out.len())?, w.len())?;
         match wt {
             GgmlType::Q8_1 => BlockQ8_1::dequantize(cast(w), out),
@@ -410,6 +415,14 @@ fn matmul_t<I: Isa, W: Weight>(
             }
         }
         r0 = r1;
+    }
+}
+
+fn unsupported(ty: GgmlType, role: &'static str) -> Result<(), KernelError> {
+    if Kernels::supports(ty) {
+        Ok(())
+    } else {
+        Err(KernelError::Unsupported { ty, role })
     }
 }
 

@@ -23,14 +23,61 @@ pub(crate) fn scale_min_k4(j: usize, q: &[u8; 12]) -> (u8, u8) {
     }
 }
 
+/// The 8 scales (bytes 0..8) and 8 mins (bytes 8..16) of a Q4_K / Q5_K super-block, by
+/// whole-word bit operations (the same values as [`scale_min_k4`] for each `j`).
+#[inline(always)]
+pub(crate) fn unpack_k4_scales(q: &[u8; 12]) -> [u8; 16] {
+    const M1: u32 = 0x3f3f_3f3f;
+    const M2: u32 = 0x0f0f_0f0f;
+    const M3: u32 = 0x0303_0303;
+    let u0 = u32::from_le_bytes([q[0], q[1], q[2], q[3]]);
+    let u1 = u32::from_le_bytes([q[4], q[5], q[6], q[7]]);
+    let u2 = u32::from_le_bytes([q[8], q[9], q[10], q[11]]);
+    let sc_lo = u0 & M1;
+    let sc_hi = (u2 & M2) | (((u0 >> 6) & M3) << 4);
+    let m_lo = u1 & M1;
+    let m_hi = ((u2 >> 4) & M2) | (((u1 >> 6) & M3) << 4);
+    let mut out = [0u8; 16];
+    out[0..4].copy_from_slice(&sc_lo.to_le_bytes());
+    out[4..8].copy_from_slice(&sc_hi.to_le_bytes());
+    out[8..12].copy_from_slice(&m_lo.to_le_bytes());
+    out[12..16].copy_from_slice(&m_hi.to_le_bytes());
+    out
+}
+
+/// The 16 signed 6-bit group scales of a Q3_K super-block, minus 32 (-32..32): low 4 bits in
+/// the nibbles of bytes 0..8 (groups 0..8 low nibbles, 8..16 high nibbles), top 2 bits in
+/// bytes 8..12 (group `i` takes bits `2(i/4)..` of byte `8 + i % 4`).
+#[inline(always)]
+pub(crate) fn unpack_q3k_scales(q: &[u8; 12]) -> [i8; 16] {
+    const M1: u32 = 0x0303_0303;
+    const M2: u32 = 0x0f0f_0f0f;
+    let a0 = u32::from_le_bytes([q[0], q[1], q[2], q[3]]);
+    let a1 = u32::from_le_bytes([q[4], q[5], q[6], q[7]]);
+    let t = u32::from_le_bytes([q[8], q[9], q[10], q[11]]);
+    let w = [
+        (a0 & M2) | ((t & M1) << 4),
+        (a1 & M2) | (((t >> 2) & M1) << 4),
+        ((a0 >> 4) & M2) | (((t >> 4) & M1) << 4),
+        ((a1 >> 4) & M2) | (((t >> 6) & M1) << 4),
+    ];
+    let mut out = [0i8; 16];
+    for (k, v) in w.iter().enumerate() {
+        for (b, byte) in v.to_le_bytes().iter().enumerate() {
+            out[4 * k + b] = *byte as i8 - 32;
+        }
+    }
+    out
+}
+
 /// All 8 (scale, min) pairs of a Q4_K / Q5_K super-block.
 #[inline(always)]
 pub(crate) fn scales_mins_k4(q: &[u8; 12]) -> ([u8; 8], [u8; 8]) {
+    let u = unpack_k4_scales(q);
     let mut sc = [0u8; 8];
     let mut m = [0u8; 8];
-    for j in 0..8 {
-        (sc[j], m[j]) = scale_min_k4(j, q);
-    }
+    sc.copy_from_slice(&u[..8]);
+    m.copy_from_slice(&u[8..]);
     (sc, m)
 }
 
@@ -174,4 +221,29 @@ pub(crate) fn make_qx_quants_rmse1(nmax: i32, x: &[f32], l_out: &mut [i8]) -> f3
         }
     }
     scale
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn word_unpacks_match_bytewise() {
+        let mut q = [0u8; 12];
+        for seed in 0..200u32 {
+            for (i, b) in q.iter_mut().enumerate() {
+                *b = (seed.wrapping_mul(2654435761).rotate_left(i as u32 * 3) >> 7) as u8;
+            }
+            let u = unpack_k4_scales(&q);
+            for j in 0..8 {
+                assert_eq!(scale_min_k4(j, &q), (u[j], u[8 + j]));
+            }
+            let s = unpack_q3k_scales(&q);
+            for i in 0..16 {
+                let low = if i < 8 { q[i] & 0x0f } else { q[i - 8] >> 4 };
+                let high = (q[8 + i % 4] >> (2 * (i / 4))) & 3;
+                assert_eq!(s[i], (low | (high << 4)) as i8 - 32);
+            }
+        }
+    }
 }

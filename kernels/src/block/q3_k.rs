@@ -35,14 +35,7 @@ impl BlockQ3K {
     }
     /// The 16 group scales, already minus 32 (-32..32).
     pub fn group_scales(&self) -> [i8; 16] {
-        let s = &self.scales;
-        let mut out = [0i8; 16];
-        for (i, o) in out.iter_mut().enumerate() {
-            let low = if i < 8 { s[i] & 0x0f } else { s[i - 8] >> 4 };
-            let high = (s[8 + i % 4] >> (2 * (i / 4))) & 3;
-            *o = (low | (high << 4)) as i8 - 32;
-        }
-        out
+        super::kquant::unpack_q3k_scales(&self.scales)
     }
     /// The 256 quants (-4..4) in element order.
     pub fn quants(&self) -> [i8; QK_K] {

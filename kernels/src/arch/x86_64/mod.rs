@@ -9,8 +9,16 @@
 //! FMA and 8 lanes, so the result differs from the reference only by f32 rounding of the
 //! per-block terms (tests bound it; see `tests/common`).
 
+mod float;
+mod kquant;
+mod q4;
+mod q4_k;
+mod q5;
+mod q6_k;
+mod q8;
+mod util;
+
 use super::Isa;
-#[allow(unused_imports)]
 use crate::block::*;
 
 /// Proof that the CPU supports AVX2, FMA and F16C. Only [`Avx2Fma::detect`] makes one.
@@ -37,8 +45,40 @@ impl Avx2Fma {
     }
 }
 
+/// Forward each `Isa` method to its `#[target_feature]` kernel.
+macro_rules! forward {
+    ($($m:ident($($arg:ident: $ty:ty),*) $(-> $ret:ty)? => $f:path;)*) => {$(
+        #[inline]
+        fn $m(self, $($arg: $ty),*) $(-> $ret)? {
+            // SAFETY: `self` exists only if the CPU has AVX2, FMA and F16C (see `detect`),
+            // the only requirement of the `#[target_feature]` kernel.
+            unsafe { $f($($arg),*) }
+        }
+    )*};
+}
+
 impl Isa for Avx2Fma {
     fn name(self) -> &'static str {
         "avx2"
+    }
+
+    forward! {
+        vec_dot_q4_0(w: &[BlockQ4_0], a: &[BlockQ8_0]) -> f32 => q4::vec_dot_q4_0;
+        vec_dot_q4_1(w: &[BlockQ4_1], a: &[BlockQ8_1]) -> f32 => q4::vec_dot_q4_1;
+        vec_dot_iq4_nl(w: &[BlockIq4Nl], a: &[BlockQ8_0]) -> f32 => q4::vec_dot_iq4_nl;
+        vec_dot_q5_0(w: &[BlockQ5_0], a: &[BlockQ8_0]) -> f32 => q5::vec_dot_q5_0;
+        vec_dot_q5_1(w: &[BlockQ5_1], a: &[BlockQ8_1]) -> f32 => q5::vec_dot_q5_1;
+        vec_dot_q8_0(w: &[BlockQ8_0], a: &[BlockQ8_0]) -> f32 => q8::vec_dot_q8_0;
+        vec_dot_q2_k(w: &[BlockQ2K], a: &[BlockQ8K]) -> f32 => q6_k::vec_dot_q2_k;
+        vec_dot_q3_k(w: &[BlockQ3K], a: &[BlockQ8K]) -> f32 => q6_k::vec_dot_q3_k;
+        vec_dot_q4_k(w: &[BlockQ4K], a: &[BlockQ8K]) -> f32 => q4_k::vec_dot_q4_k;
+        vec_dot_q5_k(w: &[BlockQ5K], a: &[BlockQ8K]) -> f32 => q4_k::vec_dot_q5_k;
+        vec_dot_q6_k(w: &[BlockQ6K], a: &[BlockQ8K]) -> f32 => q6_k::vec_dot_q6_k;
+        vec_dot_f32(w: &[F32], a: &[F32]) -> f32 => float::vec_dot_f32;
+        vec_dot_f16(w: &[F16], a: &[F16]) -> f32 => float::vec_dot_f16;
+        quantize_q8_0(x: &[f32], out: &mut [BlockQ8_0]) => q8::quantize_q8_0;
+        quantize_q8_1(x: &[f32], out: &mut [BlockQ8_1]) => q8::quantize_q8_1;
+        f32_to_f16(x: &[f32], out: &mut [F16]) => float::f32_to_f16;
+        f16_to_f32(x: &[F16], out: &mut [f32]) => float::f16_to_f32;
     }
 }

@@ -1,0 +1,66 @@
+//! AVX2 dot products of the 32-element 5-bit formats: Q5_0 and Q5_1.
+//!
+//! The 32 fifth bits spread to bytes with one shuffle + compare (`bits_to_bytes`). For Q5_0
+//! the signed value `q - 16` is the nibble OR-ed with 0xF0 where the fifth bit is clear
+//! (two's complement), so no subtraction is needed.
+
+use super::util::*;
+use crate::block::*;
+use core::arch::x86_64::*;
+
+/// Q5_0 · Q8_0.
+#[target_feature(enable = "avx2,fma,f16c")]
+pub(super) fn vec_dot_q5_0(w: &[BlockQ5_0], a: &[BlockQ8_0]) -> f32 {
+    let n = w.len().min(a.len());
+    let (w, a) = (&w[..n], &a[..n]);
+    let hi = _mm256_set1_epi8(0xF0u8 as i8);
+    let block = |x: &BlockQ5_0, y: &BlockQ8_0, acc: __m256| {
+        let h = bits_to_bytes(u32::from_le_bytes(x.qh));
+        let q = _mm256_or_si256(nibbles32(&x.qs), _mm256_andnot_si256(h, hi));
+        let p = dot_i8(q, load32(&y.qs));
+        _mm256_fmadd_ps(f16_mul_bcast(x.d, y.d), _mm256_cvtepi32_ps(p), acc)
+    };
+    let (mut acc0, mut acc1) = (_mm256_setzero_ps(), _mm256_setzero_ps());
+    let mut i = 0;
+    while i + 2 <= n {
+        acc0 = block(&w[i], &a[i], acc0);
+        acc1 = block(&w[i + 1], &a[i + 1], acc1);
+        i += 2;
+    }
+    if i < n {
+        acc0 = block(&w[i], &a[i], acc0);
+    }
+    hsum_ps(_mm256_add_ps(acc0, acc1))
+}
+
+/// Q5_1 · Q8_1: unsigned `q` in 0..32, `maddubs` directly, plus `m_w s_a` per block.
+#[target_feature(enable = "avx2,fma,f16c")]
+pub(super) fn vec_dot_q5_1(w: &[BlockQ5_1], a: &[BlockQ8_1]) -> f32 {
+    let n = w.len().min(a.len());
+    let (w, a) = (&w[..n], &a[..n]);
+    let bit4 = _mm256_set1_epi8(0x10);
+    let block = |x: &BlockQ5_1, y: &BlockQ8_1, acc: __m256, accm: __m128| {
+        let bits = u32::from_le_bytes([x.d[0], x.d[1], x.m[0], x.m[1]]) as u64
+            | (u32::from_le_bytes([y.d[0], y.d[1], y.s[0], y.s[1]]) as u64) << 32;
+        let v = f16x4(bits);
+        let s = _mm_mul_ps(v, _mm_movehl_ps(v, v));
+        let h = _mm256_and_si256(bits_to_bytes(u32::from_le_bytes(x.qh)), bit4);
+        let q = _mm256_or_si256(nibbles32(&x.qs), h);
+        let p = dot_u8(q, load32(&y.qs));
+        let acc = _mm256_fmadd_ps(_mm256_broadcastss_ps(s), _mm256_cvtepi32_ps(p), acc);
+        (acc, _mm_add_ps(accm, s))
+    };
+    let (mut acc0, mut acc1) = (_mm256_setzero_ps(), _mm256_setzero_ps());
+    let (mut m0, mut m1) = (_mm_setzero_ps(), _mm_setzero_ps());
+    let mut i = 0;
+    while i + 2 <= n {
+        (acc0, m0) = block(&w[i], &a[i], acc0, m0);
+        (acc1, m1) = block(&w[i + 1], &a[i + 1], acc1, m1);
+        i += 2;
+    }
+    if i < n {
+        (acc0, m0) = block(&w[i], &a[i], acc0, m0);
+    }
+    let m = _mm_add_ps(m0, m1);
+    hsum_ps(_mm256_add_ps(acc0, acc1)) + _mm_cvtss_f32(_mm_movehdup_ps(m))
+}

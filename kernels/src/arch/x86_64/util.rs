@@ -1,0 +1,134 @@
+//! Small AVX2 building blocks shared by the kernels of this folder. Every function here is
+//! `#[target_feature(enable = "avx2,fma,f16c")]` and `#[inline]`, so it is inlined into the
+//! kernels (which carry the same features) and is only callable from them.
+
+use core::arch::x86_64::*;
+
+/// Load 32 bytes (no alignment needed).
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+pub(super) fn load32<T: bytemuck::Pod>(p: &[T]) -> __m256i {
+    let b: &[u8] = bytemuck::cast_slice(p);
+    assert!(b.len() >= 32);
+    // SAFETY: `b` has at least 32 readable bytes (checked above, optimized out for the
+    // fixed-size arrays the kernels pass); `loadu` has no alignment requirement.
+    unsafe { _mm256_loadu_si256(b.as_ptr().cast()) }
+}
+
+/// Load 16 bytes (no alignment needed).
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+pub(super) fn load16<T: bytemuck::Pod>(p: &[T]) -> __m128i {
+    let b: &[u8] = bytemuck::cast_slice(p);
+    assert!(b.len() >= 16);
+    // SAFETY: `b` has at least 16 readable bytes; `loadu` has no alignment requirement.
+    unsafe { _mm_loadu_si128(b.as_ptr().cast()) }
+}
+
+/// Load 8 f32 (no alignment needed).
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+pub(super) fn load_ps(p: &[f32]) -> __m256 {
+    assert!(p.len() >= 8);
+    // SAFETY: 8 readable floats; `loadu` has no alignment requirement.
+    unsafe { _mm256_loadu_ps(p.as_ptr()) }
+}
+
+/// Store 8 f32 (no alignment needed).
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+pub(super) fn store_ps(p: &mut [f32], v: __m256) {
+    assert!(p.len() >= 8);
+    // SAFETY: 8 writable floats behind a unique reference; `storeu` has no alignment need.
+    unsafe { _mm256_storeu_ps(p.as_mut_ptr(), v) }
+}
+
+/// Horizontal sum of 8 f32 lanes.
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+pub(super) fn hsum_ps(v: __m256) -> f32 {
+    let s = _mm_add_ps(_mm256_extractf128_ps(v, 1), _mm256_castps256_ps128(v));
+    let s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    let s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    _mm_cvtss_f32(s)
+}
+
+/// Horizontal sum of 8 i32 lanes (wrapping).
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+pub(super) fn hsum_epi32(v: __m256i) -> i32 {
+    let s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+    let s = _mm_add_epi32(s, _mm_unpackhi_epi64(s, s));
+    let s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0b10_11_00_01));
+    _mm_cvtsi128_si32(s)
+}
+
+/// The four f16 values of `bits` (little-endian, lowest first) as f32 lanes 0..4.
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+pub(super) fn f16x4(bits: u64) -> __m128 {
+    _mm_cvtph_ps(_mm_cvtsi64_si128(bits as i64))
+}
+
+/// One f16 as f32.
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+pub(super) fn f16(b: [u8; 2]) -> f32 {
+    _mm_cvtss_f32(_mm_cvtph_ps(
+        _mm_cvtsi32_si128(u16::from_le_bytes(b) as i32),
+    ))
+}
+
+/// `x[0] * y[0]` for two f16 scales, as a broadcast f32 vector.
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+pub(super) fn f16_mul_bcast(x: [u8; 2], y: [u8; 2]) -> __m256 {
+    let bits = u16::from_le_bytes(x) as u64 | ((u16::from_le_bytes(y) as u64) << 16);
+    let v = f16x4(bits);
+    _mm256_broadcastss_ps(_mm_mul_ss(v, _mm_movehdup_ps(v)))
+}
+
+/// 16 bytes of nibbles → 32 bytes: low nibbles in bytes 0..16, high nibbles in 16..32
+/// (the element order of Q4_0/Q4_1/Q5_x/IQ4_NL blocks).
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+pub(super) fn nibbles32(qs: &[u8; 16]) -> __m256i {
+    let t = load16(qs);
+    let b = _mm256_inserti128_si256(_mm256_castsi128_si256(t), _mm_srli_epi16(t, 4), 1);
+    _mm256_and_si256(b, _mm256_set1_epi8(0x0f))
+}
+
+/// Spread the 32 bits of `bits` to 32 bytes: byte `j` is 0xFF if bit `j` is set, else 0.
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+pub(super) fn bits_to_bytes(bits: u32) -> __m256i {
+    let v = _mm256_set1_epi32(bits as i32);
+    // byte j takes source byte j / 8
+    let idx = _mm256_setr_epi64x(
+        0,
+        0x0101_0101_0101_0101,
+        0x0202_0202_0202_0202,
+        0x0303_0303_0303_0303,
+    );
+    let v = _mm256_shuffle_epi8(v, idx);
+    let mask = _mm256_set1_epi64x(0x8040_2010_0804_0201u64 as i64);
+    _mm256_cmpeq_epi8(_mm256_and_si256(v, mask), mask)
+}
+
+/// Σ of products of 32 signed bytes, as 8 i32 partial sums (pairs of 4 products).
+/// Exact while no pair of products exceeds i16 (|x| ≤ 127 or |y| ≤ 127 with the other ≤ 128).
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+pub(super) fn dot_i8(x: __m256i, y: __m256i) -> __m256i {
+    let ax = _mm256_sign_epi8(x, x);
+    let sy = _mm256_sign_epi8(y, x);
+    _mm256_madd_epi16(_mm256_maddubs_epi16(ax, sy), _mm256_set1_epi16(1))
+}
+
+/// Σ of products of 32 unsigned bytes `u` (≤ 127 for exactness) with signed bytes `y`, as
+/// 8 i32 partial sums.
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+pub(super) fn dot_u8(u: __m256i, y: __m256i) -> __m256i {
+    _mm256_madd_epi16(_mm256_maddubs_epi16(u, y), _mm256_set1_epi16(1))
+}
