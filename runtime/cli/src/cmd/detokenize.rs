@@ -26,7 +26,10 @@ fn parse_ids(args: &[String]) -> Result<Vec<u32>> {
     args.iter()
         .flat_map(|a| a.split([',', ' ', '[', ']']))
         .filter(|s| !s.is_empty())
-        .map(|s| s.parse::<u32>().with_context(|| format!("{s:?} is not a token id")))
+        .map(|s| {
+            s.parse::<u32>()
+                .with_context(|| format!("{s:?} is not a token id"))
+        })
         .collect()
 }
 
@@ -34,7 +37,10 @@ fn parse_ids(args: &[String]) -> Result<Vec<u32>> {
 pub fn run(args: Args) -> Result<()> {
     let ids = parse_ids(&args.ids)?;
     with_tokenizer(&args.model, |tok| {
-        let opts = DecodeOptions { remove_special: false, render_special: !args.no_special };
+        let opts = DecodeOptions {
+            remove_special: false,
+            render_special: !args.no_special,
+        };
         let bytes = tok.decode_with(&ids, opts)?;
         let mut out = std::io::stdout().lock();
         out.write_all(&bytes)?;

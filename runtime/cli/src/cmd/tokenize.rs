@@ -31,9 +31,13 @@ pub struct Args {
 /// Maps the model file and runs `f` with its tokenizer.
 pub fn with_tokenizer<T>(model: &str, f: impl FnOnce(&Tokenizer<'_>) -> Result<T>) -> Result<T> {
     let path = crate::models::resolve_model(model)?;
-    let map = MappedFile::open(&path).with_context(|| format!("{}: cannot open", path.display()))?;
-    let file = map.parse().with_context(|| format!("{}: not a valid GGUF file", path.display()))?;
-    let tok = Tokenizer::from_gguf(&file).with_context(|| format!("{}: tokenizer", path.display()))?;
+    let map =
+        MappedFile::open(&path).with_context(|| format!("{}: cannot open", path.display()))?;
+    let file = map
+        .parse()
+        .with_context(|| format!("{}: not a valid GGUF file", path.display()))?;
+    let tok =
+        Tokenizer::from_gguf(&file).with_context(|| format!("{}: tokenizer", path.display()))?;
     f(&tok)
 }
 
@@ -70,15 +74,23 @@ fn json_piece(bytes: &[u8]) -> serde_json::Value {
 pub fn run(args: Args) -> Result<()> {
     let text = if args.text == "-" {
         let mut s = String::new();
-        std::io::stdin().read_to_string(&mut s).context("reading standard input")?;
+        std::io::stdin()
+            .read_to_string(&mut s)
+            .context("reading standard input")?;
         s
     } else {
         args.text
     };
-    let opts = EncodeOptions { add_special: !args.no_bos, parse_special: args.parse_special };
+    let opts = EncodeOptions {
+        add_special: !args.no_bos,
+        parse_special: args.parse_special,
+    };
     with_tokenizer(&args.model, |tok| {
         let ids = tok.encode(&text, opts)?;
-        let pieces = ids.iter().map(|&id| tok.piece(id)).collect::<Result<Vec<_>, _>>()?;
+        let pieces = ids
+            .iter()
+            .map(|&id| tok.piece(id))
+            .collect::<Result<Vec<_>, _>>()?;
         let mut out = std::io::stdout().lock();
         if args.json {
             let v = serde_json::json!({
