@@ -205,3 +205,35 @@ fn tiny_models_parse_and_hold_all_data() {
         );
     }
 }
+
+#[test]
+fn loader_reports_io_and_format_errors() {
+    let missing = std::env::temp_dir().join("bague-gguf-test-does-not-exist.gguf");
+    assert!(MappedFile::open(&missing).is_err());
+    let dir = std::env::temp_dir().join(format!("bague-gguf-loader-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let empty = dir.join("empty.gguf");
+    std::fs::write(&empty, b"").unwrap();
+    let m = MappedFile::open(&empty).unwrap();
+    assert_eq!(m.bytes().len(), 0);
+    assert_eq!(m.parse().unwrap_err().kind(), ErrorKind::Truncated);
+    let small = dir.join("small.gguf");
+    let mut w = bague::gguf::Writer::new();
+    w.kv(
+        "general.architecture",
+        bague::gguf::writer::Val::Str("llama"),
+    );
+    std::fs::write(&small, w.finish()).unwrap();
+    let m = MappedFile::open(&small).unwrap();
+    m.advise_random().unwrap();
+    assert_eq!(m.path(), small.as_path());
+    assert_eq!(
+        m.parse().unwrap().get_str("general.architecture").unwrap(),
+        "llama"
+    );
+    // from_static: a buffer that lives for the whole program
+    let leaked: &'static [u8] = Box::leak(w.finish().into_boxed_slice());
+    let f = bague::loader::from_static(leaked).unwrap();
+    assert_eq!(f.bytes().len(), leaked.len());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
