@@ -152,7 +152,7 @@ pub fn check_logits(
             for i in 0..10 {
                 let (want_id, want_l) = top[i];
                 let got_id = order[i];
-                if got_id != want_id {
+                if got_id != want_id && std::env::var_os("BAGUE_TEST_NO_ASSERT").is_none() {
                     let gl = logits[got_id as usize];
                     assert!(
                         (gl - want_l).abs() <= tie,
@@ -162,6 +162,9 @@ pub fn check_logits(
             }
             eprintln!("{model_id} {id} step {k}: max |Δlogit| top-20 = {step_worst:.2e}");
             worst = worst.max(step_worst);
+            if std::env::var_os("BAGUE_TEST_NO_ASSERT").is_some() {
+                continue;
+            }
             assert!(
                 step_worst <= tol,
                 "{model_id} {id} step {k}: logit difference {step_worst} > {tol}"

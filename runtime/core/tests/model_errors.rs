@@ -1,0 +1,217 @@
+//! Bad input to model loading and sessions: clear errors, never panics, state unchanged.
+
+mod model_util;
+use bague::gguf::writer::Val;
+use bague::gguf::{File, GgmlType, Writer};
+use bague::model::{Error, Model};
+use bague::session::{ContextPolicy, Session, SessionOptions};
+use model_util::*;
+use std::sync::atomic::AtomicBool;
+
+/// A small synthetic llama model with F32 weights: 1 layer, n_embd 32, 2 heads, 1 KV head,
+/// n_ff 64, 40 tokens. `edit` may drop or reshape tensors and metadata.
+fn synthetic(edit: impl Fn(&str, &mut Vec<u64>) -> bool, arch: &str) -> Vec<u8> {
+    let (e, ff, v, hd) = (32u64, 64u64, 40u64, 16u64);
+    let mut w = Writer::new();
+    let key = |k: &str| format!("{arch}.{k}");
+    w.kv("general.architecture", Val::Str(arch))
+        .kv(&key("block_count"), Val::U32(1))
+        .kv(&key("embedding_length"), Val::U32(e as u32))
+        .kv(&key("feed_forward_length"), Val::U32(ff as u32))
+        .kv(&key("attention.head_count"), Val::U32(2))
+        .kv(&key("attention.head_count_kv"), Val::U32(1))
+        .kv(&key("context_length"), Val::U32(64))
+        .kv(&key("attention.layer_norm_rms_epsilon"), Val::F32(1e-5));
+    let mut seed = 12345u32;
+    let mut tensor = |w: &mut Writer, name: &str, dims: &[u64]| {
+        let mut dims = dims.to_vec();
+        if !edit(name, &mut dims) {
+            return;
+        }
+        let n: u64 = dims.iter().product();
+        let mut data = Vec::with_capacity(n as usize * 4);
+        for _ in 0..n {
+            seed = seed.wrapping_mul(1664525).wrapping_add(1013904223);
+            let x = ((seed >> 8) as f32 / (1u32 << 24) as f32 - 0.5) * 0.5;
+            data.extend_from_slice(&x.to_le_bytes());
+        }
+        w.tensor(name, GgmlType::F32, &dims, &data);
+    };
+    tensor(&mut w, "token_embd.weight", &[e, v]);
+    tensor(&mut w, "output_norm.weight", &[e]);
+    tensor(&mut w, "blk.0.attn_norm.weight", &[e]);
+    tensor(&mut w, "blk.0.attn_q.weight", &[e, 2 * hd]);
+    tensor(&mut w, "blk.0.attn_k.weight", &[e, hd]);
+    tensor(&mut w, "blk.0.attn_v.weight", &[e, hd]);
+    tensor(&mut w, "blk.0.attn_output.weight", &[2 * hd, e]);
+    tensor(&mut w, "blk.0.ffn_norm.weight", &[e]);
+    tensor(&mut w, "blk.0.ffn_gate.weight", &[e, ff]);
+    tensor(&mut w, "blk.0.ffn_up.weight", &[e, ff]);
+    tensor(&mut w, "blk.0.ffn_down.weight", &[ff, e]);
+    w.finish()
+}
+
+fn load_err(bytes: &[u8]) -> Error {
+    let f = File::parse(bytes).unwrap();
+    Model::from_gguf(&f).unwrap_err()
+}
+
+#[test]
+fn synthetic_model_runs() {
+    let bytes = synthetic(|_, _| true, "llama");
+    let m = model(&bytes);
+    assert_eq!(m.config.n_vocab, 40);
+    let mut s = Session::new(&m, opts(1)).unwrap();
+    let l = s.prefill(&[1, 2, 3]).unwrap();
+    assert_eq!(l.len(), 40);
+    assert!(l.iter().all(|v| v.is_finite()));
+}
+
+#[test]
+fn truncated_r1_head_names_the_tensor() {
+    let Some(path) = real_model("r1-distill-qwen-7b-head") else {
+        return;
+    };
+    let bytes = read(&path);
+    let e = load_err(&bytes);
+    let msg = e.to_string();
+    eprintln!("{msg}");
+    assert!(
+        msg.starts_with("truncated: tensor output.weight needs bytes "),
+        "{msg}"
+    );
+    assert!(msg.ends_with(&format!("file has {}", bytes.len())), "{msg}");
+}
+
+#[test]
+fn missing_tensor_is_named() {
+    let bytes = synthetic(|n, _| n != "blk.0.attn_k.weight", "llama");
+    let e = load_err(&bytes);
+    assert_eq!(e.to_string(), "missing tensor blk.0.attn_k.weight");
+}
+
+#[test]
+fn qwen2_requires_qkv_biases() {
+    let bytes = synthetic(|_, _| true, "qwen2");
+    assert_eq!(
+        load_err(&bytes).to_string(),
+        "missing tensor blk.0.attn_q.bias"
+    );
+}
+
+#[test]
+fn wrong_shape_is_reported() {
+    let bytes = synthetic(
+        |n, d| {
+            if n == "blk.0.ffn_up.weight" {
+                d[1] = 96;
+            }
+            true
+        },
+        "llama",
+    );
+    assert_eq!(
+        load_err(&bytes).to_string(),
+        "tensor blk.0.ffn_up.weight has shape [32, 96], expected [32, 64]"
+    );
+}
+
+#[test]
+fn unknown_arch_is_an_error() {
+    let bytes = synthetic(|_, _| true, "gpt2");
+    assert!(matches!(load_err(&bytes), Error::UnknownArch(_)));
+    assert!(load_err(&bytes).to_string().contains("\"gpt2\""));
+}
+
+#[test]
+fn zero_threads_is_an_error() {
+    let bytes = synthetic(|_, _| true, "llama");
+    let m = model(&bytes);
+    let e = Session::new(&m, opts(0)).unwrap_err();
+    assert_eq!(e.to_string(), "thread count must be at least 1, got 0");
+}
+
+#[test]
+fn bad_tokens_and_empty_input() {
+    let bytes = synthetic(|_, _| true, "llama");
+    let m = model(&bytes);
+    let mut s = Session::new(&m, opts(1)).unwrap();
+    assert_eq!(
+        s.prefill(&[1, 40]).unwrap_err(),
+        Error::TokenOutOfRange {
+            token: 40,
+            n_vocab: 40
+        }
+    );
+    assert_eq!(s.prefill(&[]).unwrap_err(), Error::EmptyInput);
+    assert_eq!(s.position(), 0);
+}
+
+#[test]
+fn context_full_changes_nothing() {
+    let bytes = synthetic(|_, _| true, "llama");
+    let m = model(&bytes);
+    let o = SessionOptions {
+        n_ctx: 8,
+        ..Default::default()
+    };
+    let mut s = Session::new(&m, o).unwrap();
+    let long: Vec<u32> = (0..9).collect();
+    assert_eq!(
+        s.prefill(&long).unwrap_err(),
+        Error::ContextFull {
+            n_ctx: 8,
+            position: 0,
+            n_tokens: 9
+        }
+    );
+    assert_eq!(s.position(), 0);
+    let before = s.prefill(&[1, 2, 3, 4, 5, 6]).unwrap().to_vec();
+    assert!(matches!(
+        s.prefill(&[7, 8, 9]).unwrap_err(),
+        Error::ContextFull { .. }
+    ));
+    assert_eq!(s.position(), 6);
+    assert_eq!(s.logits(), &before[..]);
+    // The session still works and gives what a fresh one gives.
+    let a = s.decode(7).unwrap().to_vec();
+    let mut fresh = Session::new(&m, o).unwrap();
+    let b = fresh.prefill(&[1, 2, 3, 4, 5, 6, 7]).unwrap().to_vec();
+    assert_eq!(a, b);
+}
+
+#[test]
+fn cancelled_step_leaves_session_usable() {
+    let bytes = synthetic(|_, _| true, "llama");
+    let m = model(&bytes);
+    let mut s = Session::new(&m, opts(1)).unwrap();
+    s.prefill(&[1, 2, 3]).unwrap();
+    let stop = AtomicBool::new(true);
+    assert_eq!(
+        s.prefill_cancellable(&[4, 5], &stop).unwrap_err(),
+        Error::Cancelled
+    );
+    assert_eq!(s.position(), 3);
+    let a = s.prefill(&[4, 5]).unwrap().to_vec();
+    let mut fresh = Session::new(&m, opts(1)).unwrap();
+    assert_eq!(fresh.prefill(&[1, 2, 3, 4, 5]).unwrap(), &a[..]);
+}
+
+#[test]
+fn context_shift_keeps_generating() {
+    let bytes = synthetic(|_, _| true, "llama");
+    let m = model(&bytes);
+    let o = SessionOptions {
+        n_ctx: 16,
+        context_policy: ContextPolicy::Shift { n_keep: 4 },
+        ..Default::default()
+    };
+    let mut s = Session::new(&m, o).unwrap();
+    let prompt: Vec<u32> = (0..16).collect();
+    s.prefill(&prompt).unwrap();
+    assert_eq!(s.position(), 16);
+    // 16 full: keep 4, drop (16 - 4) / 2 = 6, then add one.
+    let l = s.decode(3).unwrap();
+    assert!(l.iter().all(|v| v.is_finite()));
+    assert_eq!(s.position(), 11);
+}
