@@ -327,3 +327,54 @@ impl fmt::Display for Error {
 }
 
 impl core::error::Error for Error {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::string::ToString;
+
+    #[test]
+    fn short_names_are_kept_whole() {
+        let n = Name::new("blk.0.attn_q.weight");
+        assert_eq!(
+            (n.as_str(), n.is_truncated()),
+            ("blk.0.attn_q.weight", false)
+        );
+        assert_eq!(n, "blk.0.attn_q.weight");
+        assert_eq!(n.to_string(), "blk.0.attn_q.weight");
+        let exact = "x".repeat(Name::CAPACITY);
+        assert!(!Name::new(&exact).is_truncated());
+    }
+
+    #[test]
+    fn long_names_are_cut_at_a_char_boundary() {
+        // 63 ASCII bytes then a 3-byte char: the char does not fit and is dropped whole.
+        let s = alloc::format!("{}€tail", "a".repeat(63));
+        let n = Name::new(&s);
+        assert_eq!(n.as_str(), "a".repeat(63));
+        assert!(n.is_truncated());
+        assert_ne!(n, s.as_str());
+        assert!(n.to_string().ends_with('…'));
+    }
+
+    #[test]
+    fn kinds_group_variants() {
+        assert_eq!(Error::BadMagic(*b"ABCD").kind(), ErrorKind::Malformed);
+        assert_eq!(Error::UnsupportedVersion(1).kind(), ErrorKind::Unsupported);
+        let t = Error::Truncated {
+            what: "magic",
+            offset: 0,
+            needed: 4,
+            available: 1,
+        };
+        assert_eq!(t.kind(), ErrorKind::Truncated);
+        assert_eq!(
+            t.to_string(),
+            "truncated GGUF: magic at offset 0 needs 4 bytes, 1 left"
+        );
+        assert_eq!(
+            Error::MissingKey(Name::new("k")).kind(),
+            ErrorKind::MissingKey
+        );
+    }
+}

@@ -394,3 +394,18 @@ fn tensor_at(bytes: &[u8], pos: usize, alignment: u64) -> Option<TensorInfo<'_>>
         .ok()
         .map(|(t, _)| t)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::align_up;
+
+    #[test]
+    fn align_up_rounds_to_powers_of_two() {
+        assert_eq!(align_up(0, 32), Some(0));
+        assert_eq!(align_up(1, 32), Some(32));
+        assert_eq!(align_up(64, 32), Some(64));
+        assert_eq!(align_up(65, 1), Some(65));
+        assert_eq!(align_up(u64::MAX - 2, 4), None);
+        assert_eq!(align_up(!7, 8), Some(!7));
+    }
+}
