@@ -50,6 +50,12 @@ fuzz_target!(|data: &[u8]| {
         }
     }
     let _ = f.check_tensor_data();
-    let _ = (f.alignment(), f.data_offset(), f.tensor_data_end(), f.n_tensors(), f.n_kv());
+    let _ = (
+        f.alignment(),
+        f.data_offset(),
+        f.tensor_data_end(),
+        f.n_tensors(),
+        f.n_kv(),
+    );
     std::hint::black_box(sink);
 });
