@@ -69,7 +69,7 @@ fn every_value_type_round_trips() {
         assert_eq!(f.get("u16"), Some(Value::U16(0xbeef)));
         assert_eq!(f.get("i16"), Some(Value::I16(-2)));
         assert_eq!(f.get_u32("u32").unwrap(), u32::MAX);
-        assert_eq!(f.get_i64("i32").unwrap(), i32::MIN.into());
+        assert_eq!(f.get_i64("i32").unwrap(), i64::from(i32::MIN));
         assert_eq!(f.get_f32("f32").unwrap(), -1.5e-7);
         assert!(f.get_bool("bool.t").unwrap());
         assert!(!f.get_bool("bool.f").unwrap());
