@@ -1,0 +1,248 @@
+//! AArch64 back ends (`neon`, `neon+dotprod`): the claims their module docs make beyond the
+//! shared battery's tolerance, checked against the scalar reference:
+//! - quantized dot products equal the reference bit for bit, for any block bytes (NaN/Inf
+//!   scales included) and any activation quants (-128 included);
+//! - activation quantizers and f16 conversions write the scalar bytes exactly, on special
+//!   inputs too (NaN, ±Inf, subnormals, huge and tiny magnitudes, ties);
+//! - detection: `BAGUE_EXPECT_KERNELS` (set by `ci/aarch64.sh` per emulated CPU) names the
+//!   back end `Kernels::detect` must choose, and dotprod must never be offered without it.
+//!
+//! On other architectures the file compiles to nothing.
+#![cfg(target_arch = "aarch64")]
+
+mod common;
+
+use bague_kernels::{GgmlType, Kernels};
+use common::*;
+
+fn neon_backends() -> Vec<Kernels> {
+    Kernels::available()
+        .filter(|k| k.name().starts_with("neon"))
+        .collect()
+}
+
+/// Quantized weight formats (float rows are compared with a tolerance by the battery).
+const QUANT_TYPES: [GgmlType; 11] = [
+    GgmlType::Q4_0,
+    GgmlType::Q4_1,
+    GgmlType::Q5_0,
+    GgmlType::Q5_1,
+    GgmlType::Q8_0,
+    GgmlType::IQ4_NL,
+    GgmlType::Q2_K,
+    GgmlType::Q3_K,
+    GgmlType::Q4_K,
+    GgmlType::Q5_K,
+    GgmlType::Q6_K,
+];
+
+fn assert_same(what: &str, got: f32, want: f32) {
+    assert!(
+        got.to_bits() == want.to_bits() || (got.is_nan() && want.is_nan()),
+        "{what}: got {got:e} ({:#x}), reference {want:e} ({:#x})",
+        got.to_bits(),
+        want.to_bits()
+    );
+}
+
+#[test]
+fn detection_matches_the_cpu() {
+    let names: Vec<_> = Kernels::available().map(|k| k.name()).collect();
+    assert!(
+        names.contains(&"neon"),
+        "NEON missing on AArch64: {names:?}"
+    );
+    let best = names.last().copied();
+    if let Ok(want) = std::env::var("BAGUE_EXPECT_KERNELS") {
+        assert_eq!(Kernels::detect().name(), want, "available: {names:?}");
+        if std::env::var("BAGUE_KERNELS").is_err() {
+            assert_eq!(best, Some(want.as_str()), "best of {names:?}");
+        }
+    }
+    let dot = std::arch::is_aarch64_feature_detected!("dotprod");
+    assert_eq!(names.contains(&"neon+dotprod"), dot, "{names:?}");
+    assert_eq!(Kernels::by_name("neon+dotprod").is_some(), dot);
+}
+
+#[test]
+fn quantized_dots_are_bit_exact_random_bytes() {
+    let backends = neon_backends();
+    let mut rng = TestRng::new(0xa64);
+    for wt in QUANT_TYPES {
+        let at = Kernels::vec_dot_type(wt);
+        for round in 0..24 {
+            let n = wt.block_size() * (1 + round % 7);
+            // every weight byte random (scales: zero, subnormal, NaN, Inf…; Q8_0 quants -128
+            // included), activations random bytes too on odd rounds (quants -128, any sums)
+            let mut w = vec![0u8; wt.row_bytes(n as u64).unwrap() as usize];
+            rng.bytes(&mut w);
+            let a = if round % 2 == 1 {
+                let mut a = vec![0u8; at.row_bytes(n as u64).unwrap() as usize];
+                rng.bytes(&mut a);
+                a
+            } else {
+                random_activation_blocks(&mut rng, at, n)
+            };
+            let want = vec_dot_ref(wt, &w, &a);
+            for k in &backends {
+                let got = k.vec_dot(wt, n, &w, &a).unwrap();
+                assert_same(&format!("{wt} {} n={n} round {round}", k.name()), got, want);
+            }
+        }
+    }
+}
+
+#[test]
+fn quantized_dots_are_bit_exact_realistic() {
+    let backends = neon_backends();
+    let mut rng = TestRng::new(7);
+    for wt in QUANT_TYPES {
+        let n = 4096;
+        let w = random_weights_sane(&mut rng, wt, n);
+        let (_, a) = quantized_activations(&Kernels::scalar(), &mut rng, wt, n);
+        let want = vec_dot_ref(wt, &w, &a);
+        assert!(
+            want.is_finite() && want != 0.0,
+            "{wt}: degenerate test data"
+        );
+        for k in &backends {
+            assert_same(
+                &format!("{wt} {}", k.name()),
+                k.vec_dot(wt, n, &w, &a).unwrap(),
+                want,
+            );
+            // a matvec over 3 rows gives each row's vec_dot
+            let w3 = [w.clone(), w.clone(), w.clone()].concat();
+            let mut out = [0f32; 3];
+            k.matvec(wt, &w3, n, 0..3, &a, &mut out).unwrap();
+            for o in out {
+                assert_same(&format!("{wt} {} matvec", k.name()), o, want);
+            }
+        }
+    }
+}
+
+/// Inputs that stress the quantizers' edge rules, 256 values (one Q8_K block, 8 Q8_0 blocks).
+fn special_rows(rng: &mut TestRng) -> Vec<Vec<f32>> {
+    let specials = [
+        0.0,
+        -0.0,
+        f32::NAN,
+        -f32::NAN,
+        f32::from_bits(0x7fc0_1234), // NaN payloads reach Q8_K's `nearest_int` bit trick
+        f32::from_bits(0xff80_0001),
+        f32::INFINITY,
+        f32::NEG_INFINITY,
+        f32::MIN_POSITIVE,
+        1e-40,
+        -1e-45,
+        f32::MAX,
+        -f32::MAX,
+        0.5,
+        -2.5,
+        127.0,
+        -127.5,
+        1e30,
+    ];
+    let mut rows = Vec::new();
+    for case in 0..64 {
+        let mut x = rng.activations(256);
+        match case % 8 {
+            0 => {}
+            1 => x.iter_mut().for_each(|v| *v *= 1e-39), // subnormal amax: 127/amax = Inf
+            2 => x.iter_mut().for_each(|v| *v = (*v * 4.0).round() * 0.5), // ties
+            3 => x.fill(0.0),
+            4 => x.iter_mut().for_each(|v| *v *= 1e36),
+            _ => {
+                for _ in 0..(case % 5 + 1) {
+                    let i = (rng.next_u64() % 256) as usize;
+                    x[i] = specials[(rng.next_u64() % specials.len() as u64) as usize];
+                }
+            }
+        }
+        if case % 3 == 0 {
+            // equal magnitudes of both signs: the first one sets the Q8_K scale sign
+            let i = (rng.next_u64() % 200) as usize;
+            x[i] = -30.0;
+            x[i + 17] = 30.0;
+        }
+        rows.push(x);
+    }
+    rows
+}
+
+#[test]
+fn activation_quantizers_write_scalar_bytes() {
+    let mut rng = TestRng::new(0x51);
+    let scalar = Kernels::scalar();
+    for x in special_rows(&mut rng) {
+        for at in [
+            GgmlType::Q8_0,
+            GgmlType::Q8_1,
+            GgmlType::Q8_K,
+            GgmlType::F16,
+        ] {
+            let len = at.row_bytes(x.len() as u64).unwrap() as usize;
+            let mut want = vec![0u8; len];
+            scalar.quantize_activation(at, &x, &mut want).unwrap();
+            for k in neon_backends() {
+                let mut got = vec![0xa5u8; len];
+                k.quantize_activation(at, &x, &mut got).unwrap();
+                assert_eq!(got, want, "{at} {} on {:?}", k.name(), &x[..8]);
+            }
+        }
+    }
+}
+
+#[test]
+fn f16_conversions_write_scalar_bytes() {
+    // every f16 bit pattern to f32 and back, plus f32 patterns around every rounding boundary
+    let all: Vec<u8> = (0..=u16::MAX).flat_map(|h| h.to_le_bytes()).collect();
+    let mut want = vec![0f32; 1 << 16];
+    Kernels::scalar().f16_to_f32_row(&all, &mut want).unwrap();
+    let mut rng = TestRng::new(3);
+    let mut xs: Vec<f32> = (0..200_000u32)
+        .map(|_| f32::from_bits(rng.next_u64() as u32))
+        .collect();
+    for h in (0..=u16::MAX).step_by(7) {
+        let f = half::f16::from_bits(h).to_f32().to_bits();
+        xs.extend([f, f ^ 0x1000, f | 0xfff, f.wrapping_add(0x1000)].map(f32::from_bits));
+    }
+    xs.truncate(xs.len() / 4 * 4 + 3); // a ragged tail
+    let mut want16 = vec![0u8; 2 * xs.len()];
+    Kernels::scalar().f32_to_f16_row(&xs, &mut want16).unwrap();
+    for k in neon_backends() {
+        let mut got = vec![0f32; 1 << 16];
+        k.f16_to_f32_row(&all, &mut got).unwrap();
+        for (i, (g, w)) in got.iter().zip(&want).enumerate() {
+            assert_eq!(g.to_bits(), w.to_bits(), "{} f16 {i:#06x}", k.name());
+        }
+        let mut got16 = vec![0u8; 2 * xs.len()];
+        k.f32_to_f16_row(&xs, &mut got16).unwrap();
+        for (i, (g, w)) in got16.chunks(2).zip(want16.chunks(2)).enumerate() {
+            assert_eq!(g, w, "{} f32 {:#010x}", k.name(), xs[i].to_bits());
+        }
+    }
+}
+
+#[test]
+fn float_dots_within_last_bit() {
+    let mut rng = TestRng::new(11);
+    for wt in [GgmlType::F32, GgmlType::F16] {
+        for n in [1usize, 7, 8, 33, 1000, 4099] {
+            let w = random_weights_sane(&mut rng, wt, n);
+            let a = random_weights_sane(&mut rng, wt, n);
+            let want = vec_dot_ref(wt, &w, &a);
+            for k in neon_backends() {
+                let got = k.vec_dot(wt, n, &w, &a).unwrap();
+                // f64 accumulation in another order: at most the final rounding differs
+                let ulp = f32::from_bits(want.abs().to_bits() + 1) - want.abs();
+                assert!(
+                    (got - want).abs() <= ulp,
+                    "{wt} {} n={n}: {got} vs {want}",
+                    k.name()
+                );
+            }
+        }
+    }
+}
