@@ -3,6 +3,8 @@
 //! end the host supports. Run: `cargo bench -p bague-kernels --bench matvec`.
 //! Filter one format: `cargo bench -p bague-kernels --bench matvec -- Q4_K`.
 
+#![allow(missing_docs)] // criterion_group! generates an undocumented fn
+
 use bague_kernels::{GgmlType, Kernels};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use std::hint::black_box;
