@@ -44,7 +44,7 @@ impl Reader<'_> {
         match t {
             0 | 1 | 7 => Some(self.take(1)[0] as u64),
             2 | 3 => Some(u16::from_le_bytes(self.take(2).try_into().unwrap()) as u64),
-            4 | 5 | 6 => Some(self.u32() as u64),
+            4..=6 => Some(self.u32() as u64),
             8 => {
                 self.string();
                 None
