@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# bague-kernels on AArch64 under qemu-aarch64 (correctness only: emulated speed means nothing).
+#
+# Builds the kernels' tests once for aarch64-unknown-linux-gnu, then runs them on three
+# emulated CPUs / settings:
+#   1. -cpu max         NEON + dotprod: `neon+dotprod` is chosen, both NEON paths are tested;
+#   2. -cpu cortex-a53  NEON without dotprod: `neon` is chosen, `neon+dotprod` is never
+#                       offered (a stray `sdot` would die with SIGILL here);
+#   3. -cpu max with BAGUE_KERNELS=neon: the override picks the baseline path.
+# BAGUE_EXPECT_KERNELS tells tests/aarch64_neon.rs which back end detection must choose.
+# Then checks the no_std build for the same target (compile-time feature selection).
+#
+# Needs qemu-user, gcc-aarch64-linux-gnu, libc6-dev-arm64-cross (Debian) and the rustup
+# target; `.ci/run` installs them.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+target=aarch64-unknown-linux-gnu
+sysroot=${AARCH64_SYSROOT:-/usr/aarch64-linux-gnu}
+for tool in qemu-aarch64 aarch64-linux-gnu-gcc; do
+    command -v "$tool" >/dev/null || {
+        echo "$tool missing: apt-get install qemu-user gcc-aarch64-linux-gnu libc6-dev-arm64-cross" >&2
+        exit 1
+    }
+done
+rustup target list --installed | grep -qx "$target" || rustup target add "$target"
+
+export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER=aarch64-linux-gnu-gcc
+# Property tests keep their case counts (qemu runs the optimized test profile fast enough).
+
+run() { # run CPU [ENV=VALUE...]: the kernels' tests on one emulated CPU
+    local cpu=$1
+    shift
+    echo "--- qemu-aarch64 -cpu $cpu ${*:-}"
+    env "$@" CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_RUNNER="qemu-aarch64 -cpu $cpu -L $sysroot" \
+        cargo test --target "$target" -p bague-kernels
+}
+
+cargo test --target "$target" -p bague-kernels --no-run
+run max BAGUE_EXPECT_KERNELS=neon+dotprod
+run cortex-a53 BAGUE_EXPECT_KERNELS=neon
+run max BAGUE_KERNELS=neon BAGUE_EXPECT_KERNELS=neon
+
+echo "--- no_std build for $target"
+cargo build -p bague-kernels --no-default-features --target "$target"
