@@ -19,6 +19,10 @@ enum Backend {
     Scalar(Scalar),
     #[cfg(target_arch = "x86_64")]
     Avx2(crate::arch::x86_64::Avx2Fma),
+    #[cfg(target_arch = "aarch64")]
+    Neon(crate::arch::aarch64::Neon),
+    #[cfg(target_arch = "aarch64")]
+    NeonDot(crate::arch::aarch64::NeonDot),
 }
 
 /// The kernel table: which instruction set runs `vec_dot`, `matvec`, `matmul` and the
@@ -35,6 +39,10 @@ macro_rules! with_isa {
             Backend::Scalar($isa) => $body,
             #[cfg(target_arch = "x86_64")]
             Backend::Avx2($isa) => $body,
+            #[cfg(target_arch = "aarch64")]
+            Backend::Neon($isa) => $body,
+            #[cfg(target_arch = "aarch64")]
+            Backend::NeonDot($isa) => $body,
         }
     };
 }
@@ -106,9 +114,9 @@ macro_rules! with_weight {
 
 impl Kernels {
     /// The best back end this CPU supports. With `std`, the environment variable
-    /// `BAGUE_KERNELS` = `scalar` | `avx2` | `neon` forces one; an unknown or unavailable
-    /// value falls back to the best available (check [`Kernels::name`]). Without `std`, the
-    /// choice follows the compile-time target features.
+    /// `BAGUE_KERNELS` = `scalar` | `avx2` | `neon` | `neon+dotprod` forces one; an unknown
+    /// or unavailable value falls back to the best available (check [`Kernels::name`]).
+    /// Without `std`, the choice follows the compile-time target features.
     pub fn detect() -> Kernels {
         #[cfg(feature = "std")]
         if let Ok(v) = std::env::var("BAGUE_KERNELS") {
@@ -127,6 +135,14 @@ impl Kernels {
             "avx2" => crate::arch::x86_64::Avx2Fma::detect().map(|t| Kernels {
                 backend: Backend::Avx2(t),
             }),
+            #[cfg(target_arch = "aarch64")]
+            "neon" => crate::arch::aarch64::Neon::detect().map(|t| Kernels {
+                backend: Backend::Neon(t),
+            }),
+            #[cfg(target_arch = "aarch64")]
+            "neon+dotprod" => crate::arch::aarch64::NeonDot::detect().map(|t| Kernels {
+                backend: Backend::NeonDot(t),
+            }),
             _ => None,
         }
     }
@@ -143,6 +159,18 @@ impl Kernels {
         if let Some(t) = crate::arch::x86_64::Avx2Fma::detect() {
             return Kernels {
                 backend: Backend::Avx2(t),
+            };
+        }
+        #[cfg(target_arch = "aarch64")]
+        if let Some(t) = crate::arch::aarch64::NeonDot::detect() {
+            return Kernels {
+                backend: Backend::NeonDot(t),
+            };
+        }
+        #[cfg(target_arch = "aarch64")]
+        if let Some(t) = crate::arch::aarch64::Neon::detect() {
+            return Kernels {
+                backend: Backend::Neon(t),
             };
         }
         Self::scalar()

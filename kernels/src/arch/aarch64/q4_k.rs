@@ -1,0 +1,128 @@
+//! NEON dot products of the k-quants with 32-element sub-blocks and 6-bit scales and mins:
+//! Q4_K and Q5_K.
+//!
+//! Per super-block: for each 64-element chunk, two 32-element sub-blocks (low and high
+//! nibbles) give exact dot products that are scaled by their 6-bit scale in i32 lanes; the
+//! min term `Σ bsum · m` uses the activation's group sums. Both integer sums are exact; the
+//! f32 term uses the reference's expression, super-block after super-block.
+
+use super::util::*;
+use crate::block::kquant::scales_mins_k4;
+use crate::block::*;
+use core::arch::aarch64::*;
+
+/// `Σ_g bsums[g] · m[g / 2]`, exact.
+#[inline]
+#[target_feature(enable = "neon")]
+fn mins_sum(y: &BlockQ8K, m: &[u8; 8]) -> i32 {
+    let (b0, b1) = load_bsums(&y.bsums);
+    // pairwise sums of groups (2s, 2s + 1) = sub-block s, in i32 (no overflow for any bytes)
+    let (s0, s1) = (vpaddlq_s16(b0), vpaddlq_s16(b1));
+    let m16 = vmovl_u8(load_u8_8(m));
+    let m0 = vreinterpretq_s32_u32(vmovl_u16(vget_low_u16(m16)));
+    let m1 = vreinterpretq_s32_u32(vmovl_high_u16(m16));
+    vaddvq_s32(vmlaq_s32(vmulq_s32(s0, m0), s1, m1))
+}
+
+/// 8 bytes as a vector.
+#[inline]
+#[target_feature(enable = "neon")]
+fn load_u8_8(m: &[u8; 8]) -> uint8x8_t {
+    vcreate_u8(u64::from_le_bytes(*m))
+}
+
+/// `Σ_s sc[s] Σ_{l in sub-block s} q_l a_l` for a super-block whose quants are given per
+/// 64-element chunk `c` by `quants(c)` as (low sub-block 0..16, 16..32, high sub-block 0..16,
+/// 16..32).
+#[inline]
+#[target_feature(enable = "neon")]
+unsafe fn scaled_sum<D: DotI8>(
+    sc: &[u8; 8],
+    a: &[i8; QK_K],
+    quants: impl Fn(usize) -> [int8x16_t; 4],
+) -> i32 {
+    let mut acc = vdupq_n_s32(0);
+    for c in 0..4 {
+        let q = quants(c);
+        let y = &a[64 * c..64 * c + 64];
+        let z = vdupq_n_s32(0);
+        // SAFETY: the caller's contract (NEON, and the extension `D` needs); quants ≥ 0.
+        let (lo, hi) = unsafe {
+            (
+                D::dot_small(
+                    D::dot_small(z, q[0], load_s8(&y[..16])),
+                    q[1],
+                    load_s8(&y[16..32]),
+                ),
+                D::dot_small(
+                    D::dot_small(z, q[2], load_s8(&y[32..48])),
+                    q[3],
+                    load_s8(&y[48..]),
+                ),
+            )
+        };
+        acc = vmlaq_n_s32(acc, lo, sc[2 * c] as i32);
+        acc = vmlaq_n_s32(acc, hi, sc[2 * c + 1] as i32);
+    }
+    vaddvq_s32(acc)
+}
+
+/// Q4_K · Q8_K: `Σ d d_a Σ_s sc_s Σ q a - dmin d_a Σ_s m_s Σ a`.
+///
+/// # Safety
+/// The CPU must support NEON and, for `D = Sdot`, dotprod.
+#[inline]
+#[target_feature(enable = "neon")]
+pub(super) unsafe fn vec_dot_q4_k<D: DotI8>(w: &[BlockQ4K], a: &[BlockQ8K]) -> f32 {
+    debug_check_len(w.len(), a.len());
+    let mut sum = 0.0f32;
+    for (x, y) in w.iter().zip(a) {
+        let (sc, m) = scales_mins_k4(&x.scales);
+        let quants = |c: usize| {
+            let (l0, h0) = nibbles(load_u8(&x.qs[32 * c..]));
+            let (l1, h1) = nibbles(load_u8(&x.qs[32 * c + 16..]));
+            [s8(l0), s8(l1), s8(h0), s8(h1)]
+        };
+        // SAFETY: the caller's contract.
+        let sumi = unsafe { scaled_sum::<D>(&sc, &y.qs, quants) };
+        let summ = mins_sum(y, &m);
+        let dy = f32::from_le_bytes(y.d);
+        sum += f16(x.d) * dy * sumi as f32 - f16(x.dmin) * dy * summ as f32;
+    }
+    sum
+}
+
+/// Q5_K · Q8_K: as Q4_K with a fifth bit per weight (bit `2c` / `2c + 1` of `qh[l]` for the
+/// low / high sub-block of chunk `c`).
+///
+/// # Safety
+/// As [`vec_dot_q4_k`].
+#[inline]
+#[target_feature(enable = "neon")]
+pub(super) unsafe fn vec_dot_q5_k<D: DotI8>(w: &[BlockQ5K], a: &[BlockQ8K]) -> f32 {
+    debug_check_len(w.len(), a.len());
+    let sixteen = vdupq_n_u8(16);
+    let mut sum = 0.0f32;
+    for (x, y) in w.iter().zip(a) {
+        let (sc, m) = scales_mins_k4(&x.scales);
+        let (qh0, qh1) = (load_u8(&x.qh[..16]), load_u8(&x.qh[16..]));
+        let quants = |c: usize| {
+            let (l0, h0) = nibbles(load_u8(&x.qs[32 * c..]));
+            let (l1, h1) = nibbles(load_u8(&x.qs[32 * c + 16..]));
+            let (bl, bh) = (vdupq_n_u8(1 << (2 * c)), vdupq_n_u8(2 << (2 * c)));
+            let fifth = |qh, bit| vandq_u8(vtstq_u8(qh, bit), sixteen);
+            [
+                s8(vorrq_u8(l0, fifth(qh0, bl))),
+                s8(vorrq_u8(l1, fifth(qh1, bl))),
+                s8(vorrq_u8(h0, fifth(qh0, bh))),
+                s8(vorrq_u8(h1, fifth(qh1, bh))),
+            ]
+        };
+        // SAFETY: the caller's contract.
+        let sumi = unsafe { scaled_sum::<D>(&sc, &y.qs, quants) };
+        let summ = mins_sum(y, &m);
+        let dy = f32::from_le_bytes(y.d);
+        sum += f16(x.d) * dy * sumi as f32 - f16(x.dmin) * dy * summ as f32;
+    }
+    sum
+}

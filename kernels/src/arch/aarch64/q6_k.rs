@@ -1,0 +1,174 @@
+//! NEON dot products of the k-quants with 16-element groups: Q6_K, Q3_K (signed scales, no
+//! min) and Q2_K (4-bit scales and mins).
+//!
+//! Each group of 16 is one signed-byte dot product; four of them are reduced pairwise into
+//! one vector of four group sums (`sums4`), multiplied by the four group scales in i32 lanes.
+//! Integer sums are exact; the f32 term uses the reference's expression.
+
+use super::util::*;
+use crate::block::*;
+use core::arch::aarch64::*;
+
+/// `Σ_g scale[g] Σ_{l in group g} q_l a_l` over one 128-element half: `q[k]` holds groups
+/// `k` (elements `16k..16k+16` of the half), `a` the half's activations, `scales` the 8 scales.
+#[inline]
+#[target_feature(enable = "neon")]
+unsafe fn half_sum<D: DotI8>(
+    acc: int32x4_t,
+    q: &[int8x16_t; 8],
+    a: &[i8],
+    scales: int8x8_t,
+) -> int32x4_t {
+    let z = vdupq_n_s32(0);
+    // SAFETY: the caller's contract (NEON, and the extension `D` needs); quants > -128.
+    let p: [int32x4_t; 8] =
+        core::array::from_fn(|k| unsafe { D::dot_small(z, q[k], load_s8(&a[16 * k..])) });
+    let (s0, s1) = widen_i8x8(scales);
+    let acc = vmlaq_s32(acc, sums4(p[0], p[1], p[2], p[3]), s0);
+    vmlaq_s32(acc, sums4(p[4], p[5], p[6], p[7]), s1)
+}
+
+/// Q6_K · Q8_K: `Σ d d_a Σ_g scale_g Σ (q - 32) a`.
+///
+/// # Safety
+/// The CPU must support NEON and, for `D = Sdot`, dotprod.
+#[inline]
+#[target_feature(enable = "neon")]
+pub(super) unsafe fn vec_dot_q6_k<D: DotI8>(w: &[BlockQ6K], a: &[BlockQ8K]) -> f32 {
+    debug_check_len(w.len(), a.len());
+    let (m4, m30) = (vdupq_n_u8(0x0f), vdupq_n_u8(0x30));
+    let bias = vdupq_n_s8(32);
+    let mut sum = 0.0f32;
+    for (x, y) in w.iter().zip(a) {
+        let mut acc = vdupq_n_s32(0);
+        for h in 0..2 {
+            let ql = &x.ql[64 * h..64 * h + 64];
+            let l: [uint8x16_t; 4] = core::array::from_fn(|k| load_u8(&ql[16 * k..]));
+            let (h0, h1) = (load_u8(&x.qh[32 * h..]), load_u8(&x.qh[32 * h + 16..]));
+            // top 2 bits of the four 32-element runs, already shifted to bits 4-5
+            let t0 = [
+                vshlq_n_u8::<4>(h0),
+                vshlq_n_u8::<2>(h0),
+                h0,
+                vshrq_n_u8::<2>(h0),
+            ];
+            let t1 = [
+                vshlq_n_u8::<4>(h1),
+                vshlq_n_u8::<2>(h1),
+                h1,
+                vshrq_n_u8::<2>(h1),
+            ];
+            let q6 = |nib: uint8x16_t, top: uint8x16_t| {
+                vsubq_s8(s8(vorrq_u8(nib, vandq_u8(top, m30))), bias)
+            };
+            let q = [
+                q6(vandq_u8(l[0], m4), t0[0]),
+                q6(vandq_u8(l[1], m4), t1[0]),
+                q6(vandq_u8(l[2], m4), t0[1]),
+                q6(vandq_u8(l[3], m4), t1[1]),
+                q6(vshrq_n_u8::<4>(l[0]), t0[2]),
+                q6(vshrq_n_u8::<4>(l[1]), t1[2]),
+                q6(vshrq_n_u8::<4>(l[2]), t0[3]),
+                q6(vshrq_n_u8::<4>(l[3]), t1[3]),
+            ];
+            let scales = load_s8x8(&x.scales[8 * h..8 * h + 8]);
+            // SAFETY: the caller's contract.
+            acc = unsafe { half_sum::<D>(acc, &q, &y.qs[128 * h..], scales) };
+        }
+        sum += f16(x.d) * f32::from_le_bytes(y.d) * vaddvq_s32(acc) as f32;
+    }
+    sum
+}
+
+/// 8 signed bytes as a vector.
+#[inline]
+#[target_feature(enable = "neon")]
+fn load_s8x8(s: &[i8]) -> int8x8_t {
+    let b: [i8; 8] = core::array::from_fn(|k| s[k]);
+    vcreate_s8(u64::from_le_bytes(b.map(|v| v as u8)))
+}
+
+/// The 2-bit quants of one 128-element half as 8 groups of 16: group `2j + i` is bits
+/// `2j..2j+2` of `qs[16i..16i+16]`.
+#[inline]
+#[target_feature(enable = "neon")]
+fn crumbs(qs: &[u8]) -> [uint8x16_t; 8] {
+    let (q0, q1) = (load_u8(&qs[..16]), load_u8(&qs[16..32]));
+    let three = vdupq_n_u8(3);
+    core::array::from_fn(|g| {
+        let v = if g % 2 == 0 { q0 } else { q1 };
+        vandq_u8(vshlq_u8(v, vdupq_n_s8(-2 * (g / 2) as i8)), three)
+    })
+}
+
+/// Q2_K · Q8_K: `Σ d_a (d Σ_g sc_g Σ q a - dmin Σ_g m_g bsum_g)`.
+///
+/// # Safety
+/// As [`vec_dot_q6_k`].
+#[inline]
+#[target_feature(enable = "neon")]
+pub(super) unsafe fn vec_dot_q2_k<D: DotI8>(w: &[BlockQ2K], a: &[BlockQ8K]) -> f32 {
+    debug_check_len(w.len(), a.len());
+    let m4 = vdupq_n_u8(0x0f);
+    let mut sum = 0.0f32;
+    for (x, y) in w.iter().zip(a) {
+        let sc = load_u8(&x.scales);
+        let scales = s8(vandq_u8(sc, m4));
+        let mins = vreinterpretq_s16_u16(vmovl_u8(vget_low_u8(vshrq_n_u8::<4>(sc))));
+        let mins_hi = vreinterpretq_s16_u16(vmovl_high_u8(vshrq_n_u8::<4>(sc)));
+        let (b0, b1) = load_bsums(&y.bsums);
+        let mm = vmlal_high_s16(vmull_s16(vget_low_s16(b0), vget_low_s16(mins)), b0, mins);
+        let mm = vmlal_high_s16(
+            vmlal_s16(mm, vget_low_s16(b1), vget_low_s16(mins_hi)),
+            b1,
+            mins_hi,
+        );
+        let summs = vaddvq_s32(mm);
+        let mut acc = vdupq_n_s32(0);
+        for h in 0..2 {
+            let q = crumbs(&x.qs[32 * h..]).map(|v| s8(v));
+            let s = if h == 0 {
+                vget_low_s8(scales)
+            } else {
+                vget_high_s8(scales)
+            };
+            // SAFETY: the caller's contract.
+            acc = unsafe { half_sum::<D>(acc, &q, &y.qs[128 * h..], s) };
+        }
+        let isum = vaddvq_s32(acc);
+        let dy = f32::from_le_bytes(y.d);
+        sum += dy * f16(x.d) * isum as f32 - dy * f16(x.dmin) * summs as f32;
+    }
+    sum
+}
+
+/// Q3_K · Q8_K: `Σ d d_a Σ_g s_g Σ q a` with `q = low 2 bits - (high bit ? 0 : 4)`.
+///
+/// # Safety
+/// As [`vec_dot_q6_k`].
+#[inline]
+#[target_feature(enable = "neon")]
+pub(super) unsafe fn vec_dot_q3_k<D: DotI8>(w: &[BlockQ3K], a: &[BlockQ8K]) -> f32 {
+    debug_check_len(w.len(), a.len());
+    let four = vdupq_n_u8(4);
+    let mut sum = 0.0f32;
+    for (x, y) in w.iter().zip(a) {
+        let gs = x.group_scales();
+        let (m0, m1) = (load_u8(&x.hmask[..16]), load_u8(&x.hmask[16..]));
+        let mut acc = vdupq_n_s32(0);
+        for h in 0..2 {
+            let low = crumbs(&x.qs[32 * h..]);
+            // group 2j + i: high bit 4h + j of hmask[16i..16i+16]
+            let q: [int8x16_t; 8] = core::array::from_fn(|g| {
+                let m = if g % 2 == 0 { m0 } else { m1 };
+                let hb = vtstq_u8(m, vdupq_n_u8(1 << (4 * h + g / 2)));
+                vsubq_s8(s8(low[g]), s8(vbicq_u8(four, hb)))
+            });
+            let s = load_s8x8(&gs[8 * h..8 * h + 8]);
+            // SAFETY: the caller's contract.
+            acc = unsafe { half_sum::<D>(acc, &q, &y.qs[128 * h..], s) };
+        }
+        sum += f16(x.d) * f32::from_le_bytes(y.d) * vaddvq_s32(acc) as f32;
+    }
+    sum
+}
