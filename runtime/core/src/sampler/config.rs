@@ -202,6 +202,19 @@ pub trait MetadataLookup {
     fn meta_f64(&self, key: &str) -> Option<f64>;
 }
 
+/// A GGUF file's metadata: strings, any integer type, f32 or f64.
+impl MetadataLookup for crate::gguf::File<'_> {
+    fn meta_str(&self, key: &str) -> Option<&str> {
+        self.get(key)?.as_str()
+    }
+    fn meta_i64(&self, key: &str) -> Option<i64> {
+        self.get(key)?.as_i64()
+    }
+    fn meta_f64(&self, key: &str) -> Option<f64> {
+        self.get(key)?.as_f64()
+    }
+}
+
 /// What [`SamplerConfig::defaults_for`] looks at.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct ModelHints<'a> {

@@ -173,7 +173,7 @@ impl Sampler {
         }
     }
 
-    /// The repetition window, oldest first is not guaranteed (ring order).
+    /// The repetition window (at most `penalty_last_n` ids, in ring order once full).
     pub fn window(&self) -> &[u32] {
         &self.window
     }
