@@ -14,3 +14,4 @@ pub mod model;
 pub mod parallel;
 pub mod sampler;
 pub mod session;
+pub mod tokenizer;

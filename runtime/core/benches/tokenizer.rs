@@ -1,0 +1,118 @@
+//! Tokenizer benchmark: vocabulary load time and encode / decode throughput.
+//!
+//! `cargo bench -p bague --bench tokenizer` (release profile). Uses the tiny test models
+//! (R1's and SmolLM2's tokenizers) and, when present, the real model files in
+//! `$BAGUE_HOME/models` (default `~/.cache/bague/models`). Prints numbers; asserts nothing.
+//!
+//! Text: ~1 MB built from `testdata/reference/texts/kjv-genesis-1-11.txt` and every text of
+//! the reference `tokenize.json` / `chat.json` files (English, code, CJK, emoji, …), repeated.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use bague::gguf;
+use bague::tokenizer::{EncodeOptions, Tokenizer};
+
+fn testdata() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata")
+}
+
+fn mixed_text(target: usize) -> String {
+    let refdir = testdata().join("reference");
+    let mut parts =
+        vec![std::fs::read_to_string(refdir.join("texts/kjv-genesis-1-11.txt")).unwrap()];
+    for model in [
+        "r1-distill-qwen-7b-head",
+        "qwen2.5-coder-0.5b-instruct-q4_k_m",
+        "smollm2-135m-instruct-q4_1",
+    ] {
+        for (file, key) in [("tokenize.json", "text"), ("chat.json", "formatted_text")] {
+            let v: serde_json::Value = serde_json::from_str(
+                &std::fs::read_to_string(refdir.join(model).join(file)).unwrap(),
+            )
+            .unwrap();
+            for case in v["cases"].as_array().unwrap() {
+                parts.push(case[key].as_str().unwrap().to_string());
+            }
+        }
+    }
+    let mut text = String::new();
+    while text.len() < target {
+        for p in &parts {
+            text.push_str(p);
+            text.push('\n');
+        }
+    }
+    text
+}
+
+/// Median and minimum of `runs` timings of `f`.
+fn time<T>(runs: usize, mut f: impl FnMut() -> T) -> (Duration, Duration) {
+    let mut t: Vec<Duration> = (0..runs)
+        .map(|_| {
+            let start = Instant::now();
+            std::hint::black_box(f());
+            start.elapsed()
+        })
+        .collect();
+    t.sort();
+    (t[runs / 2], t[0])
+}
+
+fn model_files() -> Vec<(String, Vec<u8>)> {
+    let mut out = Vec::new();
+    for name in ["r1-tiny-random-q4_0.gguf", "smol-tiny-random-q4_0.gguf"] {
+        out.push((
+            name.to_string(),
+            std::fs::read(testdata().join("models").join(name)).unwrap(),
+        ));
+    }
+    let home = std::env::var_os("BAGUE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/bague")));
+    for id in [
+        "r1-distill-qwen-7b-head",
+        "qwen2.5-coder-0.5b-instruct-q4_k_m",
+        "smollm2-135m-instruct-q4_1",
+    ] {
+        let path = home
+            .as_ref()
+            .map(|h| h.join("models").join(format!("{id}.gguf")));
+        if let Some(bytes) = path.and_then(|p| std::fs::read(p).ok()) {
+            out.push((id.to_string(), bytes));
+        }
+    }
+    out
+}
+
+fn main() {
+    let text = mixed_text(1 << 20);
+    let mb = text.len() as f64 / 1e6;
+    println!("text: {} bytes", text.len());
+    for (name, bytes) in model_files() {
+        let file = gguf::File::parse(&bytes).unwrap();
+        let (load_med, load_min) = time(11, || Tokenizer::from_gguf(&file).unwrap());
+        let tok = Tokenizer::from_gguf(&file).unwrap();
+        let (parse_med, _) = time(11, || gguf::File::parse(&bytes).unwrap());
+
+        let mut ids = Vec::new();
+        let stats = tok
+            .encode_into(&text, EncodeOptions::TEXT, &mut ids)
+            .unwrap();
+        let (enc_med, enc_min) = time(5, || tok.encode(&text, EncodeOptions::TEXT).unwrap());
+        let (dec_med, _) = time(5, || tok.decode(&ids).unwrap());
+        println!(
+            "{name}: n_vocab {} | GGUF parse {:.1} ms | tokenizer load {:.1} ms (min {:.1}) | \
+             encode {:.1} MB/s (best {:.1}), {} tokens, {:.2} merge steps/byte | decode {:.0} MB/s",
+            tok.n_vocab(),
+            parse_med.as_secs_f64() * 1e3,
+            load_med.as_secs_f64() * 1e3,
+            load_min.as_secs_f64() * 1e3,
+            mb / enc_med.as_secs_f64(),
+            mb / enc_min.as_secs_f64(),
+            ids.len(),
+            stats.merge_steps as f64 / text.len() as f64,
+            mb / dec_med.as_secs_f64(),
+        );
+    }
+}

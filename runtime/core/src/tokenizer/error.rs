@@ -1,0 +1,94 @@
+//! Errors of the tokenizer: `Copy`, `no_std`, each with the context a user needs.
+
+use core::fmt;
+
+use super::pre::SUPPORTED_PRE_TOKENIZERS;
+use crate::gguf::{self, Name};
+
+/// Why a tokenizer could not be built, or why a call on it failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Error {
+    /// Reading the GGUF metadata failed (missing key, wrong type, …).
+    Gguf(gguf::Error),
+    /// `tokenizer.ggml.model` names a tokenizer we do not implement (SentencePiece `llama`,
+    /// WordPiece `bert`, …).
+    UnsupportedModel(Name),
+    /// `tokenizer.ggml.pre` names a pre-tokenizer we do not implement.
+    UnknownPreTokenizer(Name),
+    /// An array that must have one entry per token (`tokenizer.ggml.token_type`) is shorter.
+    LengthMismatch {
+        /// The array's key.
+        key: &'static str,
+        /// Its length.
+        len: usize,
+        /// The number of tokens.
+        n_vocab: usize,
+    },
+    /// The vocabulary is empty or has more tokens than `i32` ids can name.
+    BadVocabSize(usize),
+    /// A token id is not below the vocabulary size.
+    InvalidToken {
+        /// The id given.
+        id: u32,
+        /// The vocabulary size.
+        n_vocab: u32,
+    },
+    /// BOS must be added (`add_special` with `add_bos`) but the vocabulary has no BOS id.
+    MissingBos,
+    /// EOS must be added (`add_special` with `add_eos`) but the vocabulary has no EOS id.
+    MissingEos,
+}
+
+impl From<gguf::Error> for Error {
+    fn from(e: gguf::Error) -> Self {
+        Error::Gguf(e)
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Gguf(e) => write!(f, "tokenizer metadata: {e}"),
+            Error::UnsupportedModel(m) if *m == "llama" => f.write_str(
+                "tokenizer.ggml.model = \"llama\" (SentencePiece) is not supported yet; \
+                 supported: \"gpt2\" (byte-level BPE)",
+            ),
+            Error::UnsupportedModel(m) => write!(
+                f,
+                "tokenizer.ggml.model = {m:?} is not supported; supported: \"gpt2\" (byte-level BPE)"
+            ),
+            Error::UnknownPreTokenizer(p) => {
+                write!(f, "tokenizer.ggml.pre = {p:?} is not supported; supported:")?;
+                for (i, name) in SUPPORTED_PRE_TOKENIZERS.iter().enumerate() {
+                    let sep = if i == 0 { " " } else { ", " };
+                    write!(f, "{sep}{name}")?;
+                }
+                Ok(())
+            }
+            Error::LengthMismatch { key, len, n_vocab } => {
+                write!(
+                    f,
+                    "{key} has {len} entries, the vocabulary has {n_vocab} tokens"
+                )
+            }
+            Error::BadVocabSize(n) => {
+                write!(f, "tokenizer.ggml.tokens has {n} tokens (need 1 to 2^31-1)")
+            }
+            Error::InvalidToken { id, n_vocab } => {
+                write!(
+                    f,
+                    "token id {id} is out of range (vocabulary has {n_vocab} tokens)"
+                )
+            }
+            Error::MissingBos => {
+                f.write_str("BOS must be added but the vocabulary has no BOS token")
+            }
+            Error::MissingEos => {
+                f.write_str("EOS must be added but the vocabulary has no EOS token")
+            }
+        }
+    }
+}
+
+impl core::error::Error for Error {}

@@ -1,0 +1,70 @@
+//! Splitting text at special tokens before BPE, as llama.cpp does.
+//!
+//! Special tokens are taken one at a time, longest text first; each one cuts every text
+//! fragment left at all its non-overlapping occurrences, leftmost first. Control and unknown
+//! tokens take part only with `parse_special`; user-defined tokens (`<think>`) always do.
+//! So with overlapping candidates the longer token wins even when it starts later.
+
+use alloc::vec::Vec;
+use core::ops::Range;
+
+use super::vocab::Vocab;
+
+/// A piece of the input: text for BPE, or a special token matched whole.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Fragment {
+    /// Byte range of the input.
+    Text(Range<usize>),
+    /// A special token.
+    Token(u32),
+}
+
+/// Splits `text` into fragments at special tokens. `order` is the match order (longest first).
+pub(crate) fn partition(
+    vocab: &Vocab<'_>,
+    order: &[u32],
+    text: &str,
+    parse_special: bool,
+    out: &mut Vec<Fragment>,
+) {
+    out.clear();
+    if text.is_empty() {
+        return;
+    }
+    out.push(Fragment::Text(0..text.len()));
+    let mut next = Vec::new();
+    for &id in order {
+        let attrs = vocab.attrs[id as usize];
+        if !parse_special && (attrs.is_control() || attrs.is_unknown()) {
+            continue;
+        }
+        let pattern = vocab.strings.get(id);
+        if pattern.is_empty()
+            || !out
+                .iter()
+                .any(|f| matches!(f, Fragment::Text(r) if text[r.clone()].contains(pattern)))
+        {
+            continue;
+        }
+        next.clear();
+        for f in out.drain(..) {
+            let Fragment::Text(r) = f else {
+                next.push(f);
+                continue;
+            };
+            let mut start = r.start;
+            while let Some(pos) = text[start..r.end].find(pattern) {
+                let m = start + pos;
+                if m > start {
+                    next.push(Fragment::Text(start..m));
+                }
+                next.push(Fragment::Token(id));
+                start = m + pattern.len();
+            }
+            if start < r.end {
+                next.push(Fragment::Text(start..r.end));
+            }
+        }
+        core::mem::swap(out, &mut next);
+    }
+}
