@@ -8,6 +8,11 @@
 //!   caller when a thinking budget is spent.
 //! - [`stop::StopDetector`] ends generation on end-of-generation ids, a token limit or stop
 //!   strings matched across token boundaries.
+//!
+//! A generation loop composes them per token: `sampler` → id → (EOG/limit/stop strings:
+//! [`StopDetector::on_token`] with the id and the streaming decoder's text) → the text it
+//! releases → [`Reasoning::on_token`] → thinking / answer text. When a step says
+//! `force_end_thinking`, decode [`Reasoning::close_ids`] into the model before sampling on.
 
 use alloc::string::String;
 use core::fmt;
