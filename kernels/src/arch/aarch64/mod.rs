@@ -81,7 +81,8 @@ macro_rules! forward_dot {
             #[target_feature(enable = $feat)]
             fn imp(w: &[$w], a: &[$a]) -> f32 {
                 // SAFETY: this function's target features are those `$D` needs.
-                unsafe { $module::$f::<$D>(w, a) }
+                let [r] = unsafe { $module::$f::<$D, 1>(w, [a]) };
+                r
             }
             // SAFETY: `self` exists only if the CPU has the features of `imp` (see `detect`).
             unsafe { imp(w, a) }

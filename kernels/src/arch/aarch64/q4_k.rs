@@ -4,7 +4,8 @@
 //! Per super-block: for each 64-element chunk, two 32-element sub-blocks (low and high
 //! nibbles) give exact dot products that are scaled by their 6-bit scale in i32 lanes; the
 //! min term `Σ bsum · m` uses the activation's group sums. Both integer sums are exact; the
-//! f32 term uses the reference's expression, super-block after super-block.
+//! f32 term uses the reference's expression, super-block after super-block. `N` activation
+//! rows at once share the decoded weights (see `q4`).
 
 use super::util::*;
 use crate::block::kquant::scales_mins_k4;
@@ -31,63 +32,85 @@ fn load_u8_8(m: &[u8; 8]) -> uint8x8_t {
     vcreate_u8(u64::from_le_bytes(*m))
 }
 
-/// `Σ_s sc[s] Σ_{l in sub-block s} q_l a_l` for a super-block whose quants are given per
-/// 64-element chunk `c` by `quants(c)` as (low sub-block 0..16, 16..32, high sub-block 0..16,
-/// 16..32).
+/// `Σ_s sc[s] Σ_{l in sub-block s} q_l a_l` for a super-block against `N` activation
+/// blocks; the quants come per 64-element chunk `c` from `quants(c)` as (low sub-block
+/// 0..16, 16..32, high sub-block 0..16, 16..32) and are decoded once for all rows.
 #[inline]
 #[target_feature(enable = "neon")]
-unsafe fn scaled_sum<D: DotI8>(
+unsafe fn scaled_sums<D: DotI8, const N: usize>(
     sc: &[u8; 8],
-    a: &[i8; QK_K],
+    ys: [&BlockQ8K; N],
     quants: impl Fn(usize) -> [int8x16_t; 4],
-) -> i32 {
-    let mut acc = vdupq_n_s32(0);
+) -> [i32; N] {
+    let mut acc = [vdupq_n_s32(0); N];
     for c in 0..4 {
         let q = quants(c);
-        let y = &a[64 * c..64 * c + 64];
-        let z = vdupq_n_s32(0);
-        // SAFETY: the caller's contract (NEON, and the extension `D` needs); quants ≥ 0.
-        let (lo, hi) = unsafe {
-            (
-                D::dot_small(
-                    D::dot_small(z, q[0], load_s8(&y[..16])),
-                    q[1],
-                    load_s8(&y[16..32]),
-                ),
-                D::dot_small(
-                    D::dot_small(z, q[2], load_s8(&y[32..48])),
-                    q[3],
-                    load_s8(&y[48..]),
-                ),
-            )
-        };
-        acc = vmlaq_n_s32(acc, lo, sc[2 * c] as i32);
-        acc = vmlaq_n_s32(acc, hi, sc[2 * c + 1] as i32);
+        for (acc, y) in acc.iter_mut().zip(ys) {
+            let y = &y.qs[64 * c..64 * c + 64];
+            let z = vdupq_n_s32(0);
+            // SAFETY: the caller's contract (NEON, and the extension `D` needs); quants ≥ 0.
+            let (lo, hi) = unsafe {
+                (
+                    D::dot_small(
+                        D::dot_small(z, q[0], load_s8(&y[..16])),
+                        q[1],
+                        load_s8(&y[16..32]),
+                    ),
+                    D::dot_small(
+                        D::dot_small(z, q[2], load_s8(&y[32..48])),
+                        q[3],
+                        load_s8(&y[48..]),
+                    ),
+                )
+            };
+            *acc = vmlaq_n_s32(*acc, lo, sc[2 * c] as i32);
+            *acc = vmlaq_n_s32(*acc, hi, sc[2 * c + 1] as i32);
+        }
     }
-    vaddvq_s32(acc)
+    acc.map(|v| vaddvq_s32(v))
 }
 
-/// Q4_K · Q8_K: `Σ d d_a Σ_s sc_s Σ q a - dmin d_a Σ_s m_s Σ a`.
+/// Add one super-block's term to each row's sum, as the reference writes it.
+#[inline]
+#[target_feature(enable = "neon")]
+fn add_terms<const N: usize>(
+    sum: &mut [f32; N],
+    (d, dmin): ([u8; 2], [u8; 2]),
+    m: &[u8; 8],
+    ys: [&BlockQ8K; N],
+    sumi: [i32; N],
+) {
+    for ((s, y), sumi) in sum.iter_mut().zip(ys).zip(sumi) {
+        let summ = mins_sum(y, m);
+        let dy = f32::from_le_bytes(y.d);
+        *s += f16(d) * dy * sumi as f32 - f16(dmin) * dy * summ as f32;
+    }
+}
+
+/// Q4_K · Q8_K: `Σ d d_a Σ_s sc_s Σ q a - dmin d_a Σ_s m_s Σ a`, for `N` activation rows
+/// (each weight block decoded once; a row's bits do not depend on `N`).
 ///
 /// # Safety
 /// The CPU must support NEON and, for `D = Sdot`, dotprod.
 #[inline]
 #[target_feature(enable = "neon")]
-pub(super) unsafe fn vec_dot_q4_k<D: DotI8>(w: &[BlockQ4K], a: &[BlockQ8K]) -> f32 {
-    debug_check_len(w.len(), a.len());
-    let mut sum = 0.0f32;
-    for (x, y) in w.iter().zip(a) {
+pub(super) unsafe fn vec_dot_q4_k<D: DotI8, const N: usize>(
+    w: &[BlockQ4K],
+    a: [&[BlockQ8K]; N],
+) -> [f32; N] {
+    let (w, a) = trim(w, a);
+    let mut sum = [0.0f32; N];
+    for (i, x) in w.iter().enumerate() {
         let (sc, m) = scales_mins_k4(&x.scales);
         let quants = |c: usize| {
             let (l0, h0) = nibbles(load_u8(&x.qs[32 * c..]));
             let (l1, h1) = nibbles(load_u8(&x.qs[32 * c + 16..]));
             [s8(l0), s8(l1), s8(h0), s8(h1)]
         };
+        let ys: [&BlockQ8K; N] = core::array::from_fn(|j| &a[j][i]);
         // SAFETY: the caller's contract.
-        let sumi = unsafe { scaled_sum::<D>(&sc, &y.qs, quants) };
-        let summ = mins_sum(y, &m);
-        let dy = f32::from_le_bytes(y.d);
-        sum += f16(x.d) * dy * sumi as f32 - f16(x.dmin) * dy * summ as f32;
+        let sumi = unsafe { scaled_sums::<D, N>(&sc, ys, quants) };
+        add_terms(&mut sum, (x.d, x.dmin), &m, ys, sumi);
     }
     sum
 }
@@ -99,11 +122,14 @@ pub(super) unsafe fn vec_dot_q4_k<D: DotI8>(w: &[BlockQ4K], a: &[BlockQ8K]) -> f
 /// As [`vec_dot_q4_k`].
 #[inline]
 #[target_feature(enable = "neon")]
-pub(super) unsafe fn vec_dot_q5_k<D: DotI8>(w: &[BlockQ5K], a: &[BlockQ8K]) -> f32 {
-    debug_check_len(w.len(), a.len());
+pub(super) unsafe fn vec_dot_q5_k<D: DotI8, const N: usize>(
+    w: &[BlockQ5K],
+    a: [&[BlockQ8K]; N],
+) -> [f32; N] {
+    let (w, a) = trim(w, a);
     let sixteen = vdupq_n_u8(16);
-    let mut sum = 0.0f32;
-    for (x, y) in w.iter().zip(a) {
+    let mut sum = [0.0f32; N];
+    for (i, x) in w.iter().enumerate() {
         let (sc, m) = scales_mins_k4(&x.scales);
         let (qh0, qh1) = (load_u8(&x.qh[..16]), load_u8(&x.qh[16..]));
         let quants = |c: usize| {
@@ -118,11 +144,10 @@ pub(super) unsafe fn vec_dot_q5_k<D: DotI8>(w: &[BlockQ5K], a: &[BlockQ8K]) -> f
                 s8(vorrq_u8(h1, fifth(qh1, bh))),
             ]
         };
+        let ys: [&BlockQ8K; N] = core::array::from_fn(|j| &a[j][i]);
         // SAFETY: the caller's contract.
-        let sumi = unsafe { scaled_sum::<D>(&sc, &y.qs, quants) };
-        let summ = mins_sum(y, &m);
-        let dy = f32::from_le_bytes(y.d);
-        sum += f16(x.d) * dy * sumi as f32 - f16(x.dmin) * dy * summ as f32;
+        let sumi = unsafe { scaled_sums::<D, N>(&sc, ys, quants) };
+        add_terms(&mut sum, (x.d, x.dmin), &m, ys, sumi);
     }
     sum
 }

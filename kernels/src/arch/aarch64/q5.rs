@@ -1,7 +1,8 @@
 //! NEON dot products of the 32-element 5-bit formats: Q5_0 and Q5_1.
 //!
 //! The 32 fifth bits become two byte masks (`bit_masks32`), OR-ed as 16 into the nibbles;
-//! then as Q4_0 / Q4_1: exact integer block sums, f32 terms added in the reference's order.
+//! then as Q4_0 / Q4_1: exact integer block sums, f32 terms added in the reference's order,
+//! for `N` activation rows at once (see `q4`).
 
 use super::util::*;
 use crate::block::*;
@@ -35,40 +36,52 @@ unsafe fn block_sum<D: DotI8>(w0: int8x16_t, w1: int8x16_t, a: &[i8; 32]) -> i32
     vaddvq_s32(p)
 }
 
-/// Q5_0 · Q8_0: `Σ d_w d_a Σ (q - 16) a`.
+/// Q5_0 · Q8_0: `Σ d_w d_a Σ (q - 16) a`, for `N` activation rows.
 ///
 /// # Safety
 /// The CPU must support NEON and, for `D = Sdot`, dotprod.
 #[inline]
 #[target_feature(enable = "neon")]
-pub(super) unsafe fn vec_dot_q5_0<D: DotI8>(w: &[BlockQ5_0], a: &[BlockQ8_0]) -> f32 {
-    debug_check_len(w.len(), a.len());
+pub(super) unsafe fn vec_dot_q5_0<D: DotI8, const N: usize>(
+    w: &[BlockQ5_0],
+    a: [&[BlockQ8_0]; N],
+) -> [f32; N] {
+    let (w, a) = trim(w, a);
     let sixteen = vdupq_n_s8(16);
-    let mut sum = 0.0f32;
-    for (x, y) in w.iter().zip(a) {
+    let mut sum = [0.0f32; N];
+    for (i, x) in w.iter().enumerate() {
         let (q0, q1) = quants5(&x.qs, x.qh);
         let (w0, w1) = (vsubq_s8(s8(q0), sixteen), vsubq_s8(s8(q1), sixteen));
-        // SAFETY: the caller's contract.
-        let sumi = unsafe { block_sum::<D>(w0, w1, &y.qs) };
-        sum += sumi as f32 * (f16(x.d) * f16(y.d));
+        for (s, a) in sum.iter_mut().zip(a) {
+            let y = &a[i];
+            // SAFETY: the caller's contract.
+            let sumi = unsafe { block_sum::<D>(w0, w1, &y.qs) };
+            *s += sumi as f32 * (f16(x.d) * f16(y.d));
+        }
     }
     sum
 }
 
-/// Q5_1 · Q8_1: `Σ d_w d_a Σ q a + m_w s_a`.
+/// Q5_1 · Q8_1: `Σ d_w d_a Σ q a + m_w s_a`, for `N` activation rows.
 ///
 /// # Safety
 /// As [`vec_dot_q5_0`].
 #[inline]
 #[target_feature(enable = "neon")]
-pub(super) unsafe fn vec_dot_q5_1<D: DotI8>(w: &[BlockQ5_1], a: &[BlockQ8_1]) -> f32 {
-    debug_check_len(w.len(), a.len());
-    let mut sum = 0.0f32;
-    for (x, y) in w.iter().zip(a) {
+pub(super) unsafe fn vec_dot_q5_1<D: DotI8, const N: usize>(
+    w: &[BlockQ5_1],
+    a: [&[BlockQ8_1]; N],
+) -> [f32; N] {
+    let (w, a) = trim(w, a);
+    let mut sum = [0.0f32; N];
+    for (i, x) in w.iter().enumerate() {
         let (q0, q1) = quants5(&x.qs, x.qh);
-        // SAFETY: the caller's contract.
-        let sumi = unsafe { block_sum::<D>(s8(q0), s8(q1), &y.qs) };
-        sum += (f16(x.d) * f16(y.d)) * sumi as f32 + f16(x.m) * f16(y.s);
+        for (s, a) in sum.iter_mut().zip(a) {
+            let y = &a[i];
+            // SAFETY: the caller's contract.
+            let sumi = unsafe { block_sum::<D>(s8(q0), s8(q1), &y.qs) };
+            *s += (f16(x.d) * f16(y.d)) * sumi as f32 + f16(x.m) * f16(y.s);
+        }
     }
     sum
 }

@@ -3,44 +3,68 @@
 //!
 //! Each group of 16 is one signed-byte dot product; four of them are reduced pairwise into
 //! one vector of four group sums (`sums4`), multiplied by the four group scales in i32 lanes.
-//! Integer sums are exact; the f32 term uses the reference's expression.
+//! Integer sums are exact; the f32 term uses the reference's expression. `N` activation rows
+//! at once share the decoded weights (see `q4`).
 
 use super::util::*;
 use crate::block::*;
 use core::arch::aarch64::*;
 
-/// `Σ_g scale[g] Σ_{l in group g} q_l a_l` over one 128-element half: `q[k]` holds groups
-/// `k` (elements `16k..16k+16` of the half), `a` the half's activations, `scales` the 8 scales.
+/// Add `Σ_g scale[g] Σ_{l in group g} q_l a_l` over 128-element half `h` to each row's
+/// accumulator: `q[k]` holds group `k` (elements `16k..16k+16` of the half), `scales` the
+/// half's 8 scales, `ys` the `N` activation blocks.
 #[inline]
 #[target_feature(enable = "neon")]
-unsafe fn half_sum<D: DotI8>(
-    acc: int32x4_t,
+unsafe fn half_sums<D: DotI8, const N: usize>(
+    acc: &mut [int32x4_t; N],
+    h: usize,
     q: &[int8x16_t; 8],
-    a: &[i8],
     scales: int8x8_t,
-) -> int32x4_t {
-    let z = vdupq_n_s32(0);
-    // SAFETY: the caller's contract (NEON, and the extension `D` needs); quants > -128.
-    let p: [int32x4_t; 8] =
-        core::array::from_fn(|k| unsafe { D::dot_small(z, q[k], load_s8(&a[16 * k..])) });
+    ys: [&BlockQ8K; N],
+) {
     let (s0, s1) = widen_i8x8(scales);
-    let acc = vmlaq_s32(acc, sums4(p[0], p[1], p[2], p[3]), s0);
-    vmlaq_s32(acc, sums4(p[4], p[5], p[6], p[7]), s1)
+    let z = vdupq_n_s32(0);
+    for (acc, y) in acc.iter_mut().zip(ys) {
+        let a = &y.qs[128 * h..128 * h + 128];
+        // SAFETY: the caller's contract (NEON, and the extension `D` needs); quants > -128.
+        let p: [int32x4_t; 8] =
+            core::array::from_fn(|k| unsafe { D::dot_small(z, q[k], load_s8(&a[16 * k..])) });
+        *acc = vmlaq_s32(*acc, sums4(p[0], p[1], p[2], p[3]), s0);
+        *acc = vmlaq_s32(*acc, sums4(p[4], p[5], p[6], p[7]), s1);
+    }
 }
 
-/// Q6_K · Q8_K: `Σ d d_a Σ_g scale_g Σ (q - 32) a`.
+/// `d d_a Σ` added to each row's sum (Q6_K, Q3_K), as the reference writes it.
+#[inline]
+#[target_feature(enable = "neon")]
+fn add_terms<const N: usize>(
+    sum: &mut [f32; N],
+    d: [u8; 2],
+    ys: [&BlockQ8K; N],
+    acc: [int32x4_t; N],
+) {
+    for ((s, y), acc) in sum.iter_mut().zip(ys).zip(acc) {
+        *s += f16(d) * f32::from_le_bytes(y.d) * vaddvq_s32(acc) as f32;
+    }
+}
+
+/// Q6_K · Q8_K: `Σ d d_a Σ_g scale_g Σ (q - 32) a`, for `N` activation rows.
 ///
 /// # Safety
 /// The CPU must support NEON and, for `D = Sdot`, dotprod.
 #[inline]
 #[target_feature(enable = "neon")]
-pub(super) unsafe fn vec_dot_q6_k<D: DotI8>(w: &[BlockQ6K], a: &[BlockQ8K]) -> f32 {
-    debug_check_len(w.len(), a.len());
+pub(super) unsafe fn vec_dot_q6_k<D: DotI8, const N: usize>(
+    w: &[BlockQ6K],
+    a: [&[BlockQ8K]; N],
+) -> [f32; N] {
+    let (w, a) = trim(w, a);
     let (m4, m30) = (vdupq_n_u8(0x0f), vdupq_n_u8(0x30));
     let bias = vdupq_n_s8(32);
-    let mut sum = 0.0f32;
-    for (x, y) in w.iter().zip(a) {
-        let mut acc = vdupq_n_s32(0);
+    let mut sum = [0.0f32; N];
+    for (i, x) in w.iter().enumerate() {
+        let ys: [&BlockQ8K; N] = core::array::from_fn(|j| &a[j][i]);
+        let mut acc = [vdupq_n_s32(0); N];
         for h in 0..2 {
             let ql = &x.ql[64 * h..64 * h + 64];
             let l: [uint8x16_t; 4] = core::array::from_fn(|k| load_u8(&ql[16 * k..]));
@@ -73,9 +97,9 @@ pub(super) unsafe fn vec_dot_q6_k<D: DotI8>(w: &[BlockQ6K], a: &[BlockQ8K]) -> f
             ];
             let scales = load_s8x8(&x.scales[8 * h..8 * h + 8]);
             // SAFETY: the caller's contract.
-            acc = unsafe { half_sum::<D>(acc, &q, &y.qs[128 * h..], scales) };
+            unsafe { half_sums::<D, N>(&mut acc, h, &q, scales, ys) };
         }
-        sum += f16(x.d) * f32::from_le_bytes(y.d) * vaddvq_s32(acc) as f32;
+        add_terms(&mut sum, x.d, ys, acc);
     }
     sum
 }
@@ -101,30 +125,40 @@ fn crumbs(qs: &[u8]) -> [uint8x16_t; 8] {
     })
 }
 
-/// Q2_K · Q8_K: `Σ d_a (d Σ_g sc_g Σ q a - dmin Σ_g m_g bsum_g)`.
+/// `Σ_g bsums[g] · mins[g]` (mins as i16 lanes, groups 0..8 and 8..16), exact.
+#[inline]
+#[target_feature(enable = "neon")]
+fn mins_sum16(y: &BlockQ8K, mins: int16x8_t, mins_hi: int16x8_t) -> i32 {
+    let (b0, b1) = load_bsums(&y.bsums);
+    let mm = vmlal_high_s16(vmull_s16(vget_low_s16(b0), vget_low_s16(mins)), b0, mins);
+    let mm = vmlal_high_s16(
+        vmlal_s16(mm, vget_low_s16(b1), vget_low_s16(mins_hi)),
+        b1,
+        mins_hi,
+    );
+    vaddvq_s32(mm)
+}
+
+/// Q2_K · Q8_K: `Σ d_a (d Σ_g sc_g Σ q a - dmin Σ_g m_g bsum_g)`, for `N` activation rows.
 ///
 /// # Safety
 /// As [`vec_dot_q6_k`].
 #[inline]
 #[target_feature(enable = "neon")]
-pub(super) unsafe fn vec_dot_q2_k<D: DotI8>(w: &[BlockQ2K], a: &[BlockQ8K]) -> f32 {
-    debug_check_len(w.len(), a.len());
+pub(super) unsafe fn vec_dot_q2_k<D: DotI8, const N: usize>(
+    w: &[BlockQ2K],
+    a: [&[BlockQ8K]; N],
+) -> [f32; N] {
+    let (w, a) = trim(w, a);
     let m4 = vdupq_n_u8(0x0f);
-    let mut sum = 0.0f32;
-    for (x, y) in w.iter().zip(a) {
+    let mut sum = [0.0f32; N];
+    for (i, x) in w.iter().enumerate() {
+        let ys: [&BlockQ8K; N] = core::array::from_fn(|j| &a[j][i]);
         let sc = load_u8(&x.scales);
         let scales = s8(vandq_u8(sc, m4));
         let mins = vreinterpretq_s16_u16(vmovl_u8(vget_low_u8(vshrq_n_u8::<4>(sc))));
         let mins_hi = vreinterpretq_s16_u16(vmovl_high_u8(vshrq_n_u8::<4>(sc)));
-        let (b0, b1) = load_bsums(&y.bsums);
-        let mm = vmlal_high_s16(vmull_s16(vget_low_s16(b0), vget_low_s16(mins)), b0, mins);
-        let mm = vmlal_high_s16(
-            vmlal_s16(mm, vget_low_s16(b1), vget_low_s16(mins_hi)),
-            b1,
-            mins_hi,
-        );
-        let summs = vaddvq_s32(mm);
-        let mut acc = vdupq_n_s32(0);
+        let mut acc = [vdupq_n_s32(0); N];
         for h in 0..2 {
             let q = crumbs(&x.qs[32 * h..]).map(|v| s8(v));
             let s = if h == 0 {
@@ -133,29 +167,37 @@ pub(super) unsafe fn vec_dot_q2_k<D: DotI8>(w: &[BlockQ2K], a: &[BlockQ8K]) -> f
                 vget_high_s8(scales)
             };
             // SAFETY: the caller's contract.
-            acc = unsafe { half_sum::<D>(acc, &q, &y.qs[128 * h..], s) };
+            unsafe { half_sums::<D, N>(&mut acc, h, &q, s, ys) };
         }
-        let isum = vaddvq_s32(acc);
-        let dy = f32::from_le_bytes(y.d);
-        sum += dy * f16(x.d) * isum as f32 - dy * f16(x.dmin) * summs as f32;
+        for ((s, y), acc) in sum.iter_mut().zip(ys).zip(acc) {
+            let isum = vaddvq_s32(acc);
+            let summs = mins_sum16(y, mins, mins_hi);
+            let dy = f32::from_le_bytes(y.d);
+            *s += dy * f16(x.d) * isum as f32 - dy * f16(x.dmin) * summs as f32;
+        }
     }
     sum
 }
 
-/// Q3_K · Q8_K: `Σ d d_a Σ_g s_g Σ q a` with `q = low 2 bits - (high bit ? 0 : 4)`.
+/// Q3_K · Q8_K: `Σ d d_a Σ_g s_g Σ q a` with `q = low 2 bits - (high bit ? 0 : 4)`, for `N`
+/// activation rows.
 ///
 /// # Safety
 /// As [`vec_dot_q6_k`].
 #[inline]
 #[target_feature(enable = "neon")]
-pub(super) unsafe fn vec_dot_q3_k<D: DotI8>(w: &[BlockQ3K], a: &[BlockQ8K]) -> f32 {
-    debug_check_len(w.len(), a.len());
+pub(super) unsafe fn vec_dot_q3_k<D: DotI8, const N: usize>(
+    w: &[BlockQ3K],
+    a: [&[BlockQ8K]; N],
+) -> [f32; N] {
+    let (w, a) = trim(w, a);
     let four = vdupq_n_u8(4);
-    let mut sum = 0.0f32;
-    for (x, y) in w.iter().zip(a) {
+    let mut sum = [0.0f32; N];
+    for (i, x) in w.iter().enumerate() {
+        let ys: [&BlockQ8K; N] = core::array::from_fn(|j| &a[j][i]);
         let gs = x.group_scales();
         let (m0, m1) = (load_u8(&x.hmask[..16]), load_u8(&x.hmask[16..]));
-        let mut acc = vdupq_n_s32(0);
+        let mut acc = [vdupq_n_s32(0); N];
         for h in 0..2 {
             let low = crumbs(&x.qs[32 * h..]);
             // group 2j + i: high bit 4h + j of hmask[16i..16i+16]
@@ -166,9 +208,9 @@ pub(super) unsafe fn vec_dot_q3_k<D: DotI8>(w: &[BlockQ3K], a: &[BlockQ8K]) -> f
             });
             let s = load_s8x8(&gs[8 * h..8 * h + 8]);
             // SAFETY: the caller's contract.
-            acc = unsafe { half_sum::<D>(acc, &q, &y.qs[128 * h..], s) };
+            unsafe { half_sums::<D, N>(&mut acc, h, &q, s, ys) };
         }
-        sum += f16(x.d) * f32::from_le_bytes(y.d) * vaddvq_s32(acc) as f32;
+        add_terms(&mut sum, x.d, ys, acc);
     }
     sum
 }

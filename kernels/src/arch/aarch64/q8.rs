@@ -11,21 +11,28 @@ use crate::block::q8_0::{maxps, q8_scale_x86};
 use crate::block::*;
 use core::arch::aarch64::*;
 
-/// Q8_0 · Q8_0: `Σ d_w d_a Σ q a`, exact for every quant (-128 included).
+/// Q8_0 · Q8_0: `Σ d_w d_a Σ q a`, exact for every quant (-128 included), for `N`
+/// activation rows (see `q4`).
 ///
 /// # Safety
 /// The CPU must support NEON and, for `D = Sdot`, dotprod.
 #[inline]
 #[target_feature(enable = "neon")]
-pub(super) unsafe fn vec_dot_q8_0<D: DotI8>(w: &[BlockQ8_0], a: &[BlockQ8_0]) -> f32 {
-    debug_check_len(w.len(), a.len());
-    let mut sum = 0.0f32;
-    for (x, y) in w.iter().zip(a) {
+pub(super) unsafe fn vec_dot_q8_0<D: DotI8, const N: usize>(
+    w: &[BlockQ8_0],
+    a: [&[BlockQ8_0]; N],
+) -> [f32; N] {
+    let (w, a) = trim(w, a);
+    let mut sum = [0.0f32; N];
+    for (i, x) in w.iter().enumerate() {
         let (x0, x1) = (load_s8(&x.qs[..16]), load_s8(&x.qs[16..]));
-        let (y0, y1) = (load_s8(&y.qs[..16]), load_s8(&y.qs[16..]));
-        // SAFETY: the caller's contract (NEON, and the extension `D` needs).
-        let p = unsafe { D::dot(D::dot(vdupq_n_s32(0), x0, y0), x1, y1) };
-        sum += vaddvq_s32(p) as f32 * (f16(x.d) * f16(y.d));
+        for (s, a) in sum.iter_mut().zip(a) {
+            let y = &a[i];
+            let (y0, y1) = (load_s8(&y.qs[..16]), load_s8(&y.qs[16..]));
+            // SAFETY: the caller's contract (NEON, and the extension `D` needs).
+            let p = unsafe { D::dot(D::dot(vdupq_n_s32(0), x0, y0), x1, y1) };
+            *s += vaddvq_s32(p) as f32 * (f16(x.d) * f16(y.d));
+        }
     }
     sum
 }

@@ -249,3 +249,17 @@ pub(super) fn f32_to_f16x4(x: float32x4_t) -> uint16x4_t {
     }
     r
 }
+
+/// Cut a weight row and `N` activation rows to their common length (debug builds assert that
+/// they are equal, as the reference does), so kernels can index `a[j][i]` for `i < w.len()`.
+#[inline]
+pub(super) fn trim<'a, W, A, const N: usize>(
+    w: &'a [W],
+    a: [&'a [A]; N],
+) -> (&'a [W], [&'a [A]; N]) {
+    for r in &a {
+        crate::block::debug_check_len(w.len(), r.len());
+    }
+    let n = a.iter().fold(w.len(), |m, r| m.min(r.len()));
+    (&w[..n], a.map(|r| &r[..n]))
+}
