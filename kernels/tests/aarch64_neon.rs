@@ -93,6 +93,32 @@ fn quantized_dots_are_bit_exact_random_bytes() {
 }
 
 #[test]
+fn prefill_rows_are_bit_exact() {
+    // matmul over 6 tokens runs the four-row kernels once, then two single rows
+    let backends = neon_backends();
+    let mut rng = TestRng::new(0x4444);
+    for wt in QUANT_TYPES {
+        let at = Kernels::vec_dot_type(wt);
+        let n = 2 * wt.block_size();
+        let n_tok = 6;
+        let mut w = vec![0u8; wt.row_bytes(n as u64).unwrap() as usize];
+        rng.bytes(&mut w);
+        let acts: Vec<Vec<u8>> = (0..n_tok)
+            .map(|_| random_activation_blocks(&mut rng, at, n))
+            .collect();
+        let all = acts.concat();
+        for k in &backends {
+            let mut out = vec![f32::NAN; n_tok];
+            k.matmul(wt, &w, n, 0..1, &all, n_tok, &mut out, 1).unwrap();
+            for (t, a) in acts.iter().enumerate() {
+                let what = format!("{wt} {} token {t}", k.name());
+                assert_same(&what, out[t], vec_dot_ref(wt, &w, a));
+            }
+        }
+    }
+}
+
+#[test]
 fn quantized_dots_are_bit_exact_realistic() {
     let backends = neon_backends();
     let mut rng = TestRng::new(7);
