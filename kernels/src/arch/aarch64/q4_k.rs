@@ -8,9 +8,22 @@
 //! rows at once share the decoded weights (see `q4`).
 
 use super::util::*;
-use crate::block::kquant::scales_mins_k4;
 use crate::block::*;
 use core::arch::aarch64::*;
+
+/// The 8 six-bit scales and 8 mins of a Q4_K / Q5_K block (as `get_scale_min_k4`), with
+/// word operations: sub-blocks 0..4 keep 6 bits in bytes 0..4 (scales) and 4..8 (mins);
+/// sub-blocks 4..8 keep their low 4 bits in the nibbles of bytes 8..12 and their top 2 bits
+/// in the top bits of bytes 0..4 (scales) and 4..8 (mins).
+#[inline]
+fn scales_mins(q: &[u8; 12]) -> ([u8; 8], [u8; 8]) {
+    let word = |k: usize| u32::from_le_bytes([q[k], q[k + 1], q[k + 2], q[k + 3]]);
+    let (a, b, c) = (word(0), word(4), word(8));
+    let sc_hi = (c & 0x0f0f_0f0f) | ((a >> 6) & 0x0303_0303) << 4;
+    let m_hi = ((c >> 4) & 0x0f0f_0f0f) | ((b >> 6) & 0x0303_0303) << 4;
+    let pack = |lo: u32, hi: u32| (lo as u64 | (hi as u64) << 32).to_le_bytes();
+    (pack(a & 0x3f3f_3f3f, sc_hi), pack(b & 0x3f3f_3f3f, m_hi))
+}
 
 /// `Σ_g bsums[g] · m[g / 2]`, exact.
 #[inline]
@@ -101,7 +114,7 @@ pub(super) unsafe fn vec_dot_q4_k<D: DotI8, const N: usize>(
     let (w, a) = trim(w, a);
     let mut sum = [0.0f32; N];
     for (i, x) in w.iter().enumerate() {
-        let (sc, m) = scales_mins_k4(&x.scales);
+        let (sc, m) = scales_mins(&x.scales);
         let quants = |c: usize| {
             let (l0, h0) = nibbles(load_u8(&x.qs[32 * c..]));
             let (l1, h1) = nibbles(load_u8(&x.qs[32 * c + 16..]));
@@ -130,7 +143,7 @@ pub(super) unsafe fn vec_dot_q5_k<D: DotI8, const N: usize>(
     let sixteen = vdupq_n_u8(16);
     let mut sum = [0.0f32; N];
     for (i, x) in w.iter().enumerate() {
-        let (sc, m) = scales_mins_k4(&x.scales);
+        let (sc, m) = scales_mins(&x.scales);
         let (qh0, qh1) = (load_u8(&x.qh[..16]), load_u8(&x.qh[16..]));
         let quants = |c: usize| {
             let (l0, h0) = nibbles(load_u8(&x.qs[32 * c..]));
