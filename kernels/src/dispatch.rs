@@ -433,10 +433,24 @@ fn matmul_t<I: Isa, W: Weight>(
     out_stride: usize,
 ) {
     let anb = acts.len() / n_tok.max(1);
+    let act = |t: usize| &acts[t * anb..(t + 1) * anb];
     let mut r0 = rows.start;
     while r0 < rows.end {
         let r1 = (r0 + ROW_TILE).min(rows.end);
-        for (t, a) in acts.chunks_exact(anb.max(1)).take(n_tok).enumerate() {
+        let mut t = 0;
+        // four tokens per weight row pass: each block is decoded once for the four
+        while t + 4 <= n_tok {
+            let a = [act(t), act(t + 1), act(t + 2), act(t + 3)];
+            for r in r0..r1 {
+                let v = W::vec_dot_x4(isa, &w[r * nb..(r + 1) * nb], a);
+                for (k, v) in v.into_iter().enumerate() {
+                    out[(t + k) * out_stride + (r - rows.start)] = v;
+                }
+            }
+            t += 4;
+        }
+        for t in t..n_tok {
+            let a = act(t);
             let o = &mut out[t * out_stride + (r0 - rows.start)..];
             for (r, o) in (r0..r1).zip(o.iter_mut()) {
                 *o = W::vec_dot(isa, &w[r * nb..(r + 1) * nb], a);

@@ -68,6 +68,27 @@ pub trait Isa: Copy + Send + Sync + 'static {
         BF16::vec_dot_ref(w, a)
     }
 
+    // One weight row against four activation rows (prefill): each weight block is decoded
+    // once. Must return exactly the bits of four single calls (batch invariance).
+    fn vec_dot_q4_0_x4(self, w: &[BlockQ4_0], a: [&[BlockQ8_0]; 4]) -> [f32; 4] {
+        a.map(|a| self.vec_dot_q4_0(w, a))
+    }
+    fn vec_dot_q4_1_x4(self, w: &[BlockQ4_1], a: [&[BlockQ8_1]; 4]) -> [f32; 4] {
+        a.map(|a| self.vec_dot_q4_1(w, a))
+    }
+    fn vec_dot_q5_0_x4(self, w: &[BlockQ5_0], a: [&[BlockQ8_0]; 4]) -> [f32; 4] {
+        a.map(|a| self.vec_dot_q5_0(w, a))
+    }
+    fn vec_dot_q8_0_x4(self, w: &[BlockQ8_0], a: [&[BlockQ8_0]; 4]) -> [f32; 4] {
+        a.map(|a| self.vec_dot_q8_0(w, a))
+    }
+    fn vec_dot_q4_k_x4(self, w: &[BlockQ4K], a: [&[BlockQ8K]; 4]) -> [f32; 4] {
+        a.map(|a| self.vec_dot_q4_k(w, a))
+    }
+    fn vec_dot_q6_k_x4(self, w: &[BlockQ6K], a: [&[BlockQ8K]; 4]) -> [f32; 4] {
+        a.map(|a| self.vec_dot_q6_k(w, a))
+    }
+
     /// Quantize activations to Q8_0 (bytes identical to `q8_0::quantize_row_q8_0`).
     fn quantize_q8_0(self, x: &[f32], out: &mut [BlockQ8_0]) {
         q8_0::quantize_row_q8_0(x, out)
@@ -100,36 +121,46 @@ impl Isa for Scalar {
     }
 }
 
-/// A weight format the dispatcher can route: picks the [`Isa`] method of its format.
+/// A weight format the dispatcher can route: picks the [`Isa`] methods of its format.
 pub trait Weight: BlockFormat {
     /// `isa`'s dot product for this format.
     fn vec_dot<I: Isa>(isa: I, w: &[Self], a: &[Self::Act]) -> f32;
+    /// Four activation rows at once; the same bits as four [`Weight::vec_dot`] calls.
+    fn vec_dot_x4<I: Isa>(isa: I, w: &[Self], a: [&[Self::Act]; 4]) -> [f32; 4] {
+        a.map(|a| Self::vec_dot(isa, w, a))
+    }
 }
 
 macro_rules! weight {
-    ($($ty:ty => $m:ident),* $(,)?) => {$(
+    ($($ty:ty => $m:ident $(, $m4:ident)?;)*) => {$(
         impl Weight for $ty {
             #[inline(always)]
             fn vec_dot<I: Isa>(isa: I, w: &[Self], a: &[Self::Act]) -> f32 {
                 isa.$m(w, a)
             }
+            $(
+            #[inline(always)]
+            fn vec_dot_x4<I: Isa>(isa: I, w: &[Self], a: [&[Self::Act]; 4]) -> [f32; 4] {
+                isa.$m4(w, a)
+            }
+            )?
         }
     )*};
 }
 
 weight! {
-    BlockQ4_0 => vec_dot_q4_0,
-    BlockQ4_1 => vec_dot_q4_1,
-    BlockQ5_0 => vec_dot_q5_0,
-    BlockQ5_1 => vec_dot_q5_1,
-    BlockQ8_0 => vec_dot_q8_0,
-    BlockIq4Nl => vec_dot_iq4_nl,
-    BlockQ2K => vec_dot_q2_k,
-    BlockQ3K => vec_dot_q3_k,
-    BlockQ4K => vec_dot_q4_k,
-    BlockQ5K => vec_dot_q5_k,
-    BlockQ6K => vec_dot_q6_k,
-    F32 => vec_dot_f32,
-    F16 => vec_dot_f16,
-    BF16 => vec_dot_bf16,
+    BlockQ4_0 => vec_dot_q4_0, vec_dot_q4_0_x4;
+    BlockQ4_1 => vec_dot_q4_1, vec_dot_q4_1_x4;
+    BlockQ5_0 => vec_dot_q5_0, vec_dot_q5_0_x4;
+    BlockQ5_1 => vec_dot_q5_1;
+    BlockQ8_0 => vec_dot_q8_0, vec_dot_q8_0_x4;
+    BlockIq4Nl => vec_dot_iq4_nl;
+    BlockQ2K => vec_dot_q2_k;
+    BlockQ3K => vec_dot_q3_k;
+    BlockQ4K => vec_dot_q4_k, vec_dot_q4_k_x4;
+    BlockQ5K => vec_dot_q5_k;
+    BlockQ6K => vec_dot_q6_k, vec_dot_q6_k_x4;
+    F32 => vec_dot_f32;
+    F16 => vec_dot_f16;
+    BF16 => vec_dot_bf16;
 }

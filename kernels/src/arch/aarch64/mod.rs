@@ -90,6 +90,22 @@ macro_rules! forward_dot {
     )*};
 }
 
+/// As `forward_dot`, for the four-row (prefill) methods.
+macro_rules! forward_dot_x4 {
+    ($feat:tt, $D:ty; $($m:ident($w:ty, $a:ty) => $module:ident::$f:ident;)*) => {$(
+        #[inline]
+        fn $m(self, w: &[$w], a: [&[$a]; 4]) -> [f32; 4] {
+            #[target_feature(enable = $feat)]
+            fn imp(w: &[$w], a: [&[$a]; 4]) -> [f32; 4] {
+                // SAFETY: this function's target features are those `$D` needs.
+                unsafe { $module::$f::<$D, 4>(w, a) }
+            }
+            // SAFETY: `self` exists only if the CPU has the features of `imp` (see `detect`).
+            unsafe { imp(w, a) }
+        }
+    )*};
+}
+
 /// Forward to NEON kernels that do not depend on the dot product flavour.
 macro_rules! forward {
     ($($m:ident($($arg:ident: $ty:ty),*) $(-> $ret:ty)? => $f:path;)*) => {$(
@@ -123,6 +139,15 @@ macro_rules! neon_isa {
                 vec_dot_q4_k(BlockQ4K, BlockQ8K) => q4_k::vec_dot_q4_k;
                 vec_dot_q5_k(BlockQ5K, BlockQ8K) => q4_k::vec_dot_q5_k;
                 vec_dot_q6_k(BlockQ6K, BlockQ8K) => q6_k::vec_dot_q6_k;
+            }
+
+            forward_dot_x4! { $feat, $D;
+                vec_dot_q4_0_x4(BlockQ4_0, BlockQ8_0) => q4::vec_dot_q4_0;
+                vec_dot_q4_1_x4(BlockQ4_1, BlockQ8_1) => q4::vec_dot_q4_1;
+                vec_dot_q5_0_x4(BlockQ5_0, BlockQ8_0) => q5::vec_dot_q5_0;
+                vec_dot_q8_0_x4(BlockQ8_0, BlockQ8_0) => q8::vec_dot_q8_0;
+                vec_dot_q4_k_x4(BlockQ4K, BlockQ8K) => q4_k::vec_dot_q4_k;
+                vec_dot_q6_k_x4(BlockQ6K, BlockQ8K) => q6_k::vec_dot_q6_k;
             }
 
             forward! {

@@ -9,6 +9,7 @@
 //! FMA and 8 lanes, so the result differs from the reference only by f32 rounding of the
 //! per-block terms (tests bound it; see `tests/common`).
 
+mod blocks32;
 mod float;
 mod kquant;
 mod q4;
@@ -74,6 +75,11 @@ impl Isa for Avx2Fma {
         vec_dot_q4_k(w: &[BlockQ4K], a: &[BlockQ8K]) -> f32 => q4_k::vec_dot_q4_k;
         vec_dot_q5_k(w: &[BlockQ5K], a: &[BlockQ8K]) -> f32 => q4_k::vec_dot_q5_k;
         vec_dot_q6_k(w: &[BlockQ6K], a: &[BlockQ8K]) -> f32 => q6_k::vec_dot_q6_k;
+        vec_dot_q4_0_x4(w: &[BlockQ4_0], a: [&[BlockQ8_0]; 4]) -> [f32; 4] => q4::vec_dot_q4_0_x4;
+        vec_dot_q5_0_x4(w: &[BlockQ5_0], a: [&[BlockQ8_0]; 4]) -> [f32; 4] => q5::vec_dot_q5_0_x4;
+        vec_dot_q8_0_x4(w: &[BlockQ8_0], a: [&[BlockQ8_0]; 4]) -> [f32; 4] => q8::vec_dot_q8_0_x4;
+        vec_dot_q4_k_x4(w: &[BlockQ4K], a: [&[BlockQ8K]; 4]) -> [f32; 4] => q4_k::vec_dot_q4_k_x4;
+        vec_dot_q6_k_x4(w: &[BlockQ6K], a: [&[BlockQ8K]; 4]) -> [f32; 4] => q6_k::vec_dot_q6_k_x4;
         vec_dot_f32(w: &[F32], a: &[F32]) -> f32 => float::vec_dot_f32;
         vec_dot_f16(w: &[F16], a: &[F16]) -> f32 => float::vec_dot_f16;
         quantize_q8_0(x: &[f32], out: &mut [BlockQ8_0]) => q8::quantize_q8_0;

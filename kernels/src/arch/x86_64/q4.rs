@@ -1,13 +1,58 @@
 //! AVX2 dot products of the 32-element 4-bit formats: Q4_0, Q4_1 and IQ4_NL.
 //!
-//! Per block: the 16 nibble bytes expand to 32 bytes (`nibbles32`), one `maddubs` + `madd`
-//! gives eight exact i32 partial sums, one FMA scales them by `d_w * d_a` into an f32
-//! accumulator. Two blocks per iteration with two accumulators hide the FMA latency.
+//! Per block: the 16 nibble bytes expand to 32 bytes (`nibbles32`) and one `maddubs` +
+//! `madd` gives eight exact i32 partial sums; the loop, scales and accumulation are
+//! [`dot_blocks`]'s. Signed values (Q4_0's `q - 8`, IQ4_NL's codebook) use the sign trick:
+//! `maddubs(|q|, sign(a, q))`.
 
+use super::blocks32::{Blocks32, dot_blocks};
 use super::util::*;
 use crate::block::iq4_nl::KVALUES_IQ4NL;
 use crate::block::*;
 use core::arch::x86_64::*;
+
+/// Cut a weight row and `N` activation rows to their common length, so the kernels'
+/// indexing `w[i]`, `a[j][i]` for `i < w.len()` needs no bounds checks.
+#[inline]
+pub(super) fn trim<'a, W, A, const N: usize>(
+    w: &'a [W],
+    a: [&'a [A]; N],
+) -> (&'a [W], [&'a [A]; N]) {
+    let n = a.iter().fold(w.len(), |m, a| m.min(a.len()));
+    (&w[..n], a.map(|s| &s[..n]))
+}
+
+/// Signed quants `q` of a block with `|q|` precomputed: the sign-trick dot with a row.
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+pub(super) fn signed_dot((q, aq): (__m256i, __m256i), y: &[i8; 32]) -> __m256i {
+    let sy = _mm256_sign_epi8(load32(y), q);
+    _mm256_madd_epi16(_mm256_maddubs_epi16(aq, sy), _mm256_set1_epi16(1))
+}
+
+/// `(q, |q|)`.
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+pub(super) fn with_abs(q: __m256i) -> (__m256i, __m256i) {
+    (q, _mm256_sign_epi8(q, q))
+}
+
+/// Q4_0 · Q8_0 for `N` activation rows.
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+fn vec_dot_q4_0_n<const N: usize>(w: &[BlockQ4_0], a: [&[BlockQ8_0]; N]) -> [f32; N] {
+    let eight = _mm256_set1_epi8(8);
+    dot_blocks(
+        w,
+        a,
+        Blocks32 {
+            wd: |x: &BlockQ4_0| x.d,
+            ad: |y: &BlockQ8_0| y.d,
+            decode: |x: &BlockQ4_0| with_abs(_mm256_sub_epi8(nibbles32(&x.qs), eight)),
+            dot: |x, y: &BlockQ8_0| signed_dot(x, &y.qs),
+        },
+    )
+}
 
 /// Q4_0 · Q8_0. `(q - 8)` in -8..8 is a signed byte, so the sign trick (`dot_i8`) applies.
 #[target_feature(enable = "avx2,fma,f16c")]
@@ -31,6 +76,12 @@ pub(super) fn vec_dot_q4_0(w: &[BlockQ4_0], a: &[BlockQ8_0]) -> f32 {
         acc0 = block(&w[i], &a[i], acc0);
     }
     hsum_ps(_mm256_add_ps(acc0, acc1))
+}
+
+/// Q4_0 · four Q8_0 rows.
+#[target_feature(enable = "avx2,fma,f16c")]
+pub(super) fn vec_dot_q4_0_x4(w: &[BlockQ4_0], a: [&[BlockQ8_0]; 4]) -> [f32; 4] {
+    vec_dot_q4_0_n(w, a)
 }
 
 /// Q4_1 · Q8_1: `Σ d_w d_a Σ q a + m_w s_a`. `q` in 0..16 is unsigned: `maddubs` directly.

@@ -4,9 +4,34 @@
 //! the signed value `q - 16` is the nibble OR-ed with 0xF0 where the fifth bit is clear
 //! (two's complement), so no subtraction is needed.
 
+use super::blocks32::{Blocks32, dot_blocks};
+use super::q4::{signed_dot, with_abs};
 use super::util::*;
 use crate::block::*;
 use core::arch::x86_64::*;
+
+/// Q5_0 · Q8_0 for `N` activation rows.
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+fn vec_dot_q5_0_n<const N: usize>(w: &[BlockQ5_0], a: [&[BlockQ8_0]; N]) -> [f32; N] {
+    let hi = _mm256_set1_epi8(0xF0u8 as i8);
+    dot_blocks(
+        w,
+        a,
+        Blocks32 {
+            wd: |x: &BlockQ5_0| x.d,
+            ad: |y: &BlockQ8_0| y.d,
+            decode: |x: &BlockQ5_0| {
+                let h = bits_to_bytes(u32::from_le_bytes(x.qh));
+                with_abs(_mm256_or_si256(
+                    nibbles32(&x.qs),
+                    _mm256_andnot_si256(h, hi),
+                ))
+            },
+            dot: |x, y: &BlockQ8_0| signed_dot(x, &y.qs),
+        },
+    )
+}
 
 /// Q5_0 · Q8_0.
 #[target_feature(enable = "avx2,fma,f16c")]
@@ -31,6 +56,12 @@ pub(super) fn vec_dot_q5_0(w: &[BlockQ5_0], a: &[BlockQ8_0]) -> f32 {
         acc0 = block(&w[i], &a[i], acc0);
     }
     hsum_ps(_mm256_add_ps(acc0, acc1))
+}
+
+/// Q5_0 · four Q8_0 rows.
+#[target_feature(enable = "avx2,fma,f16c")]
+pub(super) fn vec_dot_q5_0_x4(w: &[BlockQ5_0], a: [&[BlockQ8_0]; 4]) -> [f32; 4] {
+    vec_dot_q5_0_n(w, a)
 }
 
 /// Q5_1 · Q8_1: unsigned `q` in 0..32, `maddubs` directly, plus `m_w s_a` per block.

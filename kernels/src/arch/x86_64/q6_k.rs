@@ -6,21 +6,25 @@
 //! `maddubs` result is weighted by its two group scales with one `madd`.
 
 use super::kquant::*;
+use super::q4::trim;
 use super::util::*;
 use crate::block::kquant::unpack_q3k_scales;
 use crate::block::*;
 use core::arch::x86_64::*;
 
-/// Q6_K · Q8_K.
+/// Q6_K · Q8_K for `N` activation rows; the 6-bit quants are assembled once per half.
+#[inline]
 #[target_feature(enable = "avx2,fma,f16c")]
-pub(super) fn vec_dot_q6_k(w: &[BlockQ6K], a: &[BlockQ8K]) -> f32 {
-    let mut acc = _mm256_setzero_ps();
+fn vec_dot_q6_k_n<const N: usize>(w: &[BlockQ6K], a: [&[BlockQ8K]; N]) -> [f32; N] {
+    let (w, a) = trim(w, a);
+    let n = w.len();
     let m4 = _mm256_set1_epi8(0x0f);
     let m2 = _mm256_set1_epi8(0x30);
-    for (x, y) in w.iter().zip(a) {
+    let mut acc = [_mm256_setzero_ps(); N];
+    for i in 0..n {
+        let x = &w[i];
         let sc = load16(&x.scales);
-        let corr = scaled_bsums(&y.bsums, _mm256_cvtepi8_epi16(sc));
-        let mut sumi = _mm256_setzero_si256();
+        let mut sumi = [_mm256_setzero_si256(); N];
         for h in 0..2 {
             let ql0 = load32(&x.ql[64 * h..64 * h + 32]);
             let ql1 = load32(&x.ql[64 * h + 32..64 * h + 64]);
@@ -44,17 +48,36 @@ pub(super) fn vec_dot_q6_k(w: &[BlockQ6K], a: &[BlockQ8K]) -> f32 {
                 ),
             ];
             for (k, &qk) in q.iter().enumerate() {
+                let s = pair_scales_i8(sc, 4 * h + k);
                 let o = 128 * h + 32 * k;
-                let p = _mm256_maddubs_epi16(qk, load32(&y.qs[o..o + 32]));
-                let p = _mm256_madd_epi16(p, pair_scales_i8(sc, 4 * h + k));
-                sumi = _mm256_add_epi32(sumi, p);
+                for j in 0..N {
+                    let p = _mm256_maddubs_epi16(qk, load32(&a[j][i].qs[o..o + 32]));
+                    sumi[j] = _mm256_add_epi32(sumi[j], _mm256_madd_epi16(p, s));
+                }
             }
         }
-        sumi = _mm256_sub_epi32(sumi, _mm256_slli_epi32(corr, 5));
-        let d = _mm256_set1_ps(f16(x.d) * y.d());
-        acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(sumi), acc);
+        let sc16 = _mm256_cvtepi8_epi16(sc);
+        let dx = f16(x.d);
+        for j in 0..N {
+            let y = &a[j][i];
+            let corr = scaled_bsums(&y.bsums, sc16);
+            let s = _mm256_sub_epi32(sumi[j], _mm256_slli_epi32(corr, 5));
+            acc[j] = _mm256_fmadd_ps(_mm256_set1_ps(dx * y.d()), _mm256_cvtepi32_ps(s), acc[j]);
+        }
     }
-    hsum_ps(acc)
+    core::array::from_fn(|j| hsum_ps(acc[j]))
+}
+
+/// Q6_K · Q8_K.
+#[target_feature(enable = "avx2,fma,f16c")]
+pub(super) fn vec_dot_q6_k(w: &[BlockQ6K], a: &[BlockQ8K]) -> f32 {
+    vec_dot_q6_k_n(w, [a])[0]
+}
+
+/// Q6_K · four Q8_K rows.
+#[target_feature(enable = "avx2,fma,f16c")]
+pub(super) fn vec_dot_q6_k_x4(w: &[BlockQ6K], a: [&[BlockQ8K]; 4]) -> [f32; 4] {
+    vec_dot_q6_k_n(w, a)
 }
 
 /// Q3_K · Q8_K: `q + 4 = low2 + 4 * hbit` in 0..8.

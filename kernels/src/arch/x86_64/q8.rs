@@ -5,9 +5,28 @@
 //! `cvtps2dq`, saturating packs), so their bytes equal the scalar emulation in
 //! `block::q8_0` / `block::q8_1` bit for bit (tested).
 
+use super::blocks32::{Blocks32, dot_blocks};
+use super::q4::{signed_dot, with_abs};
 use super::util::*;
 use crate::block::*;
 use core::arch::x86_64::*;
+
+/// Q8_0 · Q8_0 for `N` activation rows (sign trick; exact for quants in -127..=127,
+/// which the quantizers produce).
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+fn vec_dot_q8_0_n<const N: usize>(w: &[BlockQ8_0], a: [&[BlockQ8_0]; N]) -> [f32; N] {
+    dot_blocks(
+        w,
+        a,
+        Blocks32 {
+            wd: |x: &BlockQ8_0| x.d,
+            ad: |y: &BlockQ8_0| y.d,
+            decode: |x: &BlockQ8_0| with_abs(load32(&x.qs)),
+            dot: |x, y: &BlockQ8_0| signed_dot(x, &y.qs),
+        },
+    )
+}
 
 /// Q8_0 · Q8_0 (sign trick; exact for quants in -127..=127, which the quantizers produce).
 #[target_feature(enable = "avx2,fma,f16c")]
@@ -29,6 +48,12 @@ pub(super) fn vec_dot_q8_0(w: &[BlockQ8_0], a: &[BlockQ8_0]) -> f32 {
         acc0 = block(&w[i], &a[i], acc0);
     }
     hsum_ps(_mm256_add_ps(acc0, acc1))
+}
+
+/// Q8_0 · four Q8_0 rows.
+#[target_feature(enable = "avx2,fma,f16c")]
+pub(super) fn vec_dot_q8_0_x4(w: &[BlockQ8_0], a: [&[BlockQ8_0]; 4]) -> [f32; 4] {
+    vec_dot_q8_0_n(w, a)
 }
 
 /// Quantize one block of 32: returns (d as f32, the 8 i32 lane vectors before packing).

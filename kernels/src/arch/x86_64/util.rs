@@ -63,13 +63,6 @@ pub(super) fn hsum_epi32(v: __m256i) -> i32 {
     _mm_cvtsi128_si32(s)
 }
 
-/// The four f16 values of `bits` (little-endian, lowest first) as f32 lanes 0..4.
-#[inline]
-#[target_feature(enable = "avx2,fma,f16c")]
-pub(super) fn f16x4(bits: u64) -> __m128 {
-    _mm_cvtph_ps(_mm_cvtsi64_si128(bits as i64))
-}
-
 /// One f16 as f32.
 #[inline]
 #[target_feature(enable = "avx2,fma,f16c")]
@@ -79,6 +72,20 @@ pub(super) fn f16(b: [u8; 2]) -> f32 {
     ))
 }
 
+/// One f16 as f32 in lane 0 of a vector.
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+pub(super) fn f16_ss(b: [u8; 2]) -> __m128 {
+    _mm_cvtph_ps(_mm_cvtsi32_si128(u16::from_le_bytes(b) as i32))
+}
+
+/// The four f16 values of `bits` (little-endian, lowest first) as f32 lanes 0..4.
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+pub(super) fn f16x4(bits: u64) -> __m128 {
+    _mm_cvtph_ps(_mm_cvtsi64_si128(bits as i64))
+}
+
 /// `x[0] * y[0]` for two f16 scales, as a broadcast f32 vector.
 #[inline]
 #[target_feature(enable = "avx2,fma,f16c")]
@@ -86,6 +93,16 @@ pub(super) fn f16_mul_bcast(x: [u8; 2], y: [u8; 2]) -> __m256 {
     let bits = u16::from_le_bytes(x) as u64 | ((u16::from_le_bytes(y) as u64) << 16);
     let v = f16x4(bits);
     _mm256_broadcastss_ps(_mm_mul_ss(v, _mm_movehdup_ps(v)))
+}
+
+/// Σ of products of 32 signed bytes, as 8 i32 partial sums (pairs of 4 products).
+/// Exact while no pair of products exceeds i16 (|x| ≤ 127 or |y| ≤ 127 with the other ≤ 128).
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+pub(super) fn dot_i8(x: __m256i, y: __m256i) -> __m256i {
+    let ax = _mm256_sign_epi8(x, x);
+    let sy = _mm256_sign_epi8(y, x);
+    _mm256_madd_epi16(_mm256_maddubs_epi16(ax, sy), _mm256_set1_epi16(1))
 }
 
 /// 16 bytes of nibbles → 32 bytes: low nibbles in bytes 0..16, high nibbles in 16..32
@@ -113,16 +130,6 @@ pub(super) fn bits_to_bytes(bits: u32) -> __m256i {
     let v = _mm256_shuffle_epi8(v, idx);
     let mask = _mm256_set1_epi64x(0x8040_2010_0804_0201u64 as i64);
     _mm256_cmpeq_epi8(_mm256_and_si256(v, mask), mask)
-}
-
-/// Σ of products of 32 signed bytes, as 8 i32 partial sums (pairs of 4 products).
-/// Exact while no pair of products exceeds i16 (|x| ≤ 127 or |y| ≤ 127 with the other ≤ 128).
-#[inline]
-#[target_feature(enable = "avx2,fma,f16c")]
-pub(super) fn dot_i8(x: __m256i, y: __m256i) -> __m256i {
-    let ax = _mm256_sign_epi8(x, x);
-    let sy = _mm256_sign_epi8(y, x);
-    _mm256_madd_epi16(_mm256_maddubs_epi16(ax, sy), _mm256_set1_epi16(1))
 }
 
 /// Σ of products of 32 unsigned bytes `u` (≤ 127 for exactness) with signed bytes `y`, as

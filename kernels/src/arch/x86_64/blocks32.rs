@@ -1,0 +1,116 @@
+//! The shared loop of the 32-element block formats (Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, IQ4_NL).
+//!
+//! Scales are handled eight blocks at a time: the eight weight f16 scales and each row's
+//! eight activation scales are converted with one `vcvtph2ps` each and multiplied as
+//! vectors; each block then broadcasts its lane. This keeps the scale work off the
+//! multiply ports, which the integer dot products saturate. Blocks alternate between two
+//! accumulators (FMA latency). A tail of fewer than eight blocks takes the scalar-scale
+//! route; the products are the same f32 values either way.
+//!
+//! Used for several activation rows at once (prefill): each weight block is decoded once
+//! (`decode`) and dotted with every row (`dot`). The single-row kernels (`q4.rs`, …) keep a
+//! simpler per-block scale path, measured faster for one row; both follow the same
+//! accumulation order (even blocks → first accumulator, odd → second), and the per-block products are the same f32 values, so a
+//! row gets the same bits either way (tested: `matvec_and_matmul_equal_vec_dot_bitwise`).
+
+use super::util::*;
+use core::arch::x86_64::*;
+
+/// Eight f16 values as eight f32 lanes.
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+pub(super) fn f16x8(h: [[u8; 2]; 8]) -> __m256 {
+    let v = |k: usize| i16::from_le_bytes(h[k]);
+    _mm256_cvtph_ps(_mm_setr_epi16(
+        v(0),
+        v(1),
+        v(2),
+        v(3),
+        v(4),
+        v(5),
+        v(6),
+        v(7),
+    ))
+}
+
+/// Lane `k` of `v` in every lane.
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+fn lane(v: __m256, k: usize) -> __m256 {
+    _mm256_permutevar8x32_ps(v, _mm256_set1_epi32(k as i32))
+}
+
+/// How a format's blocks enter the loop. `X` is the decoded weight block.
+pub(super) struct Blocks32<WD, AD, DEC, DOT> {
+    /// Weight scale of a block.
+    pub wd: WD,
+    /// Activation scale of a block.
+    pub ad: AD,
+    /// Decode a weight block.
+    pub decode: DEC,
+    /// Integer dot product (8 i32 lanes) of a decoded block with an activation block.
+    pub dot: DOT,
+}
+
+/// Σ over blocks of `d_w d_a · dot` of `w` with each of the `N` rows `a`
+/// (all cut to the shortest length).
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+pub(super) fn dot_blocks<const N: usize, W, A, X: Copy, WD, AD, DEC, DOT>(
+    w: &[W],
+    a: [&[A]; N],
+    f: Blocks32<WD, AD, DEC, DOT>,
+) -> [f32; N]
+where
+    WD: Fn(&W) -> [u8; 2],
+    AD: Fn(&A) -> [u8; 2],
+    DEC: Fn(&W) -> X,
+    DOT: Fn(X, &A) -> __m256i,
+{
+    let n = a.iter().fold(w.len(), |m, a| m.min(a.len()));
+    let mut acc0 = [_mm256_setzero_ps(); N];
+    let mut acc1 = [_mm256_setzero_ps(); N];
+    let n8 = n / 8 * 8;
+    for i in (0..n8).step_by(8) {
+        let Ok::<&[W; 8], _>(wb) = w[i..i + 8].try_into() else {
+            break;
+        };
+        let ab: [&[A; 8]; N] = core::array::from_fn(|j| {
+            let s: &[A] = &a[j][i..i + 8];
+            match s.try_into() {
+                Ok(r) => r,
+                Err(_) => unreachable!(),
+            }
+        });
+        let dw = f16x8(core::array::from_fn(|k| (f.wd)(&wb[k])));
+        let d: [__m256; N] = core::array::from_fn(|j| {
+            _mm256_mul_ps(dw, f16x8(core::array::from_fn(|k| (f.ad)(&ab[j][k]))))
+        });
+        for k in (0..8).step_by(2) {
+            let x0 = (f.decode)(&wb[k]);
+            let x1 = (f.decode)(&wb[k + 1]);
+            for j in 0..N {
+                let p0 = _mm256_cvtepi32_ps((f.dot)(x0, &ab[j][k]));
+                acc0[j] = _mm256_fmadd_ps(lane(d[j], k), p0, acc0[j]);
+                let p1 = _mm256_cvtepi32_ps((f.dot)(x1, &ab[j][k + 1]));
+                acc1[j] = _mm256_fmadd_ps(lane(d[j], k + 1), p1, acc1[j]);
+            }
+        }
+    }
+    // tail: fewer than 8 blocks; `n8` is even, so even blocks still go to `acc0`
+    for i in n8..n {
+        let x = (f.decode)(&w[i]);
+        let xs = f16_ss((f.wd)(&w[i]));
+        for j in 0..N {
+            let y = &a[j][i];
+            let d = _mm256_broadcastss_ps(_mm_mul_ss(xs, f16_ss((f.ad)(y))));
+            let p = _mm256_cvtepi32_ps((f.dot)(x, y));
+            if i % 2 == 0 {
+                acc0[j] = _mm256_fmadd_ps(d, p, acc0[j]);
+            } else {
+                acc1[j] = _mm256_fmadd_ps(d, p, acc1[j]);
+            }
+        }
+    }
+    core::array::from_fn(|j| hsum_ps(_mm256_add_ps(acc0[j], acc1[j])))
+}
