@@ -9,6 +9,45 @@
 //! - [`ops`]: f32 transformer operations (RMS norm, RoPE, softmax, SiLU, SwiGLU, …).
 //!
 //! Where each numeric choice comes from is stated in the module docs (ggml file and function).
+//!
+//! # Formats and implementations
+//!
+//! | weights | activations (`vec_dot_type`) | scalar reference | AVX2+FMA+F16C | 4-token prefill kernel (AVX2) | weight quantizer |
+//! |---|---|---|---|---|---|
+//! | Q4_0 | Q8_0 | ✓ | ✓ | ✓ | `q4_0::quantize_row_q4_0` (ggml `_ref`) |
+//! | Q4_1 | Q8_1 | ✓ | ✓ | (4 × single) | `q4_1::quantize_row_q4_1` (ggml `_ref`) |
+//! | Q5_0 | Q8_0 | ✓ | ✓ | ✓ | `q5_0::quantize_row_q5_0` (ggml `_ref`) |
+//! | Q5_1 | Q8_1 | ✓ | ✓ | (4 × single) | `q5_1::quantize_row_q5_1` (ggml `_ref`) |
+//! | Q8_0 | Q8_0 | ✓ | ✓ | ✓ | `q8_0::quantize_row_q8_0_ref` (ggml `_ref`) |
+//! | IQ4_NL | Q8_0 | ✓ | ✓ | (4 × single) | — |
+//! | Q2_K, Q3_K, Q5_K | Q8_K | ✓ | ✓ | (4 × single) | — |
+//! | Q4_K | Q8_K | ✓ | ✓ | ✓ | `q4_k::quantize_row_q4_k` (ggml `_ref`, no imatrix) |
+//! | Q6_K | Q8_K | ✓ | ✓ | ✓ | `q6_k::quantize_row_q6_k` (ggml `_ref`, no imatrix) |
+//! | F16 | F16 | ✓ (f64 sum) | ✓ (F16C + FMA) | (4 × single) | f32→f16 RNE |
+//! | F32 | F32 | ✓ (f64 sum) | ✓ (FMA) | (4 × single) | — |
+//! | BF16 | BF16 | ✓ (f64 sum) | scalar | (4 × single) | f32→bf16 RNE |
+//!
+//! Activation quantizers (`Kernels::quantize_activation`): Q8_0 and Q8_1 reproduce the bytes
+//! of ggml's **x86 AVX2** CPU path (`id = 127 / amax`, round half to even; see
+//! [`block::q8_0`]), Q8_K those of `quantize_row_q8_K_ref` (which ggml's x86 path calls), on
+//! every back end and every target — SIMD and scalar give identical bytes (tested).
+//! The NEON back end lives in `arch/aarch64` (another author), against the same references.
+//!
+//! # Tolerances
+//!
+//! Integer parts (quant × activation products and their per-block / per-sub-block sums,
+//! scale × sum products of k-quants, the `bsums` corrections) are exact in every back end.
+//! Back ends differ only in the order of f32 additions (lanes, FMA), so a SIMD `vec_dot`
+//! must satisfy `|simd − ref| ≤ 2·10⁻⁵ · mag`, where `mag` is the sum of the absolute
+//! values of the terms (`Σ|wᵢ·aᵢ|` over dequantized values, scale and min parts counted
+//! separately; `tests/common/mod.rs`). When the reference is not finite (NaN / Inf scales),
+//! the SIMD result is not finite either (NaN and Inf propagate as in ggml; nothing panics).
+//! Within one back end, `vec_dot`, `matvec` and `matmul` (any row range, any token group)
+//! return the same bits for the same row and activation.
+//!
+//! Preconditions the SIMD sign trick shares with ggml: activation quants (and Q8_0 weight
+//! quants) in `-127..=127` — what every quantizer produces; `-128` may saturate (wrong
+//! value, never UB). Q8_K `bsums` must be the sums of the quants (the quantizer's output).
 #![cfg_attr(not(feature = "std"), no_std)]
 #![deny(unsafe_op_in_unsafe_fn)]
 
