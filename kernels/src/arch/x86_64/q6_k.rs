@@ -12,6 +12,23 @@ use crate::block::kquant::unpack_q3k_scales;
 use crate::block::*;
 use core::arch::x86_64::*;
 
+/// `v >> s` on 16-bit lanes for `s` in 0..8, with immediate-count shifts (the loops that
+/// call it are unrolled, so `s` is a constant and the `match` disappears).
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+fn srli16(v: __m256i, s: i32) -> __m256i {
+    match s {
+        0 => v,
+        1 => _mm256_srli_epi16(v, 1),
+        2 => _mm256_srli_epi16(v, 2),
+        3 => _mm256_srli_epi16(v, 3),
+        4 => _mm256_srli_epi16(v, 4),
+        5 => _mm256_srli_epi16(v, 5),
+        6 => _mm256_srli_epi16(v, 6),
+        _ => _mm256_srli_epi16(v, 7),
+    }
+}
+
 /// Q6_K · Q8_K for `N` activation rows; the 6-bit quants are assembled once per half.
 #[inline]
 #[target_feature(enable = "avx2,fma,f16c")]
@@ -97,9 +114,9 @@ pub(super) fn vec_dot_q3_k(w: &[BlockQ3K], a: &[BlockQ8K]) -> f32 {
             for j in 0..4 {
                 let s = 2 * j as i32;
                 let t = (4 * h + j) as i32;
-                let low = _mm256_and_si256(_mm256_srl_epi16(q, _mm_cvtsi32_si128(s)), m3);
+                let low = _mm256_and_si256(srli16(q, s), m3);
                 // hbit t of each byte, moved to bit 2
-                let hb = _mm256_srl_epi16(hbits, _mm_cvtsi32_si128(t));
+                let hb = srli16(hbits, t);
                 let hb = _mm256_and_si256(_mm256_slli_epi16(hb, 2), m4);
                 let o = 128 * h + 32 * j;
                 let p = _mm256_maddubs_epi16(_mm256_or_si256(low, hb), load32(&y.qs[o..o + 32]));
@@ -129,7 +146,7 @@ pub(super) fn vec_dot_q2_k(w: &[BlockQ2K], a: &[BlockQ8K]) -> f32 {
         for h in 0..2 {
             let q = load32(&x.qs[32 * h..32 * h + 32]);
             for j in 0..4 {
-                let q2 = _mm256_and_si256(_mm256_srl_epi16(q, _mm_cvtsi32_si128(2 * j as i32)), m3);
+                let q2 = _mm256_and_si256(srli16(q, 2 * j as i32), m3);
                 let o = 128 * h + 32 * j;
                 let p = _mm256_maddubs_epi16(q2, load32(&y.qs[o..o + 32]));
                 sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(p, pair_scales_i8(sc, 4 * h + j)));
