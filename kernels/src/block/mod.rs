@@ -91,10 +91,27 @@ pub fn blocks_mut<B: Pod>(bytes: &mut [u8]) -> Option<&mut [B]> {
     bytemuck::try_cast_slice_mut(bytes).ok()
 }
 
-/// Read a little-endian IEEE half as f32 (ggml `GGML_FP16_TO_FP32`; exact).
+/// Read a little-endian IEEE half as f32 (ggml `GGML_FP16_TO_FP32`; exact, NaN quieted as
+/// F16C does). Integer-only on the common path (normal values: one shift and one add), so it
+/// is fast on FPU-less or flush-to-zero targets and never touches f32 subnormals; bit-equal
+/// to `half::f16::to_f32` for all 65536 inputs (tested).
 #[inline(always)]
 pub fn f16_to_f32(b: [u8; 2]) -> f32 {
-    half::f16::from_le_bytes(b).to_f32()
+    let h = u16::from_le_bytes(b) as u32;
+    let sign = (h & 0x8000) << 16;
+    let em = h & 0x7fff;
+    let mag = if em >= 0x7c00 {
+        if em == 0x7c00 {
+            0x7f80_0000 // infinity
+        } else {
+            0x7fc0_0000 | ((em & 0x3ff) << 13) // NaN, quiet, payload kept
+        }
+    } else if em >= 0x0400 {
+        (em << 13) + (112 << 23) // normal: rebias the exponent by 127 - 15
+    } else {
+        (em as f32 * (1.0 / 16_777_216.0)).to_bits() // zero / subnormal: m * 2^-24, exact
+    };
+    f32::from_bits(sign | mag)
 }
 
 /// Write f32 as a little-endian IEEE half, round to nearest even (ggml `GGML_FP32_TO_FP16`,
@@ -119,4 +136,19 @@ pub(crate) fn unpack_nibbles_32(qs: &[u8; 16]) -> [u8; 32] {
 #[inline(always)]
 pub(crate) fn debug_check_len(w: usize, a: usize) {
     debug_assert_eq!(w, a, "vec_dot: weight and activation rows differ in length");
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn f16_to_f32_matches_half_for_every_input() {
+        for h in 0..=u16::MAX {
+            let want = half::f16::from_bits(h).to_f32().to_bits();
+            assert_eq!(
+                super::f16_to_f32(h.to_le_bytes()).to_bits(),
+                want,
+                "{h:#06x}"
+            );
+        }
+    }
 }
