@@ -52,6 +52,20 @@ pub(super) struct Blocks32<WD, AD, DEC, DOT> {
     pub dot: DOT,
 }
 
+/// Blocks `i..i + 8` of each row, if every row has them.
+#[inline]
+fn chunks8<'a, A, const N: usize>(a: &[&'a [A]; N], i: usize) -> Option<[&'a [A; 8]; N]> {
+    let mut out: [Option<&'a [A; 8]>; N] = [None; N];
+    for (o, s) in out.iter_mut().zip(a) {
+        *o = s.get(i..)?.first_chunk::<8>();
+    }
+    let mut r: [&'a [A; 8]; N] = [out[0]?; N];
+    for (r, o) in r.iter_mut().zip(out) {
+        *r = o?;
+    }
+    Some(r)
+}
+
 /// Σ over blocks of `d_w d_a · dot` of `w` with each of the `N` rows `a`
 /// (all cut to the shortest length).
 #[inline]
@@ -72,16 +86,13 @@ where
     let mut acc1 = [_mm256_setzero_ps(); N];
     let n8 = n / 8 * 8;
     for i in (0..n8).step_by(8) {
-        let Ok::<&[W; 8], _>(wb) = w[i..i + 8].try_into() else {
+        // `i + 8 <= n` for every slice, so these never fail (and cost no bounds checks later)
+        let Some(wb) = w[i..].first_chunk::<8>() else {
             break;
         };
-        let ab: [&[A; 8]; N] = core::array::from_fn(|j| {
-            let s: &[A] = &a[j][i..i + 8];
-            match s.try_into() {
-                Ok(r) => r,
-                Err(_) => unreachable!(),
-            }
-        });
+        let Some(ab) = chunks8(&a, i) else {
+            break;
+        };
         let dw = f16x8(core::array::from_fn(|k| (f.wd)(&wb[k])));
         let d: [__m256; N] = core::array::from_fn(|j| {
             _mm256_mul_ps(dw, f16x8(core::array::from_fn(|k| (f.ad)(&ab[j][k]))))
