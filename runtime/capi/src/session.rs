@@ -1,0 +1,364 @@
+//! Sessions (one conversation: KV cache, position, work buffers), their options, the
+//! memory plan that sizes them before anything is allocated, reset and cancellation.
+
+use crate::args;
+use crate::model::{Loaded, bague_model, model_error};
+use crate::status::{Error, Result, bague_status, guard};
+use bague::sampler::Candidate;
+use bague::session::{ContextPolicy, Session, SessionOptions};
+use std::cell::UnsafeCell;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use bague_status::*;
+
+/// Element type of the KV cache (`bague_session_options.kv_type`).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum bague_kv_type {
+    /// IEEE half, 2 bytes per value (llama.cpp's default).
+    BAGUE_KV_F16 = 0,
+    /// Q8_0 blocks, 34 bytes per 32 values (not supported yet: UNSUPPORTED).
+    BAGUE_KV_Q8_0 = 1,
+}
+
+/// Options of a session. Get the defaults with `bague_session_options_default`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct bague_session_options {
+    /// Context length in tokens (KV cache positions). 0: the model's training context,
+    /// at most 4096. Default 0.
+    pub n_ctx: u32,
+    /// Most prompt tokens per forward pass. 0: min(n_ctx, 512). Default 0.
+    pub n_batch: u32,
+    /// Worker threads (1 runs on the calling thread). 0: every CPU the OS gives the
+    /// process. Default 0. On big.LITTLE phones pass the number of performance cores.
+    pub n_threads: u32,
+    /// A `bague_kv_type` value. Default `BAGUE_KV_F16`.
+    pub kv_type: u32,
+    /// Seed of the sampler's random draws: the same seed, prompt and parameters give the
+    /// same text. Unused by greedy decoding. Default 0.
+    pub seed: u64,
+}
+
+impl Default for bague_session_options {
+    fn default() -> Self {
+        bague_session_options {
+            n_ctx: 0,
+            n_batch: 0,
+            n_threads: 0,
+            kv_type: bague_kv_type::BAGUE_KV_F16 as u32,
+            seed: 0,
+        }
+    }
+}
+
+/// Memory a session would use, computed from the model header alone, before anything
+/// is allocated. Bytes.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct bague_memory_plan {
+    /// Tensor data read by the forward pass: mapped from the file (or the caller's
+    /// buffer), paged in by the OS, not allocated.
+    pub weights_bytes: u64,
+    /// KV cache.
+    pub kv_bytes: u64,
+    /// Work buffers of the forward pass (activations, attention scores, logits).
+    pub scratch_bytes: u64,
+    /// Other per-session buffers: token history (4 per position) and, during
+    /// `bague_generate`, the sampler's candidates (12 per vocabulary entry).
+    pub state_bytes: u64,
+    /// Allocated by the session: kv + scratch + state.
+    pub heap_bytes: u64,
+    /// weights + heap.
+    pub total_bytes: u64,
+    /// Context length these numbers are for (0 in the options resolved).
+    pub n_ctx: u32,
+    /// Threads these numbers are for (0 in the options resolved).
+    pub n_threads: u32,
+}
+
+/// A session (opaque): one conversation over a model.
+///
+/// Thread safety: a session is used by one thread at a time (it may move between
+/// threads); a second call while one is running returns INVALID_ARGUMENT instead of
+/// racing. `bague_cancel` is the exception: callable from any thread at any time.
+pub struct bague_session {
+    /// Raised by `bague_cancel`; polled between layers; lowered when `bague_generate`
+    /// returns and by `bague_session_reset`.
+    pub(crate) cancel: AtomicBool,
+    /// Set while a call uses `state` (turns concurrent or re-entrant use into an error).
+    busy: AtomicBool,
+    state: UnsafeCell<State>,
+}
+
+// SAFETY: `state` is only reached through `bague_session::lock`, which hands out one
+// `&mut State` at a time (the `busy` flag); the atomics are thread-safe by themselves.
+unsafe impl Sync for bague_session {}
+
+const _: () = {
+    const fn send<T: Send>() {}
+    send::<State>();
+};
+
+/// What a session owns besides its flags.
+pub(crate) struct State {
+    /// Borrows `*model`: declared (so dropped) before it.
+    pub session: Session<'static, 'static>,
+    /// Ids in the KV cache, in order (`len() == session.position()`); capacity n_ctx.
+    pub history: Vec<u32>,
+    /// Sampler seed.
+    pub seed: u64,
+    /// The NUL-terminated piece handed to the callback.
+    pub piece: Vec<u8>,
+    /// Keeps the model's data alive; dropped last.
+    pub model: Arc<Loaded>,
+}
+
+/// Exclusive access to a session's state for the duration of one call.
+pub(crate) struct Lock<'s> {
+    session: &'s bague_session,
+    pub state: &'s mut State,
+}
+
+impl Drop for Lock<'_> {
+    fn drop(&mut self) {
+        self.session.busy.store(false, Ordering::Release);
+    }
+}
+
+impl bague_session {
+    /// The state, for one call. Errors: INVALID_ARGUMENT when another call holds it.
+    pub(crate) fn lock(&self) -> Result<Lock<'_>> {
+        if self
+            .busy
+            .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
+            .is_err()
+        {
+            return Err(Error::invalid(
+                "session is in use by another call (another thread, or a callback)",
+            ));
+        }
+        // SAFETY: `busy` was false and is now ours: no other `&mut State` exists until the
+        // returned lock drops and lowers it.
+        let state = unsafe { &mut *self.state.get() };
+        Ok(Lock {
+            session: self,
+            state,
+        })
+    }
+}
+
+/// The core options for `opts` on `model`, defaults resolved. Errors: INVALID_ARGUMENT
+/// (out-of-range values), UNSUPPORTED (KV type).
+fn resolve(model: &Loaded, opts: &bague_session_options) -> Result<SessionOptions> {
+    match opts.kv_type {
+        0 => {}
+        1 => {
+            return Err(Error::new(
+                BAGUE_ERR_UNSUPPORTED,
+                "kv_type BAGUE_KV_Q8_0 is not supported yet (use BAGUE_KV_F16)",
+            ));
+        }
+        k => {
+            return Err(Error::invalid(format!(
+                "kv_type {k} is not a bague_kv_type"
+            )));
+        }
+    }
+    let n_ctx = match opts.n_ctx {
+        0 => model.model().config.n_ctx_train.clamp(1, 4096),
+        n => n as usize,
+    };
+    let n_threads = match opts.n_threads {
+        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        n => n as usize,
+    };
+    Ok(SessionOptions {
+        n_ctx,
+        n_batch: opts.n_batch as usize,
+        n_threads,
+        context_policy: ContextPolicy::Error,
+        ..SessionOptions::default()
+    })
+}
+
+fn plan(model: &Loaded, opts: &SessionOptions) -> Result<bague_memory_plan> {
+    let m = bague::session::Session::memory(model.model(), opts).map_err(model_error)?;
+    let n_vocab = model.model().config.n_vocab;
+    let state = opts
+        .n_ctx
+        .saturating_mul(4)
+        .saturating_add(n_vocab.saturating_mul(size_of::<Candidate>())) as u64;
+    let weights = model.model().weight_bytes() as u64;
+    let heap = (m.kv_cache as u64)
+        .saturating_add(m.scratch as u64)
+        .saturating_add(state);
+    Ok(bague_memory_plan {
+        weights_bytes: weights,
+        kv_bytes: m.kv_cache as u64,
+        scratch_bytes: m.scratch as u64,
+        state_bytes: state,
+        heap_bytes: heap,
+        total_bytes: weights.saturating_add(heap),
+        n_ctx: u32::try_from(opts.n_ctx).unwrap_or(u32::MAX),
+        n_threads: u32::try_from(opts.n_threads).unwrap_or(u32::MAX),
+    })
+}
+
+/// The options behind a possibly-NULL pointer.
+///
+/// # Safety
+/// A non-NULL `opts` must point to a valid `bague_session_options`.
+unsafe fn options(opts: *const bague_session_options) -> bague_session_options {
+    // SAFETY: caller's contract.
+    unsafe { opts.as_ref() }.copied().unwrap_or_default()
+}
+
+/// Writes the default session options to `*out`. Thread-safe.
+///
+/// # Safety
+/// `out` must be NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn bague_session_options_default(
+    out: *mut bague_session_options,
+) -> bague_status {
+    guard(|| {
+        let out = args::out(out, "out")?;
+        // SAFETY: checked non-NULL; writable by contract.
+        unsafe { out.write(bague_session_options::default()) };
+        Ok(())
+    })
+}
+
+/// Computes what a session with `opts` (NULL: defaults) would allocate on `model`,
+/// without allocating it. `bague_session_new` with the same options allocates exactly
+/// `kv_bytes + scratch_bytes` plus the token history.
+///
+/// Errors: INVALID_ARGUMENT (NULL, n_batch > n_ctx, sizes that overflow), UNSUPPORTED
+/// (KV type). Thread-safe.
+///
+/// # Safety
+/// `model` NULL or live; `opts` NULL or valid; `plan` NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn bague_model_plan_memory(
+    model: *const bague_model,
+    opts: *const bague_session_options,
+    plan_out: *mut bague_memory_plan,
+) -> bague_status {
+    guard(|| {
+        // SAFETY: caller's contract.
+        let m = unsafe { args::arg(model, "model") }?;
+        let out = args::out(plan_out, "plan")?;
+        // SAFETY: caller's contract.
+        let opts = resolve(&m.inner, &unsafe { options(opts) })?;
+        let p = plan(&m.inner, &opts)?;
+        // SAFETY: checked non-NULL; writable by contract.
+        unsafe { out.write(p) };
+        Ok(())
+    })
+}
+
+/// Creates a session on `model` with `opts` (NULL: defaults): allocates its KV cache and
+/// work buffers (sizes: `bague_model_plan_memory`) and starts its threads. The session keeps
+/// the model's data alive. Free it with `bague_session_free`.
+///
+/// Errors: INVALID_ARGUMENT, UNSUPPORTED (KV type), IO (threads could not start).
+/// Thread-safe (any number of sessions on one model, on any threads).
+///
+/// # Safety
+/// `model` NULL or live; `opts` NULL or valid; `out` NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn bague_session_new(
+    model: *const bague_model,
+    opts: *const bague_session_options,
+    out: *mut *mut bague_session,
+) -> bague_status {
+    guard(|| {
+        // SAFETY: caller's contract.
+        let m = unsafe { args::arg(model, "model") }?;
+        let out = args::out(out, "out")?;
+        // SAFETY: caller's contract.
+        let raw = unsafe { options(opts) };
+        let opts = resolve(&m.inner, &raw)?;
+        let model = Arc::clone(&m.inner);
+        // SAFETY: the session is stored in `State` before `model` (the Arc that keeps the
+        // borrowed data alive) and so is dropped first.
+        let core = unsafe { model.model_static() };
+        let session = Session::new(core, opts).map_err(model_error)?;
+        let handle = Box::new(bague_session {
+            cancel: AtomicBool::new(false),
+            busy: AtomicBool::new(false),
+            state: UnsafeCell::new(State {
+                session,
+                history: Vec::with_capacity(opts.n_ctx),
+                seed: raw.seed,
+                piece: Vec::new(),
+                model,
+            }),
+        });
+        // SAFETY: checked non-NULL; writable by contract.
+        unsafe { out.write(Box::into_raw(handle)) };
+        Ok(())
+    })
+}
+
+/// Frees a session (its KV cache, buffers and threads; the model's data if this was the
+/// last user). NULL is a no-op. Must not be called while another thread is inside a call
+/// on this session (`bague_cancel` included), nor twice.
+///
+/// # Safety
+/// `session` must be NULL or a session from `bague_session_new` not yet freed, with no
+/// call on it in progress.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn bague_session_free(session: *mut bague_session) {
+    if session.is_null() {
+        return;
+    }
+    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        // SAFETY: from Box::into_raw in bague_session_new, freed once (caller's contract).
+        drop(unsafe { Box::from_raw(session) });
+    }));
+}
+
+/// Forgets the conversation: the KV cache is emptied (position 0) and a pending cancel is
+/// dropped. Allocates nothing.
+///
+/// Errors: INVALID_ARGUMENT (NULL, session in use). One thread at a time.
+///
+/// # Safety
+/// `session` NULL or live.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn bague_session_reset(session: *mut bague_session) -> bague_status {
+    guard(|| {
+        // SAFETY: caller's contract.
+        let s = unsafe { args::arg(session.cast_const(), "session") }?;
+        let lock = s.lock()?;
+        lock.state.session.reset();
+        lock.state.history.clear();
+        s.cancel.store(false, Ordering::Release);
+        Ok(())
+    })
+}
+
+/// Asks the generation running on `session` (on any thread) to stop. It stops within one
+/// transformer layer, during the prompt as well as during generation, and returns
+/// `BAGUE_OK` with stop reason `BAGUE_STOP_CANCELLED`; the tokens processed before the
+/// cancelled step stay in the session. If no generation is running, the next
+/// `bague_generate` stops at its first step (the request is kept until a generation
+/// returns or `bague_session_reset` is called, so a cancel is never lost to a race).
+///
+/// Errors: INVALID_ARGUMENT (NULL). Thread-safe: callable from any thread, and from the
+/// generation's own callbacks.
+///
+/// # Safety
+/// `session` NULL or live (not being freed).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn bague_cancel(session: *const bague_session) -> bague_status {
+    guard(|| {
+        // SAFETY: caller's contract; only the atomic flag is touched.
+        let s = unsafe { args::arg(session, "session") }?;
+        s.cancel.store(true, Ordering::Release);
+        Ok(())
+    })
+}

@@ -1,0 +1,279 @@
+//! bague_generate against llama.cpp's greedy tokens, and its stop conditions, streaming
+//! and prefix reuse; bague_chat_prompt against llama.cpp's rendered prompts.
+
+mod common;
+use bague_capi::*;
+use common::*;
+use std::ptr::null_mut;
+
+/// Greedy ids must equal llama.cpp's before the first step whose top-2 margin is below
+/// 0.25 (the core's tolerance for the detected SIMD kernels, whose f32 summation order
+/// differs from ggml's: logits within 0.25). With `BAGUE_KERNELS=scalar` every id is
+/// equal; ci/capi.sh checks that through the C example.
+#[test]
+fn greedy_matches_llama_cpp() {
+    for id in [R1, SMOL] {
+        let m = Model::open(id);
+        let g = reference(id, "greedy.json");
+        for case in g["cases"].as_array().unwrap() {
+            let name = case["id"].as_str().unwrap();
+            let prompt = case["prompt_text"].as_str().unwrap();
+            let want = ids(&case["output_ids"]);
+            assert_eq!(
+                m.tokenize(prompt, true, true),
+                ids(&case["prompt_ids"]),
+                "{id} {name}"
+            );
+            let must = case["top2_margins"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .position(|x| x.as_f64().unwrap() < 0.25)
+                .unwrap_or(want.len());
+            let s = m.session(512, 2);
+            let mut c = Collector::default();
+            let (st, res) = run(&s, prompt.as_bytes(), greedy(want.len() as u32), &mut c);
+            assert_eq!(st, BAGUE_OK, "{}", last_error());
+            let agree = c.ids.iter().zip(&want).take_while(|(a, b)| a == b).count();
+            eprintln!(
+                "{id} {name}: {agree}/{} ids equal (must {must})",
+                want.len()
+            );
+            assert!(agree >= must, "{id} {name}: got {:?}\nwant {want:?}", c.ids);
+            assert_eq!(
+                res.n_prompt_tokens as usize,
+                case["prompt_ids"].as_array().unwrap().len()
+            );
+            assert_eq!(res.n_reused_tokens, 0);
+            assert_eq!(res.n_generated_tokens as usize, c.ids.len());
+            // Streamed text (thinking and answer, tags aside) is the detokenized ids.
+            let eog = res.stop_reason == BAGUE_STOP_EOG;
+            let shown = &c.ids[..c.ids.len() - usize::from(eog)];
+            let text = String::from_utf8_lossy(&m.detokenize(shown)).into_owned();
+            let streamed = c.text(None);
+            let stripped = text.replacen("<think>", "", 1).replacen("</think>", "", 1);
+            assert!(
+                streamed == text || streamed == stripped,
+                "{id} {name}: {streamed:?} vs {text:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn chat_prompt_matches_llama_cpp() {
+    for id in [R1, SMOL] {
+        let m = Model::open(id);
+        let chat = reference(id, "chat.json");
+        for case in chat["cases"].as_array().unwrap() {
+            let msgs: Vec<(u32, String)> = case["messages"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|x| {
+                    let role = match x["role"].as_str().unwrap() {
+                        "system" => 0,
+                        "user" => 1,
+                        "assistant" => 2,
+                        r => panic!("role {r}"),
+                    };
+                    (role, x["content"].as_str().unwrap().to_owned())
+                })
+                .collect();
+            let c_msgs: Vec<bague_message> = msgs
+                .iter()
+                .map(|(r, t)| bague_message {
+                    role: *r,
+                    content: t.as_ptr().cast(),
+                    content_len: t.len(),
+                })
+                .collect();
+            let agp = case["add_generation_prompt"].as_bool().unwrap();
+            let mut n = 0usize;
+            // SAFETY: valid messages; NULL/0 asks for the length.
+            let st = unsafe {
+                bague_chat_prompt(
+                    m.0,
+                    c_msgs.as_ptr(),
+                    c_msgs.len(),
+                    agp,
+                    null_mut(),
+                    0,
+                    &mut n,
+                )
+            };
+            assert_eq!(st, BAGUE_ERR_BUFFER_TOO_SMALL);
+            let mut buf = vec![0u8; n + 1];
+            // SAFETY: a buffer of n + 1 bytes.
+            let st = unsafe {
+                bague_chat_prompt(
+                    m.0,
+                    c_msgs.as_ptr(),
+                    c_msgs.len(),
+                    agp,
+                    buf.as_mut_ptr().cast(),
+                    buf.len(),
+                    &mut n,
+                )
+            };
+            assert_eq!(st, BAGUE_OK, "{}", last_error());
+            assert_eq!(buf[n], 0);
+            let text = std::str::from_utf8(&buf[..n]).unwrap();
+            assert_eq!(text, case["formatted_text"].as_str().unwrap(), "{id}");
+            assert_eq!(m.tokenize(text, true, true), ids(&case["ids"]), "{id}");
+        }
+    }
+}
+
+/// The text of a greedy run, then the same run with a stop string taken from its middle.
+#[test]
+fn stop_strings_end_generation_before_the_match() {
+    let m = Model::open(SMOL);
+    let s = m.session(256, 1);
+    let mut c = Collector::default();
+    let (st, res) = run(&s, b"The capital of France is", greedy(24), &mut c);
+    assert_eq!((st, res.stop_reason), (BAGUE_OK, BAGUE_STOP_MAX_TOKENS));
+    let full = c.text(None);
+    let chars: Vec<(usize, char)> = full.char_indices().collect();
+    assert!(chars.len() > 12, "{full:?}");
+    let (a, _) = chars[chars.len() / 2];
+    let (b, _) = chars[chars.len() / 2 + 3];
+    let needle = &full[a..b];
+    let before = &full[..full.find(needle).unwrap()];
+    let other = "never appears \u{1F600}";
+    let stops = [
+        bague_str {
+            ptr: other.as_ptr().cast(),
+            len: other.len(),
+        },
+        bague_str {
+            ptr: needle.as_ptr().cast(),
+            len: needle.len(),
+        },
+    ];
+    let p = bague_generate_params {
+        stop: stops.as_ptr(),
+        n_stop: 2,
+        ..greedy(24)
+    };
+    let mut c = Collector::default();
+    let (st, res) = run(&s, b"The capital of France is", p, &mut c);
+    assert_eq!((st, res.stop_reason), (BAGUE_OK, BAGUE_STOP_STOP_STRING));
+    assert_eq!(c.text(None), before);
+    assert!(res.n_generated_tokens < 24);
+}
+
+#[test]
+fn context_full_and_max_tokens() {
+    let m = Model::open(SMOL);
+    let prompt = b"Once upon a time, in a small village,";
+    let n_prompt = m
+        .tokenize("Once upon a time, in a small village,", true, true)
+        .len() as u32;
+    let s = m.session(n_prompt + 3, 1);
+    let mut c = Collector::default();
+    let (st, res) = run(&s, prompt, greedy(0), &mut c);
+    assert_eq!(
+        (st, res.stop_reason),
+        (BAGUE_OK, BAGUE_STOP_CONTEXT_FULL),
+        "{}",
+        last_error()
+    );
+    // Three tokens fit after the prompt; the fourth is sampled, streamed, and does not fit.
+    assert_eq!(res.n_generated_tokens, 4);
+    // A prompt longer than the context is refused before any work.
+    let s = m.session(n_prompt - 1, 1);
+    let (st, res) = run(&s, prompt, greedy(0), &mut c);
+    expect_err(st, BAGUE_ERR_CONTEXT_FULL, "context holds");
+    assert_eq!(res.stop_reason, BAGUE_STOP_CONTEXT_FULL);
+    let s = m.session(128, 1);
+    let (st, res) = run(&s, prompt, greedy(5), &mut Collector::default());
+    assert_eq!(
+        (st, res.stop_reason, res.n_generated_tokens),
+        (BAGUE_OK, BAGUE_STOP_MAX_TOKENS, 5)
+    );
+    // A prompt with no tokens (SmolLM adds no BOS).
+    let (st, _) = run(&s, b"", greedy(5), &mut Collector::default());
+    expect_err(st, BAGUE_ERR_INVALID_ARGUMENT, "no tokens");
+}
+
+/// A prompt that opens `<think>` (the newer R1 template) streams thinking pieces; a raw
+/// prompt on a model without the tags streams answer pieces only.
+#[test]
+fn thinking_and_answer_pieces() {
+    let m = Model::open(R1);
+    let s = m.session(256, 1);
+    let mut c = Collector::default();
+    let prompt = "<｜User｜>Why?<｜Assistant｜><think>\n";
+    let (st, res) = run(&s, prompt.as_bytes(), greedy(12), &mut c);
+    assert_eq!(st, BAGUE_OK, "{}", last_error());
+    let thinking = c.text(Some(BAGUE_PIECE_THINKING));
+    assert!(!thinking.is_empty(), "{:?}", c.pieces);
+    // Until a `</think>` appears every piece is thinking.
+    let eog = usize::from(res.stop_reason == BAGUE_STOP_EOG);
+    let text = String::from_utf8_lossy(&m.detokenize(&c.ids[..c.ids.len() - eog])).into_owned();
+    if !text.contains("</think>") {
+        assert_eq!(thinking, text);
+    }
+
+    let m = Model::open(SMOL);
+    let s = m.session(256, 1);
+    let mut c = Collector::default();
+    let (st, _) = run(&s, b"<think>\n", greedy(8), &mut c);
+    assert_eq!(st, BAGUE_OK);
+    assert!(c.pieces.iter().all(|(k, _)| *k == BAGUE_PIECE_ANSWER));
+}
+
+/// Re-sending a conversation reuses the cached prefix; reset forgets it.
+#[test]
+fn prefix_is_reused_until_reset() {
+    let m = Model::open(R1);
+    let s = m.session(256, 1);
+    let first = "<｜User｜>What is 2+2?<｜Assistant｜>";
+    let (st, r1) = run(&s, first.as_bytes(), greedy(4), &mut Collector::default());
+    assert_eq!((st, r1.n_reused_tokens), (BAGUE_OK, 0));
+    let second = format!("{first}4<｜end▁of▁sentence｜><｜User｜>And 3+3?<｜Assistant｜>");
+    let (st, r2) = run(&s, second.as_bytes(), greedy(4), &mut Collector::default());
+    assert_eq!(st, BAGUE_OK);
+    assert_eq!(
+        r2.n_reused_tokens, r1.n_prompt_tokens,
+        "the whole first prompt is kept"
+    );
+    // The same prompt again: everything but the last token is reused.
+    let (_, r3) = run(&s, second.as_bytes(), greedy(4), &mut Collector::default());
+    assert_eq!(r3.n_reused_tokens, r3.n_prompt_tokens - 1);
+    // SAFETY: live session, not in use.
+    assert_eq!(unsafe { bague_session_reset(s.0) }, BAGUE_OK);
+    let (_, r4) = run(&s, second.as_bytes(), greedy(4), &mut Collector::default());
+    assert_eq!(r4.n_reused_tokens, 0);
+}
+
+/// Sampling is deterministic for a seed, and the sampled ids are in the vocabulary.
+#[test]
+fn seeded_sampling_is_reproducible() {
+    let m = Model::open(SMOL);
+    let go = |seed: u64| {
+        let o = bague_session_options {
+            n_ctx: 128,
+            n_threads: 1,
+            seed,
+            ..session_defaults()
+        };
+        let mut h = null_mut();
+        // SAFETY: live model, valid options, writable out.
+        assert_eq!(unsafe { bague_session_new(m.0, &o, &mut h) }, BAGUE_OK);
+        let s = Session(h);
+        let p = bague_generate_params {
+            max_tokens: 16,
+            temperature: 1.0,
+            ..params(m.0)
+        };
+        let mut c = Collector::default();
+        let (st, _) = run(&s, b"Hello", p, &mut c);
+        assert_eq!(st, BAGUE_OK);
+        c.ids
+    };
+    let a = go(7);
+    assert_eq!(a, go(7));
+    assert!(a.iter().all(|&t| t < m.info().n_vocab));
+}
