@@ -380,6 +380,61 @@ impl Kernels {
         )
     }
 
+    /// Matrix × vector over rows that are `row_stride` bytes apart (e.g. one KV head's keys
+    /// inside a `[pos][n_kv_head * head_dim]` f16 cache): `out[i]` = (the `wt.row_bytes(n_cols)`
+    /// bytes of `w` from `i * row_stride`) · `act`, for every `i < out.len()`. One call
+    /// replaces `out.len()` short `vec_dot`s (one check, one dispatch).
+    /// Errors: `Unsupported`, `NotBlockMultiple`, `Length` (`row_stride` below the row size,
+    /// `w` too short for the last row, `act` of the wrong size), `Overflow`.
+    pub fn matvec_strided(
+        &self,
+        wt: GgmlType,
+        w: &[u8],
+        n_cols: usize,
+        row_stride: usize,
+        act: &[u8],
+        out: &mut [f32],
+    ) -> Result<(), KernelError> {
+        unsupported(wt, "matvec_strided")?;
+        let rb = row_bytes(wt, n_cols)?;
+        check_len("act", row_bytes(Self::vec_dot_type(wt), n_cols)?, act.len())?;
+        if out.is_empty() {
+            return Ok(());
+        }
+        if row_stride < rb {
+            return Err(KernelError::Length {
+                what: "row_stride",
+                expected: rb,
+                got: row_stride,
+            });
+        }
+        let need = (out.len() - 1)
+            .checked_mul(row_stride)
+            .and_then(|v| v.checked_add(rb))
+            .ok_or(KernelError::Overflow)?;
+        if w.len() < need {
+            return Err(KernelError::Length {
+                what: "w",
+                expected: need,
+                got: w.len(),
+            });
+        }
+        with_weight!(
+            wt,
+            |W| {
+                with_isa!(self, |isa| {
+                    let a = cast::<<W as BlockFormat>::Act>(act);
+                    for (i, o) in out.iter_mut().enumerate() {
+                        let r = &w[i * row_stride..i * row_stride + rb];
+                        *o = W::vec_dot(isa, cast::<W>(r), a);
+                    }
+                });
+                Ok(())
+            },
+            "matvec_strided"
+        )
+    }
+
     /// Dequantize one row (`out.len()` elements, `wt.row_bytes(out.len())` bytes of `w`) to
     /// f32 (scalar; exact as ggml's `dequantize_row_*`). Errors: `Unsupported`,
     /// `NotBlockMultiple`, `Length`.

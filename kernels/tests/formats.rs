@@ -191,6 +191,55 @@ fn matvec_and_matmul_equal_vec_dot_bitwise() {
 }
 
 #[test]
+fn matvec_strided_equals_vec_dot() {
+    // a [pos][n_head * head_dim] f16 cache, one head's rows every `n_head * head_dim` values
+    let scalar = Kernels::scalar();
+    let mut rng = TestRng::new(21);
+    for wt in [GgmlType::F16, GgmlType::Q8_0, GgmlType::Q4_K] {
+        let hd = if wt.block_size() == 1 {
+            64
+        } else {
+            wt.block_size()
+        };
+        let (n_head, n_pos) = (3, 11);
+        let rb = wt.row_bytes(hd as u64).unwrap() as usize;
+        let cache = random_weights_sane(&mut rng, wt, hd * n_head * n_pos);
+        let (_, a) = quantized_activations(&scalar, &mut rng, wt, hd);
+        for k in Kernels::available() {
+            for h in 0..n_head {
+                let mut out = vec![f32::NAN; n_pos];
+                k.matvec_strided(wt, &cache[h * rb..], hd, n_head * rb, &a, &mut out)
+                    .unwrap();
+                for (p, o) in out.iter().enumerate() {
+                    let off = (p * n_head + h) * rb;
+                    let want = k.vec_dot(wt, hd, &cache[off..off + rb], &a).unwrap();
+                    assert_eq!(
+                        o.to_bits(),
+                        want.to_bits(),
+                        "{wt} {} head {h} pos {p}",
+                        k.name()
+                    );
+                }
+            }
+            let mut out = vec![0f32; n_pos];
+            // starting at head 3 (= the next position), the last row runs past the end
+            assert!(
+                k.matvec_strided(wt, &cache[n_head * rb..], hd, n_head * rb, &a, &mut out)
+                    .is_err()
+            );
+            assert!(
+                k.matvec_strided(wt, &cache, hd, rb - 1, &a, &mut out)
+                    .is_err()
+            );
+            assert!(
+                k.matvec_strided(wt, &cache, hd, n_head * rb, &a[1..], &mut out)
+                    .is_err()
+            );
+        }
+    }
+}
+
+#[test]
 fn wrong_lengths_are_errors() {
     let k = Kernels::detect();
     let w = vec![0u8; 18 * 4];
