@@ -138,10 +138,12 @@ fn matvec_and_matmul_equal_vec_dot_bitwise() {
     let scalar = Kernels::scalar();
     for wt in WEIGHT_TYPES {
         let mut rng = TestRng::new(3);
-        let n_cols = 2 * if wt.block_size() == 1 {
-            32
-        } else {
-            wt.block_size()
+        // 19 blocks of 32 (two 8-block groups of the prefill kernels plus a tail of 3),
+        // 3 super-blocks, or 96 floats
+        let n_cols = match wt.block_size() {
+            1 => 96,
+            32 => 19 * 32,
+            b => 3 * b,
         };
         let n_rows = 37;
         let rb = wt.row_bytes(n_cols as u64).unwrap() as usize;
