@@ -19,6 +19,9 @@
 
 use core::fmt;
 
+/// A task over one chunk of an output buffer and one chunk of scratch space.
+pub type PairTask<'f> = dyn Fn(usize, &mut [f32], &mut [f32]) + Sync + 'f;
+
 /// Runs chunks of work, possibly concurrently. Implementations must call `f` exactly once
 /// per chunk and return only when every call has returned.
 pub trait Parallel: Sync {
@@ -48,7 +51,7 @@ pub trait Parallel: Sync {
         a_chunk: usize,
         b: &mut [f32],
         b_chunk: usize,
-        f: &(dyn Fn(usize, &mut [f32], &mut [f32]) + Sync),
+        f: &PairTask<'_>,
     );
 }
 
@@ -82,7 +85,7 @@ impl Parallel for Sequential {
         a_chunk: usize,
         b: &mut [f32],
         b_chunk: usize,
-        f: &(dyn Fn(usize, &mut [f32], &mut [f32]) + Sync),
+        f: &PairTask<'_>,
     ) {
         let pairs = a
             .chunks_mut(a_chunk.max(1))
@@ -180,7 +183,7 @@ impl Parallel for ThreadPool {
         a_chunk: usize,
         b: &mut [f32],
         b_chunk: usize,
-        f: &(dyn Fn(usize, &mut [f32], &mut [f32]) + Sync),
+        f: &PairTask<'_>,
     ) {
         use rayon::prelude::*;
         let (a_chunk, b_chunk) = (a_chunk.max(1), b_chunk.max(1));

@@ -237,6 +237,79 @@ impl<'m, 'a> Session<'m, 'a> {
         &self.scratch.logits
     }
 
+    /// [`prefill`](Self::prefill) that also gives the logits of every token whose index in
+    /// `tokens` is in `rows` (perplexity scores each position). `buf` holds `k ≥ 1` rows
+    /// (`[k][n_vocab]`; `k` is capped at the batch size); `on_rows(i, logits)` is called
+    /// with the logits of tokens `i..i + logits.len() / n_vocab`, in order. Afterwards
+    /// [`logits`](Self::logits) is that of the last token only if `rows` includes it.
+    /// Errors: as [`prefill_cancellable`](Self::prefill_cancellable), and `BadOption` when
+    /// `buf` is shorter than one row or `rows` goes past `tokens`.
+    /// (Added by the `generate` work for `bague perplexity`.)
+    pub fn prefill_logits(
+        &mut self,
+        tokens: &[u32],
+        rows: core::ops::Range<usize>,
+        buf: &mut [f32],
+        cancel: Option<&AtomicBool>,
+        on_rows: &mut dyn FnMut(usize, &[f32]),
+    ) -> Result<(), Error> {
+        let n_vocab = self.model.config.n_vocab;
+        let n_batch = self.scratch.n_batch;
+        let k = (buf.len() / n_vocab).min(n_batch);
+        if k == 0 || rows.end > tokens.len() {
+            return Err(Error::BadOption {
+                option: "prefill_logits",
+                why: "the buffer holds no logits row, or rows go past the tokens",
+            });
+        }
+        self.check(tokens)?;
+        let start = self.pos;
+        let mut last_at = None;
+        for (c, chunk) in tokens.chunks(n_batch).enumerate() {
+            let c0 = c * n_batch;
+            let (model, par, pos) = (self.model, &*self.par, self.pos);
+            let (kv, scratch) = (&mut self.kv, &mut self.scratch);
+            let mut result = Ok(());
+            par.install(&mut || {
+                forward::embed(model, scratch, chunk);
+                for l in 0..model.config.n_layer {
+                    if cancel.is_some_and(|c| c.load(core::sync::atomic::Ordering::Relaxed)) {
+                        result = Err(Error::Cancelled);
+                        return;
+                    }
+                    forward::block(model, kv, scratch, par, l, chunk.len(), pos);
+                }
+            });
+            if let Err(e) = result {
+                self.pos = start;
+                return Err(e);
+            }
+            self.pos += chunk.len();
+            // Rows of this chunk that were asked for, `k` at a time.
+            let lo = rows.start.max(c0);
+            let hi = rows.end.min(c0 + chunk.len());
+            let mut r = lo;
+            while r < hi {
+                let n = k.min(hi - r);
+                let out = &mut buf[..n * n_vocab];
+                let scratch = &mut self.scratch;
+                par.install(&mut || {
+                    forward::head_rows(model, scratch, par, r - c0..r - c0 + n, out)
+                });
+                on_rows(r, out);
+                if r + n == tokens.len() {
+                    last_at = Some(n - 1);
+                }
+                r += n;
+            }
+        }
+        if let Some(at) = last_at {
+            let row = &buf[at * n_vocab..(at + 1) * n_vocab];
+            self.scratch.logits.copy_from_slice(row);
+        }
+        Ok(())
+    }
+
     fn run(&mut self, tokens: &[u32], cancel: Option<&AtomicBool>) -> Result<&[f32], Error> {
         self.check(tokens)?;
         let start = self.pos;
@@ -259,6 +332,27 @@ impl<'m, 'a> Session<'m, 'a> {
             return Err(e);
         }
         Ok(&self.scratch.logits)
+    }
+
+    /// An incremental forward pass over `tokens` (at most the session's batch size) that
+    /// runs one stage per [`Stepper::step`]: the embedding lookup, then one transformer
+    /// layer per call, then the output head. For hosts that must bound the time of each
+    /// call (a hard real-time audio loop). Dropping it unfinished leaves the session where
+    /// it was. Errors: as [`prefill`](Self::prefill), and `BadOption` when `tokens` is
+    /// longer than the batch size.
+    pub fn stepper<'s>(&'s mut self, tokens: &'s [u32]) -> Result<Stepper<'s, 'm, 'a>, Error> {
+        if tokens.len() > self.scratch.n_batch {
+            return Err(Error::BadOption {
+                option: "n_batch",
+                why: "a Stepper runs at most n_batch tokens",
+            });
+        }
+        self.check(tokens)?;
+        Ok(Stepper {
+            session: self,
+            tokens,
+            stage: 0,
+        })
     }
 
     /// Validates ids and makes room in the context (or refuses) before anything runs.
@@ -314,6 +408,60 @@ impl<'m, 'a> Session<'m, 'a> {
         self.kv
             .shift_down(n_keep, src, n, tmp, |k| rope.apply(table, k));
         self.pos -= n_discard;
+    }
+}
+
+/// A forward pass run one stage per call (see [`Session::stepper`]).
+pub struct Stepper<'s, 'm, 'a> {
+    session: &'s mut Session<'m, 'a>,
+    tokens: &'s [u32],
+    /// 0: embedding; `1..=n_layer`: layer `stage - 1`; `n_layer + 1`: output head.
+    stage: usize,
+}
+
+impl core::fmt::Debug for Stepper<'_, '_, '_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Stepper")
+            .field("n_tokens", &self.tokens.len())
+            .field("stage", &self.stage)
+            .field("n_stages", &self.n_stages())
+            .finish()
+    }
+}
+
+impl Stepper<'_, '_, '_> {
+    /// Stages of the whole pass: embedding, one per layer, output head.
+    pub fn n_stages(&self) -> usize {
+        self.session.model.config.n_layer + 2
+    }
+
+    /// Stages already run.
+    pub fn stages_done(&self) -> usize {
+        self.stage
+    }
+
+    /// Runs the next stage. Returns `Some(logits)` (`[n_vocab]`, of the last token) after
+    /// the last stage, which also advances the session's position; `None` before.
+    /// Calling it again after completion returns the same logits.
+    pub fn step(&mut self) -> Option<&[f32]> {
+        let s = &mut *self.session;
+        let n_layer = s.model.config.n_layer;
+        if self.stage > n_layer + 1 {
+            return Some(&s.scratch.logits);
+        }
+        let (model, par, pos, tokens, stage) = (s.model, &*s.par, s.pos, self.tokens, self.stage);
+        let (kv, scratch) = (&mut s.kv, &mut s.scratch);
+        par.install(&mut || match stage {
+            0 => forward::embed(model, scratch, tokens),
+            l if l <= n_layer => forward::block(model, kv, scratch, par, l - 1, tokens.len(), pos),
+            _ => forward::head(model, scratch, par, tokens.len()),
+        });
+        self.stage += 1;
+        if self.stage == n_layer + 2 {
+            s.pos += tokens.len();
+            return Some(&s.scratch.logits);
+        }
+        None
     }
 }
 

@@ -32,4 +32,8 @@ subcommands! {
     List => list,
     /// Show a GGUF file's metadata and tensors, or dequantize a tensor's rows
     Inspect => inspect,
+    /// Print the token ids and pieces of a text, as the model's tokenizer gives them
+    Tokenize => tokenize,
+    /// Print the text of token ids
+    Detokenize => detokenize,
 }

@@ -210,8 +210,7 @@ impl Config {
         let rope_freq_scale = match scaling {
             "none" => 1.0,
             "linear" => match factor {
-                None => 1.0,
-                Some(f) if f == 0.0 => 1.0,
+                None | Some(0.0) => 1.0,
                 Some(f) if f.is_finite() && f > 0.0 => 1.0 / f,
                 Some(f) => {
                     return Err(bad(

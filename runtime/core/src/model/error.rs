@@ -43,8 +43,8 @@ pub enum Error {
         found: [u64; 4],
         /// Number of dims in the file.
         found_dims: u32,
-        /// Expected shape, `ne0` first.
-        expected: [u64; 4],
+        /// Expected shape, `ne0` first (sizes from the config, which fit in `u32`).
+        expected: [u32; 4],
         /// Number of expected dims.
         expected_dims: u32,
     },
@@ -97,6 +97,10 @@ impl From<PoolError> for Error {
 
 struct Shape([u64; 4], u32);
 
+fn widen(d: [u32; 4]) -> [u64; 4] {
+    d.map(u64::from)
+}
+
 impl fmt::Display for Shape {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("[")?;
@@ -143,7 +147,7 @@ impl fmt::Display for Error {
                 f,
                 "tensor {name} has shape {}, expected {}",
                 Shape(*found, *found_dims),
-                Shape(*expected, *expected_dims)
+                Shape(widen(*expected), *expected_dims)
             ),
             Error::ContextFull {
                 n_ctx,

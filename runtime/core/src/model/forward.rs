@@ -303,6 +303,39 @@ pub(crate) fn head(m: &Model<'_>, s: &mut Scratch, par: &dyn Parallel, n: usize)
     );
 }
 
+/// Logits of the batch rows `rows` (tokens of the pass whose residuals are still in
+/// `s.x`) into `out`: `[rows.len()][n_vocab]`, the same numbers as [`head`] gives for each
+/// row alone. `rows.end` must not exceed the pass's token count (≤ `n_batch`).
+/// Used for perplexity, which scores every position. (Added by the `generate` work.)
+pub(crate) fn head_rows(
+    m: &Model<'_>,
+    s: &mut Scratch,
+    par: &dyn Parallel,
+    rows: core::ops::Range<usize>,
+    out: &mut [f32],
+) {
+    let e = m.config.n_embd;
+    let n = rows.len();
+    rms_norm_rows(
+        &s.x[rows.start * e..rows.end * e],
+        &m.weights.output_norm,
+        m.config.rms_eps,
+        &mut s.xn[..n * e],
+    );
+    let mut act_ty = None;
+    linear(
+        m,
+        par,
+        &m.weights.output,
+        None,
+        &s.xn[..n * e],
+        n,
+        &mut s.act,
+        &mut act_ty,
+        out,
+    );
+}
+
 /// `out[t] = RMSNorm(x[t]) * gain` for every row; `gain` is an F32 tensor `[n_embd]`.
 fn rms_norm_rows(x: &[f32], gain: &Tensor<'_>, eps: f32, out: &mut [f32]) {
     let e = gain.n_cols();
@@ -404,7 +437,7 @@ fn attention(
                 let n_kv = pos + t + 1;
                 // q16 = f16(q[t][h])
                 let qh = &q[t * qd + h * hd..t * qd + (h + 1) * hd];
-                la.to_f16(qh, &mut q16[..2 * hd]);
+                la.f32_to_f16(qh, &mut q16[..2 * hd]);
                 let q16 = &q16[..2 * hd];
                 // scores[j] = (K[j][kvh] · q16) * scale, j < n_kv
                 for (j, sc) in scores[..n_kv].iter_mut().enumerate() {
@@ -412,7 +445,7 @@ fn attention(
                     *sc = la.dot_f16(&k_cache[off..off + 2 * hd], q16) * scale;
                 }
                 ops::softmax(&mut scores[..n_kv]);
-                la.to_f16(&scores[..n_kv], &mut p16[..2 * n_kv]);
+                la.f32_to_f16(&scores[..n_kv], &mut p16[..2 * n_kv]);
                 // o[d] = Vᵀ[kvh * hd + d][..n_kv] · p16
                 for (d, od) in o.iter_mut().enumerate() {
                     let off = (kvh * hd + d) * n_ctx * 2;

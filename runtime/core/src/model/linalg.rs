@@ -90,7 +90,7 @@ impl Linalg {
 
     /// f32 → f16 little-endian bytes, round to nearest even.
     #[inline]
-    pub(crate) fn to_f16(&self, x: &[f32], out: &mut [u8]) {
+    pub(crate) fn f32_to_f16(&self, x: &[f32], out: &mut [u8]) {
         ok(self.k.f32_to_f16_row(x, out));
     }
 }

@@ -22,7 +22,8 @@ pub use kv_cache::{KvCache, KvType};
 pub use weights::{Layer, Tensor, Weights, is_matmul_type};
 
 use crate::gguf::File;
-use bague_kernels::Kernels;
+/// The kernel table (re-exported from `bague-kernels`): which instruction set multiplies.
+pub use bague_kernels::Kernels;
 
 /// A model ready to run: hyperparameters, tensors (borrowed from the file's buffer) and the
 /// kernels chosen for this host.

@@ -229,7 +229,7 @@ fn get<'a>(file: &File<'a>, name: &str, role: Role, shape: &[u64]) -> Result<Ten
             name: Name::new(name),
             found: info.dims,
             found_dims: info.n_dims,
-            expected,
+            expected: expected.map(|d| u32::try_from(d).unwrap_or(u32::MAX)),
             expected_dims: shape.len() as u32,
         });
     }

@@ -76,9 +76,16 @@ pub fn greedy(model: &Model<'_>, prompt: &[u32], n: usize, n_threads: usize) -> 
     out
 }
 
-/// Checks greedy.json: ids must equal llama.cpp's up to and including the first step whose
-/// margin is below `fragile`. Returns (steps compared, steps equal in a row) summed.
-pub fn check_greedy(model: &Model<'_>, model_id: &str, fragile: f64, n_threads: usize) {
+/// Checks greedy.json: ids must equal llama.cpp's up to the first step whose llama.cpp
+/// top-2 margin is below `fragile`, that step included when `inclusive` (every step when
+/// `fragile` is -inf).
+pub fn check_greedy(
+    model: &Model<'_>,
+    model_id: &str,
+    fragile: f64,
+    inclusive: bool,
+    n_threads: usize,
+) {
     let g = reference(model_id, "greedy.json");
     for case in g["cases"].as_array().unwrap() {
         let id = case["id"].as_str().unwrap();
@@ -96,7 +103,7 @@ pub fn check_greedy(model: &Model<'_>, model_id: &str, fragile: f64, n_threads: 
         let must = margins
             .iter()
             .position(|&m| m < fragile)
-            .map_or(want.len(), |i| i + 1);
+            .map_or(want.len(), |i| if inclusive { i + 1 } else { i });
         eprintln!(
             "{model_id} {id}: {agree}/{} ids equal (must: {must}, first fragile margin at {:?})",
             want.len(),
@@ -109,6 +116,45 @@ pub fn check_greedy(model: &Model<'_>, model_id: &str, fragile: f64, n_threads: 
     }
 }
 
+/// llama.cpp's own spread at each step of logits.json: the largest top-20 logit difference
+/// between its flash-attention-off (reference) and -on runs, `[case][step]`.
+pub fn flash_attn_spread(model_id: &str) -> Vec<Vec<f32>> {
+    let r = reference(model_id, "logits.json");
+    let top = |s: &Value| -> Vec<(u64, f64)> {
+        s["top"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| (p[0].as_u64().unwrap(), p[1].as_f64().unwrap()))
+            .collect()
+    };
+    let fa = r["variant_flash_attn_enabled"]["cases"].as_array().unwrap();
+    r["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(fa)
+        .map(|(c, f)| {
+            let steps = c["steps"].as_array().unwrap();
+            let fsteps = f["steps"].as_array().unwrap();
+            steps
+                .iter()
+                .zip(fsteps)
+                .map(|(a, b)| {
+                    let (a, b) = (top(a), top(b));
+                    let mut d = 0f64;
+                    for (id, la) in &a {
+                        if let Some((_, lb)) = b.iter().find(|(i, _)| i == id) {
+                            d = d.max((la - lb).abs());
+                        }
+                    }
+                    d as f32
+                })
+                .collect()
+        })
+        .collect()
+}
+
 /// Checks logits.json: top-10 ids in the same order (swaps of logits within `tie` allowed)
 /// and every reference top-20 logit within `tol`. Returns the largest absolute difference.
 pub fn check_logits(
@@ -118,9 +164,19 @@ pub fn check_logits(
     tie: f32,
     n_threads: usize,
 ) -> f32 {
+    check_logits_with(model, model_id, &|_, _| (tol, tie), n_threads)
+}
+
+/// [`check_logits`] with `(tol, tie)` per (case index, step).
+pub fn check_logits_with(
+    model: &Model<'_>,
+    model_id: &str,
+    tol_tie: &dyn Fn(usize, usize) -> (f32, f32),
+    n_threads: usize,
+) -> f32 {
     let r = reference(model_id, "logits.json");
     let mut worst = 0f32;
-    for case in r["cases"].as_array().unwrap() {
+    for (ci, case) in r["cases"].as_array().unwrap().iter().enumerate() {
         let id = case["id"].as_str().unwrap();
         let prompt = ids(&case["prompt_ids"]);
         let mut s = Session::new(model, opts(n_threads)).unwrap();
@@ -138,6 +194,7 @@ pub fn check_logits(
                 .iter()
                 .map(|p| (p[0].as_u64().unwrap() as u32, p[1].as_f64().unwrap() as f32))
                 .collect();
+            let (tol, tie) = tol_tie(ci, k as usize);
             let mut step_worst = 0f32;
             for &(tid, tl) in &top {
                 step_worst = step_worst.max((logits[tid as usize] - tl).abs());
@@ -179,8 +236,14 @@ pub fn read(path: &std::path::Path) -> Vec<u8> {
     std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
-/// Parses and binds a model from bytes.
+/// Parses and binds a model from bytes, with the kernels detected for this CPU.
 pub fn model(bytes: &[u8]) -> Model<'_> {
     let f = File::parse(bytes).unwrap();
     Model::from_gguf(&f).unwrap()
+}
+
+/// Parses and binds a model with the scalar reference kernels.
+pub fn model_scalar(bytes: &[u8]) -> Model<'_> {
+    let f = File::parse(bytes).unwrap();
+    Model::with_kernels(&f, bague::model::Kernels::scalar()).unwrap()
 }

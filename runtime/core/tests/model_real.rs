@@ -1,0 +1,62 @@
+//! Whole-model tests on the real models (`~/.cache/bague/models/*.gguf`, skipped with a note
+//! when absent) against llama.cpp's greedy tokens and logits (`testdata/reference/`).
+//!
+//! Two levels:
+//! - `*_tracks_llama_cpp` (always run): greedy ids equal up to the first step whose llama.cpp
+//!   top-2 margin is below 0.5 (the reference README's "fragile" level); top-10 ids in order
+//!   and every reference top-20 logit within `0.05 + 2 ×` llama.cpp's own spread at that
+//!   step (its flash-attention-on run vs the reference).
+//! - `*_matches_llama_cpp_exactly` (ignored for now): the target tolerances — ids equal
+//!   through the first step with margin < 0.02, top-10 order with ties under 1e-3, every
+//!   logit within 0.02. Reaching them needs kernels whose f32 sums are ordered as ggml's
+//!   x86 kernels (vec_dot AVX2, repacked Q4_0/Q4_K gemv/gemm, llamafile tinyBLAS for
+//!   prefill, `ggml_vec_dot_f16`, `ggml_v_expf`/`ggml_v_silu`): a one-ulp difference before
+//!   an activation is quantized to Q8 flips a rounding and moves logits by tenths.
+
+mod model_util;
+use model_util::*;
+
+const SMOL: &str = "smollm2-135m-instruct-q4_1";
+const QWEN: &str = "qwen2.5-coder-0.5b-instruct-q4_k_m";
+
+fn tracks(id: &str) {
+    let Some(path) = real_model(id) else { return };
+    let bytes = read(&path);
+    let m = model(&bytes);
+    let spread = flash_attn_spread(id);
+    let tol = |c: usize, k: usize| 0.05 + 2.0 * spread[c][k];
+    let worst = check_logits_with(&m, id, &|c, k| (tol(c, k), tol(c, k)), 2);
+    eprintln!("{id} ({}): max |Δlogit| = {worst:.3e}", m.kernels().name());
+    check_greedy(&m, id, 0.5, false, 2);
+}
+
+fn exact(id: &str) {
+    let Some(path) = real_model(id) else { return };
+    let bytes = read(&path);
+    let m = model(&bytes);
+    let worst = check_logits(&m, id, 0.02, 1e-3, 2);
+    eprintln!("{id}: max |Δlogit| = {worst:.3e}");
+    check_greedy(&m, id, 0.02, true, 2);
+}
+
+#[test]
+fn smollm2_tracks_llama_cpp() {
+    tracks(SMOL);
+}
+
+#[test]
+fn qwen25_coder_tracks_llama_cpp() {
+    tracks(QWEN);
+}
+
+#[test]
+#[ignore = "needs ggml-ordered kernels (see module docs)"]
+fn smollm2_matches_llama_cpp_exactly() {
+    exact(SMOL);
+}
+
+#[test]
+#[ignore = "needs ggml-ordered kernels (see module docs)"]
+fn qwen25_coder_matches_llama_cpp_exactly() {
+    exact(QWEN);
+}
