@@ -215,3 +215,32 @@ fn context_shift_keeps_generating() {
     assert!(l.iter().all(|v| v.is_finite()));
     assert_eq!(s.position(), 11);
 }
+
+#[test]
+fn memory_plan_from_the_header_alone() {
+    use bague::model::MemoryPlan;
+    // Works on the truncated R1 head: only the header is read.
+    if let Some(path) = real_model("r1-distill-qwen-7b-head") {
+        let bytes = read(&path);
+        let f = File::parse(&bytes).unwrap();
+        let p = MemoryPlan::new(&f, 4096, 0, 4).unwrap();
+        // 28 layers × 4096 positions × 512 (4 KV heads × 128) × 2 bytes × (K and V)
+        assert_eq!(p.kv_cache, 28 * 4096 * 512 * 2 * 2);
+        // Tensor bytes (without alignment padding) of the 4.68 GB file.
+        assert!(p.weights_mapped <= f.tensor_data_end() - f.data_offset());
+        assert!(p.weights_mapped > 4_600_000_000);
+        assert!(p.scratch > 0);
+    }
+    // The plan equals what a session allocates.
+    let bytes = synthetic(|_, _| true, "llama");
+    let f = File::parse(&bytes).unwrap();
+    let m = Model::from_gguf(&f).unwrap();
+    let o = SessionOptions {
+        n_ctx: 32,
+        ..Default::default()
+    };
+    let mem = Session::memory(&m, &o).unwrap();
+    let p = MemoryPlan::new(&f, 32, 0, 1).unwrap();
+    assert_eq!((p.kv_cache, p.scratch), (mem.kv_cache, mem.scratch));
+    assert!(MemoryPlan::new(&f, 0, 0, 1).is_err());
+}

@@ -68,13 +68,35 @@ pub(crate) struct Scratch {
 impl Scratch {
     /// Bytes [`Scratch::new`] allocates for these sizes (the memory plan).
     pub(crate) fn bytes(m: &Model<'_>, n_batch: usize, n_ctx: usize, n_threads: usize) -> usize {
-        let c = &m.config;
-        let f32s = n_batch * (3 * c.n_embd + 2 * c.q_dim() + 2 * c.kv_dim() + 2 * c.n_ff)
-            + c.n_ff
-            + n_threads * att_stride(n_ctx, c.head_dim)
-            + n_batch * c.head_dim
-            + c.n_vocab;
-        f32s * 4 + n_batch * max_act_row_bytes(m)
+        Self::bytes_for(&m.config, max_act_row_bytes(m), n_batch, n_ctx, n_threads)
+            .unwrap_or(usize::MAX)
+    }
+
+    /// Bytes of the work buffers for `c`, given the largest quantized activation row;
+    /// `None` if the size overflows.
+    pub(crate) fn bytes_for(
+        c: &super::Config,
+        max_act_row: usize,
+        n_batch: usize,
+        n_ctx: usize,
+        n_threads: usize,
+    ) -> Option<usize> {
+        let per_token = (3 * c.n_embd)
+            .checked_add(2 * c.q_dim())?
+            .checked_add(2 * c.kv_dim())?
+            .checked_add(2 * c.n_ff)?
+            .checked_add(c.head_dim)?;
+        let f32s = n_batch
+            .checked_mul(per_token)?
+            .checked_add(c.n_ff)?
+            .checked_add(
+                n_threads
+                    .max(1)
+                    .checked_mul(att_stride(n_ctx, c.head_dim))?,
+            )?
+            .checked_add(c.n_vocab)?;
+        f32s.checked_mul(4)?
+            .checked_add(n_batch.checked_mul(max_act_row)?)
     }
 
     pub(crate) fn new(m: &Model<'_>, n_batch: usize, n_ctx: usize, n_threads: usize) -> Scratch {
@@ -103,7 +125,9 @@ impl Scratch {
 
 /// f32 slots of one attention task's scratch: scores, f16 probabilities, f16 query.
 fn att_stride(n_ctx: usize, head_dim: usize) -> usize {
-    n_ctx + n_ctx.div_ceil(2) + head_dim.div_ceil(2)
+    n_ctx
+        .saturating_add(n_ctx.div_ceil(2))
+        .saturating_add(head_dim.div_ceil(2))
 }
 
 /// Largest quantized activation row of any matrix input.
