@@ -183,7 +183,7 @@ fn resolve(model: &Loaded, opts: &bague_session_options) -> Result<SessionOption
     })
 }
 
-fn plan(model: &Loaded, opts: &SessionOptions) -> Result<bague_memory_plan> {
+fn compute_plan(model: &Loaded, opts: &SessionOptions) -> Result<bague_memory_plan> {
     let m = bague::session::Session::memory(model.model(), opts).map_err(model_error)?;
     let n_vocab = model.model().config.n_vocab;
     let state = opts
@@ -244,15 +244,15 @@ pub unsafe extern "C" fn bague_session_options_default(
 pub unsafe extern "C" fn bague_model_plan_memory(
     model: *const bague_model,
     opts: *const bague_session_options,
-    plan_out: *mut bague_memory_plan,
+    plan: *mut bague_memory_plan,
 ) -> bague_status {
     guard(|| {
         // SAFETY: caller's contract.
         let m = unsafe { args::arg(model, "model") }?;
-        let out = args::out(plan_out, "plan")?;
+        let out = args::out(plan, "plan")?;
         // SAFETY: caller's contract.
         let opts = resolve(&m.inner, &unsafe { options(opts) })?;
-        let p = plan(&m.inner, &opts)?;
+        let p = compute_plan(&m.inner, &opts)?;
         // SAFETY: checked non-NULL; writable by contract.
         unsafe { out.write(p) };
         Ok(())
