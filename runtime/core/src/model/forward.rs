@@ -439,7 +439,8 @@ fn attention(
     let (hd, qd, kvd) = (c.head_dim, c.q_dim(), c.kv_dim());
     let (n_head, group) = (c.n_head, c.gqa_group());
     let n_ctx = kv.n_ctx();
-    let scale = 1.0f32 / (hd as f32).sqrt();
+    // IEEE sqrt is correctly rounded, so libm and std agree bit for bit.
+    let scale = 1.0f32 / libm::sqrtf(hd as f32);
     let (k_cache, v_cache) = (kv.k_layer(l), kv.v_layer(l));
     let la = &m.linalg;
     let q = &s.q;
