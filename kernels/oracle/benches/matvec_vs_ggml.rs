@@ -1,0 +1,175 @@
+//! Single-thread matvec, ours (best back end, `Kernels::detect()`) vs ggml's CPU `vec_dot`
+//! row by row, on the same weight and activation bytes, in the same run.
+//!
+//! Shapes: 4864×896 (Qwen2.5-0.5B `ffn_up`/`ffn_gate`) and 896×4864 (`ffn_down`).
+//! Weights: random normal values quantized by ggml's `ggml_quantize_chunk`; activations:
+//! random normal values quantized by ggml's CPU `from_float` (Q8_0 / Q8_1 / Q8_K).
+//!
+//! Run: `cargo bench -p bague-oracle --bench matvec_vs_ggml` (add `-- <filter>` for divan).
+//! First prints a ratio table from interleaved runs (median of rounds, ours then ggml in each
+//! round, so drift hits both alike), then divan's own statistics for each case.
+
+use std::sync::OnceLock;
+use std::time::Instant;
+
+use bague_kernels::{GgmlType, Kernels};
+use bague_oracle as oracle;
+
+const TYPES: [GgmlType; 6] = [
+    GgmlType::Q4_0,
+    GgmlType::Q4_1,
+    GgmlType::Q4_K,
+    GgmlType::Q5_0,
+    GgmlType::Q6_K,
+    GgmlType::Q8_0,
+];
+const SHAPES: [(usize, usize); 2] = [(4864, 896), (896, 4864)];
+
+struct Case {
+    ty: GgmlType,
+    rows: usize,
+    cols: usize,
+    w: Vec<u8>,
+    act: Vec<u8>,
+}
+
+/// Deterministic normal-ish values (sum of uniforms), no RNG crate needed.
+fn values(n: usize, seed: u64) -> Vec<f32> {
+    let mut s = seed;
+    let mut next = move || {
+        s ^= s << 13;
+        s ^= s >> 7;
+        s ^= s << 17;
+        (s >> 40) as f32 / (1u64 << 24) as f32
+    };
+    (0..n)
+        .map(|_| (next() + next() + next() + next() - 2.0) * 1.7)
+        .collect()
+}
+
+fn cases() -> &'static [Case] {
+    static CASES: OnceLock<Vec<Case>> = OnceLock::new();
+    CASES.get_or_init(|| {
+        let mut v = Vec::new();
+        for ty in TYPES {
+            for (rows, cols) in SHAPES {
+                let x = values(rows * cols, 0x9E37 + ty as u64 + rows as u64);
+                let mut w = vec![0u8; rows * ty.row_bytes(cols as u64).unwrap() as usize];
+                oracle::quantize_chunk(ty as u32, &x, cols, None, &mut w).unwrap();
+                let at = Kernels::vec_dot_type(ty);
+                let mut act = vec![0u8; at.row_bytes(cols as u64).unwrap() as usize];
+                oracle::quantize_row_cpu(at as u32, &values(cols, 7), &mut act).unwrap();
+                v.push(Case {
+                    ty,
+                    rows,
+                    cols,
+                    w,
+                    act,
+                });
+            }
+        }
+        v
+    })
+}
+
+fn ours(k: &Kernels, c: &Case, out: &mut [f32]) {
+    k.matvec(c.ty, &c.w, c.cols, 0..c.rows, &c.act, out)
+        .unwrap();
+}
+
+fn ggml(c: &Case, out: &mut [f32]) {
+    oracle::matvec(c.ty as u32, c.cols, &c.w, &c.act, out).unwrap();
+}
+
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+fn ratio_table() {
+    let k = Kernels::detect();
+    println!(
+        "matvec, 1 thread: ours [{}] vs ggml vec_dot [{}]",
+        k.name(),
+        oracle::cpu_features()
+    );
+    println!(
+        "{:<6} {:>11} {:>10} {:>10} {:>9} {:>9} {:>13}",
+        "type", "shape", "ours µs", "ggml µs", "ours GB/s", "ggml GB/s", "ours/ggml spd"
+    );
+    for c in cases() {
+        let mut out = vec![0f32; c.rows];
+        let (mut to, mut tg) = (Vec::new(), Vec::new());
+        // Warm up both, then interleave.
+        ours(&k, c, &mut out);
+        ggml(c, &mut out);
+        for _ in 0..60 {
+            let t = Instant::now();
+            for _ in 0..5 {
+                ours(&k, c, &mut out);
+            }
+            to.push(t.elapsed().as_secs_f64() / 5.0);
+            let t = Instant::now();
+            for _ in 0..5 {
+                ggml(c, &mut out);
+            }
+            tg.push(t.elapsed().as_secs_f64() / 5.0);
+        }
+        let (o, g) = (median(&mut to), median(&mut tg));
+        let gb = c.w.len() as f64 / 1e9;
+        println!(
+            "{:<6} {:>11} {:>10.1} {:>10.1} {:>9.2} {:>9.2} {:>13.2}",
+            c.ty.name(),
+            format!("{}x{}", c.rows, c.cols),
+            o * 1e6,
+            g * 1e6,
+            gb / o,
+            gb / g,
+            g / o
+        );
+    }
+    println!("(speed ratio > 1: ours faster)");
+}
+
+/// Divan's case names, in the order of `cases()` (checked by `find`).
+const CASE_NAMES: [&str; 12] = [
+    "Q4_0_4864x896",
+    "Q4_0_896x4864",
+    "Q4_1_4864x896",
+    "Q4_1_896x4864",
+    "Q4_K_4864x896",
+    "Q4_K_896x4864",
+    "Q5_0_4864x896",
+    "Q5_0_896x4864",
+    "Q6_K_4864x896",
+    "Q6_K_896x4864",
+    "Q8_0_4864x896",
+    "Q8_0_896x4864",
+];
+
+fn find(name: &str) -> &'static Case {
+    cases()
+        .iter()
+        .find(|c| format!("{}_{}x{}", c.ty.name(), c.rows, c.cols) == name)
+        .unwrap_or_else(|| panic!("no case {name}"))
+}
+
+#[divan::bench(args = CASE_NAMES)]
+fn bague(b: divan::Bencher, name: &str) {
+    let c = find(name);
+    let k = Kernels::detect();
+    let mut out = vec![0f32; c.rows];
+    b.bench_local(|| ours(&k, c, divan::black_box(&mut out)));
+}
+
+#[divan::bench(args = CASE_NAMES)]
+fn ggml_vec_dot(b: divan::Bencher, name: &str) {
+    let c = find(name);
+    let mut out = vec![0f32; c.rows];
+    b.bench_local(|| ggml(c, divan::black_box(&mut out)));
+}
+
+fn main() {
+    ratio_table();
+    divan::main();
+}
