@@ -98,6 +98,13 @@ gcc "${cc_flags[@]}" examples/c/chat.c -L"$host" -lbague -Wl,-rpath,"$host" -lpt
 
 # json FILE PY-EXPR: evaluates EXPR with `d` the parsed file.
 json() { python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print($2)" "$1"; }
+# text FILE PY-EXPR: the string EXPR exactly (a trailing newline survives: `$(...)` would
+# strip it, so a sentinel is appended, then removed).
+text() {
+    local t
+    t=$(python3 -c "import json,sys; d=json.load(open(sys.argv[1])); sys.stdout.write($2 + 'x')" "$1")
+    printf '%s' "${t%x}"
+}
 # ids_of LOG: the ids line chat --ids printed.
 ids_of() { sed -n 's/^ids: *//p' "$1"; }
 # prefix_ok GOT WANT MARGINS: GOT equals WANT before the first margin < 0.25.
@@ -137,13 +144,15 @@ for id in "${models[@]}"; do
         want=$(json "$ref" "' '.join(map(str, d['cases'][$i]['output_ids']))")
         margins=$(json "$ref" "' '.join(map(str, d['cases'][$i]['top2_margins']))")
         if [[ $kind == raw ]]; then
-            prompt=$(json "$ref" "d['cases'][$i]['prompt_text']")
+            prompt=$(text "$ref" "d['cases'][$i]['prompt_text']"; printf x)
+            prompt=${prompt%x}
             chat_flag=()
         else
             # A one-message chat case: the user's text through the template.
             n_msgs=$(json "$ref" "len(d['cases'][$i]['messages'])")
             [[ $n_msgs == 1 ]] || continue
-            prompt=$(json "$ref" "d['cases'][$i]['messages'][0]['content']")
+            prompt=$(text "$ref" "d['cases'][$i]['messages'][0]['content']"; printf x)
+            prompt=${prompt%x}
             chat_flag=(--chat)
         fi
         got_scalar=$(BAGUE_KERNELS=scalar run_host "${chat_flag[@]}" "$model" "$prompt")
@@ -191,7 +200,8 @@ if [[ "${BAGUE_CAPI_SKIP_CROSS:-0}" != 1 ]]; then
         # Two raw cases per model keep the emulated run short.
         for i in 0 1; do
             name=$(json "$ref" "d['cases'][$i]['id']")
-            prompt=$(json "$ref" "d['cases'][$i]['prompt_text']")
+            prompt=$(text "$ref" "d['cases'][$i]['prompt_text']"; printf x)
+            prompt=${prompt%x}
             want=$(json "$ref" "' '.join(map(str, d['cases'][$i]['output_ids']))")
             margins=$(json "$ref" "' '.join(map(str, d['cases'][$i]['top2_margins']))")
             got_scalar=$(BAGUE_KERNELS=scalar run_arm "$model" "$prompt")
