@@ -7,6 +7,7 @@ extern crate alloc;
 pub use bague_kernels::GgmlType;
 
 pub mod chat;
+pub mod generate;
 pub mod gguf;
 #[cfg(feature = "std")]
 pub mod loader;
