@@ -20,7 +20,7 @@
 #      (NEON) ids equal it up to the first step whose margin is below 0.25.
 #   5. Prints the stripped sizes of both libraries on both targets and the export list.
 #
-# Needs cbindgen (`cargo install cbindgen`), gcc, g++, python3; for step 4 qemu-user,
+# Needs cbindgen 0.29.4 (installed if missing), gcc, g++, python3; for step 4 qemu-user,
 # gcc-aarch64-linux-gnu, libc6-dev-arm64-cross (Debian) and the rustup target. Set
 # BAGUE_CAPI_SKIP_CROSS=1 to skip step 4. Work files go to $CAPI_WORK (default a temp dir).
 set -euo pipefail
@@ -39,10 +39,12 @@ say() { echo "--- $*"; }
 die() { echo "capi: FAILED: $*" >&2; exit 1; }
 
 # --- 1. header ---------------------------------------------------------------------------
-command -v cbindgen >/dev/null || {
-    say "installing cbindgen (a few minutes)"
-    cargo install --locked cbindgen
-}
+# The committed header was made by this version; another may format it differently.
+cbindgen_version=0.29.4
+if [[ "$(cbindgen --version 2>/dev/null)" != "cbindgen $cbindgen_version" ]]; then
+    say "installing cbindgen $cbindgen_version (a few minutes)"
+    cargo install --locked --force cbindgen --version "$cbindgen_version"
+fi
 cbindgen -q --config runtime/capi/cbindgen.toml --crate bague-capi --output "$work/bague.h"
 if [[ "${1:-}" == --regen ]]; then
     cp "$work/bague.h" "$header"
