@@ -5,7 +5,8 @@
 //! pair's frequency factor when the file has `rope_freqs.weight`), multiplied by
 //! `theta_scale = powf(freq_base, -2 / n_rot)` after each pair, and the rotation uses
 //! `cosf(freq_scale * theta)`. We do the same so that Q and K match bit for bit before they
-//! are rounded to f16. Positions are signed: the context shift rotates cached keys by a
+//! are rounded to f16 (the pair rotation uses one fused multiply-add, as the x86 build of
+//! ggml does). Positions are signed: the context shift rotates cached keys by a
 //! negative delta. Source: ggml `ggml_rope_cache_init`, `rope_yarn`, `rotate_pairs`.
 //!
 //! This lives here rather than in the kernels because it needs signed positions and
@@ -24,10 +25,13 @@ mod math {
     pub fn powf(x: f32, y: f32) -> f32 {
         x.powf(y)
     }
+    pub fn fmaf(x: f32, y: f32, z: f32) -> f32 {
+        x.mul_add(y, z)
+    }
 }
 #[cfg(not(feature = "std"))]
 mod math {
-    pub use libm::{cosf, powf, sinf};
+    pub use libm::{cosf, fmaf, powf, sinf};
 }
 
 /// RoPE parameters of a model.
@@ -73,8 +77,11 @@ impl Rope {
                     RopeKind::Neox => (i, i + half),
                 };
                 let (x0, x1) = (h[a], h[b]);
-                h[a] = x0 * c - x1 * s;
-                h[b] = x0 * s + x1 * c;
+                // ggml's `x0*cos - x1*sin`, `x0*sin + x1*cos` as GCC compiles them for x86
+                // (contracted: one fused multiply-add, the second product rounded first);
+                // checked bit for bit against llama.cpp's Q and K.
+                h[a] = math::fmaf(x0, c, -(x1 * s));
+                h[b] = math::fmaf(x0, s, x1 * c);
             }
         }
     }
