@@ -6,6 +6,8 @@ extern crate alloc;
 
 pub use bague_kernels::GgmlType;
 
+#[cfg(feature = "std")]
+pub mod bench;
 pub mod chat;
 pub mod generate;
 pub mod gguf;

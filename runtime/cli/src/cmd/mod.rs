@@ -26,6 +26,12 @@ macro_rules! subcommands {
 }
 
 subcommands! {
+    /// Generate text from a prompt (-p, -f or stdin) and print speed and memory
+    Run => run,
+    /// Talk with a model, turn by turn (/reset, /exit; Ctrl-C stops an answer)
+    Chat => chat,
+    /// Perplexity of a text file, computed as llama.cpp's llama-perplexity does
+    Perplexity => perplexity,
     /// Fetch models into the cache ($BAGUE_HOME/models) and verify their sha256
     Pull => pull,
     /// List the known models and which are on this machine
@@ -36,4 +42,6 @@ subcommands! {
     Tokenize => tokenize,
     /// Print the text of token ids
     Detokenize => detokenize,
+    /// Prefill and decode speed (tokens/s) as llama-bench measures them
+    Bench => bench,
 }

