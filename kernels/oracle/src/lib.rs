@@ -29,6 +29,7 @@
 //! activations), [`quantize_chunk`], [`vec_dot`] / [`matvec`] (CPU `vec_dot`, one thread),
 //! [`vec_dot_type`], [`block_layout`], [`type_name`], [`cpu_features`]. Model API: [`llama`].
 
+pub mod bench;
 mod error;
 pub mod llama;
 mod quant;

@@ -1,0 +1,260 @@
+//! `bague-bench-vs`: `bague bench` with llama.cpp measured side by side, in the same process
+//! and run, on the same file, tokens and thread counts, interleaved per repetition (see
+//! [`bague::bench`] for the definitions), then the ratio bague / llama.cpp per figure.
+//!
+//! ```text
+//! cargo run --release -p bague-oracle --bin bague-bench-vs -- \
+//!     --model qwen2.5-coder-0.5b-instruct-q4_k_m -p 128 -n 64 -t 1,2 -r 5 [--json]
+//! ```
+//!
+//! Peak RSS per engine: both engines live in one process during the run, so its `VmHWM`
+//! cannot tell them apart. Before the run, this binary starts itself once per engine
+//! (`--rss-probe ENGINE`): the child loads only that engine, runs one repetition of every
+//! test at the largest thread count and prints its own `VmHWM`. `--no-rss` skips the probes.
+//!
+//! llama.cpp is the oracle crate's build (`GGML_NATIVE=OFF`: AVX2/FMA/F16C on x86, see the
+//! crate docs); `GGML_AVX512=ON` etc. in the environment of the build give a native one.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+use bague::bench::{self, BagueEngine, BoxError, Engine, ModelInfo, Spec};
+use bague::loader::MappedFile;
+use bague::model::Model;
+use bague_oracle::bench::LlamaEngine;
+use clap::Parser;
+
+/// bague vs llama.cpp: prefill (ppP) and decode (tgN) tokens/s, interleaved, same run.
+#[derive(Parser)]
+#[command(name = "bague-bench-vs")]
+struct Args {
+    /// A GGUF file, or a model id in $BAGUE_HOME/models (default ~/.cache/bague/models).
+    #[arg(long, short)]
+    model: String,
+    /// Prompt tokens of the prefill test (one batch); 0 skips it.
+    #[arg(short = 'p', long = "n-prompt", default_value_t = 128)]
+    n_prompt: usize,
+    /// Decode steps of the decode test; 0 skips it.
+    #[arg(short = 'n', long = "n-gen", default_value_t = 64)]
+    n_gen: usize,
+    /// Thread counts, comma-separated (default: the CPUs available).
+    #[arg(short = 't', long = "threads", value_delimiter = ',')]
+    threads: Vec<usize>,
+    /// Repetitions of each test.
+    #[arg(short = 'r', long = "repetitions", default_value_t = 5)]
+    reps: usize,
+    /// Seed of the random prompt tokens.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Print a JSON array of rows instead of tables.
+    #[arg(long)]
+    json: bool,
+    /// Do not measure each engine's peak RSS in a child process.
+    #[arg(long)]
+    no_rss: bool,
+    /// llama.cpp's thread pool poll level (llama-bench --poll: 0 = workers sleep at once,
+    /// 50 = its default, spin a while first).
+    #[arg(long, default_value_t = 50)]
+    poll: u32,
+    /// Measure one engine only (`bague` | `llama.cpp`), e.g. under a profiler.
+    #[arg(long, value_name = "ENGINE")]
+    only: Option<String>,
+    /// Internal: run only this engine (`bague` | `llama.cpp`) once, print its peak RSS.
+    #[arg(long, hide = true)]
+    rss_probe: Option<String>,
+}
+
+fn main() -> ExitCode {
+    match run(Args::parse()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("bague-bench-vs: error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// A path as given, or `$BAGUE_HOME/models/ID.gguf` for a model id.
+fn resolve(arg: &str) -> Result<PathBuf, BoxError> {
+    let p = Path::new(arg);
+    if p.is_file() {
+        return Ok(p.to_path_buf());
+    }
+    let home = std::env::var_os("BAGUE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/bague")))
+        .ok_or("neither BAGUE_HOME nor HOME is set")?;
+    let p = home.join("models").join(format!("{arg}.gguf"));
+    if p.is_file() {
+        Ok(p)
+    } else {
+        Err(format!(
+            "{arg}: no such file, and no {} (run `bague pull {arg}`)",
+            p.display()
+        )
+        .into())
+    }
+}
+
+fn run(args: Args) -> Result<(), BoxError> {
+    let path = resolve(&args.model)?;
+    let name = path.file_stem().map_or_else(
+        || path.display().to_string(),
+        |s| s.to_string_lossy().into(),
+    );
+    let threads = if args.threads.is_empty() {
+        vec![std::thread::available_parallelism().map_or(1, |n| n.get())]
+    } else {
+        args.threads.clone()
+    };
+    let spec = Spec {
+        n_prompt: args.n_prompt,
+        n_gen: args.n_gen,
+        threads,
+        reps: args.reps,
+        seed: args.seed,
+    };
+    spec.check()?;
+    let n_batch = spec.n_prompt.clamp(1, spec.n_ctx());
+    let p = path.display();
+
+    if let Some(engine) = &args.rss_probe {
+        return rss_probe(engine, &path, &name, &spec, n_batch, args.poll);
+    }
+
+    let rss = if args.no_rss {
+        vec![("bague".to_string(), None), ("llama.cpp".to_string(), None)]
+    } else {
+        let max_t = spec.threads.iter().copied().max().unwrap_or(1);
+        ["bague", "llama.cpp"]
+            .iter()
+            .filter(|e| args.only.as_deref().is_none_or(|o| o == **e))
+            .map(|e| {
+                Ok((
+                    e.to_string(),
+                    Some(probe_child(e, &path, &spec, max_t, args.poll)?),
+                ))
+            })
+            .collect::<Result<Vec<_>, BoxError>>()?
+    };
+
+    let load_before = loadavg();
+    let map = MappedFile::open(&path).map_err(|e| format!("{p}: {e}"))?;
+    let file = map.parse().map_err(|e| format!("{p}: {e}"))?;
+    let model = Model::from_gguf(&file).map_err(|e| format!("{p}: {e}"))?;
+    let info = ModelInfo::from_gguf(&name, &file)?;
+    let mut ours = BagueEngine::new(&model, &spec);
+    let mut theirs = LlamaEngine::load(&path, spec.n_ctx(), n_batch)?;
+    theirs.set_poll(args.poll);
+    let their_info = theirs.info(&name)?;
+    if their_info.n_vocab != info.n_vocab {
+        return Err(format!(
+            "vocabulary sizes differ: bague {}, llama.cpp {}",
+            info.n_vocab, their_info.n_vocab
+        )
+        .into());
+    }
+    let quiet = args.json;
+    let engines: &mut [&mut dyn Engine] = match args.only.as_deref() {
+        None => &mut [&mut ours, &mut theirs],
+        Some("bague") => &mut [&mut ours],
+        Some("llama.cpp") => &mut [&mut theirs],
+        Some(other) => return Err(format!("--only {other:?}: bague or llama.cpp").into()),
+    };
+    let rows = bench::run(engines, &info, &spec, |line| {
+        if !quiet {
+            eprintln!("bench: {line}");
+        }
+    })?;
+    if args.json {
+        println!("{}", bench::to_json(&rows, &info, &rss));
+        return Ok(());
+    }
+    println!(
+        "model {p}: {} bytes of tensors (llama.cpp counts {}), {} params",
+        info.size_bytes, their_info.size_bytes, info.n_params
+    );
+    println!("llama.cpp: thread pool poll level {}", args.poll);
+    println!(
+        "load average (1/5/15 min) before: {load_before}, after: {}",
+        loadavg()
+    );
+    println!();
+    print!("{}", bench::table(&rows, &info, &rss));
+    println!();
+    print!("{}", bench::ratio_table(&rows));
+    Ok(())
+}
+
+/// `/proc/loadavg`'s first three fields, or `"?"`.
+fn loadavg() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|| "?".into())
+}
+
+/// Runs this binary with `--rss-probe engine` and reads the peak RSS it prints.
+fn probe_child(
+    engine: &str,
+    path: &Path,
+    spec: &Spec,
+    threads: usize,
+    poll: u32,
+) -> Result<u64, BoxError> {
+    let exe = std::env::current_exe()?;
+    let out = Command::new(exe)
+        .arg("--rss-probe")
+        .arg(engine)
+        .arg("--model")
+        .arg(path)
+        .args(["-p", &spec.n_prompt.to_string()])
+        .args(["-n", &spec.n_gen.to_string()])
+        .args(["-t", &threads.to_string()])
+        .args(["-r", "1"])
+        .args(["--poll", &poll.to_string()])
+        .output()?;
+    if !out.status.success() {
+        return Err(format!(
+            "peak RSS probe of {engine} failed: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        )
+        .into());
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    text.lines()
+        .find_map(|l| l.strip_prefix("peak_rss_bytes ")?.trim().parse().ok())
+        .ok_or_else(|| format!("peak RSS probe of {engine} printed no figure").into())
+}
+
+/// The child side of [`probe_child`]: only `engine` is loaded and run (one repetition).
+fn rss_probe(
+    engine: &str,
+    path: &Path,
+    name: &str,
+    spec: &Spec,
+    n_batch: usize,
+    poll: u32,
+) -> Result<(), BoxError> {
+    let p = path.display();
+    match engine {
+        "bague" => {
+            let map = MappedFile::open(path).map_err(|e| format!("{p}: {e}"))?;
+            let file = map.parse().map_err(|e| format!("{p}: {e}"))?;
+            let model = Model::from_gguf(&file).map_err(|e| format!("{p}: {e}"))?;
+            let info = ModelInfo::from_gguf(name, &file)?;
+            let mut e = BagueEngine::new(&model, spec);
+            bench::run(&mut [&mut e], &info, spec, |_| {})?;
+        }
+        "llama.cpp" => {
+            let mut e = LlamaEngine::load(path, spec.n_ctx(), n_batch)?;
+            e.set_poll(poll);
+            let info = e.info(name)?;
+            bench::run(&mut [&mut e], &info, spec, |_| {})?;
+        }
+        other => return Err(format!("unknown engine {other:?}").into()),
+    }
+    let rss = bench::peak_rss_bytes().ok_or("no /proc/self/status here")?;
+    println!("peak_rss_bytes {rss}");
+    Ok(())
+}
