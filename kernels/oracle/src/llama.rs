@@ -417,3 +417,71 @@ pub fn argmax(v: &[f32]) -> Token {
     }
     best as Token
 }
+
+/// A sparse stand-in for a GGUF whose tensor data is cut (the R1 head file): its header
+/// bytes, then zeros up to the file length the header asks for, in a temporary file
+/// (removed on drop). llama.cpp's model loader checks every tensor's bounds against the file
+/// length even with `vocab_only`, so it refuses the cut file itself; this copy loads.
+/// Only the header is copied (tensor data is never read by a vocab-only load), so making
+/// one costs a few milliseconds and no disk space beyond the header.
+pub struct PaddedCopy {
+    path: std::path::PathBuf,
+}
+
+impl PaddedCopy {
+    /// Copies the header of `src` (parsed with bague's GGUF reader) into a temporary file
+    /// padded to the header's tensor-data end. Errors: `Llama` with the I/O or parse error.
+    pub fn new(src: &Path) -> Result<PaddedCopy> {
+        use std::io::Write;
+        let err = |what: &str, e: &dyn std::fmt::Display| {
+            Error::Llama(format!("{what} {}: {e}", src.display()))
+        };
+        let map = bague::loader::MappedFile::open(src).map_err(|e| err("map", &e))?;
+        let bytes = map.bytes();
+        let file = map.parse().map_err(|e| err("parse", &e))?;
+        let header = usize::try_from(file.data_offset())
+            .unwrap_or(usize::MAX)
+            .min(bytes.len());
+        let end = file.tensor_data_end().max(bytes.len() as u64);
+        static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let path = std::env::temp_dir().join(format!(
+            "bague-oracle-padded-{}-{}.gguf",
+            std::process::id(),
+            N.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        ));
+        let copy = PaddedCopy { path };
+        let mut f = std::fs::File::create(&copy.path).map_err(|e| err("create copy of", &e))?;
+        f.write_all(&bytes[..header])
+            .and_then(|()| f.set_len(end))
+            .map_err(|e| err("write copy of", &e))?;
+        Ok(copy)
+    }
+
+    /// Path of the padded copy.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl Drop for PaddedCopy {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+impl Model {
+    /// Vocabulary-only load of `path`; when llama.cpp refuses it (a file whose tensor data is
+    /// cut, see [`PaddedCopy`]), of a padded copy instead. Returns the model and whether the
+    /// copy was needed. Errors: `Llama` when both loads fail.
+    pub fn load_vocab(path: &Path) -> Result<(Model, bool)> {
+        match Model::load(path, true) {
+            Ok(m) => Ok((m, false)),
+            Err(first) => {
+                let copy = PaddedCopy::new(path)?;
+                let m = Model::load(copy.path(), true)
+                    .map_err(|e| Error::Llama(format!("{first}; padded copy: {e}")))?;
+                Ok((m, true))
+            }
+        }
+    }
+}

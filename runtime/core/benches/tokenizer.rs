@@ -6,7 +6,12 @@
 //! Times are the mean CPU time of the thread (Linux), with the median wall time beside it.
 //!
 //! Text: ~1 MB built from `testdata/reference/texts/kjv-genesis-1-11.txt` and every text of
-//! the reference `tokenize.json` / `chat.json` files (English, code, CJK, emoji, …), repeated.
+//! the reference `tokenize.json` / `chat.json` files (English, code, CJK, emoji, …), repeated
+//! (`support/mixed_text.rs`, shared with the oracle's bench against llama.cpp:
+//! `cargo bench -p bague-oracle --bench tokenizer_vs_llama`).
+
+#[path = "support/mixed_text.rs"]
+mod mixed_text;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -16,35 +21,6 @@ use bague::tokenizer::{EncodeOptions, Tokenizer};
 
 fn testdata() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata")
-}
-
-fn mixed_text(target: usize) -> String {
-    let refdir = testdata().join("reference");
-    let mut parts =
-        vec![std::fs::read_to_string(refdir.join("texts/kjv-genesis-1-11.txt")).unwrap()];
-    for model in [
-        "r1-distill-qwen-7b-head",
-        "qwen2.5-coder-0.5b-instruct-q4_k_m",
-        "smollm2-135m-instruct-q4_1",
-    ] {
-        for (file, key) in [("tokenize.json", "text"), ("chat.json", "formatted_text")] {
-            let v: serde_json::Value = serde_json::from_str(
-                &std::fs::read_to_string(refdir.join(model).join(file)).unwrap(),
-            )
-            .unwrap();
-            for case in v["cases"].as_array().unwrap() {
-                parts.push(case[key].as_str().unwrap().to_string());
-            }
-        }
-    }
-    let mut text = String::new();
-    while text.len() < target {
-        for p in &parts {
-            text.push_str(p);
-            text.push('\n');
-        }
-    }
-    text
 }
 
 /// CPU time of this thread (Linux `/proc/thread-self/schedstat`, updated at scheduler
@@ -102,7 +78,7 @@ fn model_files() -> Vec<(String, Vec<u8>)> {
 }
 
 fn main() {
-    let text = mixed_text(1 << 20);
+    let text = mixed_text::mixed_text(&testdata(), 1 << 20);
     let mb = text.len() as f64 / 1e6;
     println!("text: {} bytes", text.len());
     for (name, bytes) in model_files() {

@@ -1,0 +1,221 @@
+//! Tokenizer speed, ours vs llama.cpp's, in one process on the same bytes: encode throughput
+//! on the ~1 MB mixed text of `runtime/core/benches/tokenizer.rs` (shared builder
+//! `runtime/core/benches/support/mixed_text.rs`), and vocabulary load time from the file path.
+//!
+//! Run: `cargo bench -p bague-oracle --bench tokenizer_vs_llama` (with ci/oracle.sh's
+//! environment, so llama.cpp is not rebuilt). Models: the three real files in
+//! `$BAGUE_HOME/models` (default `~/.cache/bague/models`); absent ones are skipped with a note.
+//!
+//! - Encode: plain text (no BOS/EOS, no special-token parsing: `EncodeOptions::TEXT` and
+//!   `llama_tokenize(.., add_special = false, parse_special = false)`), the whole text in one
+//!   call, and again in calls of at most 4 KiB (prompt-sized; our per-call word cache then
+//!   helps less). Both id sequences are compared first; a mismatch is reported (and fails the
+//!   run).
+//! - Load: ours = map the file + parse the GGUF header + `Tokenizer::from_gguf`; llama.cpp =
+//!   `llama_model_load_from_file` with `vocab_only = true` (header, hyperparameters,
+//!   vocabulary), then free. llama.cpp refuses the cut R1 head file even vocab-only (it checks
+//!   tensor bounds), so it loads a sparse padded copy (`PaddedCopy`: same header).
+//! - Repetitions interleaved (ours, llama.cpp, ours, …) so that load from other processes hits
+//!   both alike; min and median wall times. Ratios are llama.cpp time / our time (> 1: ours
+//!   faster), from the medians. `-- --quick` does fewer repetitions.
+//! - llama.cpp is the oracle's build (CMake `RelWithDebInfo`, `-O2`; see the crate docs).
+
+#[path = "../../../runtime/core/benches/support/mixed_text.rs"]
+mod mixed_text;
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use bague::loader::MappedFile;
+use bague::tokenizer::{EncodeOptions, Tokenizer};
+use bague_oracle::llama::{Model, PaddedCopy};
+
+const MODELS: [&str; 3] = [
+    "r1-distill-qwen-7b-head",
+    "qwen2.5-coder-0.5b-instruct-q4_k_m",
+    "smollm2-135m-instruct-q4_1",
+];
+
+fn models_dir() -> PathBuf {
+    std::env::var_os("BAGUE_HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cache/bague")
+        })
+        .join("models")
+}
+
+/// Min and median of a sample.
+fn min_median(mut v: Vec<Duration>) -> (Duration, Duration) {
+    v.sort();
+    (v[0], v[v.len() / 2])
+}
+
+/// Runs `a` and `b` alternately `reps` times; their wall times.
+fn interleaved(
+    reps: usize,
+    mut a: impl FnMut(),
+    mut b: impl FnMut(),
+) -> (Vec<Duration>, Vec<Duration>) {
+    let (mut ta, mut tb) = (Vec::new(), Vec::new());
+    for _ in 0..reps {
+        let t = Instant::now();
+        a();
+        ta.push(t.elapsed());
+        let t = Instant::now();
+        b();
+        tb.push(t.elapsed());
+    }
+    (ta, tb)
+}
+
+/// `text` cut into pieces of at most `max` bytes, at char boundaries.
+fn chunks(text: &str, max: usize) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut rest = text;
+    while !rest.is_empty() {
+        let mut end = max.min(rest.len());
+        while !rest.is_char_boundary(end) {
+            end -= 1;
+        }
+        let (a, b) = rest.split_at(end);
+        out.push(a);
+        rest = b;
+    }
+    out
+}
+
+fn load_ours(path: &Path) -> usize {
+    let map = MappedFile::open(path).unwrap();
+    let file = map.parse().unwrap();
+    Tokenizer::from_gguf(&file).unwrap().n_vocab()
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+fn main() {
+    let quick = std::env::args().any(|a| a == "--quick");
+    let (load_reps, enc_reps) = if quick { (5, 3) } else { (21, 9) };
+    let testdata = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata");
+    let text = mixed_text::mixed_text(&testdata, 1 << 20);
+    let mb = text.len() as f64 / 1e6;
+    println!(
+        "text: {} bytes; encode x{enc_reps}, load x{load_reps}, interleaved; times min / median",
+        text.len()
+    );
+    let mut rows = Vec::new();
+    let mut mismatch = false;
+    for id in MODELS {
+        let path = models_dir().join(format!("{id}.gguf"));
+        if !path.exists() {
+            println!("note: {} missing, skipped", path.display());
+            continue;
+        }
+        let map = MappedFile::open(&path).unwrap();
+        let file = map.parse().unwrap();
+        let ours = Tokenizer::from_gguf(&file).unwrap();
+        let (llama, padded) = Model::load_vocab(&path).unwrap();
+        let copy = padded.then(|| PaddedCopy::new(&path).unwrap());
+        let llama_path = copy.as_ref().map_or(path.as_path(), |c| c.path());
+        if padded {
+            println!("{id}: llama.cpp refuses the file vocab-only; it loads a padded copy");
+        }
+
+        let a = ours.encode(&text, EncodeOptions::TEXT).unwrap();
+        let b = llama.tokenize(&text, false, false).unwrap();
+        let same = a.len() == b.len() && a.iter().zip(&b).all(|(&x, &y)| x as i32 == y);
+        if !same {
+            let at = a.iter().zip(&b).position(|(&x, &y)| x as i32 != y);
+            println!(
+                "{id}: IDS DIFFER ({} vs {} tokens, first difference at {at:?})",
+                a.len(),
+                b.len()
+            );
+            mismatch = true;
+        }
+
+        let (eo, el) = interleaved(
+            enc_reps,
+            || {
+                std::hint::black_box(ours.encode(&text, EncodeOptions::TEXT).unwrap());
+            },
+            || {
+                std::hint::black_box(llama.tokenize(&text, false, false).unwrap());
+            },
+        );
+        // The same text in calls of at most 4 KiB (prompt-sized), cut at char boundaries.
+        let pieces = chunks(&text, 4096);
+        let (co, cl) = interleaved(
+            enc_reps,
+            || {
+                for p in &pieces {
+                    std::hint::black_box(ours.encode(p, EncodeOptions::TEXT).unwrap());
+                }
+            },
+            || {
+                for p in &pieces {
+                    std::hint::black_box(llama.tokenize(p, false, false).unwrap());
+                }
+            },
+        );
+        let (lo, ll) = interleaved(
+            load_reps,
+            || {
+                std::hint::black_box(load_ours(&path));
+            },
+            || {
+                std::hint::black_box(Model::load(llama_path, true).unwrap());
+            },
+        );
+        let ((eo_min, eo_med), (el_min, el_med)) = (min_median(eo), min_median(el));
+        let ((lo_min, lo_med), (ll_min, ll_med)) = (min_median(lo), min_median(ll));
+        let ((co_min, co_med), (cl_min, cl_med)) = (min_median(co), min_median(cl));
+        let mbs = |d: Duration| mb / d.as_secs_f64();
+        println!(
+            "{id}: n_vocab {} | {} tokens, ids {} | encode MB/s ours {:.1} / {:.1}, llama.cpp \
+             {:.1} / {:.1}, x{:.2} | in 4 KiB calls ours {:.1} / {:.1}, llama.cpp {:.1} / {:.1}, \
+             x{:.2} | load ms ours {:.1} / {:.1}, llama.cpp {:.1} / {:.1}, x{:.2}",
+            ours.n_vocab(),
+            a.len(),
+            if same { "equal" } else { "DIFFER" },
+            mbs(eo_min),
+            mbs(eo_med),
+            mbs(el_min),
+            mbs(el_med),
+            el_med.as_secs_f64() / eo_med.as_secs_f64(),
+            mbs(co_min),
+            mbs(co_med),
+            mbs(cl_min),
+            mbs(cl_med),
+            cl_med.as_secs_f64() / co_med.as_secs_f64(),
+            ms(lo_min),
+            ms(lo_med),
+            ms(ll_min),
+            ms(ll_med),
+            ll_med.as_secs_f64() / lo_med.as_secs_f64(),
+        );
+        rows.push(format!(
+            "| {id} | {} | {:.1} | {:.1} | {:.0}x | {:.1} | {:.1} | {:.0}x | {:.1} | {:.1} |",
+            ours.n_vocab(),
+            mbs(eo_med),
+            mbs(el_med),
+            el_med.as_secs_f64() / eo_med.as_secs_f64(),
+            mbs(co_med),
+            mbs(cl_med),
+            cl_med.as_secs_f64() / co_med.as_secs_f64(),
+            ms(lo_med),
+            ms(ll_med),
+        ));
+    }
+    println!(
+        "\n| vocabulary | n_vocab | encode MB/s, 1 MB call: bague | llama.cpp | ratio | \
+         4 KiB calls: bague | llama.cpp | ratio | load ms: bague | llama.cpp |"
+    );
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    for r in rows {
+        println!("{r}");
+    }
+    assert!(!mismatch, "token ids differ from llama.cpp's");
+}
