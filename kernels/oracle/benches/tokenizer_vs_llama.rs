@@ -69,22 +69,6 @@ fn interleaved(
     (ta, tb)
 }
 
-/// `text` cut into pieces of at most `max` bytes, at char boundaries.
-fn chunks(text: &str, max: usize) -> Vec<&str> {
-    let mut out = Vec::new();
-    let mut rest = text;
-    while !rest.is_empty() {
-        let mut end = max.min(rest.len());
-        while !rest.is_char_boundary(end) {
-            end -= 1;
-        }
-        let (a, b) = rest.split_at(end);
-        out.push(a);
-        rest = b;
-    }
-    out
-}
-
 fn load_ours(path: &Path) -> usize {
     let map = MappedFile::open(path).unwrap();
     let file = map.parse().unwrap();
@@ -146,7 +130,7 @@ fn main() {
             },
         );
         // The same text in calls of at most 4 KiB (prompt-sized), cut at char boundaries.
-        let pieces = chunks(&text, 4096);
+        let pieces = mixed_text::chunks(&text, 4096);
         let (co, cl) = interleaved(
             enc_reps,
             || {

@@ -81,7 +81,16 @@ fn main() {
     let text = mixed_text::mixed_text(&testdata(), 1 << 20);
     let mb = text.len() as f64 / 1e6;
     println!("text: {} bytes", text.len());
+    let pieces = mixed_text::chunks(&text, 4096);
+    // `cargo bench -p bague --bench tokenizer -- <name part>`: only matching models.
+    let filter: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
     for (name, bytes) in model_files() {
+        if !filter.is_empty() && !filter.iter().any(|f| name.contains(f.as_str())) {
+            continue;
+        }
         let file = gguf::File::parse(&bytes).unwrap();
         let (load_cpu, load_wall) = time(21, || Tokenizer::from_gguf(&file).unwrap());
         let tok = Tokenizer::from_gguf(&file).unwrap();
@@ -89,11 +98,16 @@ fn main() {
 
         let ids = tok.encode(&text, EncodeOptions::TEXT).unwrap();
         let (enc_cpu, enc_wall) = time(10, || tok.encode(&text, EncodeOptions::TEXT).unwrap());
+        let (chunk_cpu, _) = time(5, || {
+            for p in &pieces {
+                std::hint::black_box(tok.encode(p, EncodeOptions::TEXT).unwrap());
+            }
+        });
         let (dec_cpu, _) = time(30, || tok.decode(&ids).unwrap());
         let ms = |d: Duration| d.as_secs_f64() * 1e3;
         println!(
             "{name}: n_vocab {} | GGUF parse {:.1} ms | tokenizer load {:.1} ms ({:.1} ms wall) | \
-             encode {:.1} MB/s ({:.1} MB/s wall), {} tokens | decode {:.0} MB/s",
+             encode {:.1} MB/s ({:.1} MB/s wall), {} tokens, in 4 KiB calls {:.1} MB/s | decode {:.0} MB/s",
             tok.n_vocab(),
             ms(parse_cpu),
             ms(load_cpu),
@@ -101,6 +115,7 @@ fn main() {
             mb / enc_cpu.as_secs_f64(),
             mb / enc_wall.as_secs_f64(),
             ids.len(),
+            mb / chunk_cpu.as_secs_f64(),
             mb / dec_cpu.as_secs_f64(),
         );
     }

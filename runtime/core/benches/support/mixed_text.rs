@@ -41,3 +41,21 @@ pub fn mixed_text(testdata: &Path, target: usize) -> String {
     }
     text
 }
+
+/// `text` cut into pieces of at most `max` bytes (`max` >= 4), at char boundaries: the
+/// prompt-sized calls of the benchmarks.
+#[allow(dead_code)] // not every includer uses it
+pub fn chunks(text: &str, max: usize) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut rest = text;
+    while !rest.is_empty() {
+        let mut end = max.min(rest.len());
+        while !rest.is_char_boundary(end) {
+            end -= 1;
+        }
+        let (a, b) = rest.split_at(end);
+        out.push(a);
+        rest = b;
+    }
+    out
+}
