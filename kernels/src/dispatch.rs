@@ -32,6 +32,21 @@ pub struct Kernels {
     backend: Backend,
 }
 
+/// The f32 summation order of a decode [`Kernels::matvec_ordered`]. The integer parts of a
+/// dot product are exact either way; the orders differ in how the per-block f32 terms are
+/// accumulated, i.e. in the last bits. Both are ggml's (x86 AVX2 CPU backend); back ends
+/// without a repacked kernel use their `vec_dot` order for both.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MatvecOrder {
+    /// Each row exactly as [`Kernels::vec_dot`] (ggml's `ggml_vec_dot_*` for the type).
+    VecDot,
+    /// llama.cpp's default (weights in its CPU_REPACK buffer): Q4_0 and Q4_K matrices with
+    /// a multiple of 8 rows in the order of `ggml_gemv_q4_0_8x8_q8_0` /
+    /// `ggml_gemv_q4_K_8x8_q8_K` (one f32 chain per row, no horizontal sum); every other
+    /// matrix as `VecDot`.
+    Repacked,
+}
+
 /// Run `$body` with `$isa` bound to the back end's token (a concrete type per arm).
 macro_rules! with_isa {
     ($self:expr, |$isa:ident| $body:expr) => {
@@ -277,11 +292,12 @@ impl Kernels {
         )
     }
 
-    /// Matrix × vector over a row range: `out[r - rows.start] = row r of w · act` for `r` in
-    /// `rows`. `w`: the whole matrix, `n_rows × wt.row_bytes(n_cols)` bytes (`n_rows` is
-    /// derived from its length); `act`: one row of `vec_dot_type(wt)` (`n_cols` elements);
-    /// `out`: at least `rows.len()` floats (the rest untouched). Split `rows` across threads.
-    /// Errors: `Unsupported`, `NotBlockMultiple`, `Length`, `Rows`.
+    /// Matrix × vector over a row range (decode): `out[r - rows.start] = row r of w · act`
+    /// for `r` in `rows`, in llama.cpp's order ([`MatvecOrder::Repacked`]). `w`: the whole
+    /// matrix, `n_rows × wt.row_bytes(n_cols)` bytes (`n_rows` is derived from its length);
+    /// `act`: one row of `vec_dot_type(wt)` (`n_cols` elements); `out`: at least `rows.len()`
+    /// floats (the rest untouched). Split `rows` across threads: each row's bits are the same
+    /// whatever the range. Errors: `Unsupported`, `NotBlockMultiple`, `Length`, `Rows`.
     pub fn matvec(
         &self,
         wt: GgmlType,
@@ -291,7 +307,75 @@ impl Kernels {
         act: &[u8],
         out: &mut [f32],
     ) -> Result<(), KernelError> {
-        self.matmul(wt, w, n_cols, rows.clone(), act, 1, out, rows.len())
+        self.matvec_ordered(MatvecOrder::Repacked, wt, w, n_cols, rows, act, out)
+    }
+
+    /// [`matvec`](Self::matvec) in a chosen summation order (see [`MatvecOrder`]).
+    /// Errors: as `matvec`.
+    #[allow(clippy::too_many_arguments)] // the matvec arguments plus the order
+    pub fn matvec_ordered(
+        &self,
+        order: MatvecOrder,
+        wt: GgmlType,
+        w: &[u8],
+        n_cols: usize,
+        rows: Range<usize>,
+        act: &[u8],
+        out: &mut [f32],
+    ) -> Result<(), KernelError> {
+        unsupported(wt, "matvec")?;
+        let wrow = row_bytes(wt, n_cols)?;
+        if wrow == 0 {
+            return Err(KernelError::Length {
+                what: "n_cols",
+                expected: wt.block_size(),
+                got: 0,
+            });
+        }
+        if w.len() % wrow != 0 {
+            return Err(KernelError::Length {
+                what: "w",
+                expected: (w.len() / wrow + 1) * wrow,
+                got: w.len(),
+            });
+        }
+        let n_rows = w.len() / wrow;
+        if rows.start > rows.end || rows.end > n_rows {
+            return Err(KernelError::Rows {
+                start: rows.start,
+                end: rows.end,
+                n_rows,
+            });
+        }
+        check_len("act", row_bytes(Self::vec_dot_type(wt), n_cols)?, act.len())?;
+        if out.len() < rows.len() {
+            return Err(KernelError::Length {
+                what: "out",
+                expected: rows.len(),
+                got: out.len(),
+            });
+        }
+        let out = &mut out[..rows.len()];
+        // every row of the range, already checked against `w`
+        let w = &w[rows.start * wrow..rows.end * wrow];
+        // llama.cpp repacks a Q4_0 / Q4_K matrix to 8 interleaved rows when it has a multiple
+        // of 8 rows (ggml `ggml_repack_get_optimal_repack_type`, x86 AVX2)
+        let gemv8 = order == MatvecOrder::Repacked
+            && matches!(wt, GgmlType::Q4_0 | GgmlType::Q4_K)
+            && n_rows % 8 == 0;
+        with_weight!(
+            wt,
+            |W| {
+                let nb = n_cols / <W as BlockFormat>::BLOCK;
+                with_isa!(self, |isa| if gemv8 {
+                    W::gemv8(isa, cast(w), nb, cast(act), out)
+                } else {
+                    W::matvec(isa, cast(w), nb, cast(act), out)
+                });
+                Ok(())
+            },
+            "matvec"
+        )
     }
 
     /// Matrix × several vectors (prefill): `out[t * out_stride + (r - rows.start)] = row r ·

@@ -59,6 +59,6 @@ pub(crate) mod math;
 pub mod ops;
 mod types;
 
-pub use dispatch::Kernels;
+pub use dispatch::{Kernels, MatvecOrder};
 pub use error::KernelError;
 pub use types::GgmlType;

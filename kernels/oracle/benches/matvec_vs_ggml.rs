@@ -15,7 +15,7 @@
 use std::sync::OnceLock;
 use std::time::Instant;
 
-use bague_kernels::{GgmlType, Kernels};
+use bague_kernels::{GgmlType, Kernels, MatvecOrder};
 use bague_oracle as oracle;
 
 const TYPES: [GgmlType; 6] = [
@@ -83,6 +83,21 @@ fn ours(k: &Kernels, c: &Case, out: &mut [f32]) {
         .unwrap();
 }
 
+/// Ours in `vec_dot` order (differs from `ours` only for Q4_0 / Q4_K, whose default is the
+/// order of llama.cpp's repacked 8-row gemv).
+fn ours_vec_dot(k: &Kernels, c: &Case, out: &mut [f32]) {
+    k.matvec_ordered(
+        MatvecOrder::VecDot,
+        c.ty,
+        &c.w,
+        c.cols,
+        0..c.rows,
+        &c.act,
+        out,
+    )
+    .unwrap();
+}
+
 fn ggml(c: &Case, out: &mut [f32]) {
     oracle::matvec(c.ty as u32, c.cols, &c.w, &c.act, out).unwrap();
 }
@@ -105,42 +120,49 @@ fn ratio_table() {
     );
     println!("times: min (median) of {ROUNDS} interleaved calls each; GB/s of weights at the min");
     println!(
-        "{:<6} {:>9} {:>16} {:>16} {:>9} {:>9} {:>8} {:>8}",
+        "{:<9} {:>9} {:>16} {:>16} {:>9} {:>9} {:>8} {:>8}",
         "type", "shape", "ours µs", "ggml µs", "ours GB/s", "ggml GB/s", "spd min", "spd med"
     );
+    let variants: [(&str, fn(&Kernels, &Case, &mut [f32])); 2] =
+        [("", ours), (" vd", ours_vec_dot)];
     for c in cases() {
-        let mut out = vec![0f32; c.rows];
-        let (mut to, mut tg) = (Vec::new(), Vec::new());
-        // Warm up both, then alternate single calls.
-        for _ in 0..3 {
-            ours(&k, c, &mut out);
-            ggml(c, &mut out);
+        for (tag, run) in variants {
+            if !tag.is_empty() && !matches!(c.ty, GgmlType::Q4_0 | GgmlType::Q4_K) {
+                continue; // the same kernel as the default
+            }
+            let mut out = vec![0f32; c.rows];
+            let (mut to, mut tg) = (Vec::new(), Vec::new());
+            // Warm up both, then alternate single calls.
+            for _ in 0..3 {
+                run(&k, c, &mut out);
+                ggml(c, &mut out);
+            }
+            for _ in 0..ROUNDS {
+                let t = Instant::now();
+                run(&k, c, &mut out);
+                to.push(t.elapsed().as_secs_f64());
+                let t = Instant::now();
+                ggml(c, &mut out);
+                tg.push(t.elapsed().as_secs_f64());
+            }
+            let (om, gm) = (median(&mut to), median(&mut tg));
+            let (o, g) = (to[0], tg[0]); // sorted by median()
+            let gb = c.w.len() as f64 / 1e9;
+            println!(
+                "{:<9} {:>9} {:>16} {:>16} {:>9.2} {:>9.2} {:>8.2} {:>8.2}",
+                format!("{}{tag}", c.ty.name()),
+                format!("{}x{}", c.rows, c.cols),
+                format!("{:.1} ({:.1})", o * 1e6, om * 1e6),
+                format!("{:.1} ({:.1})", g * 1e6, gm * 1e6),
+                gb / o,
+                gb / g,
+                g / o,
+                gm / om
+            );
         }
-        for _ in 0..ROUNDS {
-            let t = Instant::now();
-            ours(&k, c, &mut out);
-            to.push(t.elapsed().as_secs_f64());
-            let t = Instant::now();
-            ggml(c, &mut out);
-            tg.push(t.elapsed().as_secs_f64());
-        }
-        let (om, gm) = (median(&mut to), median(&mut tg));
-        let (o, g) = (to[0], tg[0]); // sorted by median()
-        let gb = c.w.len() as f64 / 1e9;
-        println!(
-            "{:<6} {:>9} {:>16} {:>16} {:>9.2} {:>9.2} {:>8.2} {:>8.2}",
-            c.ty.name(),
-            format!("{}x{}", c.rows, c.cols),
-            format!("{:.1} ({:.1})", o * 1e6, om * 1e6),
-            format!("{:.1} ({:.1})", g * 1e6, gm * 1e6),
-            gb / o,
-            gb / g,
-            g / o,
-            gm / om
-        );
     }
     println!(
-        "(spd = ggml time / ours: > 1 means ours is faster. Q4_K/Q6_K have no 4864x896: 896 is not a multiple of 256)"
+        "(spd = ggml time / ours: > 1 means ours is faster. Q4_0/Q4_K: llama.cpp's repacked-gemv order, \"vd\" = vec_dot order. Q4_K/Q6_K have no 4864x896: 896 is not a multiple of 256)"
     );
 }
 

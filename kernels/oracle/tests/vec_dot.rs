@@ -212,3 +212,271 @@ fn matvec_matches_ggml_row_by_row() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+// ---------------------------------------------------------------------------------------
+// Bit-exact: our AVX2 decode kernels against ggml's x86 AVX2 kernels (#5 agreement)
+// ---------------------------------------------------------------------------------------
+
+/// The formats of the real models whose decode kernels follow ggml's AVX2 order exactly.
+const EXACT: [GgmlType; 6] = [
+    GgmlType::Q4_0,
+    GgmlType::Q4_1,
+    GgmlType::Q5_0,
+    GgmlType::Q8_0,
+    GgmlType::Q4_K,
+    GgmlType::Q6_K,
+];
+
+// ggml's repacked 8-row gemv kernels (C symbols of ggml-cpu, declared in its repack.h; the
+// layouts they read are built below from the plain blocks, as ggml's `make_block_*x8` do).
+unsafe extern "C" {
+    fn ggml_gemv_q4_0_8x8_q8_0(
+        n: i32,
+        s: *mut f32,
+        bs: usize,
+        vx: *const core::ffi::c_void,
+        vy: *const core::ffi::c_void,
+        nr: i32,
+        nc: i32,
+    );
+    fn ggml_gemv_q4_K_8x8_q8_K(
+        n: i32,
+        s: *mut f32,
+        bs: usize,
+        vx: *const core::ffi::c_void,
+        vy: *const core::ffi::c_void,
+        nr: i32,
+        nc: i32,
+    );
+}
+
+/// ggml's `block_q4_0x8` layout for `n_rows` (a multiple of 8) rows of `nb` Q4_0 blocks:
+/// per group of 8 rows and block, the 8 f16 scales then 128 bytes of quants taken 8 bytes at
+/// a time from rows 0..8 in turn, each nibble's top bit flipped (`^ 0x88`).
+fn repack_q4_0_x8(w: &[u8], n_rows: usize, nb: usize) -> Vec<u8> {
+    let blk = |r: usize, b: usize| &w[(r * nb + b) * 18..(r * nb + b + 1) * 18];
+    let mut out = Vec::with_capacity(w.len());
+    for g in 0..n_rows / 8 {
+        for b in 0..nb {
+            for k in 0..8 {
+                out.extend_from_slice(&blk(8 * g + k, b)[..2]);
+            }
+            for i in 0..16 {
+                let src = &blk(8 * g + i % 8, b)[2 + (i / 8) * 8..2 + (i / 8) * 8 + 8];
+                out.extend(src.iter().map(|v| v ^ 0x88));
+            }
+        }
+    }
+    out
+}
+
+/// ggml's `block_q4_Kx8` layout: per group of 8 rows and super-block, 8 `d`, 8 `dmin`,
+/// 96 bytes of scales (per sub-block, the 8 rows' 6-bit scales and mins packed as one Q4_K
+/// scale field), 1024 bytes of quants interleaved 8 bytes at a time.
+fn repack_q4_k_x8(w: &[u8], n_rows: usize, nb: usize) -> Vec<u8> {
+    let blk = |r: usize, b: usize| &w[(r * nb + b) * 144..(r * nb + b + 1) * 144];
+    let mut out = Vec::with_capacity(w.len());
+    for g in 0..n_rows / 8 {
+        for b in 0..nb {
+            let x: Vec<&[u8]> = (0..8).map(|k| blk(8 * g + k, b)).collect();
+            for k in 0..8 {
+                out.extend_from_slice(&x[k][0..2]);
+            }
+            for k in 0..8 {
+                out.extend_from_slice(&x[k][2..4]);
+            }
+            let sc = |k: usize| &x[k][4..16];
+            let mut scales = [0u8; 96];
+            for half in 0..2 {
+                for i in 0..4 {
+                    let (mut s, mut m) = ([0u8; 8], [0u8; 8]);
+                    for j in 0..8 {
+                        let q = sc(j);
+                        if half == 0 {
+                            s[j] = q[i] & 63;
+                            m[j] = q[i + 4] & 63;
+                        } else {
+                            s[j] = ((q[i] & 192) >> 2) | (q[i + 8] & 15);
+                            m[j] = ((q[i + 4] & 192) >> 2) | ((q[i + 8] & 240) >> 4);
+                        }
+                    }
+                    let o = 48 * half + 12 * i;
+                    for j in 0..4 {
+                        scales[o + j] = (s[j] & 63) + ((s[j + 4] & 48) << 2);
+                        scales[o + 4 + j] = (m[j] & 63) + ((m[j + 4] & 48) << 2);
+                        scales[o + 8 + j] = (s[j + 4] & 15) + ((m[j + 4] & 15) << 4);
+                    }
+                }
+            }
+            out.extend_from_slice(&scales);
+            for i in 0..128 {
+                let o = 16 + (i / 8) * 8;
+                out.extend_from_slice(&x[i % 8][o..o + 8]);
+            }
+        }
+    }
+    out
+}
+
+/// ggml's repacked gemv over `n_rows` (a multiple of 8) rows of plain blocks.
+fn ggml_gemv8(ty: GgmlType, n: usize, n_rows: usize, w: &[u8], act: &[u8]) -> Vec<f32> {
+    let nb = n / ty.block_size();
+    let packed = match ty {
+        GgmlType::Q4_0 => repack_q4_0_x8(w, n_rows, nb),
+        GgmlType::Q4_K => repack_q4_k_x8(w, n_rows, nb),
+        _ => unreachable!(),
+    };
+    assert_eq!(packed.len(), w.len());
+    let mut out = vec![0f32; n_rows];
+    let f = match ty {
+        GgmlType::Q4_0 => ggml_gemv_q4_0_8x8_q8_0,
+        _ => ggml_gemv_q4_K_8x8_q8_K,
+    };
+    // SAFETY: `packed` holds n_rows / 8 groups of nb interleaved blocks (the layout the
+    // kernel reads for nc = n_rows), `act` one activation row of n values (nr = 1); the
+    // kernel writes n_rows floats to `out`.
+    unsafe {
+        f(
+            n as i32,
+            out.as_mut_ptr(),
+            n_rows,
+            packed.as_ptr().cast(),
+            act.as_ptr().cast(),
+            1,
+            n_rows as i32,
+        )
+    };
+    out
+}
+
+/// Ours (AVX2) against ggml on one matrix: `vec_dot` and `matvec_ordered(VecDot)` against
+/// ggml's `vec_dot` per row, and (Q4_0 / Q4_K, rows a multiple of 8) the default `matvec`
+/// against ggml's repacked gemv. Returns the failures.
+fn check_exact(
+    k: &Kernels,
+    ty: GgmlType,
+    n: usize,
+    w: &[u8],
+    act: &[u8],
+    what: &str,
+) -> Vec<String> {
+    let mut bad = Vec::new();
+    let rb = ty.row_bytes(n as u64).unwrap() as usize;
+    let n_rows = w.len() / rb;
+    let same = |a: f32, b: f32| a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan());
+    let mut vd = vec![0f32; n_rows];
+    k.matvec_ordered(
+        bague_kernels::MatvecOrder::VecDot,
+        ty,
+        w,
+        n,
+        0..n_rows,
+        act,
+        &mut vd,
+    )
+    .unwrap();
+    for r in 0..n_rows {
+        let wr = &w[r * rb..(r + 1) * rb];
+        let g = oracle::vec_dot(ty as u32, n, wr, act).unwrap();
+        let ours = k.vec_dot(ty, n, wr, act).unwrap();
+        if !same(ours, g) || !same(vd[r], g) {
+            bad.push(format!(
+                "{ty:?} {what} row {r}: vec_dot {ours}, matvec {}, ggml {g}",
+                vd[r]
+            ));
+        }
+    }
+    if matches!(ty, GgmlType::Q4_0 | GgmlType::Q4_K) && n_rows % 8 == 0 {
+        let want = ggml_gemv8(ty, n, n_rows, w, act);
+        let mut got = vec![0f32; n_rows];
+        k.matvec(ty, w, n, 0..n_rows, act, &mut got).unwrap();
+        for r in 0..n_rows {
+            if !same(got[r], want[r]) {
+                bad.push(format!(
+                    "{ty:?} {what} row {r}: matvec (repacked order) {}, ggml gemv {}",
+                    got[r], want[r]
+                ));
+            }
+        }
+    }
+    bad
+}
+
+#[test]
+fn avx2_decode_is_bit_exact_vs_ggml_random() {
+    let Some(k) = Kernels::by_name("avx2") else {
+        eprintln!("no AVX2 back end: skipped");
+        return;
+    };
+    let mut failures = Vec::new();
+    let mut cases = 0;
+    for ty in EXACT {
+        let mut rng = Rng::new(0xB17 + ty as u64);
+        for &n in &[256usize, 896, 4864, 8192] {
+            if n % ty.block_size() != 0 {
+                continue;
+            }
+            for (name, x) in common::activation_rows(n, &mut rng) {
+                let at = Kernels::vec_dot_type(ty);
+                let mut act = vec![0u8; at.row_bytes(n as u64).unwrap() as usize];
+                oracle::quantize_row_cpu(at as u32, &x, &mut act).unwrap();
+                let w = common::random_blocks(ty, 8 * n / ty.block_size(), &mut rng);
+                failures.extend(check_exact(&k, ty, n, &w, &act, &format!("n={n} {name}")));
+                cases += 8;
+            }
+        }
+    }
+    eprintln!("{cases} random rows checked");
+    assert!(
+        failures.is_empty(),
+        "{}:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+#[test]
+fn avx2_decode_is_bit_exact_vs_ggml_real_rows() {
+    let Some(k) = Kernels::by_name("avx2") else {
+        eprintln!("no AVX2 back end: skipped");
+        return;
+    };
+    let mut failures = Vec::new();
+    let mut per_type: std::collections::BTreeMap<&str, usize> = Default::default();
+    let mut rng = Rng::new(0x5EA1);
+    for path in common::model_files() {
+        let mut g = common::gguf::Gguf::open(&path).unwrap();
+        for t in g.tensors.clone() {
+            let Some(ty) = GgmlType::from_u32(t.ty) else {
+                continue;
+            };
+            if !EXACT.contains(&ty) || t.dims.len() != 2 {
+                continue;
+            }
+            let n = t.dims[0] as usize;
+            let rows = t.dims[1] as usize;
+            let rb = ty.row_bytes(n as u64).unwrap() as usize;
+            let at = Kernels::vec_dot_type(ty);
+            let x: Vec<f32> = (0..n).map(|_| rng.normal()).collect();
+            let mut act = vec![0u8; at.row_bytes(n as u64).unwrap() as usize];
+            oracle::quantize_row_cpu(at as u32, &x, &mut act).unwrap();
+            // 8 rows from the start and 8 from the middle (whole groups of the repacked gemv)
+            for r0 in [0, rows / 16 * 8] {
+                if r0 + 8 > rows {
+                    continue;
+                }
+                let w = g.read(t.offset + (r0 * rb) as u64, 8 * rb).unwrap();
+                let what = format!("{} {} rows {r0}..", path.display(), t.name);
+                failures.extend(check_exact(&k, ty, n, &w, &act, &what));
+                *per_type.entry(ty.name()).or_default() += 8;
+            }
+        }
+    }
+    eprintln!("real rows checked by type: {per_type:?}");
+    assert!(
+        failures.is_empty(),
+        "{}:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}

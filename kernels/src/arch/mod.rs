@@ -89,6 +89,38 @@ pub trait Isa: Copy + Send + Sync + 'static {
         a.map(|a| self.vec_dot_q6_k(w, a))
     }
 
+    // Several weight rows against one activation row (decode): `out[r]` = row `r` of `w`
+    // (rows of `nb` blocks) · `a`, for `r < out.len()` (`w` holds at least that many rows).
+    // Must return exactly the bits of the format's `vec_dot` on each row.
+    fn matvec_q4_0(self, w: &[BlockQ4_0], nb: usize, a: &[BlockQ8_0], out: &mut [f32]) {
+        rows_with(w, nb, out, |r| self.vec_dot_q4_0(r, a))
+    }
+    fn matvec_q4_1(self, w: &[BlockQ4_1], nb: usize, a: &[BlockQ8_1], out: &mut [f32]) {
+        rows_with(w, nb, out, |r| self.vec_dot_q4_1(r, a))
+    }
+    fn matvec_q5_0(self, w: &[BlockQ5_0], nb: usize, a: &[BlockQ8_0], out: &mut [f32]) {
+        rows_with(w, nb, out, |r| self.vec_dot_q5_0(r, a))
+    }
+    fn matvec_q8_0(self, w: &[BlockQ8_0], nb: usize, a: &[BlockQ8_0], out: &mut [f32]) {
+        rows_with(w, nb, out, |r| self.vec_dot_q8_0(r, a))
+    }
+    fn matvec_q4_k(self, w: &[BlockQ4K], nb: usize, a: &[BlockQ8K], out: &mut [f32]) {
+        rows_with(w, nb, out, |r| self.vec_dot_q4_k(r, a))
+    }
+    fn matvec_q6_k(self, w: &[BlockQ6K], nb: usize, a: &[BlockQ8K], out: &mut [f32]) {
+        rows_with(w, nb, out, |r| self.vec_dot_q6_k(r, a))
+    }
+
+    // The same, in the row order of ggml's repacked 8-row gemv (`ggml_gemv_q4_0_8x8_q8_0`,
+    // `ggml_gemv_q4_K_8x8_q8_K`: what llama.cpp runs for one token on x86 AVX2). Back ends
+    // without it use their `matvec` order.
+    fn gemv8_q4_0(self, w: &[BlockQ4_0], nb: usize, a: &[BlockQ8_0], out: &mut [f32]) {
+        self.matvec_q4_0(w, nb, a, out)
+    }
+    fn gemv8_q4_k(self, w: &[BlockQ4K], nb: usize, a: &[BlockQ8K], out: &mut [f32]) {
+        self.matvec_q4_k(w, nb, a, out)
+    }
+
     /// Quantize activations to Q8_0 (bytes identical to `q8_0::quantize_row_q8_0`).
     fn quantize_q8_0(self, x: &[f32], out: &mut [BlockQ8_0]) {
         q8_0::quantize_row_q8_0(x, out)
@@ -111,6 +143,14 @@ pub trait Isa: Copy + Send + Sync + 'static {
     }
 }
 
+/// `out[r] = dot(row r)` for the rows of `nb` blocks of `w` (a missing row reads as empty).
+#[inline(always)]
+pub(crate) fn rows_with<W>(w: &[W], nb: usize, out: &mut [f32], dot: impl Fn(&[W]) -> f32) {
+    for (r, o) in out.iter_mut().enumerate() {
+        *o = dot(w.get(r * nb..(r + 1) * nb).unwrap_or(&[]));
+    }
+}
+
 /// The scalar back end: the references, on every target.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Scalar;
@@ -129,10 +169,20 @@ pub trait Weight: BlockFormat {
     fn vec_dot_x4<I: Isa>(isa: I, w: &[Self], a: [&[Self::Act]; 4]) -> [f32; 4] {
         a.map(|a| Self::vec_dot(isa, w, a))
     }
+    /// `out[r]` = row `r` of `w` (rows of `nb` blocks) · `a`; the same bits as
+    /// [`Weight::vec_dot`] on each row.
+    fn matvec<I: Isa>(isa: I, w: &[Self], nb: usize, a: &[Self::Act], out: &mut [f32]) {
+        rows_with(w, nb, out, |r| Self::vec_dot(isa, r, a))
+    }
+    /// As [`Weight::matvec`], in the row order of ggml's repacked 8-row gemv where the back
+    /// end has one for this format (Q4_0, Q4_K on AVX2); otherwise [`Weight::matvec`].
+    fn gemv8<I: Isa>(isa: I, w: &[Self], nb: usize, a: &[Self::Act], out: &mut [f32]) {
+        Self::matvec(isa, w, nb, a, out)
+    }
 }
 
 macro_rules! weight {
-    ($($ty:ty => $m:ident $(, $m4:ident)?;)*) => {$(
+    ($($ty:ty => $m:ident $(, $m4:ident)? $([$mv:ident $(, $g8:ident)?])?;)*) => {$(
         impl Weight for $ty {
             #[inline(always)]
             fn vec_dot<I: Isa>(isa: I, w: &[Self], a: &[Self::Act]) -> f32 {
@@ -144,22 +194,34 @@ macro_rules! weight {
                 isa.$m4(w, a)
             }
             )?
+            $(
+            #[inline(always)]
+            fn matvec<I: Isa>(isa: I, w: &[Self], nb: usize, a: &[Self::Act], out: &mut [f32]) {
+                isa.$mv(w, nb, a, out)
+            }
+            $(
+            #[inline(always)]
+            fn gemv8<I: Isa>(isa: I, w: &[Self], nb: usize, a: &[Self::Act], out: &mut [f32]) {
+                isa.$g8(w, nb, a, out)
+            }
+            )?
+            )?
         }
     )*};
 }
 
 weight! {
-    BlockQ4_0 => vec_dot_q4_0, vec_dot_q4_0_x4;
-    BlockQ4_1 => vec_dot_q4_1, vec_dot_q4_1_x4;
-    BlockQ5_0 => vec_dot_q5_0, vec_dot_q5_0_x4;
+    BlockQ4_0 => vec_dot_q4_0, vec_dot_q4_0_x4 [matvec_q4_0, gemv8_q4_0];
+    BlockQ4_1 => vec_dot_q4_1, vec_dot_q4_1_x4 [matvec_q4_1];
+    BlockQ5_0 => vec_dot_q5_0, vec_dot_q5_0_x4 [matvec_q5_0];
     BlockQ5_1 => vec_dot_q5_1;
-    BlockQ8_0 => vec_dot_q8_0, vec_dot_q8_0_x4;
+    BlockQ8_0 => vec_dot_q8_0, vec_dot_q8_0_x4 [matvec_q8_0];
     BlockIq4Nl => vec_dot_iq4_nl;
     BlockQ2K => vec_dot_q2_k;
     BlockQ3K => vec_dot_q3_k;
-    BlockQ4K => vec_dot_q4_k, vec_dot_q4_k_x4;
+    BlockQ4K => vec_dot_q4_k, vec_dot_q4_k_x4 [matvec_q4_k, gemv8_q4_k];
     BlockQ5K => vec_dot_q5_k;
-    BlockQ6K => vec_dot_q6_k, vec_dot_q6_k_x4;
+    BlockQ6K => vec_dot_q6_k, vec_dot_q6_k_x4 [matvec_q6_k];
     F32 => vec_dot_f32;
     F16 => vec_dot_f16;
     BF16 => vec_dot_bf16;

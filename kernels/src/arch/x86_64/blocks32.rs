@@ -125,3 +125,72 @@ where
     }
     core::array::from_fn(|j| hsum_ps(_mm256_add_ps(acc0[j], acc1[j])))
 }
+
+/// `R` weight rows against one activation row, block by block, in ggml's AVX2 `vec_dot`
+/// order for every row: `block` folds block `i` of row `r` into that row's state `St`
+/// (e.g. one 8-lane f32 accumulator), blocks strictly in order. `pre` is the per-block work
+/// shared by the rows (activation quants, activation scale), done once per block.
+///
+/// A row's state evolves exactly as in a one-row call, so the result of each row does not
+/// depend on `R` or on which rows share a call; the `R` chains are independent, which hides
+/// the FMA latency that bounds a single row (the speed of the decode matvec).
+#[inline(always)]
+pub(super) fn rows_each<'a, const R: usize, W, A, P: Copy, St: Copy>(
+    w: [&[W]; R],
+    a: &'a [A],
+    init: St,
+    pre: impl Fn(&'a A) -> P,
+    block: impl Fn(&W, P, St) -> St,
+) -> [St; R] {
+    let n = w.iter().fold(a.len(), |m, w| m.min(w.len()));
+    let a = &a[..n];
+    let w = w.map(|w| &w[..n]);
+    let mut st = [init; R];
+    for i in 0..n {
+        let p = pre(&a[i]);
+        for r in 0..R {
+            st[r] = block(&w[r][i], p, st[r]);
+        }
+    }
+    st
+}
+
+/// Run `dot` over consecutive rows of `nb` blocks of `w` into `out` (one value per row),
+/// four rows per call while they last. `dot4` and `dot1` must give each row the same bits.
+#[inline(always)]
+pub(super) fn rows_by_4<W>(
+    w: &[W],
+    nb: usize,
+    out: &mut [f32],
+    dot4: impl Fn([&[W]; 4]) -> [f32; 4],
+    dot1: impl Fn(&[W]) -> f32,
+) {
+    let row = |r: usize| w.get(r * nb..(r + 1) * nb).unwrap_or(&[]);
+    let mut r = 0;
+    for o in out.chunks_exact_mut(4) {
+        o.copy_from_slice(&dot4([row(r), row(r + 1), row(r + 2), row(r + 3)]));
+        r += 4;
+    }
+    let done = out.len() / 4 * 4;
+    for o in &mut out[done..] {
+        *o = dot1(row(r));
+        r += 1;
+    }
+}
+
+/// Run `dot8` over consecutive groups of eight rows of `nb` blocks of `w` into `out`; a last
+/// partial group repeats its last row (the kernel's rows must not influence each other).
+#[inline(always)]
+pub(super) fn rows_by_8<W>(
+    w: &[W],
+    nb: usize,
+    out: &mut [f32],
+    dot8: impl Fn([&[W]; 8]) -> [f32; 8],
+) {
+    let row = |r: usize| w.get(r * nb..(r + 1) * nb).unwrap_or(&[]);
+    for (g, o) in out.chunks_mut(8).enumerate() {
+        let last = o.len() - 1;
+        let v = dot8(core::array::from_fn(|k| row(8 * g + k.min(last))));
+        o.copy_from_slice(&v[..o.len()]);
+    }
+}

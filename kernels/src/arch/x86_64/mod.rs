@@ -80,6 +80,14 @@ impl Isa for Avx2Fma {
         vec_dot_q8_0_x4(w: &[BlockQ8_0], a: [&[BlockQ8_0]; 4]) -> [f32; 4] => q8::vec_dot_q8_0_x4;
         vec_dot_q4_k_x4(w: &[BlockQ4K], a: [&[BlockQ8K]; 4]) -> [f32; 4] => q4_k::vec_dot_q4_k_x4;
         vec_dot_q6_k_x4(w: &[BlockQ6K], a: [&[BlockQ8K]; 4]) -> [f32; 4] => q6_k::vec_dot_q6_k_x4;
+        matvec_q4_0(w: &[BlockQ4_0], nb: usize, a: &[BlockQ8_0], out: &mut [f32]) => q4::matvec_q4_0;
+        matvec_q4_1(w: &[BlockQ4_1], nb: usize, a: &[BlockQ8_1], out: &mut [f32]) => q4::matvec_q4_1;
+        matvec_q5_0(w: &[BlockQ5_0], nb: usize, a: &[BlockQ8_0], out: &mut [f32]) => q5::matvec_q5_0;
+        matvec_q8_0(w: &[BlockQ8_0], nb: usize, a: &[BlockQ8_0], out: &mut [f32]) => q8::matvec_q8_0;
+        matvec_q4_k(w: &[BlockQ4K], nb: usize, a: &[BlockQ8K], out: &mut [f32]) => q4_k::matvec_q4_k;
+        matvec_q6_k(w: &[BlockQ6K], nb: usize, a: &[BlockQ8K], out: &mut [f32]) => q6_k::matvec_q6_k;
+        gemv8_q4_0(w: &[BlockQ4_0], nb: usize, a: &[BlockQ8_0], out: &mut [f32]) => q4::gemv8_q4_0;
+        gemv8_q4_k(w: &[BlockQ4K], nb: usize, a: &[BlockQ8K], out: &mut [f32]) => q4_k::gemv8_q4_k;
         vec_dot_f32(w: &[F32], a: &[F32]) -> f32 => float::vec_dot_f32;
         vec_dot_f16(w: &[F16], a: &[F16]) -> f32 => float::vec_dot_f16;
         quantize_q8_0(x: &[f32], out: &mut [BlockQ8_0]) => q8::quantize_q8_0;

@@ -5,7 +5,7 @@
 //! [`dot_blocks`]'s. Signed values (Q4_0's `q - 8`, IQ4_NL's codebook) use the sign trick:
 //! `maddubs(|q|, sign(a, q))`.
 
-use super::blocks32::{Blocks32, dot_blocks};
+use super::blocks32::{Blocks32, dot_blocks, f16x8, rows_by_4, rows_by_8, rows_each};
 use super::util::*;
 use crate::block::iq4_nl::KVALUES_IQ4NL;
 use crate::block::*;
@@ -54,28 +54,39 @@ fn vec_dot_q4_0_n<const N: usize>(w: &[BlockQ4_0], a: [&[BlockQ8_0]; N]) -> [f32
     )
 }
 
-/// Q4_0 · Q8_0. `(q - 8)` in -8..8 is a signed byte, so the sign trick (`dot_i8`) applies.
+/// Q4_0 · Q8_0 for `R` weight rows and one activation row, in the order of ggml's AVX2
+/// `ggml_vec_dot_q4_0_q8_0` for each row: one 8-lane accumulator, per block
+/// `acc = fma(d_w d_a, Σ q a, acc)` (`q - 8` in -8..8 is a signed byte: the sign trick), then
+/// the lanes summed as `hsum_float_8`. Bit-identical to ggml (oracle test `vec_dot`).
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+fn q4_0_rows<const R: usize>(w: [&[BlockQ4_0]; R], a: &[BlockQ8_0]) -> [f32; R] {
+    let eight = _mm256_set1_epi8(8);
+    rows_each(
+        w,
+        a,
+        _mm256_setzero_ps(),
+        |y: &BlockQ8_0| (f16_ss(y.d), load32(&y.qs)),
+        |x: &BlockQ4_0, (da, yq), acc| {
+            let q = _mm256_sub_epi8(nibbles32_fast(&x.qs), eight);
+            let p = dot_i8(q, yq);
+            _mm256_fmadd_ps(f16_mul_ss_bcast(x.d, da), _mm256_cvtepi32_ps(p), acc)
+        },
+    )
+    .map(|acc| hsum_ps(acc))
+}
+
+/// Q4_0 · Q8_0 (ggml's order, see [`q4_0_rows`]).
 #[target_feature(enable = "avx2,fma,f16c")]
 pub(super) fn vec_dot_q4_0(w: &[BlockQ4_0], a: &[BlockQ8_0]) -> f32 {
-    let n = w.len().min(a.len());
-    let (w, a) = (&w[..n], &a[..n]);
-    let eight = _mm256_set1_epi8(8);
-    let block = |x: &BlockQ4_0, y: &BlockQ8_0, acc: __m256| {
-        let q = _mm256_sub_epi8(nibbles32(&x.qs), eight);
-        let p = dot_i8(q, load32(&y.qs));
-        _mm256_fmadd_ps(f16_mul_bcast(x.d, y.d), _mm256_cvtepi32_ps(p), acc)
-    };
-    let (mut acc0, mut acc1) = (_mm256_setzero_ps(), _mm256_setzero_ps());
-    let mut i = 0;
-    while i + 2 <= n {
-        acc0 = block(&w[i], &a[i], acc0);
-        acc1 = block(&w[i + 1], &a[i + 1], acc1);
-        i += 2;
-    }
-    if i < n {
-        acc0 = block(&w[i], &a[i], acc0);
-    }
-    hsum_ps(_mm256_add_ps(acc0, acc1))
+    q4_0_rows([w], a)[0]
+}
+
+/// `out[r]` = row `r` of `w` (rows of `nb` blocks) · `a`; each row's bits equal
+/// [`vec_dot_q4_0`]'s, four rows share each activation block.
+#[target_feature(enable = "avx2,fma,f16c")]
+pub(super) fn matvec_q4_0(w: &[BlockQ4_0], nb: usize, a: &[BlockQ8_0], out: &mut [f32]) {
+    rows_by_4(w, nb, out, |r| q4_0_rows(r, a), |r| q4_0_rows([r], a)[0]);
 }
 
 /// Q4_0 · four Q8_0 rows.
@@ -84,38 +95,40 @@ pub(super) fn vec_dot_q4_0_x4(w: &[BlockQ4_0], a: [&[BlockQ8_0]; 4]) -> [f32; 4]
     vec_dot_q4_0_n(w, a)
 }
 
-/// Q4_1 · Q8_1: `Σ d_w d_a Σ q a + m_w s_a`. `q` in 0..16 is unsigned: `maddubs` directly.
+/// Q4_1 · Q8_1 for `R` weight rows and one activation row, in the order of ggml's AVX2
+/// `ggml_vec_dot_q4_1_q8_1`: `Σ d_w d_a Σ q a` in one 8-lane accumulator (`q` in 0..16 is
+/// unsigned: `maddubs` directly), `Σ m_w s_a` in one f32 with a fused multiply-add per block
+/// (ggml's C `summs += m * s`, contracted to `vfmadd231ss` by its compiler), then
+/// `hsum_float_8(acc) + summs`. Bit-identical to ggml (oracle test `vec_dot`).
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+fn q4_1_rows<const R: usize>(w: [&[BlockQ4_1]; R], a: &[BlockQ8_1]) -> [f32; R] {
+    rows_each(
+        w,
+        a,
+        (_mm256_setzero_ps(), _mm_setzero_ps()),
+        |y: &BlockQ8_1| (f16_ss(y.d), f16_ss(y.s), load32(&y.qs)),
+        |x: &BlockQ4_1, (da, sa, yq), (acc, summs)| {
+            let summs = _mm_fmadd_ss(f16_ss(x.m), sa, summs);
+            let p = dot_u8(nibbles32_fast(&x.qs), yq);
+            let acc = _mm256_fmadd_ps(f16_mul_ss_bcast(x.d, da), _mm256_cvtepi32_ps(p), acc);
+            (acc, summs)
+        },
+    )
+    .map(|(acc, summs)| hsum_ps(acc) + _mm_cvtss_f32(summs))
+}
+
+/// Q4_1 · Q8_1 (ggml's order, see [`q4_1_rows`]).
 #[target_feature(enable = "avx2,fma,f16c")]
 pub(super) fn vec_dot_q4_1(w: &[BlockQ4_1], a: &[BlockQ8_1]) -> f32 {
-    let n = w.len().min(a.len());
-    let (w, a) = (&w[..n], &a[..n]);
-    // Lanes [d_w, m_w, d_a, s_a] → [d_w d_a, m_w s_a] in lanes 0 and 1.
-    let scales = |x: &BlockQ4_1, y: &BlockQ8_1| {
-        let bits = u32::from_le_bytes([x.d[0], x.d[1], x.m[0], x.m[1]]) as u64
-            | (u32::from_le_bytes([y.d[0], y.d[1], y.s[0], y.s[1]]) as u64) << 32;
-        let v = f16x4(bits);
-        _mm_mul_ps(v, _mm_movehl_ps(v, v))
-    };
-    let block = |x: &BlockQ4_1, y: &BlockQ8_1, acc: __m256, accm: __m128| {
-        let s = scales(x, y);
-        let p = dot_u8(nibbles32(&x.qs), load32(&y.qs));
-        let acc = _mm256_fmadd_ps(_mm256_broadcastss_ps(s), _mm256_cvtepi32_ps(p), acc);
-        (acc, _mm_add_ps(accm, s))
-    };
-    let (mut acc0, mut acc1) = (_mm256_setzero_ps(), _mm256_setzero_ps());
-    let (mut m0, mut m1) = (_mm_setzero_ps(), _mm_setzero_ps());
-    let mut i = 0;
-    while i + 2 <= n {
-        (acc0, m0) = block(&w[i], &a[i], acc0, m0);
-        (acc1, m1) = block(&w[i + 1], &a[i + 1], acc1, m1);
-        i += 2;
-    }
-    if i < n {
-        (acc0, m0) = block(&w[i], &a[i], acc0, m0);
-    }
-    let m = _mm_add_ps(m0, m1);
-    // lane 1 holds Σ m_w s_a
-    hsum_ps(_mm256_add_ps(acc0, acc1)) + _mm_cvtss_f32(_mm_movehdup_ps(m))
+    q4_1_rows([w], a)[0]
+}
+
+/// `out[r]` = row `r` of `w` (rows of `nb` blocks) · `a`; each row's bits equal
+/// [`vec_dot_q4_1`]'s.
+#[target_feature(enable = "avx2,fma,f16c")]
+pub(super) fn matvec_q4_1(w: &[BlockQ4_1], nb: usize, a: &[BlockQ8_1], out: &mut [f32]) {
+    rows_by_4(w, nb, out, |r| q4_1_rows(r, a), |r| q4_1_rows([r], a)[0]);
 }
 
 /// IQ4_NL · Q8_0: nibbles index the codebook with one `pshufb`; values fit a signed byte.
@@ -140,4 +153,39 @@ pub(super) fn vec_dot_iq4_nl(w: &[BlockIq4Nl], a: &[BlockQ8_0]) -> f32 {
         acc0 = block(&w[i], &a[i], acc0);
     }
     hsum_ps(_mm256_add_ps(acc0, acc1))
+}
+
+/// Eight Q4_0 rows · one Q8_0 row in the order of ggml's AVX2 `ggml_gemv_q4_0_8x8_q8_0`
+/// (what llama.cpp runs for one token on Q4_0 weights it repacked to 8 interleaved rows),
+/// computed from the plain layout: per row `r` and block, the exact integer `I = Σ (q - 8) a`
+/// over the whole block, then `acc_r = fma(I, d_r d_a, acc_r)`; no horizontal sum at the
+/// end (lane `r` is row `r`, as in ggml).
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+fn q4_0_gemv8(w: [&[BlockQ4_0]; 8], a: &[BlockQ8_0]) -> [f32; 8] {
+    let n = w.iter().fold(a.len(), |m, w| m.min(w.len()));
+    let a = &a[..n];
+    let w = w.map(|w| &w[..n]);
+    let eight = _mm256_set1_epi8(8);
+    let mut acc = _mm256_setzero_ps();
+    for i in 0..n {
+        let y = &a[i];
+        let yq = load32(&y.qs);
+        let p: [__m256i; 8] = core::array::from_fn(|r| {
+            dot_i8(_mm256_sub_epi8(nibbles32_fast(&w[r][i].qs), eight), yq)
+        });
+        let dw = f16x8(core::array::from_fn(|r| w[r][i].d));
+        let d = _mm256_mul_ps(dw, _mm256_set1_ps(f16(y.d)));
+        acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(hsum8_epi32(p)), d, acc);
+    }
+    let mut out = [0f32; 8];
+    store_ps(&mut out, acc);
+    out
+}
+
+/// `out[r]` = row `r` of `w` (rows of `nb` blocks) · `a` in the order of ggml's repacked
+/// `ggml_gemv_q4_0_8x8_q8_0` (see [`q4_0_gemv8`]), eight rows per pass.
+#[target_feature(enable = "avx2,fma,f16c")]
+pub(super) fn gemv8_q4_0(w: &[BlockQ4_0], nb: usize, a: &[BlockQ8_0], out: &mut [f32]) {
+    rows_by_8(w, nb, out, |r| q4_0_gemv8(r, a));
 }

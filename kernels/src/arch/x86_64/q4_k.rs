@@ -5,6 +5,7 @@
 //! loads 32 bytes of nibbles, splits them into two sub-blocks of 32 unsigned quants, and
 //! `maddubs` + `madd` by the sub-block scale accumulate exact i32 sums.
 
+use super::blocks32::{f16x8, rows_by_4, rows_by_8, rows_each};
 use super::kquant::*;
 use super::q4::trim;
 use super::util::*;
@@ -58,10 +59,64 @@ fn vec_dot_q4_k_n<const N: usize>(w: &[BlockQ4K], a: [&[BlockQ8K]; N]) -> [f32; 
     core::array::from_fn(|j| hsum_ps(acc[j]))
 }
 
-/// Q4_K · Q8_K.
+/// Q4_K · Q8_K for `R` weight rows and one activation row, in the order of ggml's AVX2
+/// `ggml_vec_dot_q4_K_q8_K` for each row. Per super-block: the scale term
+/// `acc = fma(d_a d_w, sumi, acc)` on 8 lanes (the lane sums of `maddubs` + `madd` by the
+/// sub-block scales); the min term on 4 lanes, `acc_m = fma(-d_a dmin_w, Σ m (bsum pairs),
+/// acc_m)`, with the 16 group sums added in pairs (`hadd`) and weighted by the 8 mins with
+/// one `madd`. Result: `hsum_float_8(acc) + (acc_m[0] + acc_m[2]) + (acc_m[1] + acc_m[3])`.
+/// Bit-identical to ggml (oracle test `vec_dot`).
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+fn q4_k_rows<const R: usize>(w: [&[BlockQ4K]; R], a: &[BlockQ8K]) -> [f32; R] {
+    rows_each(
+        w,
+        a,
+        (_mm256_setzero_ps(), _mm_setzero_ps()),
+        |y: &BlockQ8K| {
+            let bs = load32(&y.bsums);
+            let q8s = _mm_hadd_epi16(_mm256_castsi256_si128(bs), _mm256_extracti128_si256(bs, 1));
+            (y, y.d(), q8s)
+        },
+        |x: &BlockQ4K, (y, dy, q8s), (acc, acc_m)| {
+            let u8s = unpack_k4_scales(&x.scales);
+            let mins = _mm_cvtepu8_epi16(_mm_srli_si128(load16(&u8s), 8));
+            let prod = _mm_madd_epi16(mins, q8s);
+            let dmin = -dy * f16(x.dmin);
+            let acc_m = _mm_fmadd_ps(_mm_set1_ps(dmin), _mm_cvtepi32_ps(prod), acc_m);
+            let mut sumi = _mm256_setzero_si256();
+            for c in 0..4 {
+                let (lo, hi) = split_nibbles(load32(&x.qs[32 * c..32 * c + 32]));
+                let s0 = _mm256_set1_epi16(u8s[2 * c] as i16);
+                let s1 = _mm256_set1_epi16(u8s[2 * c + 1] as i16);
+                let p0 = _mm256_maddubs_epi16(lo, load32(&y.qs[64 * c..64 * c + 32]));
+                let p1 = _mm256_maddubs_epi16(hi, load32(&y.qs[64 * c + 32..64 * c + 64]));
+                let p = _mm256_add_epi32(_mm256_madd_epi16(p0, s0), _mm256_madd_epi16(p1, s1));
+                sumi = _mm256_add_epi32(sumi, p);
+            }
+            let d = dy * f16(x.d);
+            let acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sumi), acc);
+            (acc, acc_m)
+        },
+    )
+    .map(|(acc, m)| {
+        let m = _mm_add_ps(m, _mm_movehl_ps(m, m));
+        let m = _mm_add_ss(m, _mm_movehdup_ps(m));
+        hsum_ps(acc) + _mm_cvtss_f32(m)
+    })
+}
+
+/// Q4_K · Q8_K (ggml's `vec_dot` order, see [`q4_k_rows`]).
 #[target_feature(enable = "avx2,fma,f16c")]
 pub(super) fn vec_dot_q4_k(w: &[BlockQ4K], a: &[BlockQ8K]) -> f32 {
-    vec_dot_q4_k_n(w, [a])[0]
+    q4_k_rows([w], a)[0]
+}
+
+/// `out[r]` = row `r` of `w` (rows of `nb` super-blocks) · `a`; each row's bits equal
+/// [`vec_dot_q4_k`]'s, four rows share each activation super-block.
+#[target_feature(enable = "avx2,fma,f16c")]
+pub(super) fn matvec_q4_k(w: &[BlockQ4K], nb: usize, a: &[BlockQ8K], out: &mut [f32]) {
+    rows_by_4(w, nb, out, |r| q4_k_rows(r, a), |r| q4_k_rows([r], a)[0]);
 }
 
 /// Q4_K · four Q8_K rows.
@@ -106,4 +161,63 @@ pub(super) fn vec_dot_q5_k(w: &[BlockQ5K], a: &[BlockQ8K]) -> f32 {
         acc_m = _mm256_fmadd_ps(dmin, _mm256_cvtepi32_ps(prod_m), acc_m);
     }
     hsum_ps(_mm256_sub_ps(acc, acc_m))
+}
+
+/// Eight Q4_K rows · one Q8_K row in the order of ggml's AVX2 `ggml_gemv_q4_K_8x8_q8_K`
+/// (what llama.cpp runs for one token on Q4_K weights it repacked to 8 interleaved rows),
+/// computed from the plain layout. Per row `r` and super-block: the exact integers
+/// `I = Σ_s scale_s Σ q a` and `M = Σ_s min_s Σ a` (whole super-block, one integer each);
+/// then `acc_r = fma(I, d_r d_a, acc_r)`, `acc_m_r = fma(M, dmin_r d_a, acc_m_r)`, and the
+/// result `acc_r - acc_m_r`. Lane `r` of every vector is row `r`, as in ggml.
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+fn q4_k_gemv8(w: [&[BlockQ4K]; 8], a: &[BlockQ8K]) -> [f32; 8] {
+    let n = w.iter().fold(a.len(), |m, w| m.min(w.len()));
+    let a = &a[..n];
+    let w = w.map(|w| &w[..n]);
+    let mut acc = _mm256_setzero_ps();
+    let mut acc_m = _mm256_setzero_ps();
+    for i in 0..n {
+        let y = &a[i];
+        let bs = load32(&y.bsums);
+        let q8s = _mm_hadd_epi16(_mm256_castsi256_si128(bs), _mm256_extracti128_si256(bs, 1));
+        let yq: [__m256i; 8] = core::array::from_fn(|k| load32(&y.qs[32 * k..32 * k + 32]));
+        let mut sumi = [_mm256_setzero_si256(); 8];
+        let mut prod = [_mm_setzero_si128(); 8];
+        for r in 0..8 {
+            let x = &w[r][i];
+            let u8s = unpack_k4_scales(&x.scales);
+            let mins = _mm_cvtepu8_epi16(_mm_srli_si128(load16(&u8s), 8));
+            prod[r] = _mm_madd_epi16(mins, q8s);
+            let mut s = _mm256_setzero_si256();
+            for c in 0..4 {
+                let (lo, hi) = split_nibbles(load32(&x.qs[32 * c..32 * c + 32]));
+                let s0 = _mm256_set1_epi16(u8s[2 * c] as i16);
+                let s1 = _mm256_set1_epi16(u8s[2 * c + 1] as i16);
+                let p0 = _mm256_madd_epi16(_mm256_maddubs_epi16(lo, yq[2 * c]), s0);
+                let p1 = _mm256_madd_epi16(_mm256_maddubs_epi16(hi, yq[2 * c + 1]), s1);
+                s = _mm256_add_epi32(s, _mm256_add_epi32(p0, p1));
+            }
+            sumi[r] = s;
+        }
+        let dy = _mm256_set1_ps(y.d());
+        let dw = f16x8(core::array::from_fn(|r| w[r][i].d));
+        let dmw = f16x8(core::array::from_fn(|r| w[r][i].dmin));
+        let iv = _mm256_cvtepi32_ps(hsum8_epi32(sumi));
+        let mv = _mm256_cvtepi32_ps(hsum4x8_epi32(prod));
+        acc = _mm256_fmadd_ps(iv, _mm256_mul_ps(dw, dy), acc);
+        acc_m = _mm256_fmadd_ps(mv, _mm256_mul_ps(dmw, dy), acc_m);
+    }
+    let mut out = [0f32; 8];
+    store_ps(&mut out, _mm256_sub_ps(acc, acc_m));
+    out
+}
+
+/// `out[r]` = row `r` of `w` (rows of `nb` super-blocks) · `a` in the order of ggml's
+/// repacked `ggml_gemv_q4_K_8x8_q8_K` (see [`q4_k_gemv8`]); eight rows per pass, a last
+/// partial group padded with copies of its last row (each row's bits do not depend on the
+/// others).
+#[target_feature(enable = "avx2,fma,f16c")]
+pub(super) fn gemv8_q4_k(w: &[BlockQ4K], nb: usize, a: &[BlockQ8K], out: &mut [f32]) {
+    rows_by_8(w, nb, out, |r| q4_k_gemv8(r, a));
 }

@@ -4,7 +4,7 @@
 //! the signed value `q - 16` is the nibble OR-ed with 0xF0 where the fifth bit is clear
 //! (two's complement), so no subtraction is needed.
 
-use super::blocks32::{Blocks32, dot_blocks};
+use super::blocks32::{Blocks32, dot_blocks, rows_by_4, rows_each};
 use super::q4::{signed_dot, with_abs};
 use super::util::*;
 use crate::block::*;
@@ -33,29 +33,39 @@ fn vec_dot_q5_0_n<const N: usize>(w: &[BlockQ5_0], a: [&[BlockQ8_0]; N]) -> [f32
     )
 }
 
-/// Q5_0 · Q8_0.
+/// Q5_0 · Q8_0 for `R` weight rows and one activation row, in the order of ggml's AVX2
+/// `ggml_vec_dot_q5_0_q8_0` for each row: one 8-lane accumulator, per block
+/// `acc = fma(d_w d_a, Σ q a, acc)`, then `hsum_float_8`. Bit-identical to ggml.
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+fn q5_0_rows<const R: usize>(w: [&[BlockQ5_0]; R], a: &[BlockQ8_0]) -> [f32; R] {
+    let hi = _mm256_set1_epi8(0xF0u8 as i8);
+    rows_each(
+        w,
+        a,
+        _mm256_setzero_ps(),
+        |y: &BlockQ8_0| (f16_ss(y.d), load32(&y.qs)),
+        |x: &BlockQ5_0, (da, yq), acc| {
+            let h = bits_to_bytes(u32::from_le_bytes(x.qh));
+            let q = _mm256_or_si256(nibbles32_fast(&x.qs), _mm256_andnot_si256(h, hi));
+            let p = dot_i8(q, yq);
+            _mm256_fmadd_ps(f16_mul_ss_bcast(x.d, da), _mm256_cvtepi32_ps(p), acc)
+        },
+    )
+    .map(|acc| hsum_ps(acc))
+}
+
+/// Q5_0 · Q8_0 (ggml's order, see [`q5_0_rows`]).
 #[target_feature(enable = "avx2,fma,f16c")]
 pub(super) fn vec_dot_q5_0(w: &[BlockQ5_0], a: &[BlockQ8_0]) -> f32 {
-    let n = w.len().min(a.len());
-    let (w, a) = (&w[..n], &a[..n]);
-    let hi = _mm256_set1_epi8(0xF0u8 as i8);
-    let block = |x: &BlockQ5_0, y: &BlockQ8_0, acc: __m256| {
-        let h = bits_to_bytes(u32::from_le_bytes(x.qh));
-        let q = _mm256_or_si256(nibbles32(&x.qs), _mm256_andnot_si256(h, hi));
-        let p = dot_i8(q, load32(&y.qs));
-        _mm256_fmadd_ps(f16_mul_bcast(x.d, y.d), _mm256_cvtepi32_ps(p), acc)
-    };
-    let (mut acc0, mut acc1) = (_mm256_setzero_ps(), _mm256_setzero_ps());
-    let mut i = 0;
-    while i + 2 <= n {
-        acc0 = block(&w[i], &a[i], acc0);
-        acc1 = block(&w[i + 1], &a[i + 1], acc1);
-        i += 2;
-    }
-    if i < n {
-        acc0 = block(&w[i], &a[i], acc0);
-    }
-    hsum_ps(_mm256_add_ps(acc0, acc1))
+    q5_0_rows([w], a)[0]
+}
+
+/// `out[r]` = row `r` of `w` (rows of `nb` blocks) · `a`; each row's bits equal
+/// [`vec_dot_q5_0`]'s, four rows share each activation block.
+#[target_feature(enable = "avx2,fma,f16c")]
+pub(super) fn matvec_q5_0(w: &[BlockQ5_0], nb: usize, a: &[BlockQ8_0], out: &mut [f32]) {
+    rows_by_4(w, nb, out, |r| q5_0_rows(r, a), |r| q5_0_rows([r], a)[0]);
 }
 
 /// Q5_0 · four Q8_0 rows.

@@ -5,6 +5,7 @@
 //! once per super-block with one `madd` over the activation group sums. Each 32-element
 //! `maddubs` result is weighted by its two group scales with one `madd`.
 
+use super::blocks32::{rows_by_4, rows_each};
 use super::kquant::*;
 use super::q4::trim;
 use super::util::*;
@@ -85,10 +86,72 @@ fn vec_dot_q6_k_n<const N: usize>(w: &[BlockQ6K], a: [&[BlockQ8K]; N]) -> [f32; 
     core::array::from_fn(|j| hsum_ps(acc[j]))
 }
 
-/// Q6_K · Q8_K.
+/// Q6_K · Q8_K for `R` weight rows and one activation row, in the order of ggml's AVX2
+/// `ggml_vec_dot_q6_K_q8_K` for each row: per super-block the exact 8-lane integer sums
+/// (`maddubs` of `q + 32` by 32 activations, `madd` by the two group scales, minus
+/// `32 Σ scale bsum` per lane pair), then `acc = fma(d_a d_w, sumi, acc)`, and finally
+/// `hsum_float_8`. Bit-identical to ggml (oracle test `vec_dot`).
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+fn q6_k_rows<const R: usize>(w: [&[BlockQ6K]; R], a: &[BlockQ8K]) -> [f32; R] {
+    let m4 = _mm256_set1_epi8(0x0f);
+    let m2 = _mm256_set1_epi8(0x30);
+    rows_each(
+        w,
+        a,
+        _mm256_setzero_ps(),
+        |y: &BlockQ8K| (y, y.d()),
+        |x: &BlockQ6K, (y, dy), acc| {
+            let sc = load16(&x.scales);
+            let corr = scaled_bsums(&y.bsums, _mm256_cvtepi8_epi16(sc));
+            let mut sumi = _mm256_setzero_si256();
+            for h in 0..2 {
+                let ql0 = load32(&x.ql[64 * h..64 * h + 32]);
+                let ql1 = load32(&x.ql[64 * h + 32..64 * h + 64]);
+                let qh = load32(&x.qh[32 * h..32 * h + 32]);
+                let q = [
+                    _mm256_or_si256(
+                        _mm256_and_si256(ql0, m4),
+                        _mm256_and_si256(_mm256_slli_epi16(qh, 4), m2),
+                    ),
+                    _mm256_or_si256(
+                        _mm256_and_si256(ql1, m4),
+                        _mm256_and_si256(_mm256_slli_epi16(qh, 2), m2),
+                    ),
+                    _mm256_or_si256(
+                        _mm256_and_si256(_mm256_srli_epi16(ql0, 4), m4),
+                        _mm256_and_si256(qh, m2),
+                    ),
+                    _mm256_or_si256(
+                        _mm256_and_si256(_mm256_srli_epi16(ql1, 4), m4),
+                        _mm256_and_si256(_mm256_srli_epi16(qh, 2), m2),
+                    ),
+                ];
+                for (k, &qk) in q.iter().enumerate() {
+                    let o = 128 * h + 32 * k;
+                    let p = _mm256_maddubs_epi16(qk, load32(&y.qs[o..o + 32]));
+                    let p = _mm256_madd_epi16(p, pair_scales_i8(sc, 4 * h + k));
+                    sumi = _mm256_add_epi32(sumi, p);
+                }
+            }
+            let s = _mm256_sub_epi32(sumi, _mm256_slli_epi32(corr, 5));
+            _mm256_fmadd_ps(_mm256_set1_ps(dy * f16(x.d)), _mm256_cvtepi32_ps(s), acc)
+        },
+    )
+    .map(|acc| hsum_ps(acc))
+}
+
+/// Q6_K · Q8_K (ggml's order, see [`q6_k_rows`]).
 #[target_feature(enable = "avx2,fma,f16c")]
 pub(super) fn vec_dot_q6_k(w: &[BlockQ6K], a: &[BlockQ8K]) -> f32 {
-    vec_dot_q6_k_n(w, [a])[0]
+    q6_k_rows([w], a)[0]
+}
+
+/// `out[r]` = row `r` of `w` (rows of `nb` super-blocks) · `a`; each row's bits equal
+/// [`vec_dot_q6_k`]'s, four rows share each activation super-block.
+#[target_feature(enable = "avx2,fma,f16c")]
+pub(super) fn matvec_q6_k(w: &[BlockQ6K], nb: usize, a: &[BlockQ8K], out: &mut [f32]) {
+    rows_by_4(w, nb, out, |r| q6_k_rows(r, a), |r| q6_k_rows([r], a)[0]);
 }
 
 /// Q6_K · four Q8_K rows.

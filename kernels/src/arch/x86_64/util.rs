@@ -139,3 +139,53 @@ pub(super) fn bits_to_bytes(bits: u32) -> __m256i {
 pub(super) fn dot_u8(u: __m256i, y: __m256i) -> __m256i {
     _mm256_madd_epi16(_mm256_maddubs_epi16(u, y), _mm256_set1_epi16(1))
 }
+
+/// As [`nibbles32`], with fewer shuffle-port µops: the 16 bytes are loaded into both halves
+/// at once (`vbroadcasti128`, a plain load) and the upper half shifted by 4 with a
+/// per-lane shift, instead of a shift plus a cross-lane insert.
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+pub(super) fn nibbles32_fast(qs: &[u8; 16]) -> __m256i {
+    let b = _mm256_broadcastsi128_si256(load16(qs));
+    let b = _mm256_srlv_epi64(b, _mm256_setr_epi64x(0, 0, 4, 4));
+    _mm256_and_si256(b, _mm256_set1_epi8(0x0f))
+}
+
+/// `x * y` for an f16 weight scale `x` and an activation scale `y` already in lane 0 of an
+/// f32 vector (one f32 product, as ggml's `FP16_TO_FP32(x) * FP16_TO_FP32(y)`), broadcast.
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+pub(super) fn f16_mul_ss_bcast(x: [u8; 2], y: __m128) -> __m256 {
+    _mm256_broadcastss_ps(_mm_mul_ss(f16_ss(x), y))
+}
+
+/// Lane `r` of the result = the sum of the 8 i32 lanes of `v[r]` (wrapping), for 8 vectors.
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+pub(super) fn hsum8_epi32(v: [__m256i; 8]) -> __m256i {
+    // per 128-bit half: pairs, then quads
+    let h01 = _mm256_hadd_epi32(v[0], v[1]);
+    let h23 = _mm256_hadd_epi32(v[2], v[3]);
+    let h45 = _mm256_hadd_epi32(v[4], v[5]);
+    let h67 = _mm256_hadd_epi32(v[6], v[7]);
+    // [v0 v1 v2 v3 (low halves) | v0 v1 v2 v3 (high halves)], the same for v4..v8
+    let q0 = _mm256_hadd_epi32(h01, h23);
+    let q1 = _mm256_hadd_epi32(h45, h67);
+    _mm256_add_epi32(
+        _mm256_permute2x128_si256(q0, q1, 0x20),
+        _mm256_permute2x128_si256(q0, q1, 0x31),
+    )
+}
+
+/// Lane `r` of the result = the sum of the 4 i32 lanes of `v[r]` (wrapping), for 8 vectors.
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+pub(super) fn hsum4x8_epi32(v: [__m128i; 8]) -> __m256i {
+    let p = |a: __m128i, b: __m128i| _mm256_inserti128_si256(_mm256_castsi128_si256(a), b, 1);
+    // [v0 | v1], [v2 | v3] → per half: [v0 pairs, v2 pairs | v1 pairs, v3 pairs]
+    let h0 = _mm256_hadd_epi32(p(v[0], v[1]), p(v[2], v[3]));
+    let h1 = _mm256_hadd_epi32(p(v[4], v[5]), p(v[6], v[7]));
+    // [v0 v2 v4 v6 | v1 v3 v5 v7]
+    let s = _mm256_hadd_epi32(h0, h1);
+    _mm256_permutevar8x32_epi32(s, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7))
+}

@@ -393,13 +393,19 @@ impl<'a> Vocab<'a> {
         } = self;
         let s = strings.get(id);
         let (h, head) = (hash_str(s), head_of(s.as_bytes()));
-        match index.find_mut(h, |k| k.holds(strings, s, head)) {
-            Some(slot) => {
+        // One probe for both cases (most tokens are new).
+        match index.entry(
+            h,
+            |k| k.holds(strings, s, head),
+            |k| hash_str(strings.get(k.id)),
+        ) {
+            hashbrown::hash_table::Entry::Occupied(mut e) => {
+                let slot = e.get_mut();
                 shadowed.push(slot.id);
                 slot.id = id;
             }
-            None => {
-                index.insert_unique(h, Slot::new(s, id), |k| hash_str(strings.get(k.id)));
+            hashbrown::hash_table::Entry::Vacant(e) => {
+                e.insert(Slot::new(s, id));
             }
         }
     }
