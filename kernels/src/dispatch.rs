@@ -445,6 +445,21 @@ impl Kernels {
                 got: out.len(),
             });
         }
+        // two or more tokens: the back end's batch kernel (ggml's batch order), if it has one
+        if n_tok >= 2
+            && with_isa!(self, |isa| isa.gemm(
+                wt,
+                w,
+                n_cols,
+                rows.clone(),
+                acts,
+                n_tok,
+                out,
+                out_stride
+            ))
+        {
+            return Ok(());
+        }
         with_weight!(
             wt,
             |W| {

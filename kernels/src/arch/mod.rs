@@ -121,6 +121,28 @@ pub trait Isa: Copy + Send + Sync + 'static {
         self.matvec_q4_k(w, nb, a, out)
     }
 
+    /// Prefill in the order of ggml's multi-token `mul_mat` on this back end (which may differ
+    /// from `vec_dot`'s where ggml's batch path does): `out[t * out_stride + (r - rows.start)]`
+    /// = row `r` of `w` · token `t` of `acts` (`n_tok` rows of `vec_dot_type(wt)`). `w`, `acts`,
+    /// `out` are already checked by `Kernels::matmul`; `w` is the whole matrix (llama.cpp's
+    /// path can depend on its row count). Returns `false` (nothing written) where
+    /// this back end has no such kernel for `wt`; the dispatcher then loops over `vec_dot`.
+    #[allow(clippy::too_many_arguments)]
+    fn gemm(
+        self,
+        wt: crate::GgmlType,
+        w: &[u8],
+        n_cols: usize,
+        rows: core::ops::Range<usize>,
+        acts: &[u8],
+        n_tok: usize,
+        out: &mut [f32],
+        out_stride: usize,
+    ) -> bool {
+        let _ = (wt, w, n_cols, rows, acts, n_tok, out, out_stride);
+        false
+    }
+
     /// Quantize activations to Q8_0 (bytes identical to `q8_0::quantize_row_q8_0`).
     fn quantize_q8_0(self, x: &[f32], out: &mut [BlockQ8_0]) {
         q8_0::quantize_row_q8_0(x, out)

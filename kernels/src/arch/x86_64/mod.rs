@@ -11,6 +11,9 @@
 
 mod blocks32;
 mod float;
+mod gemm_q0;
+mod gemm_q4_0r;
+mod gemm_q4_k;
 mod kquant;
 mod q4;
 mod q4_k;
@@ -61,6 +64,20 @@ macro_rules! forward {
 impl Isa for Avx2Fma {
     fn name(self) -> &'static str {
         "avx2"
+    }
+
+    fn gemm(
+        self,
+        wt: crate::GgmlType,
+        w: &[u8],
+        n_cols: usize,
+        rows: core::ops::Range<usize>,
+        acts: &[u8],
+        n_tok: usize,
+        out: &mut [f32],
+        out_stride: usize,
+    ) -> bool {
+        gemm_q0::gemm_bytes(self, wt, w, n_cols, rows, acts, n_tok, out, out_stride)
     }
 
     forward! {
