@@ -12,7 +12,7 @@
 //! # let _ = logits; Ok(()) }
 //! ```
 
-use crate::model::forward::{self, Scratch};
+use crate::model::forward::{self, Rows, Scratch};
 use crate::model::{Error, KvCache, KvType, Model};
 use crate::parallel::{Parallel, Sequential};
 use alloc::boxed::Box;
@@ -277,7 +277,7 @@ impl<'m, 'a> Session<'m, 'a> {
                         result = Err(Error::Cancelled);
                         return;
                     }
-                    forward::block(model, kv, scratch, par, l, chunk.len(), pos);
+                    forward::block(model, kv, scratch, par, l, chunk.len(), pos, Rows::All);
                 }
             });
             if let Err(e) = result {
@@ -453,8 +453,22 @@ impl Stepper<'_, '_, '_> {
         let (kv, scratch) = (&mut s.kv, &mut s.scratch);
         par.install(&mut || match stage {
             0 => forward::embed(model, scratch, tokens),
-            l if l <= n_layer => forward::block(model, kv, scratch, par, l - 1, tokens.len(), pos),
-            _ => forward::head(model, scratch, par, tokens.len()),
+            l if l <= n_layer => forward::block(
+                model,
+                kv,
+                scratch,
+                par,
+                l - 1,
+                tokens.len(),
+                pos,
+                Rows::Last,
+            ),
+            _ => forward::head(
+                model,
+                scratch,
+                par,
+                forward::rows_out(model, tokens.len(), Rows::Last),
+            ),
         });
         self.stage += 1;
         if self.stage == n_layer + 2 {

@@ -11,8 +11,14 @@
 //! - K and V are stored as f16; Q is rounded to f16 for `Q·K` (ggml converts the f32
 //!   operand of an F16 `mul_mat` to F16), products summed in f32;
 //! - scores are scaled by `1/sqrt(head_dim)` (in f32, after the dot product), causally
-//!   masked, soft-maxed in f32; the probabilities are rounded to f16 and dotted with the
-//!   transposed f16 V rows.
+//!   masked over the KV length padded to 256, soft-maxed with ggml's vector `exp`; the
+//!   probabilities are rounded to f16 and dotted with the transposed f16 V rows. Both f16
+//!   products sum in `ggml_vec_dot_f16`'s order for one token and in tinyBLAS's for a batch
+//!   (see [`attention`]);
+//! - SwiGLU uses ggml's vector SiLU (`ggml_v_silu`);
+//! - in the last layer, only the rows whose logits are wanted go through the feed-forward
+//!   block (llama.cpp's `inp_out_ids`), so a prompt's last token takes the one-token kernels
+//!   there, as in llama.cpp.
 //!
 //! Source: llama.cpp `src/models/{llama,qwen2}.cpp`, `llm_graph_context::build_attn_mha`,
 //! `build_ffn` (SILU, parallel gate), ggml-cpu `ops.cpp`.
@@ -25,6 +31,7 @@ use super::weights::Tensor;
 use crate::parallel::{Parallel, rows_per_chunk};
 use alloc::vec;
 use alloc::vec::Vec;
+use bague_kernels::block::F16;
 use bague_kernels::ops;
 
 /// Work buffers of a session, allocated once for `n_batch` tokens and `n_ctx` positions.
@@ -139,6 +146,25 @@ fn max_act_row_bytes(m: &Model<'_>) -> usize {
         .unwrap_or(0)
 }
 
+/// Which tokens' outputs a pass needs after the last layer's attention.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Rows {
+    /// Only the last token's (generation): the last layer's feed-forward block runs on that
+    /// row alone, as llama.cpp's graph does (`inp_out_ids`), which also picks the one-token
+    /// kernels for it. Its residual is left in row 0 of `s.x`.
+    Last,
+    /// Every token's (perplexity): every row goes through every layer.
+    All,
+}
+
+/// Rows left in `s.x` after the last layer of an `n`-token pass with `rows`.
+pub(crate) fn rows_out(m: &Model<'_>, n: usize, rows: Rows) -> usize {
+    match rows {
+        Rows::Last if m.config.n_layer > 0 => 1,
+        _ => n,
+    }
+}
+
 /// Runs `tokens` (at positions `pos..`) through the whole model; the logits of the last
 /// token are left in `s.logits`. `cancel` is polled between layers.
 /// The caller has checked ids, batch size and context room.
@@ -156,9 +182,9 @@ pub(crate) fn forward(
         if cancel.is_some_and(|c| c.load(core::sync::atomic::Ordering::Relaxed)) {
             return Err(Error::Cancelled);
         }
-        block(m, kv, s, par, l, tokens.len(), pos);
+        block(m, kv, s, par, l, tokens.len(), pos, Rows::Last);
     }
-    head(m, s, par, tokens.len());
+    head(m, s, par, rows_out(m, tokens.len(), Rows::Last));
     Ok(())
 }
 
@@ -174,6 +200,9 @@ pub(crate) fn embed(m: &Model<'_>, s: &mut Scratch, tokens: &[u32]) {
 
 /// Transformer block `l` on the `n` tokens in `s.x` (positions `pos..pos + n`): attention
 /// with the KV cache, then the SwiGLU feed-forward block, each added to the residual.
+/// In the last layer with [`Rows::Last`], the feed-forward block runs on the last token only
+/// (its row moved to row 0).
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn block(
     m: &Model<'_>,
     kv: &mut KvCache,
@@ -182,6 +211,7 @@ pub(crate) fn block(
     l: usize,
     n: usize,
     pos: usize,
+    rows: Rows,
 ) {
     let c = &m.config;
     let w = &m.weights.layers[l];
@@ -253,6 +283,14 @@ pub(crate) fn block(
         &mut s.proj,
     );
     ops::add(&mut s.x[..n * e], &s.proj[..n * e]);
+    // The last layer of a pass that needs only the last token's logits continues with that
+    // row alone (llama.cpp: `ggml_get_rows(cur, inp_out_ids)` after the attention block).
+    let n = if l + 1 == c.n_layer && rows == Rows::Last && n > 1 {
+        s.x.copy_within((n - 1) * e..n * e, 0);
+        1
+    } else {
+        n
+    };
 
     // --- feed-forward ---
     // xn = RMSNorm(x) * ffn_norm
@@ -282,9 +320,10 @@ pub(crate) fn block(
         &mut s.up,
     );
     // gate = silu(gate) * up
+    let vops = m.linalg.ops();
     for t in 0..n {
         let g = &mut s.gate[t * ff..(t + 1) * ff];
-        ops::swiglu(g, &s.up[t * ff..(t + 1) * ff], &mut s.ffn_row);
+        vops.swiglu(g, &s.up[t * ff..(t + 1) * ff], &mut s.ffn_row);
         g.copy_from_slice(&s.ffn_row);
     }
     // x += Wdown·gate
@@ -303,7 +342,8 @@ pub(crate) fn block(
     ops::add(&mut s.x[..n * e], &s.proj[..n * e]);
 }
 
-/// Final RMSNorm of the last token and the output projection: `s.logits` `[n_vocab]`.
+/// Final RMSNorm of the last of the `n` rows in `s.x` and the output projection: `s.logits`
+/// `[n_vocab]`.
 pub(crate) fn head(m: &Model<'_>, s: &mut Scratch, par: &dyn Parallel, n: usize) {
     let e = m.config.n_embd;
     let last = &s.x[(n - 1) * e..n * e];
@@ -396,18 +436,18 @@ fn linear(
     let act = &act[..n * arb];
     let out = &mut out[..n * rows];
     let nt = par.n_threads();
-    if n == 1 || n < nt {
-        // Split each token's rows across the threads.
+    if n == 1 {
+        // One token (ggml's vec_dot / gemv path): split the rows across the threads.
         let chunk = rows_per_chunk(rows, nt, 16);
-        for t in 0..n {
-            let a = &act[t * arb..(t + 1) * arb];
-            par.for_each_chunk(&mut out[t * rows..(t + 1) * rows], chunk, &|i, o| {
-                la.matvec(w, i * chunk..i * chunk + o.len(), a, o)
-            });
-        }
+        par.for_each_chunk(&mut out[..rows], chunk, &|i, o| {
+            la.matvec(w, i * chunk..i * chunk + o.len(), act, o)
+        });
     } else {
-        // Split the tokens across the threads; each computes all rows of its tokens.
-        let per = n.div_ceil(nt);
+        // Split the tokens across the threads; each computes all rows of its tokens. Each
+        // share starts at a multiple of 4 tokens, so batch kernels that group tokens by 4
+        // from the first (ggml's repacked gemm, then gemv for the rest) group them as one
+        // call over the whole batch does: results do not depend on the thread count.
+        let per = n.div_ceil(nt).next_multiple_of(4);
         par.for_each_chunk(out, per * rows, &|i, o| {
             let t0 = i * per;
             let nt_i = o.len() / rows;
@@ -426,6 +466,13 @@ fn linear(
 /// Grouped-query attention of the `n` new tokens over the cache of layer `l`.
 /// `s.q`: `[n][n_head * head_dim]` (after RoPE) → `s.att`: `[n][n_head * head_dim]`.
 /// Token `t` attends to positions `0..=pos + t`. Work is split by (token, head) pairs.
+///
+/// Numerics of llama.cpp's non-flash path on x86, bit for bit: the KV length of the graph
+/// is the used cells padded to 256 (at most `n_ctx`), masked with `-inf` ([`kv_row_len`]);
+/// a one-token batch takes `ggml_vec_dot_f16` for both products, a batch of several tokens
+/// llamafile's tinyBLAS (when the product's row count is a multiple of 4, as it requires);
+/// the masked tail adds exact zeros, so the dot products stop at the live length rounded up
+/// to the kernel's lane group.
 fn attention(
     m: &Model<'_>,
     kv: &KvCache,
@@ -443,6 +490,12 @@ fn attention(
     let scale = 1.0f32 / libm::sqrtf(hd as f32);
     let (k_cache, v_cache) = (kv.k_layer(l), kv.v_layer(l));
     let la = &m.linalg;
+    let ops = la.ops();
+    let n_row = kv_row_len(pos + n, n_ctx);
+    // tinyBLAS: a matrix of ≥ 2 tokens, rows (KV length for K·Q, head_dim for V·P) ≡ 0 mod 4.
+    let kq_tiny = n >= 2 && n_row % 4 == 0;
+    let kqv_tiny = n >= 2 && hd % 4 == 0;
+    let kqv_group = if kqv_tiny { 8 } else { 32 };
     let q = &s.q;
     let units = n * n_head;
     let per = units.div_ceil(par.n_threads().max(1));
@@ -453,8 +506,8 @@ fn attention(
         s.att_stride,
         &|task, out, scratch| {
             let (scores, rest) = scratch.split_at_mut(n_ctx);
-            let rest: &mut [u8] = bytemuck::cast_slice_mut(rest);
-            let (p16, q16) = rest.split_at_mut(n_ctx.div_ceil(2) * 4);
+            let rest: &mut [F16] = bytemuck::cast_slice_mut(rest);
+            let (p16, q16) = rest.split_at_mut(n_ctx.next_multiple_of(2));
             for (k, o) in out.chunks_exact_mut(hd).enumerate() {
                 let u = task * per + k;
                 let (t, h) = (u / n_head, u % n_head);
@@ -462,21 +515,43 @@ fn attention(
                 let n_kv = pos + t + 1;
                 // q16 = f16(q[t][h])
                 let qh = &q[t * qd + h * hd..t * qd + (h + 1) * hd];
-                la.f32_to_f16(qh, &mut q16[..2 * hd]);
-                let q16 = &q16[..2 * hd];
+                la.f32_to_f16(qh, bytemuck::cast_slice_mut(&mut q16[..hd]));
+                let q16 = &q16[..hd];
                 // scores[j] = (K[j][kvh] · q16) * scale, j < n_kv
                 for (j, sc) in scores[..n_kv].iter_mut().enumerate() {
-                    let off = (j * kvd + kvh * hd) * 2;
-                    *sc = la.dot_f16(&k_cache[off..off + 2 * hd], q16) * scale;
+                    let off = j * kvd + kvh * hd;
+                    let kr = &k_cache[off..off + hd];
+                    let d = if kq_tiny {
+                        ops.dot_f16_tinyblas(kr, q16)
+                    } else {
+                        ops.dot_f16_ggml(kr, q16)
+                    };
+                    *sc = d * scale;
                 }
-                ops::softmax(&mut scores[..n_kv]);
-                la.f32_to_f16(&scores[..n_kv], &mut p16[..2 * n_kv]);
-                // o[d] = Vᵀ[kvh * hd + d][..n_kv] · p16
+                ops.softmax_masked(&mut scores[..n_kv], n_row);
+                // p16 = f16(probabilities), zero past n_kv up to the lane group
+                let len = n_kv.next_multiple_of(kqv_group).min(n_row);
+                la.f32_to_f16(&scores[..n_kv], bytemuck::cast_slice_mut(&mut p16[..n_kv]));
+                p16[n_kv..len].fill(F16([0; 2]));
+                let p16 = &p16[..len];
+                // o[d] = Vᵀ[kvh * hd + d][..len] · p16
                 for (d, od) in o.iter_mut().enumerate() {
-                    let off = (kvh * hd + d) * n_ctx * 2;
-                    *od = la.dot_f16(&v_cache[off..off + 2 * n_kv], &p16[..2 * n_kv]);
+                    let off = (kvh * hd + d) * n_ctx;
+                    let vr = &v_cache[off..off + len];
+                    *od = if kqv_tiny {
+                        ops.dot_f16_tinyblas(vr, p16)
+                    } else {
+                        ops.dot_f16_ggml(vr, p16)
+                    };
                 }
             }
         },
     );
+}
+
+/// The KV length of llama.cpp's attention graph when `used` cells are filled: padded to a
+/// multiple of 256 (and at least 256) so the graph can be reused, at most `n_ctx`.
+/// Source: llama.cpp `llama_kv_cache::get_n_kv`.
+pub(crate) fn kv_row_len(used: usize, n_ctx: usize) -> usize {
+    used.next_multiple_of(256).max(256).min(n_ctx)
 }

@@ -14,7 +14,7 @@
 use super::config::Config;
 use alloc::vec;
 use alloc::vec::Vec;
-use bague_kernels::block::{f16_to_f32, f32_to_f16};
+use bague_kernels::block::{F16, f16_to_f32, f32_to_f16};
 
 /// Element type of the KV cache.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -78,16 +78,16 @@ impl KvCache {
         self.k.len() + self.v.len()
     }
 
-    /// Keys of layer `l`: `[n_ctx][kv_dim]` f16 bytes.
-    pub(crate) fn k_layer(&self, l: usize) -> &[u8] {
+    /// Keys of layer `l`: `[n_ctx][kv_dim]` f16.
+    pub(crate) fn k_layer(&self, l: usize) -> &[F16] {
         let n = self.n_ctx * self.kv_dim * 2;
-        &self.k[l * n..(l + 1) * n]
+        bytemuck::cast_slice(&self.k[l * n..(l + 1) * n])
     }
 
-    /// Values of layer `l`, transposed: `[kv_dim][n_ctx]` f16 bytes.
-    pub(crate) fn v_layer(&self, l: usize) -> &[u8] {
+    /// Values of layer `l`, transposed: `[kv_dim][n_ctx]` f16.
+    pub(crate) fn v_layer(&self, l: usize) -> &[F16] {
         let n = self.n_ctx * self.kv_dim * 2;
-        &self.v[l * n..(l + 1) * n]
+        bytemuck::cast_slice(&self.v[l * n..(l + 1) * n])
     }
 
     /// Stores `k`, `v` (`[n_tok][kv_dim]` f32, rounded to f16) at positions

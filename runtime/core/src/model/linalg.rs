@@ -8,6 +8,7 @@
 
 use super::weights::Tensor;
 use crate::GgmlType;
+use bague_kernels::ops::VecOps;
 use bague_kernels::{KernelError, Kernels};
 use core::ops::Range;
 
@@ -15,6 +16,8 @@ use core::ops::Range;
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Linalg {
     k: Kernels,
+    /// Softmax, SwiGLU and the attention dot products, on the same instruction set.
+    ops: VecOps,
 }
 
 #[inline(always)]
@@ -30,7 +33,16 @@ fn ok<T: Default>(r: Result<T, KernelError>) -> T {
 
 impl Linalg {
     pub(crate) fn new(k: Kernels) -> Linalg {
-        Linalg { k }
+        Linalg {
+            k,
+            ops: VecOps::for_kernels(&k),
+        }
+    }
+
+    /// The float operations of attention and the feed-forward block.
+    #[inline]
+    pub(crate) fn ops(&self) -> &VecOps {
+        &self.ops
     }
 
     /// The kernel table in use.
@@ -79,13 +91,6 @@ impl Linalg {
             &w.data[i * rb..(i + 1) * rb],
             out,
         ));
-    }
-
-    /// f16·f16 dot product (little-endian bytes, equal lengths), products summed in f32
-    /// (ggml `ggml_vec_dot_f16`).
-    #[inline]
-    pub(crate) fn dot_f16(&self, a: &[u8], b: &[u8]) -> f32 {
-        ok(self.k.vec_dot(GgmlType::F16, a.len() / 2, a, b))
     }
 
     /// f32 → f16 little-endian bytes, round to nearest even.
