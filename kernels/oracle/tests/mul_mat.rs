@@ -263,6 +263,30 @@ fn assert_bits(what: &str, got: &[f32], want: &[f32]) {
 }
 
 #[test]
+fn batch_mul_mat_tiled_q6_k_bit_identical_to_ggml() {
+    // Q6_K has no x86 repack; from 8 tokens on ggml takes its "tiled" kernel
+    let Some(k) = Kernels::by_name("avx2") else {
+        eprintln!("no AVX2 here: skipped");
+        return;
+    };
+    let mut rng = Rng::new(0x7469_6c65);
+    let ty = GgmlType::Q6_K;
+    for (n_cols, n_rows, n_tok) in [(4864, 16, 8), (512, 37, 13), (256, 8, 128), (1024, 19, 9)] {
+        let w = common::random_blocks(ty, n_cols / 256 * n_rows, &mut rng);
+        let x: Vec<f32> = (0..n_cols * n_tok).map(|_| rng.normal()).collect();
+        let got = ours(&k, ty, &w, n_cols, &x, n_tok);
+        for threads in [1, 2] {
+            let want = ggml_mul_mat(ty, &w, n_cols, n_rows, &x, n_tok, threads);
+            assert_bits(
+                &format!("{ty} tiled {n_cols}x{n_rows} n_tok {n_tok} threads {threads}"),
+                &got,
+                &want,
+            );
+        }
+    }
+}
+
+#[test]
 fn batch_mul_mat_repacked_bit_identical_to_llama() {
     let Some(k) = Kernels::by_name("avx2") else {
         eprintln!("no AVX2 here: skipped");

@@ -28,6 +28,7 @@
 
 use super::gemm_q4_0r::gemm_q4_0_repacked;
 use super::gemm_q4_k::gemm_q4_k;
+use super::gemm_q6_k::gemm_q6_k;
 use super::util::*;
 use crate::block::*;
 use core::arch::x86_64::*;
@@ -336,6 +337,8 @@ pub(super) fn gemm_bytes(
         T::Q4_1 => go!(gemm_q4_1),
         // llama.cpp repacks Q4_K tensors of 8k rows (else: its "tiled" path, not here)
         T::Q4_K if n_rows % 8 == 0 => go!(gemm_q4_k),
+        // Q6_K: ggml's tiled kernel from eight tokens on, else its vec_dot loop (not here)
+        T::Q6_K if n_tok >= 8 => go!(gemm_q6_k),
         _ => false,
     }
 }

@@ -14,6 +14,7 @@ mod float;
 mod gemm_q0;
 mod gemm_q4_0r;
 mod gemm_q4_k;
+mod gemm_q6_k;
 mod kquant;
 mod q4;
 mod q4_k;
