@@ -16,8 +16,9 @@
 //!   vocabulary), then free. llama.cpp refuses the cut R1 head file even vocab-only (it checks
 //!   tensor bounds), so it loads a sparse padded copy (`PaddedCopy`: same header).
 //! - Repetitions interleaved (ours, llama.cpp, ours, …) so that load from other processes hits
-//!   both alike; min and median wall times. Ratios are llama.cpp time / our time (> 1: ours
-//!   faster), from the medians. `-- --quick` does fewer repetitions.
+//!   both alike. Printed: mean CPU time of the thread per call (what the table and the ratios
+//!   use, as the machine may be busy), with min / median wall times in parentheses. Ratios
+//!   are llama.cpp time / our time (> 1: ours faster). `-- --quick` does fewer repetitions.
 //! - llama.cpp is the oracle's build (CMake `RelWithDebInfo`, `-O2`; see the crate docs).
 
 #[path = "../../../runtime/core/benches/support/mixed_text.rs"]
@@ -45,28 +46,55 @@ fn models_dir() -> PathBuf {
         .join("models")
 }
 
-/// Min and median of a sample.
-fn min_median(mut v: Vec<Duration>) -> (Duration, Duration) {
-    v.sort();
-    (v[0], v[v.len() / 2])
+/// CPU time of this thread (Linux `/proc/thread-self/schedstat`); `None` elsewhere.
+fn cpu_time() -> Option<Duration> {
+    let s = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    Some(Duration::from_nanos(
+        s.split_whitespace().next()?.parse().ok()?,
+    ))
 }
 
-/// Runs `a` and `b` alternately `reps` times; their wall times.
-fn interleaved(
-    reps: usize,
-    mut a: impl FnMut(),
-    mut b: impl FnMut(),
-) -> (Vec<Duration>, Vec<Duration>) {
-    let (mut ta, mut tb) = (Vec::new(), Vec::new());
-    for _ in 0..reps {
-        let t = Instant::now();
-        a();
-        ta.push(t.elapsed());
-        let t = Instant::now();
-        b();
-        tb.push(t.elapsed());
+/// Times of one side of an interleaved run.
+#[derive(Default)]
+struct Sample {
+    wall: Vec<Duration>,
+    /// Total CPU time of the thread over all calls (wall time where unavailable).
+    cpu: Duration,
+}
+
+impl Sample {
+    fn time(&mut self, f: &mut impl FnMut()) {
+        let (c, t) = (cpu_time(), Instant::now());
+        f();
+        let wall = t.elapsed();
+        self.cpu += match (c, cpu_time()) {
+            (Some(a), Some(b)) => b.saturating_sub(a),
+            _ => wall,
+        };
+        self.wall.push(wall);
     }
-    (ta, tb)
+    fn min(&self) -> Duration {
+        *self.wall.iter().min().unwrap()
+    }
+    fn median(&self) -> Duration {
+        let mut v = self.wall.clone();
+        v.sort();
+        v[v.len() / 2]
+    }
+    /// Mean CPU time per call: what the table shows, as the machine may be busy.
+    fn cpu_mean(&self) -> Duration {
+        self.cpu / self.wall.len() as u32
+    }
+}
+
+/// Runs `a` and `b` alternately `reps` times.
+fn interleaved(reps: usize, mut a: impl FnMut(), mut b: impl FnMut()) -> (Sample, Sample) {
+    let (mut sa, mut sb) = (Sample::default(), Sample::default());
+    for _ in 0..reps {
+        sa.time(&mut a);
+        sb.time(&mut b);
+    }
+    (sa, sb)
 }
 
 fn load_ours(path: &Path) -> usize {
@@ -153,49 +181,55 @@ fn main() {
                 std::hint::black_box(Model::load(llama_path, true).unwrap());
             },
         );
-        let ((eo_min, eo_med), (el_min, el_med)) = (min_median(eo), min_median(el));
-        let ((lo_min, lo_med), (ll_min, ll_med)) = (min_median(lo), min_median(ll));
-        let ((co_min, co_med), (cl_min, cl_med)) = (min_median(co), min_median(cl));
         let mbs = |d: Duration| mb / d.as_secs_f64();
+        // (ours, llama.cpp) -> "ours MB/s cpu (wall min / median), llama.cpp …, ratio".
+        let rate = |o: &Sample, l: &Sample| {
+            format!(
+                "ours {:.1} ({:.1} / {:.1}), llama.cpp {:.1} ({:.1} / {:.1}), x{:.2}",
+                mbs(o.cpu_mean()),
+                mbs(o.min()),
+                mbs(o.median()),
+                mbs(l.cpu_mean()),
+                mbs(l.min()),
+                mbs(l.median()),
+                l.cpu_mean().as_secs_f64() / o.cpu_mean().as_secs_f64()
+            )
+        };
         println!(
-            "{id}: n_vocab {} | {} tokens, ids {} | encode MB/s ours {:.1} / {:.1}, llama.cpp \
-             {:.1} / {:.1}, x{:.2} | in 4 KiB calls ours {:.1} / {:.1}, llama.cpp {:.1} / {:.1}, \
-             x{:.2} | load ms ours {:.1} / {:.1}, llama.cpp {:.1} / {:.1}, x{:.2}",
+            "{id}: n_vocab {} | {} tokens, ids {}\n  encode MB/s, 1 MB call: {}\n  encode MB/s, \
+             4 KiB calls: {}\n  load ms: ours {:.1} ({:.1} / {:.1}), llama.cpp {:.1} ({:.1} / \
+             {:.1}), x{:.2}",
             ours.n_vocab(),
             a.len(),
             if same { "equal" } else { "DIFFER" },
-            mbs(eo_min),
-            mbs(eo_med),
-            mbs(el_min),
-            mbs(el_med),
-            el_med.as_secs_f64() / eo_med.as_secs_f64(),
-            mbs(co_min),
-            mbs(co_med),
-            mbs(cl_min),
-            mbs(cl_med),
-            cl_med.as_secs_f64() / co_med.as_secs_f64(),
-            ms(lo_min),
-            ms(lo_med),
-            ms(ll_min),
-            ms(ll_med),
-            ll_med.as_secs_f64() / lo_med.as_secs_f64(),
+            rate(&eo, &el),
+            rate(&co, &cl),
+            ms(lo.cpu_mean()),
+            ms(lo.min()),
+            ms(lo.median()),
+            ms(ll.cpu_mean()),
+            ms(ll.min()),
+            ms(ll.median()),
+            ll.cpu_mean().as_secs_f64() / lo.cpu_mean().as_secs_f64(),
         );
+        let ratio =
+            |o: &Sample, l: &Sample| l.cpu_mean().as_secs_f64() / o.cpu_mean().as_secs_f64();
         rows.push(format!(
             "| {id} | {} | {:.1} | {:.1} | {:.0}x | {:.1} | {:.1} | {:.0}x | {:.1} | {:.1} |",
             ours.n_vocab(),
-            mbs(eo_med),
-            mbs(el_med),
-            el_med.as_secs_f64() / eo_med.as_secs_f64(),
-            mbs(co_med),
-            mbs(cl_med),
-            cl_med.as_secs_f64() / co_med.as_secs_f64(),
-            ms(lo_med),
-            ms(ll_med),
+            mbs(eo.cpu_mean()),
+            mbs(el.cpu_mean()),
+            ratio(&eo, &el),
+            mbs(co.cpu_mean()),
+            mbs(cl.cpu_mean()),
+            ratio(&co, &cl),
+            ms(lo.cpu_mean()),
+            ms(ll.cpu_mean()),
         ));
     }
     println!(
-        "\n| vocabulary | n_vocab | encode MB/s, 1 MB call: bague | llama.cpp | ratio | \
-         4 KiB calls: bague | llama.cpp | ratio | load ms: bague | llama.cpp |"
+        "\n(CPU time per call)\n| vocabulary | n_vocab | encode MB/s, 1 MB call: bague | llama.cpp \
+         | ratio | 4 KiB calls: bague | llama.cpp | ratio | load ms: bague | llama.cpp |"
     );
     println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for r in rows {
