@@ -6,12 +6,13 @@
 //!   top-2 margin is below 0.5 (the reference README's "fragile" level); top-10 ids in order
 //!   and every reference top-20 logit within `0.05 + 2 ×` llama.cpp's own spread at that
 //!   step (its flash-attention-on run vs the reference).
-//! - `*_matches_llama_cpp_exactly` (ignored for now): the target tolerances — ids equal
-//!   through the first step with margin < 0.02, top-10 order with ties under 1e-3, every
-//!   logit within 0.02. Reaching them needs kernels whose f32 sums are ordered as ggml's
-//!   x86 kernels (vec_dot AVX2, repacked Q4_0/Q4_K gemv/gemm, llamafile tinyBLAS for
-//!   prefill, `ggml_vec_dot_f16`, `ggml_v_expf`/`ggml_v_silu`): a one-ulp difference before
-//!   an activation is quantized to Q8 flips a rounding and moves logits by tenths.
+//! - `*_matches_llama_cpp_exactly`: the target tolerances — ids equal through the first step
+//!   with margin < 0.02, top-10 order with ties under 1e-3, every logit within 0.02. Reaching
+//!   them takes kernels whose f32 sums are ordered as ggml's x86 kernels (vec_dot AVX2,
+//!   repacked Q4_0/Q4_K gemv/gemm, llamafile tinyBLAS and the tiled K-quant path for prefill,
+//!   `ggml_vec_dot_f16`, `ggml_v_expf`/`ggml_v_silu`): a one-ulp difference before an
+//!   activation is quantized to Q8 flips a rounding and moves logits by tenths. With the
+//!   AVX2 kernels the logits are bit-identical (max |Δ| printed as 0).
 
 mod model_util;
 use model_util::*;
@@ -50,13 +51,11 @@ fn qwen25_coder_tracks_llama_cpp() {
 }
 
 #[test]
-#[ignore = "needs ggml-ordered kernels (see module docs)"]
 fn smollm2_matches_llama_cpp_exactly() {
     exact(SMOL);
 }
 
 #[test]
-#[ignore = "needs ggml-ordered kernels (see module docs)"]
 fn qwen25_coder_matches_llama_cpp_exactly() {
     exact(QWEN);
 }

@@ -24,15 +24,22 @@ fn tiny_scalar_kernels_reproduce_llama_cpp() {
     }
 }
 
-/// With the kernels detected for this CPU: the brief's tolerances (greedy ids equal before
-/// the first step whose llama.cpp margin is below 0.25, logits within 0.25).
+/// With the kernels detected for this CPU, beyond the levels (greedy ids equal before
+/// the first step whose llama.cpp margin is below 0.25, logits within 0.25): all 192 greedy
+/// ids, and logits equal to llama.cpp's bit for bit with the AVX2 kernels (ggml's x86 order,
+/// which made the reference), within 1e-5 with others (which follow the scalar references).
 #[test]
 fn tiny_detected_kernels_match_llama_cpp() {
     for id in MODELS {
         let bytes = load(id);
         let m = model(&bytes);
-        check_greedy(&m, id, 0.25, false, 1);
-        let worst = check_logits(&m, id, 0.25, 0.25, 1);
+        check_greedy(&m, id, f64::NEG_INFINITY, true, 1);
+        let tol = if m.kernels().name() == "avx2" {
+            0.0
+        } else {
+            1e-5
+        };
+        let worst = check_logits(&m, id, tol, 1e-3, 1);
         eprintln!("{id} ({}): max |Δlogit| = {worst:.3e}", m.kernels().name());
     }
 }
