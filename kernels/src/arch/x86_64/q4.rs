@@ -56,21 +56,29 @@ fn vec_dot_q4_0_n<const N: usize>(w: &[BlockQ4_0], a: [&[BlockQ8_0]; N]) -> [f32
 
 /// Q4_0 · Q8_0 for `R` weight rows and one activation row, in the order of ggml's AVX2
 /// `ggml_vec_dot_q4_0_q8_0` for each row: one 8-lane accumulator, per block
-/// `acc = fma(d_w d_a, Σ q a, acc)` (`q - 8` in -8..8 is a signed byte: the sign trick), then
-/// the lanes summed as `hsum_float_8`. Bit-identical to ggml (oracle test `vec_dot`).
+/// `acc = fma(d_w d_a, lanes, acc)` (`d_w d_a` one f32 product, broadcast), then the lanes
+/// summed as `hsum_float_8`. Lane `j` holds `Σ (q - 8) a` over elements `4j..4j+4`, computed
+/// as `Σ q a - 8 Σ a` (unsigned nibbles straight into `maddubs`; `8 Σ a` once per block for
+/// all rows): the same exact integers as ggml's sign trick for activations in -127..=127
+/// (what the Q8_0 quantizer makes). Bit-identical to ggml (oracle test `vec_dot`).
 #[inline]
 #[target_feature(enable = "avx2,fma,f16c")]
 fn q4_0_rows<const R: usize>(w: [&[BlockQ4_0]; R], a: &[BlockQ8_0]) -> [f32; R] {
+    let ones = _mm256_set1_epi16(1);
     let eight = _mm256_set1_epi8(8);
     rows_each(
         w,
         a,
         _mm256_setzero_ps(),
-        |y: &BlockQ8_0| (f16_ss(y.d), load32(&y.qs)),
-        |x: &BlockQ4_0, (da, yq), acc| {
-            let q = _mm256_sub_epi8(nibbles32_fast(&x.qs), eight);
-            let p = dot_i8(q, yq);
-            _mm256_fmadd_ps(f16_mul_ss_bcast(x.d, da), _mm256_cvtepi32_ps(p), acc)
+        |y: &BlockQ8_0| {
+            let yq = load32(&y.qs);
+            let c8 = _mm256_madd_epi16(_mm256_maddubs_epi16(eight, yq), ones);
+            (f16_lut(y.d), yq, c8)
+        },
+        |x: &BlockQ4_0, (da, yq, c8), acc| {
+            let p = _mm256_madd_epi16(_mm256_maddubs_epi16(nibbles32_fast(&x.qs), yq), ones);
+            let p = _mm256_cvtepi32_ps(_mm256_sub_epi32(p, c8));
+            _mm256_fmadd_ps(_mm256_set1_ps(f16_lut(x.d) * da), p, acc)
         },
     )
     .map(|acc| hsum_ps(acc))
@@ -103,16 +111,17 @@ pub(super) fn vec_dot_q4_0_x4(w: &[BlockQ4_0], a: [&[BlockQ8_0]; 4]) -> [f32; 4]
 #[inline]
 #[target_feature(enable = "avx2,fma,f16c")]
 fn q4_1_rows<const R: usize>(w: [&[BlockQ4_1]; R], a: &[BlockQ8_1]) -> [f32; R] {
+    let ones = _mm256_set1_epi16(1);
     rows_each(
         w,
         a,
         (_mm256_setzero_ps(), _mm_setzero_ps()),
-        |y: &BlockQ8_1| (f16_ss(y.d), f16_ss(y.s), load32(&y.qs)),
+        |y: &BlockQ8_1| (f16_lut(y.d), _mm_set_ss(f16_lut(y.s)), load32(&y.qs)),
         |x: &BlockQ4_1, (da, sa, yq), (acc, summs)| {
-            let summs = _mm_fmadd_ss(f16_ss(x.m), sa, summs);
-            let p = dot_u8(nibbles32_fast(&x.qs), yq);
-            let acc = _mm256_fmadd_ps(f16_mul_ss_bcast(x.d, da), _mm256_cvtepi32_ps(p), acc);
-            (acc, summs)
+            let summs = _mm_fmadd_ss(_mm_set_ss(f16_lut(x.m)), sa, summs);
+            let p = _mm256_madd_epi16(_mm256_maddubs_epi16(nibbles32_fast(&x.qs), yq), ones);
+            let d = _mm256_set1_ps(f16_lut(x.d) * da);
+            (_mm256_fmadd_ps(d, _mm256_cvtepi32_ps(p), acc), summs)
         },
     )
     .map(|(acc, summs)| hsum_ps(acc) + _mm_cvtss_f32(summs))

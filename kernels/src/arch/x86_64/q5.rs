@@ -35,21 +35,30 @@ fn vec_dot_q5_0_n<const N: usize>(w: &[BlockQ5_0], a: [&[BlockQ8_0]; N]) -> [f32
 
 /// Q5_0 · Q8_0 for `R` weight rows and one activation row, in the order of ggml's AVX2
 /// `ggml_vec_dot_q5_0_q8_0` for each row: one 8-lane accumulator, per block
-/// `acc = fma(d_w d_a, Σ q a, acc)`, then `hsum_float_8`. Bit-identical to ggml.
+/// `acc = fma(d_w d_a, lanes, acc)`, then `hsum_float_8`. Lane `j` = `Σ (q - 16) a` over
+/// elements `4j..4j+4`, computed as `Σ q a - 16 Σ a` with the unsigned 5-bit `q` straight into
+/// `maddubs` (`16 Σ a` once per block for all rows): ggml's exact integers for activations in
+/// -127..=127 (what the Q8_0 quantizer makes). Bit-identical to ggml.
 #[inline]
 #[target_feature(enable = "avx2,fma,f16c")]
 fn q5_0_rows<const R: usize>(w: [&[BlockQ5_0]; R], a: &[BlockQ8_0]) -> [f32; R] {
-    let hi = _mm256_set1_epi8(0xF0u8 as i8);
+    let ones = _mm256_set1_epi16(1);
+    let bit4 = _mm256_set1_epi8(0x10);
     rows_each(
         w,
         a,
         _mm256_setzero_ps(),
-        |y: &BlockQ8_0| (f16_ss(y.d), load32(&y.qs)),
-        |x: &BlockQ5_0, (da, yq), acc| {
-            let h = bits_to_bytes(u32::from_le_bytes(x.qh));
-            let q = _mm256_or_si256(nibbles32_fast(&x.qs), _mm256_andnot_si256(h, hi));
-            let p = dot_i8(q, yq);
-            _mm256_fmadd_ps(f16_mul_ss_bcast(x.d, da), _mm256_cvtepi32_ps(p), acc)
+        |y: &BlockQ8_0| {
+            let yq = load32(&y.qs);
+            let c16 = _mm256_madd_epi16(_mm256_maddubs_epi16(bit4, yq), ones);
+            (f16_lut(y.d), yq, c16)
+        },
+        |x: &BlockQ5_0, (da, yq, c16), acc| {
+            let h = _mm256_and_si256(bits_to_bytes(u32::from_le_bytes(x.qh)), bit4);
+            let q = _mm256_or_si256(nibbles32_fast(&x.qs), h);
+            let p = _mm256_madd_epi16(_mm256_maddubs_epi16(q, yq), ones);
+            let p = _mm256_cvtepi32_ps(_mm256_sub_epi32(p, c16));
+            _mm256_fmadd_ps(_mm256_set1_ps(f16_lut(x.d) * da), p, acc)
         },
     )
     .map(|acc| hsum_ps(acc))

@@ -86,6 +86,20 @@ fn vec_dot_q6_k_n<const N: usize>(w: &[BlockQ6K], a: [&[BlockQ8K]; N]) -> [f32; 
     core::array::from_fn(|j| hsum_ps(acc[j]))
 }
 
+/// Group scales `2p`, `2p + 1` as the 16 i16 lanes of a `maddubs` result (the same vector as
+/// [`pair_scales_i8`]) with one cross-lane dword permute, from `dup` = the scales as
+/// duplicated i16 pairs (`unpacklo/hi_epi16(s16, s16)`, made once per super-block).
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+fn pair_scales_dup(dup: [__m256i; 2], p: usize) -> __m256i {
+    let (g0, g1) = (2 * p, 2 * p + 1);
+    // group g sits in dup[(g / 4) % 2], dword (g % 4) + 4 * (g / 8)
+    let src = dup[(g0 / 4) % 2];
+    let d0 = (g0 % 4 + 4 * (g0 / 8)) as i32;
+    let d1 = (g1 % 4 + 4 * (g1 / 8)) as i32;
+    _mm256_permutevar8x32_epi32(src, _mm256_setr_epi32(d0, d0, d0, d0, d1, d1, d1, d1))
+}
+
 /// Q6_K · Q8_K for `R` weight rows and one activation row, in the order of ggml's AVX2
 /// `ggml_vec_dot_q6_K_q8_K` for each row: per super-block the exact 8-lane integer sums
 /// (`maddubs` of `q + 32` by 32 activations, `madd` by the two group scales, minus
@@ -103,7 +117,13 @@ fn q6_k_rows<const R: usize>(w: [&[BlockQ6K]; R], a: &[BlockQ8K]) -> [f32; R] {
         |y: &BlockQ8K| (y, y.d()),
         |x: &BlockQ6K, (y, dy), acc| {
             let sc = load16(&x.scales);
-            let corr = scaled_bsums(&y.bsums, _mm256_cvtepi8_epi16(sc));
+            let sc16 = _mm256_cvtepi8_epi16(sc);
+            let corr = scaled_bsums(&y.bsums, sc16);
+            // dwords (s_g, s_g): groups 0..4 | 8..12 in `dup[0]`, 4..8 | 12..16 in `dup[1]`
+            let dup = [
+                _mm256_unpacklo_epi16(sc16, sc16),
+                _mm256_unpackhi_epi16(sc16, sc16),
+            ];
             let mut sumi = _mm256_setzero_si256();
             for h in 0..2 {
                 let ql0 = load32(&x.ql[64 * h..64 * h + 32]);
@@ -130,7 +150,7 @@ fn q6_k_rows<const R: usize>(w: [&[BlockQ6K]; R], a: &[BlockQ8K]) -> [f32; R] {
                 for (k, &qk) in q.iter().enumerate() {
                     let o = 128 * h + 32 * k;
                     let p = _mm256_maddubs_epi16(qk, load32(&y.qs[o..o + 32]));
-                    let p = _mm256_madd_epi16(p, pair_scales_i8(sc, 4 * h + k));
+                    let p = _mm256_madd_epi16(p, pair_scales_dup(dup, 4 * h + k));
                     sumi = _mm256_add_epi32(sumi, p);
                 }
             }

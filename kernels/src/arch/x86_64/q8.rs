@@ -30,8 +30,8 @@ fn vec_dot_q8_0_n<const N: usize>(w: &[BlockQ8_0], a: [&[BlockQ8_0]; N]) -> [f32
 
 /// Q8_0 · Q8_0 for `R` weight rows and one activation row, in the order of ggml's AVX2
 /// `ggml_vec_dot_q8_0_q8_0` for each row: one 8-lane accumulator, per block
-/// `acc = fma(d_w d_a, Σ q a, acc)` (sign trick on the weight quants, as ggml), then
-/// `hsum_float_8`. Bit-identical to ggml.
+/// `acc = fma(d_w d_a, lanes, acc)` (ggml's sign trick, `maddubs(|w|, sign(a, w))`, so even
+/// a weight quant of -128 gives ggml's integers), then `hsum_float_8`. Bit-identical to ggml.
 #[inline]
 #[target_feature(enable = "avx2,fma,f16c")]
 fn q8_0_rows<const R: usize>(w: [&[BlockQ8_0]; R], a: &[BlockQ8_0]) -> [f32; R] {
@@ -39,10 +39,10 @@ fn q8_0_rows<const R: usize>(w: [&[BlockQ8_0]; R], a: &[BlockQ8_0]) -> [f32; R] 
         w,
         a,
         _mm256_setzero_ps(),
-        |y: &BlockQ8_0| (f16_ss(y.d), load32(&y.qs)),
+        |y: &BlockQ8_0| (f16_lut(y.d), load32(&y.qs)),
         |x: &BlockQ8_0, (da, yq), acc| {
-            let p = dot_i8(load32(&x.qs), yq);
-            _mm256_fmadd_ps(f16_mul_ss_bcast(x.d, da), _mm256_cvtepi32_ps(p), acc)
+            let p = _mm256_cvtepi32_ps(dot_i8(load32(&x.qs), yq));
+            _mm256_fmadd_ps(_mm256_set1_ps(f16_lut(x.d) * da), p, acc)
         },
     )
     .map(|acc| hsum_ps(acc))

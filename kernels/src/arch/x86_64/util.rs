@@ -151,14 +151,6 @@ pub(super) fn nibbles32_fast(qs: &[u8; 16]) -> __m256i {
     _mm256_and_si256(b, _mm256_set1_epi8(0x0f))
 }
 
-/// `x * y` for an f16 weight scale `x` and an activation scale `y` already in lane 0 of an
-/// f32 vector (one f32 product, as ggml's `FP16_TO_FP32(x) * FP16_TO_FP32(y)`), broadcast.
-#[inline]
-#[target_feature(enable = "avx2,fma,f16c")]
-pub(super) fn f16_mul_ss_bcast(x: [u8; 2], y: __m128) -> __m256 {
-    _mm256_broadcastss_ps(_mm_mul_ss(f16_ss(x), y))
-}
-
 /// Lane `r` of the result = the sum of the 8 i32 lanes of `v[r]` (wrapping), for 8 vectors.
 #[inline]
 #[target_feature(enable = "avx2,fma,f16c")]
@@ -188,4 +180,48 @@ pub(super) fn hsum4x8_epi32(v: [__m128i; 8]) -> __m256i {
     // [v0 v2 v4 v6 | v1 v3 v5 v7]
     let s = _mm256_hadd_epi32(h0, h1);
     _mm256_permutevar8x32_epi32(s, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7))
+}
+
+/// f16 bits → f32, exact (normals, subnormals, ±0, ±inf; NaN keeps its payload, quieted).
+const fn f16_bits_to_f32(h: u16) -> f32 {
+    let sign = ((h as u32) & 0x8000) << 16;
+    let exp = ((h >> 10) & 0x1f) as u32;
+    let man = (h & 0x3ff) as u32;
+    let bits = if exp == 0 {
+        if man == 0 {
+            sign
+        } else {
+            // subnormal: shift the mantissa up to the implicit bit
+            let mut e = 0;
+            let mut m = man;
+            while m & 0x400 == 0 {
+                m <<= 1;
+                e += 1;
+            }
+            sign | ((113 - e) << 23) | ((m & 0x3ff) << 13)
+        }
+    } else if exp == 31 {
+        sign | 0x7f80_0000 | (man << 13) | if man != 0 { 0x0040_0000 } else { 0 }
+    } else {
+        sign | ((exp + 112) << 23) | (man << 13)
+    };
+    f32::from_bits(bits)
+}
+
+/// Every f16 as f32 (256 KiB, x86-64 builds only), as ggml's `ggml_table_f32_f16`: one load
+/// per scale instead of a `vcvtph2ps` (whose µops compete with the integer dot products).
+static F16_F32: [f32; 65536] = {
+    let mut t = [0f32; 65536];
+    let mut i = 0;
+    while i < 65536 {
+        t[i] = f16_bits_to_f32(i as u16);
+        i += 1;
+    }
+    t
+};
+
+/// One f16 as f32 by table lookup (the same value as [`f16`]).
+#[inline(always)]
+pub(super) fn f16_lut(b: [u8; 2]) -> f32 {
+    F16_F32[u16::from_le_bytes(b) as usize]
 }
