@@ -5,7 +5,9 @@
 //! For Q4_K (matrices of 8k rows, which llama.cpp repacks): tokens in whole groups of four
 //! follow `ggml_gemm_q4_K_8x8_q8_K` (one fma per 64-element sub-block pair, a separate min
 //! chain, `acc - min`), the `n_tok % 4` last ones `ggml_gemv_q4_K_8x8_q8_K` (one fma per
-//! super-block). Bit equality, every row range / token count shape (tile tails). The oracle test
+//! super-block); Q4_0 of 8k rows, llama.cpp's 8x8 repack (a scalar chain over blocks); Q6_K
+//! from 8 tokens on, ggml's tiled kernel (one `fma(d_w * s1, d_a, acc)` per super-block).
+//! Bit equality, every row range / token count shape (tile tails). The oracle test
 //! `kernels/oracle/tests/mul_mat.rs` checks the same kernels against ggml itself.
 
 mod common;
@@ -208,6 +210,92 @@ fn avx2_batch_q4_k_is_llama_repack_order_bitwise() {
                             out[t * stride + i].to_bits(),
                             want.to_bits(),
                             "Q4_K n_cols {n_cols} row {r} token {t} of {nt}: {} vs {want}",
+                            out[t * stride + i]
+                        );
+                    }
+                    assert!(out[t * stride + rows.len()].is_nan(), "wrote past rows");
+                }
+            }
+        }
+    }
+}
+
+/// llama.cpp's repacked Q4_0 result (8x8 gemm and gemv alike): a scalar chain over blocks.
+fn q4_0_repack_order(w: &[u8], a: &[u8]) -> f32 {
+    let mut acc = 0f32;
+    for (x, y) in w.chunks_exact(18).zip(a.chunks_exact(34)) {
+        let (q, dw, _) = weight_block(GgmlType::Q4_0, x);
+        let isum: i32 = (0..32).map(|e| q[e] * y[2 + e] as i8 as i32).sum();
+        acc = (isum as f32).mul_add(dw * f16(y), acc);
+    }
+    acc
+}
+
+/// ggml's tiled Q6_K result (8 tokens or more): `acc = fma(d_w * s1, d_a, acc)` per super-block.
+fn q6_k_tiled_order(w: &[u8], a: &[u8]) -> f32 {
+    let mut acc = 0f32;
+    for (x, y) in w.chunks_exact(210).zip(a.chunks_exact(292)) {
+        let (ql, qh, sc) = (&x[..128], &x[128..192], &x[192..208]);
+        let dw = f16(&x[208..]);
+        let da = f32::from_le_bytes([y[0], y[1], y[2], y[3]]);
+        let mut q = [0i32; 256];
+        for n in 0..2 {
+            for l in 0..32 {
+                let h = qh[32 * n + l] as i32;
+                let (l0, l1) = (ql[64 * n + l] as i32, ql[64 * n + l + 32] as i32);
+                q[128 * n + l] = (l0 & 15) | (h & 3) << 4;
+                q[128 * n + l + 32] = (l1 & 15) | ((h >> 2) & 3) << 4;
+                q[128 * n + l + 64] = (l0 >> 4) | ((h >> 4) & 3) << 4;
+                q[128 * n + l + 96] = (l1 >> 4) | ((h >> 6) & 3) << 4;
+            }
+        }
+        let s1: i32 = (0..256)
+            .map(|e| sc[e / 16] as i8 as i32 * (q[e] - 32) * y[4 + e] as i8 as i32)
+            .sum();
+        acc = (dw * s1 as f32).mul_add(da, acc);
+    }
+    acc
+}
+
+#[test]
+fn avx2_batch_q4_0_repacked_and_q6_k_tiled_orders_bitwise() {
+    let Some(k) = Kernels::by_name("avx2") else {
+        eprintln!("no AVX2 on this CPU: skipped");
+        return;
+    };
+    let scalar = Kernels::scalar();
+    // (type, n_cols, n_rows, token counts): Q4_0 of 8k rows is repacked by llama.cpp (any
+    // batch); Q6_K goes through ggml's tiled kernel from 8 tokens on
+    let cases: [(GgmlType, usize, usize, &[usize]); 2] = [
+        (GgmlType::Q4_0, 19 * 32, 16, &[2, 5, 9]),
+        (GgmlType::Q6_K, 3 * 256, 19, &[8, 13]),
+    ];
+    let mut rng = TestRng::new(41);
+    for (wt, n_cols, n_rows, toks) in cases {
+        let rb = wt.row_bytes(n_cols as u64).unwrap() as usize;
+        let w = random_weights_sane(&mut rng, wt, n_cols * n_rows);
+        let acts: Vec<Vec<u8>> = (0..13)
+            .map(|_| quantized_activations(&scalar, &mut rng, wt, n_cols).1)
+            .collect();
+        for &nt in toks {
+            let all: Vec<u8> = acts[..nt].concat();
+            for rows in [0..n_rows, 3..12, n_rows - 1..n_rows] {
+                let stride = rows.len() + 1;
+                let mut out = vec![f32::NAN; stride * nt];
+                k.matmul(wt, &w, n_cols, rows.clone(), &all, nt, &mut out, stride)
+                    .unwrap();
+                for (t, act) in acts[..nt].iter().enumerate() {
+                    for (i, r) in rows.clone().enumerate() {
+                        let wr = &w[r * rb..(r + 1) * rb];
+                        let want = if wt == GgmlType::Q4_0 {
+                            q4_0_repack_order(wr, act)
+                        } else {
+                            q6_k_tiled_order(wr, act)
+                        };
+                        assert_eq!(
+                            out[t * stride + i].to_bits(),
+                            want.to_bits(),
+                            "{wt} row {r} token {t} of {nt}: {} vs {want}",
                             out[t * stride + i]
                         );
                     }
