@@ -259,7 +259,7 @@ entry!(
     3,
     false,
     |x: &BlockQ4_0| (nibbles32(&x.qs), f16(x.d), 0.0),
-    |y: &BlockQ8_0| (f16(y.d), 0.0)
+    |y: &BlockQ8_0| (f16_lut(y.d), 0.0)
 );
 
 entry!(
@@ -274,7 +274,7 @@ entry!(
         let hi = _mm256_and_si256(h, _mm256_set1_epi8(0x10));
         (_mm256_or_si256(nibbles32(&x.qs), hi), f16(x.d), 0.0)
     },
-    |y: &BlockQ8_0| (f16(y.d), 0.0)
+    |y: &BlockQ8_0| (f16_lut(y.d), 0.0)
 );
 
 entry!(
@@ -285,7 +285,7 @@ entry!(
     -1,
     false,
     |x: &BlockQ8_0| (load32(&x.qs), f16(x.d), 0.0),
-    |y: &BlockQ8_0| (f16(y.d), 0.0)
+    |y: &BlockQ8_0| (f16_lut(y.d), 0.0)
 );
 
 entry!(
@@ -296,7 +296,7 @@ entry!(
     0,
     true,
     |x: &BlockQ4_1| (nibbles32(&x.qs), f16(x.d), f16(x.m)),
-    |y: &BlockQ8_1| (f16(y.d), f16(y.s))
+    |y: &BlockQ8_1| (f16_lut(y.d), f16_lut(y.s))
 );
 
 /// Byte-level entry for `Isa::gemm` (lengths already checked by `Kernels::matmul`; `w` is the

@@ -84,7 +84,7 @@ fn tile_dot<const T: usize>(tile: &[Blk], a: [&[BlockQ8_0]; T]) -> [__m256; T] {
         for t in 0..T {
             let y = &a[t][b];
             let isum = _mm256_sub_epi32(_mm256_madd_epi16(a16[t], ones), sum8(y));
-            let dd = _mm256_mul_ps(dw, _mm256_set1_ps(f16(y.d)));
+            let dd = _mm256_mul_ps(dw, _mm256_set1_ps(f16_lut(y.d)));
             acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), dd, acc[t]);
         }
     }
