@@ -180,12 +180,17 @@ fn q4_0_gemv8(w: [&[BlockQ4_0]; 8], a: &[BlockQ8_0]) -> [f32; 8] {
     for i in 0..n {
         let y = &a[i];
         let yq = load32(&y.qs);
+        // pairs of 8 a: the offset of `q - 8`, subtracted per i16 lane (|lane| ≤ 2032, so
+        // every partial sum below, up to the block's 32 products, fits an i16)
+        let off = _mm256_maddubs_epi16(eight, yq);
         let p: [__m256i; 8] = core::array::from_fn(|r| {
-            dot_i8(_mm256_sub_epi8(nibbles32_fast(&w[r][i].qs), eight), yq)
+            let u = _mm256_maddubs_epi16(nibbles32_fast(&w[r][i].qs), yq);
+            _mm256_sub_epi16(u, off)
         });
         let dw = f16x8(core::array::from_fn(|r| w[r][i].d));
-        let d = _mm256_mul_ps(dw, _mm256_set1_ps(f16(y.d)));
-        acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(hsum8_epi32(p)), d, acc);
+        let d = _mm256_mul_ps(dw, _mm256_set1_ps(f16_lut(y.d)));
+        let isum = _mm256_cvtepi16_epi32(hsum8_epi16(p));
+        acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), d, acc);
     }
     let mut out = [0f32; 8];
     store_ps(&mut out, acc);

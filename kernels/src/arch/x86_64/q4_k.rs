@@ -59,6 +59,29 @@ fn vec_dot_q4_k_n<const N: usize>(w: &[BlockQ4K], a: [&[BlockQ8K]; N]) -> [f32; 
     core::array::from_fn(|j| hsum_ps(acc[j]))
 }
 
+/// The 8 sub-block scales as duplicated i16 pairs (dwords `(s_k, s_k)`, `k` = 0..4 in the
+/// low half, 4..8 in the high half: ready for [`bcast_scale`]) and the 8 mins as i16, from
+/// the unpacked scale bytes (`unpack_k4_scales`).
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+fn scales_mins16(u8s: &[u8; 16]) -> (__m256i, __m128i) {
+    let u = load16(u8s);
+    let sc = _mm_cvtepu8_epi16(u);
+    let dup = _mm256_inserti128_si256(
+        _mm256_castsi128_si256(_mm_unpacklo_epi16(sc, sc)),
+        _mm_unpackhi_epi16(sc, sc),
+        1,
+    );
+    (dup, _mm_cvtepu8_epi16(_mm_srli_si128(u, 8)))
+}
+
+/// Scale `k` in all 16 i16 lanes (one dword permute instead of a scalar move + broadcast).
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+fn bcast_scale(dup: __m256i, k: usize) -> __m256i {
+    _mm256_permutevar8x32_epi32(dup, _mm256_set1_epi32(k as i32))
+}
+
 /// Q4_K · Q8_K for `R` weight rows and one activation row, in the order of ggml's AVX2
 /// `ggml_vec_dot_q4_K_q8_K` for each row. Per super-block: the scale term
 /// `acc = fma(d_a d_w, sumi, acc)` on 8 lanes (the lane sums of `maddubs` + `madd` by the
@@ -80,21 +103,21 @@ fn q4_k_rows<const R: usize>(w: [&[BlockQ4K]; R], a: &[BlockQ8K]) -> [f32; R] {
         },
         |x: &BlockQ4K, (y, dy, q8s), (acc, acc_m)| {
             let u8s = unpack_k4_scales(&x.scales);
-            let mins = _mm_cvtepu8_epi16(_mm_srli_si128(load16(&u8s), 8));
+            let (sc, mins) = scales_mins16(&u8s);
             let prod = _mm_madd_epi16(mins, q8s);
-            let dmin = -dy * f16(x.dmin);
+            let dmin = -dy * f16_lut(x.dmin);
             let acc_m = _mm_fmadd_ps(_mm_set1_ps(dmin), _mm_cvtepi32_ps(prod), acc_m);
             let mut sumi = _mm256_setzero_si256();
             for c in 0..4 {
                 let (lo, hi) = split_nibbles(load32(&x.qs[32 * c..32 * c + 32]));
-                let s0 = _mm256_set1_epi16(u8s[2 * c] as i16);
-                let s1 = _mm256_set1_epi16(u8s[2 * c + 1] as i16);
+                let s0 = bcast_scale(sc, 2 * c);
+                let s1 = bcast_scale(sc, 2 * c + 1);
                 let p0 = _mm256_maddubs_epi16(lo, load32(&y.qs[64 * c..64 * c + 32]));
                 let p1 = _mm256_maddubs_epi16(hi, load32(&y.qs[64 * c + 32..64 * c + 64]));
                 let p = _mm256_add_epi32(_mm256_madd_epi16(p0, s0), _mm256_madd_epi16(p1, s1));
                 sumi = _mm256_add_epi32(sumi, p);
             }
-            let d = dy * f16(x.d);
+            let d = dy * f16_lut(x.d);
             let acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sumi), acc);
             (acc, acc_m)
         },
@@ -187,13 +210,13 @@ fn q4_k_gemv8(w: [&[BlockQ4K]; 8], a: &[BlockQ8K]) -> [f32; 8] {
         for r in 0..8 {
             let x = &w[r][i];
             let u8s = unpack_k4_scales(&x.scales);
-            let mins = _mm_cvtepu8_epi16(_mm_srli_si128(load16(&u8s), 8));
+            let (sc, mins) = scales_mins16(&u8s);
             prod[r] = _mm_madd_epi16(mins, q8s);
             let mut s = _mm256_setzero_si256();
             for c in 0..4 {
                 let (lo, hi) = split_nibbles(load32(&x.qs[32 * c..32 * c + 32]));
-                let s0 = _mm256_set1_epi16(u8s[2 * c] as i16);
-                let s1 = _mm256_set1_epi16(u8s[2 * c + 1] as i16);
+                let s0 = bcast_scale(sc, 2 * c);
+                let s1 = bcast_scale(sc, 2 * c + 1);
                 let p0 = _mm256_madd_epi16(_mm256_maddubs_epi16(lo, yq[2 * c]), s0);
                 let p1 = _mm256_madd_epi16(_mm256_maddubs_epi16(hi, yq[2 * c + 1]), s1);
                 s = _mm256_add_epi32(s, _mm256_add_epi32(p0, p1));

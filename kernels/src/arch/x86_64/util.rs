@@ -225,3 +225,19 @@ static F16_F32: [f32; 65536] = {
 pub(super) fn f16_lut(b: [u8; 2]) -> f32 {
     F16_F32[u16::from_le_bytes(b) as usize]
 }
+
+/// Lane `r` of the result = the sum of the 16 i16 lanes of `v[r]` (wrapping i16 adds, exact
+/// when every partial sum fits), for 8 vectors.
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+pub(super) fn hsum8_epi16(v: [__m256i; 8]) -> __m128i {
+    let h01 = _mm256_hadd_epi16(v[0], v[1]);
+    let h23 = _mm256_hadd_epi16(v[2], v[3]);
+    let h45 = _mm256_hadd_epi16(v[4], v[5]);
+    let h67 = _mm256_hadd_epi16(v[6], v[7]);
+    let q0 = _mm256_hadd_epi16(h01, h23);
+    let q1 = _mm256_hadd_epi16(h45, h67);
+    // per 128-bit half: [v0 … v7] sums of that half's 8 lanes
+    let o = _mm256_hadd_epi16(q0, q1);
+    _mm_add_epi16(_mm256_castsi256_si128(o), _mm256_extracti128_si256(o, 1))
+}
