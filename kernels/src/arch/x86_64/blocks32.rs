@@ -154,9 +154,30 @@ pub(super) fn rows_each<'a, const R: usize, W, A, P: Copy, St: Copy>(
     }
     st
 }
-
 /// Run `dot` over consecutive rows of `nb` blocks of `w` into `out` (one value per row),
-/// four rows per call while they last. `dot4` and `dot1` must give each row the same bits.
+/// `N` rows per call while they last. `dotn` and `dot1` must give each row the same bits.
+#[inline(always)]
+pub(super) fn rows_by<const N: usize, W>(
+    w: &[W],
+    nb: usize,
+    out: &mut [f32],
+    dotn: impl Fn([&[W]; N]) -> [f32; N],
+    dot1: impl Fn(&[W]) -> f32,
+) {
+    let row = |r: usize| w.get(r * nb..(r + 1) * nb).unwrap_or(&[]);
+    let mut r = 0;
+    for o in out.chunks_exact_mut(N) {
+        o.copy_from_slice(&dotn(core::array::from_fn(|k| row(r + k))));
+        r += N;
+    }
+    let done = out.len() / N * N;
+    for o in &mut out[done..] {
+        *o = dot1(row(r));
+        r += 1;
+    }
+}
+
+/// [`rows_by`] with four rows per call.
 #[inline(always)]
 pub(super) fn rows_by_4<W>(
     w: &[W],
@@ -165,17 +186,7 @@ pub(super) fn rows_by_4<W>(
     dot4: impl Fn([&[W]; 4]) -> [f32; 4],
     dot1: impl Fn(&[W]) -> f32,
 ) {
-    let row = |r: usize| w.get(r * nb..(r + 1) * nb).unwrap_or(&[]);
-    let mut r = 0;
-    for o in out.chunks_exact_mut(4) {
-        o.copy_from_slice(&dot4([row(r), row(r + 1), row(r + 2), row(r + 3)]));
-        r += 4;
-    }
-    let done = out.len() / 4 * 4;
-    for o in &mut out[done..] {
-        *o = dot1(row(r));
-        r += 1;
-    }
+    rows_by::<4, W>(w, nb, out, dot4, dot1)
 }
 
 /// Run `dot8` over consecutive groups of eight rows of `nb` blocks of `w` into `out`; a last

@@ -5,7 +5,7 @@
 //! once per super-block with one `madd` over the activation group sums. Each 32-element
 //! `maddubs` result is weighted by its two group scales with one `madd`.
 
-use super::blocks32::{rows_by_4, rows_each};
+use super::blocks32::{rows_by, rows_each};
 use super::kquant::*;
 use super::q4::trim;
 use super::util::*;
@@ -155,7 +155,11 @@ fn q6_k_rows<const R: usize>(w: [&[BlockQ6K]; R], a: &[BlockQ8K]) -> [f32; R] {
                 }
             }
             let s = _mm256_sub_epi32(sumi, _mm256_slli_epi32(corr, 5));
-            _mm256_fmadd_ps(_mm256_set1_ps(dy * f16(x.d)), _mm256_cvtepi32_ps(s), acc)
+            _mm256_fmadd_ps(
+                _mm256_set1_ps(dy * f16_lut(x.d)),
+                _mm256_cvtepi32_ps(s),
+                acc,
+            )
         },
     )
     .map(|acc| hsum_ps(acc))
@@ -168,10 +172,10 @@ pub(super) fn vec_dot_q6_k(w: &[BlockQ6K], a: &[BlockQ8K]) -> f32 {
 }
 
 /// `out[r]` = row `r` of `w` (rows of `nb` super-blocks) · `a`; each row's bits equal
-/// [`vec_dot_q6_k`]'s, four rows share each activation super-block.
+/// [`vec_dot_q6_k`]'s, two rows share each activation super-block (measured faster than four).
 #[target_feature(enable = "avx2,fma,f16c")]
 pub(super) fn matvec_q6_k(w: &[BlockQ6K], nb: usize, a: &[BlockQ8K], out: &mut [f32]) {
-    rows_by_4(w, nb, out, |r| q6_k_rows(r, a), |r| q6_k_rows([r], a)[0]);
+    rows_by::<2, _>(w, nb, out, |r| q6_k_rows(r, a), |r| q6_k_rows([r], a)[0]);
 }
 
 /// Q6_K · four Q8_K rows.
@@ -236,7 +240,11 @@ pub(super) fn vec_dot_q2_k(w: &[BlockQ2K], a: &[BlockQ8K]) -> f32 {
             }
         }
         let dy = y.d();
-        acc = _mm256_fmadd_ps(_mm256_set1_ps(dy * f16(x.d)), _mm256_cvtepi32_ps(sumi), acc);
+        acc = _mm256_fmadd_ps(
+            _mm256_set1_ps(dy * f16_lut(x.d)),
+            _mm256_cvtepi32_ps(sumi),
+            acc,
+        );
         acc_m = _mm256_fmadd_ps(
             _mm256_set1_ps(dy * f16(x.dmin)),
             _mm256_cvtepi32_ps(prod_m),

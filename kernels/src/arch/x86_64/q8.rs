@@ -5,7 +5,7 @@
 //! `cvtps2dq`, saturating packs), so their bytes equal the scalar emulation in
 //! `block::q8_0` / `block::q8_1` bit for bit (tested).
 
-use super::blocks32::{Blocks32, dot_blocks, rows_by_4, rows_each};
+use super::blocks32::{Blocks32, dot_blocks, rows_by, rows_each};
 use super::q4::{signed_dot, with_abs};
 use super::util::*;
 use crate::block::*;
@@ -55,10 +55,10 @@ pub(super) fn vec_dot_q8_0(w: &[BlockQ8_0], a: &[BlockQ8_0]) -> f32 {
 }
 
 /// `out[r]` = row `r` of `w` (rows of `nb` blocks) · `a`; each row's bits equal
-/// [`vec_dot_q8_0`]'s, four rows share each activation block.
+/// [`vec_dot_q8_0`]'s, eight rows share each activation block.
 #[target_feature(enable = "avx2,fma,f16c")]
 pub(super) fn matvec_q8_0(w: &[BlockQ8_0], nb: usize, a: &[BlockQ8_0], out: &mut [f32]) {
-    rows_by_4(w, nb, out, |r| q8_0_rows(r, a), |r| q8_0_rows([r], a)[0]);
+    rows_by::<8, _>(w, nb, out, |r| q8_0_rows(r, a), |r| q8_0_rows([r], a)[0]);
 }
 
 /// Q8_0 · four Q8_0 rows.

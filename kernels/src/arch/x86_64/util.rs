@@ -220,7 +220,7 @@ static F16_F32: [f32; 65536] = {
     t
 };
 
-/// One f16 as f32 by table lookup (the same value as [`f16`]).
+/// One f16 as f32 by table lookup (the same value as [`f16()`]).
 #[inline(always)]
 pub(super) fn f16_lut(b: [u8; 2]) -> f32 {
     F16_F32[u16::from_le_bytes(b) as usize]
