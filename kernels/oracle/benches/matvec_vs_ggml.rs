@@ -102,6 +102,9 @@ fn ggml(c: &Case, out: &mut [f32]) {
     oracle::matvec(c.ty as u32, c.cols, &c.w, &c.act, out).unwrap();
 }
 
+/// One of our matvec variants.
+type Run = fn(&Kernels, &Case, &mut [f32]);
+
 /// Interleaved single calls per implementation for the ratio table.
 const ROUNDS: usize = 300;
 
@@ -123,8 +126,7 @@ fn ratio_table() {
         "{:<9} {:>9} {:>16} {:>16} {:>9} {:>9} {:>8} {:>8}",
         "type", "shape", "ours µs", "ggml µs", "ours GB/s", "ggml GB/s", "spd min", "spd med"
     );
-    let variants: [(&str, fn(&Kernels, &Case, &mut [f32])); 2] =
-        [("", ours), (" vd", ours_vec_dot)];
+    let variants: [(&str, Run); 2] = [("", ours), (" vd", ours_vec_dot)];
     for c in cases() {
         for (tag, run) in variants {
             if !tag.is_empty() && !matches!(c.ty, GgmlType::Q4_0 | GgmlType::Q4_K) {

@@ -386,7 +386,7 @@ fn check_exact(
             ));
         }
     }
-    if matches!(ty, GgmlType::Q4_0 | GgmlType::Q4_K) && n_rows % 8 == 0 {
+    if matches!(ty, GgmlType::Q4_0 | GgmlType::Q4_K) && n_rows.is_multiple_of(8) {
         let want = ggml_gemv8(ty, n, n_rows, w, act);
         let mut got = vec![0f32; n_rows];
         k.matvec(ty, w, n, 0..n_rows, act, &mut got).unwrap();
