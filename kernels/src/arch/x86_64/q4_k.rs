@@ -204,32 +204,52 @@ fn q4_k_gemv8(w: [&[BlockQ4K]; 8], a: &[BlockQ8K]) -> [f32; 8] {
         let y = &a[i];
         let bs = load32(&y.bsums);
         let q8s = _mm_hadd_epi16(_mm256_castsi256_si128(bs), _mm256_extracti128_si256(bs, 1));
-        let yq: [__m256i; 8] = core::array::from_fn(|k| load32(&y.qs[32 * k..32 * k + 32]));
-        let mut sumi = [_mm256_setzero_si256(); 8];
-        let mut prod = [_mm_setzero_si128(); 8];
-        for r in 0..8 {
+        // row r's 8 lane sums of `scale × Σ q a` and 4 lane sums of `min × Σ a`
+        let row = |r: usize| {
             let x = &w[r][i];
             let u8s = unpack_k4_scales(&x.scales);
             let (sc, mins) = scales_mins16(&u8s);
-            prod[r] = _mm_madd_epi16(mins, q8s);
             let mut s = _mm256_setzero_si256();
             for c in 0..4 {
                 let (lo, hi) = split_nibbles(load32(&x.qs[32 * c..32 * c + 32]));
-                let s0 = bcast_scale(sc, 2 * c);
-                let s1 = bcast_scale(sc, 2 * c + 1);
-                let p0 = _mm256_madd_epi16(_mm256_maddubs_epi16(lo, yq[2 * c]), s0);
-                let p1 = _mm256_madd_epi16(_mm256_maddubs_epi16(hi, yq[2 * c + 1]), s1);
+                let y0 = load32(&y.qs[64 * c..64 * c + 32]);
+                let y1 = load32(&y.qs[64 * c + 32..64 * c + 64]);
+                let p0 = _mm256_madd_epi16(_mm256_maddubs_epi16(lo, y0), bcast_scale(sc, 2 * c));
+                let p1 =
+                    _mm256_madd_epi16(_mm256_maddubs_epi16(hi, y1), bcast_scale(sc, 2 * c + 1));
                 s = _mm256_add_epi32(s, _mm256_add_epi32(p0, p1));
             }
-            sumi[r] = s;
-        }
+            (s, _mm_madd_epi16(mins, q8s))
+        };
+        // two rows at a time, reduced as they come (few live registers): per 128-bit half,
+        // `hadd` pairs rows' lanes (layout as in `hsum8_epi16`, on i32)
+        let pair = |r: usize| {
+            let (s0, m0) = row(r);
+            let (s1, m1) = row(r + 1);
+            let m = _mm256_inserti128_si256(_mm256_castsi128_si256(m0), m1, 1);
+            (_mm256_hadd_epi32(s0, s1), m)
+        };
+        let (h01, m01) = pair(0);
+        let (h23, m23) = pair(2);
+        let q0 = _mm256_hadd_epi32(h01, h23);
+        let mh0 = _mm256_hadd_epi32(m01, m23);
+        let (h45, m45) = pair(4);
+        let (h67, m67) = pair(6);
+        let q1 = _mm256_hadd_epi32(h45, h67);
+        let mh1 = _mm256_hadd_epi32(m45, m67);
+        let isum = _mm256_add_epi32(
+            _mm256_permute2x128_si256(q0, q1, 0x20),
+            _mm256_permute2x128_si256(q0, q1, 0x31),
+        );
+        let msum = _mm256_permutevar8x32_epi32(
+            _mm256_hadd_epi32(mh0, mh1),
+            _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7),
+        );
         let dy = _mm256_set1_ps(y.d());
         let dw = f16x8(core::array::from_fn(|r| w[r][i].d));
         let dmw = f16x8(core::array::from_fn(|r| w[r][i].dmin));
-        let iv = _mm256_cvtepi32_ps(hsum8_epi32(sumi));
-        let mv = _mm256_cvtepi32_ps(hsum4x8_epi32(prod));
-        acc = _mm256_fmadd_ps(iv, _mm256_mul_ps(dw, dy), acc);
-        acc_m = _mm256_fmadd_ps(mv, _mm256_mul_ps(dmw, dy), acc_m);
+        acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), _mm256_mul_ps(dw, dy), acc);
+        acc_m = _mm256_fmadd_ps(_mm256_cvtepi32_ps(msum), _mm256_mul_ps(dmw, dy), acc_m);
     }
     let mut out = [0f32; 8];
     store_ps(&mut out, _mm256_sub_ps(acc, acc_m));

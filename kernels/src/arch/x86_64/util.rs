@@ -151,37 +151,6 @@ pub(super) fn nibbles32_fast(qs: &[u8; 16]) -> __m256i {
     _mm256_and_si256(b, _mm256_set1_epi8(0x0f))
 }
 
-/// Lane `r` of the result = the sum of the 8 i32 lanes of `v[r]` (wrapping), for 8 vectors.
-#[inline]
-#[target_feature(enable = "avx2,fma,f16c")]
-pub(super) fn hsum8_epi32(v: [__m256i; 8]) -> __m256i {
-    // per 128-bit half: pairs, then quads
-    let h01 = _mm256_hadd_epi32(v[0], v[1]);
-    let h23 = _mm256_hadd_epi32(v[2], v[3]);
-    let h45 = _mm256_hadd_epi32(v[4], v[5]);
-    let h67 = _mm256_hadd_epi32(v[6], v[7]);
-    // [v0 v1 v2 v3 (low halves) | v0 v1 v2 v3 (high halves)], the same for v4..v8
-    let q0 = _mm256_hadd_epi32(h01, h23);
-    let q1 = _mm256_hadd_epi32(h45, h67);
-    _mm256_add_epi32(
-        _mm256_permute2x128_si256(q0, q1, 0x20),
-        _mm256_permute2x128_si256(q0, q1, 0x31),
-    )
-}
-
-/// Lane `r` of the result = the sum of the 4 i32 lanes of `v[r]` (wrapping), for 8 vectors.
-#[inline]
-#[target_feature(enable = "avx2,fma,f16c")]
-pub(super) fn hsum4x8_epi32(v: [__m128i; 8]) -> __m256i {
-    let p = |a: __m128i, b: __m128i| _mm256_inserti128_si256(_mm256_castsi128_si256(a), b, 1);
-    // [v0 | v1], [v2 | v3] → per half: [v0 pairs, v2 pairs | v1 pairs, v3 pairs]
-    let h0 = _mm256_hadd_epi32(p(v[0], v[1]), p(v[2], v[3]));
-    let h1 = _mm256_hadd_epi32(p(v[4], v[5]), p(v[6], v[7]));
-    // [v0 v2 v4 v6 | v1 v3 v5 v7]
-    let s = _mm256_hadd_epi32(h0, h1);
-    _mm256_permutevar8x32_epi32(s, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7))
-}
-
 /// f16 bits → f32, exact (normals, subnormals, ±0, ±inf; NaN keeps its payload, quieted).
 const fn f16_bits_to_f32(h: u16) -> f32 {
     let sign = ((h as u32) & 0x8000) << 16;
