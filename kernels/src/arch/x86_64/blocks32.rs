@@ -145,14 +145,47 @@ pub(super) fn rows_each<'a, const R: usize, W, A, P: Copy, St: Copy>(
     let n = w.iter().fold(a.len(), |m, w| m.min(w.len()));
     let a = &a[..n];
     let w = w.map(|w| &w[..n]);
+    rows_each_prefetch(w, a, &[], init, pre, block)
+}
+
+/// [`rows_each`], also prefetching `next` (the bytes the caller reads after these rows: the
+/// next group of rows) evenly over the blocks. The rows of a group are read side by side, as
+/// several short streams that the hardware prefetcher is slow to pick up when rows are
+/// short; fetching the next group while this one computes keeps the loads in cache.
+#[inline(always)]
+pub(super) fn rows_each_prefetch<'a, const R: usize, W, A, P: Copy, St: Copy>(
+    w: [&[W]; R],
+    a: &'a [A],
+    next: &[u8],
+    init: St,
+    pre: impl Fn(&'a A) -> P,
+    block: impl Fn(&W, P, St) -> St,
+) -> [St; R] {
+    let n = w.iter().fold(a.len(), |m, w| m.min(w.len()));
+    let a = &a[..n];
+    let w = w.map(|w| &w[..n]);
+    // cache lines of `next` per block
+    let lines = next.len().div_ceil(64);
+    let per = lines.div_ceil(n.max(1));
     let mut st = [init; R];
     for i in 0..n {
+        for l in i * per..((i + 1) * per).min(lines) {
+            prefetch(next.as_ptr().wrapping_add(64 * l));
+        }
         let p = pre(&a[i]);
         for r in 0..R {
             st[r] = block(&w[r][i], p, st[r]);
         }
     }
     st
+}
+
+/// Hint the cache line at `p` into L1 (never faults, reads nothing into the program).
+#[inline(always)]
+pub(super) fn prefetch(p: *const u8) {
+    // SAFETY: a prefetch is only a hint: it cannot fault or change program state, whatever
+    // the address (`p` comes from `wrapping_add` within or just past a live slice).
+    unsafe { _mm_prefetch::<_MM_HINT_T0>(p.cast()) }
 }
 /// Run `dot` over consecutive rows of `nb` blocks of `w` into `out` (one value per row),
 /// `N` rows per call while they last. `dotn` and `dot1` must give each row the same bits.
@@ -168,6 +201,34 @@ pub(super) fn rows_by<const N: usize, W>(
     let mut r = 0;
     for o in out.chunks_exact_mut(N) {
         o.copy_from_slice(&dotn(core::array::from_fn(|k| row(r + k))));
+        r += N;
+    }
+    let done = out.len() / N * N;
+    for o in &mut out[done..] {
+        *o = dot1(row(r));
+        r += 1;
+    }
+}
+
+/// [`rows_by`] whose `dotn` also gets the bytes of the next group of `N` rows (for
+/// [`rows_each_prefetch`]).
+#[inline(always)]
+pub(super) fn rows_by_next<const N: usize, W: bytemuck::Pod>(
+    w: &[W],
+    nb: usize,
+    out: &mut [f32],
+    dotn: impl Fn([&[W]; N], &[u8]) -> [f32; N],
+    dot1: impl Fn(&[W]) -> f32,
+) {
+    let row = |r: usize| w.get(r * nb..(r + 1) * nb).unwrap_or(&[]);
+    let mut r = 0;
+    for o in out.chunks_exact_mut(N) {
+        let end = ((r + 2 * N) * nb).min(w.len());
+        let next = w.get((r + N) * nb..end).unwrap_or(&[]);
+        o.copy_from_slice(&dotn(
+            core::array::from_fn(|k| row(r + k)),
+            bytemuck::cast_slice(next),
+        ));
         r += N;
     }
     let done = out.len() / N * N;
@@ -202,6 +263,27 @@ pub(super) fn rows_by_8<W>(
     for (g, o) in out.chunks_mut(8).enumerate() {
         let last = o.len() - 1;
         let v = dot8(core::array::from_fn(|k| row(8 * g + k.min(last))));
+        o.copy_from_slice(&v[..o.len()]);
+    }
+}
+
+/// [`rows_by_8`] whose `dot8` also gets the bytes of the next group of 8 rows.
+#[inline(always)]
+pub(super) fn rows_by_8_next<W: bytemuck::Pod>(
+    w: &[W],
+    nb: usize,
+    out: &mut [f32],
+    dot8: impl Fn([&[W]; 8], &[u8]) -> [f32; 8],
+) {
+    let row = |r: usize| w.get(r * nb..(r + 1) * nb).unwrap_or(&[]);
+    for (g, o) in out.chunks_mut(8).enumerate() {
+        let last = o.len() - 1;
+        let end = ((8 * g + 16) * nb).min(w.len());
+        let next = w.get((8 * g + 8) * nb..end).unwrap_or(&[]);
+        let v = dot8(
+            core::array::from_fn(|k| row(8 * g + k.min(last))),
+            bytemuck::cast_slice(next),
+        );
         o.copy_from_slice(&v[..o.len()]);
     }
 }

@@ -5,7 +5,7 @@
 //! loads 32 bytes of nibbles, splits them into two sub-blocks of 32 unsigned quants, and
 //! `maddubs` + `madd` by the sub-block scale accumulate exact i32 sums.
 
-use super::blocks32::{f16x8, rows_by, rows_by_8, rows_each};
+use super::blocks32::{f16x8, prefetch, rows_by, rows_by_8_next, rows_each_prefetch};
 use super::kquant::*;
 use super::q4::trim;
 use super::util::*;
@@ -89,12 +89,15 @@ fn bcast_scale(dup: __m256i, k: usize) -> __m256i {
 /// acc_m)`, with the 16 group sums added in pairs (`hadd`) and weighted by the 8 mins with
 /// one `madd`. Result: `hsum_float_8(acc) + (acc_m[0] + acc_m[2]) + (acc_m[1] + acc_m[3])`.
 /// Bit-identical to ggml (oracle test `vec_dot`).
+/// `next`: bytes read after these rows (the next group), prefetched meanwhile
+/// ([`rows_each_prefetch`]); empty for none.
 #[inline]
 #[target_feature(enable = "avx2,fma,f16c")]
-fn q4_k_rows<const R: usize>(w: [&[BlockQ4K]; R], a: &[BlockQ8K]) -> [f32; R] {
-    rows_each(
+fn q4_k_rows<const R: usize>(w: [&[BlockQ4K]; R], a: &[BlockQ8K], next: &[u8]) -> [f32; R] {
+    rows_each_prefetch(
         w,
         a,
+        next,
         (_mm256_setzero_ps(), _mm_setzero_ps()),
         |y: &BlockQ8K| {
             let bs = load32(&y.bsums);
@@ -132,14 +135,20 @@ fn q4_k_rows<const R: usize>(w: [&[BlockQ4K]; R], a: &[BlockQ8K]) -> [f32; R] {
 /// Q4_K · Q8_K (ggml's `vec_dot` order, see [`q4_k_rows`]).
 #[target_feature(enable = "avx2,fma,f16c")]
 pub(super) fn vec_dot_q4_k(w: &[BlockQ4K], a: &[BlockQ8K]) -> f32 {
-    q4_k_rows([w], a)[0]
+    q4_k_rows([w], a, &[])[0]
 }
 
 /// `out[r]` = row `r` of `w` (rows of `nb` super-blocks) · `a`; each row's bits equal
 /// [`vec_dot_q4_k`]'s, two rows share each activation super-block (measured faster than four).
 #[target_feature(enable = "avx2,fma,f16c")]
 pub(super) fn matvec_q4_k(w: &[BlockQ4K], nb: usize, a: &[BlockQ8K], out: &mut [f32]) {
-    rows_by::<2, _>(w, nb, out, |r| q4_k_rows(r, a), |r| q4_k_rows([r], a)[0]);
+    rows_by::<2, _>(
+        w,
+        nb,
+        out,
+        |r| q4_k_rows(r, a, &[]),
+        |r| q4_k_rows([r], a, &[])[0],
+    );
 }
 
 /// Q4_K · four Q8_K rows.
@@ -192,15 +201,23 @@ pub(super) fn vec_dot_q5_k(w: &[BlockQ5K], a: &[BlockQ8K]) -> f32 {
 /// `I = Σ_s scale_s Σ q a` and `M = Σ_s min_s Σ a` (whole super-block, one integer each);
 /// then `acc_r = fma(I, d_r d_a, acc_r)`, `acc_m_r = fma(M, dmin_r d_a, acc_m_r)`, and the
 /// result `acc_r - acc_m_r`. Lane `r` of every vector is row `r`, as in ggml.
+/// `next`: the next group's bytes, prefetched meanwhile (as `rows_each_prefetch` does).
 #[inline]
 #[target_feature(enable = "avx2,fma,f16c")]
-fn q4_k_gemv8(w: [&[BlockQ4K]; 8], a: &[BlockQ8K]) -> [f32; 8] {
+fn q4_k_gemv8(w: [&[BlockQ4K]; 8], a: &[BlockQ8K], next: &[u8]) -> [f32; 8] {
     let n = w.iter().fold(a.len(), |m, w| m.min(w.len()));
     let a = &a[..n];
     let w = w.map(|w| &w[..n]);
     let mut acc = _mm256_setzero_ps();
     let mut acc_m = _mm256_setzero_ps();
+    // the next group of rows, prefetched evenly over the super-blocks (see
+    // `rows_each_prefetch`)
+    let lines = next.len().div_ceil(64);
+    let per = lines.div_ceil(n.max(1));
     for i in 0..n {
+        for l in i * per..((i + 1) * per).min(lines) {
+            prefetch(next.as_ptr().wrapping_add(64 * l));
+        }
         let y = &a[i];
         let bs = load32(&y.bsums);
         let q8s = _mm_hadd_epi16(_mm256_castsi256_si128(bs), _mm256_extracti128_si256(bs, 1));
@@ -262,5 +279,5 @@ fn q4_k_gemv8(w: [&[BlockQ4K]; 8], a: &[BlockQ8K]) -> [f32; 8] {
 /// others).
 #[target_feature(enable = "avx2,fma,f16c")]
 pub(super) fn gemv8_q4_k(w: &[BlockQ4K], nb: usize, a: &[BlockQ8K], out: &mut [f32]) {
-    rows_by_8(w, nb, out, |r| q4_k_gemv8(r, a));
+    rows_by_8_next(w, nb, out, |r, nx| q4_k_gemv8(r, a, nx));
 }

@@ -5,7 +5,7 @@
 //! once per super-block with one `madd` over the activation group sums. Each 32-element
 //! `maddubs` result is weighted by its two group scales with one `madd`.
 
-use super::blocks32::{rows_by, rows_each};
+use super::blocks32::{rows_by, rows_each_prefetch};
 use super::kquant::*;
 use super::q4::trim;
 use super::util::*;
@@ -105,14 +105,17 @@ fn pair_scales_dup(dup: [__m256i; 2], p: usize) -> __m256i {
 /// (`maddubs` of `q + 32` by 32 activations, `madd` by the two group scales, minus
 /// `32 Σ scale bsum` per lane pair), then `acc = fma(d_a d_w, sumi, acc)`, and finally
 /// `hsum_float_8`. Bit-identical to ggml (oracle test `vec_dot`).
+/// `next`: bytes read after these rows (the next group), prefetched meanwhile
+/// ([`rows_each_prefetch`]); empty for none.
 #[inline]
 #[target_feature(enable = "avx2,fma,f16c")]
-fn q6_k_rows<const R: usize>(w: [&[BlockQ6K]; R], a: &[BlockQ8K]) -> [f32; R] {
+fn q6_k_rows<const R: usize>(w: [&[BlockQ6K]; R], a: &[BlockQ8K], next: &[u8]) -> [f32; R] {
     let m4 = _mm256_set1_epi8(0x0f);
     let m2 = _mm256_set1_epi8(0x30);
-    rows_each(
+    rows_each_prefetch(
         w,
         a,
+        next,
         _mm256_setzero_ps(),
         |y: &BlockQ8K| (y, y.d()),
         |x: &BlockQ6K, (y, dy), acc| {
@@ -168,14 +171,20 @@ fn q6_k_rows<const R: usize>(w: [&[BlockQ6K]; R], a: &[BlockQ8K]) -> [f32; R] {
 /// Q6_K · Q8_K (ggml's order, see [`q6_k_rows`]).
 #[target_feature(enable = "avx2,fma,f16c")]
 pub(super) fn vec_dot_q6_k(w: &[BlockQ6K], a: &[BlockQ8K]) -> f32 {
-    q6_k_rows([w], a)[0]
+    q6_k_rows([w], a, &[])[0]
 }
 
 /// `out[r]` = row `r` of `w` (rows of `nb` super-blocks) · `a`; each row's bits equal
 /// [`vec_dot_q6_k`]'s, two rows share each activation super-block (measured faster than four).
 #[target_feature(enable = "avx2,fma,f16c")]
 pub(super) fn matvec_q6_k(w: &[BlockQ6K], nb: usize, a: &[BlockQ8K], out: &mut [f32]) {
-    rows_by::<2, _>(w, nb, out, |r| q6_k_rows(r, a), |r| q6_k_rows([r], a)[0]);
+    rows_by::<2, _>(
+        w,
+        nb,
+        out,
+        |r| q6_k_rows(r, a, &[]),
+        |r| q6_k_rows([r], a, &[])[0],
+    );
 }
 
 /// Q6_K · four Q8_K rows.
