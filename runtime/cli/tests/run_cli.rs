@@ -173,18 +173,18 @@ fn real_models_greedy_via_cli() {
 }
 
 #[test]
-#[ignore = "needs kernels summing in ggml's order (see runtime/core/tests/model_real.rs)"]
 fn greedy_via_cli_exact() {
+    // Kernels in ggml's order: every tiny step, real models through the first margin < 0.02.
     check_greedy(
         "r1-tiny-random-q4_0",
         &tiny("r1-tiny-random-q4_0"),
-        0.25,
+        f64::NEG_INFINITY,
         true,
     );
     check_greedy(
         "smol-tiny-random-q4_0",
         &tiny("smol-tiny-random-q4_0"),
-        0.25,
+        f64::NEG_INFINITY,
         true,
     );
     for id in [
@@ -194,6 +194,42 @@ fn greedy_via_cli_exact() {
         if let Some(p) = real(id) {
             check_greedy(id, &p, 0.02, true);
         }
+    }
+}
+
+/// `--kv-type`: q8_0 runs a real model (when present); unknown types and a head size that
+/// is not a multiple of 32 (the tiny models: 16) are clear errors.
+#[test]
+fn kv_type_flag() {
+    let m = tiny("r1-tiny-random-q4_0");
+    let o = bague(
+        &["run", "--model", &m, "-p", "hi", "--kv-type", "q4_0"],
+        None,
+    );
+    assert_ne!(o.code, 0);
+    assert!(o.stderr.contains("f16 or q8_0"), "{}", o.stderr);
+    let o = bague(
+        &["run", "--model", &m, "-p", "hi", "--kv-type", "q8_0"],
+        None,
+    );
+    assert_ne!(o.code, 0);
+    assert!(o.stderr.contains("kv_type"), "{}", o.stderr);
+    if let Some(p) = real("smollm2-135m-instruct-q4_1") {
+        let args = [
+            "run",
+            "--model",
+            &p,
+            "-p",
+            "The capital of France is",
+            "-n",
+            "4",
+        ];
+        let o = bague(
+            &[&args[..], &["--temp", "0", "--kv-type", "q8_0", "--json"]].concat(),
+            None,
+        );
+        assert_eq!(o.code, 0, "{}", o.stderr);
+        assert_eq!(json(&o)["output_ids"].as_array().unwrap().len(), 4);
     }
 }
 

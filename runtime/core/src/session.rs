@@ -124,7 +124,7 @@ impl<'m, 'a> Session<'m, 'a> {
     ) -> Result<Self, Error> {
         Self::memory(model, &opts)?;
         let n_batch = batch_size(&opts);
-        let kv = KvCache::new(&model.config, opts.n_ctx);
+        let kv = KvCache::new(&model.config, opts.n_ctx, opts.kv_type);
         let scratch = Scratch::new(model, n_batch, opts.n_ctx, par.n_threads());
         Ok(Session {
             model,
@@ -150,6 +150,12 @@ impl<'m, 'a> Session<'m, 'a> {
             return Err(Error::BadOption {
                 option: "n_batch",
                 why: "must not exceed n_ctx",
+            });
+        }
+        if opts.kv_type == KvType::Q8_0 && model.config.head_dim % 32 != 0 {
+            return Err(Error::BadOption {
+                option: "kv_type",
+                why: "q8_0 needs head_dim to be a multiple of 32 (the Q8_0 block)",
             });
         }
         let kv_cache = KvCache::bytes_needed(&model.config, opts.n_ctx, opts.kv_type).ok_or(

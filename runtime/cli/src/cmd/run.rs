@@ -25,7 +25,7 @@ use bague::chat::{ChatTemplate, Message, ReasoningConfig, SpecialTokens, StopRea
 use bague::generate::{Generator, Outcome, Piece, Request, StdClock};
 use bague::gguf;
 use bague::loader::MappedFile;
-use bague::model::Model;
+use bague::model::{KvType, Model};
 use bague::sampler::{ModelHints, SamplerConfig};
 use bague::session::{ContextPolicy, Session, SessionOptions};
 use bague::tokenizer::{EncodeOptions, Tokenizer};
@@ -152,6 +152,16 @@ pub struct SessionArgs {
     /// context shift) instead of stopping.
     #[arg(long)]
     pub context_shift: bool,
+    /// KV cache element type for keys and values: `f16` (default, llama.cpp's) or `q8_0`
+    /// (llama.cpp's `--cache-type-k/v q8_0`: 8.5 bits per value, about half the memory;
+    /// needs a head size that is a multiple of 32).
+    #[arg(long, value_name = "TYPE", default_value = "f16", value_parser = parse_kv_type)]
+    pub kv_type: KvType,
+}
+
+/// `f16` | `q8_0` (case-insensitive).
+fn parse_kv_type(s: &str) -> Result<KvType, String> {
+    KvType::from_name(s).ok_or_else(|| format!("unknown KV cache type {s:?} (f16 or q8_0)"))
 }
 
 impl SessionArgs {
@@ -170,6 +180,7 @@ impl SessionArgs {
         Ok(SessionOptions {
             n_ctx,
             n_threads,
+            kv_type: self.kv_type,
             context_policy: if self.context_shift {
                 ContextPolicy::Shift { n_keep }
             } else {

@@ -25,12 +25,13 @@
 
 use super::Model;
 use super::error::Error;
-use super::kv_cache::KvCache;
+use super::kv_cache::{KvCache, KvType};
 use super::rope::Rope;
 use super::weights::Tensor;
 use crate::parallel::{Parallel, rows_per_chunk};
 use alloc::vec;
 use alloc::vec::Vec;
+use bague_kernels::GgmlType;
 use bague_kernels::block::F16;
 use bague_kernels::ops;
 
@@ -130,11 +131,13 @@ impl Scratch {
     }
 }
 
-/// f32 slots of one attention task's scratch: scores, f16 probabilities, f16 query.
+/// f32 slots of one attention task's scratch: scores, f16 probabilities, f16 (or Q8_0)
+/// query, one dequantized value row (Q8_0 cache).
 fn att_stride(n_ctx: usize, head_dim: usize) -> usize {
     n_ctx
         .saturating_add(n_ctx.div_ceil(2))
         .saturating_add(head_dim.div_ceil(2))
+        .saturating_add(head_dim)
 }
 
 /// Largest quantized activation row of any matrix input.
@@ -268,7 +271,10 @@ pub(crate) fn block(
     // KV cache[l][pos..pos + n] = k, v (rounded to f16)
     kv.store(l, pos, &s.k[..n * kvd], &s.v[..n * kvd]);
     // att = softmax(q·Kᵀ / sqrt(head_dim), causal) · V          [n][n_head * head_dim]
-    attention(m, kv, s, par, l, n, pos);
+    match kv.kv_type() {
+        KvType::F16 => attention(m, kv, s, par, l, n, pos),
+        KvType::Q8_0 => attention_q8(m, kv, s, par, l, n, pos),
+    }
     // x += Wo·att + bo
     let mut act_ty = None;
     linear(
@@ -543,6 +549,74 @@ fn attention(
                     } else {
                         ops.dot_f16_ggml(vr, p16)
                     };
+                }
+            }
+        },
+    );
+}
+
+/// [`attention`] over a Q8_0 cache: each query head is quantized to Q8_0 and dotted with
+/// the key blocks (ggml `vec_dot_q8_0_q8_0`), soft-maxed as above, and the value rows are
+/// dequantized and summed weighted by the probabilities in f32, position by position (the
+/// shape of llama.cpp's flash-attention path, which it requires for a quantized V; not its
+/// exact numbers).
+fn attention_q8(
+    m: &Model<'_>,
+    kv: &KvCache,
+    s: &mut Scratch,
+    par: &dyn Parallel,
+    l: usize,
+    n: usize,
+    pos: usize,
+) {
+    let c = &m.config;
+    let (hd, qd, kvd) = (c.head_dim, c.q_dim(), c.kv_dim());
+    let (n_head, group) = (c.n_head, c.gqa_group());
+    let n_ctx = kv.n_ctx();
+    let scale = 1.0f32 / libm::sqrtf(hd as f32);
+    let (k_cache, v_cache) = (kv.k_layer_q8(l), kv.v_layer_q8(l));
+    let (bh, bkv) = (hd / 32, kvd / 32);
+    let k = m.linalg.kernels();
+    let ops = m.linalg.ops();
+    let q = &s.q;
+    let units = n * n_head;
+    let per = units.div_ceil(par.n_threads().max(1));
+    par.for_each_chunk_pair(
+        &mut s.att[..units * hd],
+        per * hd,
+        &mut s.att_scratch,
+        s.att_stride,
+        &|task, out, scratch| {
+            let (scores, rest) = scratch.split_at_mut(n_ctx);
+            let (rest, vrow) = rest.split_at_mut(rest.len() - hd);
+            let q8: &mut [u8] = bytemuck::cast_slice_mut(rest);
+            let q8 = &mut q8[..bh * 34];
+            for (kk, o) in out.chunks_exact_mut(hd).enumerate() {
+                let u = task * per + kk;
+                let (t, h) = (u / n_head, u % n_head);
+                let kvh = h / group;
+                let n_kv = pos + t + 1;
+                // q8 = Q8_0(q[t][h])
+                let qh = &q[t * qd + h * hd..t * qd + (h + 1) * hd];
+                let _ = k.quantize_activation(GgmlType::Q8_0, qh, q8);
+                // scores[j] = (K[j][kvh] · q8) * scale, j < n_kv
+                for (j, sc) in scores[..n_kv].iter_mut().enumerate() {
+                    let off = j * bkv + kvh * bh;
+                    let kr: &[u8] = bytemuck::cast_slice(&k_cache[off..off + bh]);
+                    *sc = k.vec_dot(GgmlType::Q8_0, hd, kr, q8).unwrap_or(0.0) * scale;
+                }
+                ops.softmax_masked(&mut scores[..n_kv], n_kv);
+                // o = Σ_j p_j · V[j][kvh]
+                o.fill(0.0);
+                for (j, &p) in scores[..n_kv].iter().enumerate() {
+                    let off = j * bkv + kvh * bh;
+                    for (b, vr) in v_cache[off..off + bh].iter().zip(vrow.chunks_exact_mut(32)) {
+                        let d = b.d();
+                        for (x, &qv) in vr.iter_mut().zip(&b.qs) {
+                            *x = qv as f32 * d;
+                        }
+                    }
+                    ops::axpy(o, p, vrow);
                 }
             }
         },

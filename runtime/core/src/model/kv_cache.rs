@@ -1,20 +1,26 @@
-//! The KV cache: keys and values of every past position, per layer, stored as f16 (as
-//! llama.cpp's default `--cache-type-k/v f16`), allocated once for a context length.
+//! The KV cache: keys and values of every past position, per layer, allocated once for a
+//! context length. Element type [`KvType`]: f16 (llama.cpp's default `--cache-type-k/v f16`)
+//! or Q8_0 (`--cache-type-k/v q8_0`: each head's row quantized to blocks of 32 when stored,
+//! with ggml's x86 activation quantizer, as llama.cpp's `set_rows` does).
 //!
-//! Layout (chosen so that both attention products are contiguous f16·f16 dot products, as
-//! ggml computes them with its non-flash attention):
+//! Layout, f16 (chosen so that both attention products are contiguous f16·f16 dot products,
+//! as ggml computes them with its non-flash attention):
 //! - `k`: `[n_layer][n_ctx][n_kv_head * head_dim]` — one row per position, heads side by
 //!   side; `Q·K` of head `h` at position `j` reads `head_dim` values at `j`.
 //! - `v`: `[n_layer][n_kv_head * head_dim][n_ctx]` — transposed (ggml's `v_trans`), one row
 //!   per value dimension; the weighted sum for dimension `d` is one dot product of that row
 //!   with the attention probabilities.
 //!
-//! Values are stored as raw little-endian f16 bytes so that the kernels read them in place.
+//! Layout, Q8_0: `k` and `v` both `[n_layer][n_ctx][kv_dim / 32]` blocks (V not transposed:
+//! a block of 32 positions could not be requantized one position at a time; llama.cpp
+//! likewise needs its flash-attention path, which reads V by rows, for a quantized V).
+//!
+//! Values are stored as raw little-endian bytes so that the kernels read them in place.
 
 use super::config::Config;
 use alloc::vec;
 use alloc::vec::Vec;
-use bague_kernels::block::{F16, f16_to_f32, f32_to_f16};
+use bague_kernels::block::{BlockQ8_0, F16, f16_to_f32, f32_to_f16, q8_0::quantize_row_q8_0};
 
 /// Element type of the KV cache.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -22,50 +28,84 @@ pub enum KvType {
     /// IEEE half (2 bytes per value), as llama.cpp's default.
     #[default]
     F16,
+    /// Q8_0 blocks of 32 values (34 bytes: an f16 scale and 32 `i8`), 8.5 bits per value.
+    /// Needs `head_dim` to be a multiple of 32.
+    Q8_0,
 }
 
 impl KvType {
-    /// Bytes per stored value.
-    pub fn bytes_per_value(self) -> usize {
+    /// Bytes of one stored row of `n` values (`None` if Q8_0 and `n` is not a multiple of
+    /// 32, or on overflow).
+    pub fn row_bytes(self, n: usize) -> Option<usize> {
         match self {
-            KvType::F16 => 2,
+            KvType::F16 => n.checked_mul(2),
+            KvType::Q8_0 => (n % 32 == 0).then_some(n / 32 * 34),
         }
+    }
+
+    /// The name llama.cpp's `--cache-type-k/v` uses (`f16`, `q8_0`).
+    pub fn name(self) -> &'static str {
+        match self {
+            KvType::F16 => "f16",
+            KvType::Q8_0 => "q8_0",
+        }
+    }
+
+    /// Parses [`name`](Self::name) (case-insensitive).
+    pub fn from_name(s: &str) -> Option<KvType> {
+        [KvType::F16, KvType::Q8_0]
+            .into_iter()
+            .find(|t| t.name().eq_ignore_ascii_case(s))
     }
 }
 
 /// Keys and values of up to `n_ctx` positions for every layer (module docs for layouts).
 #[derive(Clone, Debug)]
 pub struct KvCache {
+    ty: KvType,
     n_layer: usize,
     n_ctx: usize,
     kv_dim: usize,
-    /// `[n_layer][n_ctx][kv_dim]` f16 (little-endian bytes).
+    /// Bytes of one position's keys (and values) in one layer.
+    row: usize,
+    /// `[n_layer][n_ctx][kv_dim]` (module docs).
     k: Vec<u8>,
-    /// `[n_layer][kv_dim][n_ctx]` f16 (little-endian bytes), transposed.
+    /// f16: `[n_layer][kv_dim][n_ctx]`, transposed; Q8_0: `[n_layer][n_ctx][kv_dim]`.
     v: Vec<u8>,
 }
 
 impl KvCache {
-    /// Bytes a cache of `n_ctx` positions needs for `cfg` (keys and values).
+    /// Bytes a cache of `n_ctx` positions needs for `cfg` (keys and values); `None` on
+    /// overflow, or for Q8_0 when `head_dim` is not a multiple of 32.
     pub fn bytes_needed(cfg: &Config, n_ctx: usize, ty: KvType) -> Option<usize> {
+        if ty == KvType::Q8_0 && cfg.head_dim % 32 != 0 {
+            return None;
+        }
         cfg.n_layer
             .checked_mul(n_ctx)?
-            .checked_mul(cfg.kv_dim())?
-            .checked_mul(ty.bytes_per_value())?
+            .checked_mul(ty.row_bytes(cfg.kv_dim())?)?
             .checked_mul(2)
     }
 
     /// A zeroed cache for `n_ctx` positions. The caller has checked the size with
     /// [`bytes_needed`](Self::bytes_needed).
-    pub(crate) fn new(cfg: &Config, n_ctx: usize) -> KvCache {
-        let per = cfg.n_layer * n_ctx * cfg.kv_dim() * 2;
+    pub(crate) fn new(cfg: &Config, n_ctx: usize, ty: KvType) -> KvCache {
+        let row = ty.row_bytes(cfg.kv_dim()).unwrap_or(0);
+        let per = cfg.n_layer * n_ctx * row;
         KvCache {
+            ty,
             n_layer: cfg.n_layer,
             n_ctx,
             kv_dim: cfg.kv_dim(),
+            row,
             k: vec![0u8; per],
             v: vec![0u8; per],
         }
+    }
+
+    /// Element type.
+    pub fn kv_type(&self) -> KvType {
+        self.ty
     }
 
     /// Context length (positions).
@@ -78,34 +118,61 @@ impl KvCache {
         self.k.len() + self.v.len()
     }
 
-    /// Keys of layer `l`: `[n_ctx][kv_dim]` f16.
+    /// Keys of layer `l`: `[n_ctx][kv_dim]` f16 (an f16 cache).
     pub(crate) fn k_layer(&self, l: usize) -> &[F16] {
-        let n = self.n_ctx * self.kv_dim * 2;
-        bytemuck::cast_slice(&self.k[l * n..(l + 1) * n])
+        bytemuck::cast_slice(self.k_bytes(l))
     }
 
-    /// Values of layer `l`, transposed: `[kv_dim][n_ctx]` f16.
+    /// Values of layer `l`, transposed: `[kv_dim][n_ctx]` f16 (an f16 cache).
     pub(crate) fn v_layer(&self, l: usize) -> &[F16] {
-        let n = self.n_ctx * self.kv_dim * 2;
-        bytemuck::cast_slice(&self.v[l * n..(l + 1) * n])
+        bytemuck::cast_slice(self.v_bytes(l))
     }
 
-    /// Stores `k`, `v` (`[n_tok][kv_dim]` f32, rounded to f16) at positions
-    /// `pos..pos + n_tok` of layer `l`.
+    /// Keys of layer `l` of a Q8_0 cache: `[n_ctx][kv_dim / 32]` blocks.
+    pub(crate) fn k_layer_q8(&self, l: usize) -> &[BlockQ8_0] {
+        bytemuck::cast_slice(self.k_bytes(l))
+    }
+
+    /// Values of layer `l` of a Q8_0 cache: `[n_ctx][kv_dim / 32]` blocks.
+    pub(crate) fn v_layer_q8(&self, l: usize) -> &[BlockQ8_0] {
+        bytemuck::cast_slice(self.v_bytes(l))
+    }
+
+    fn k_bytes(&self, l: usize) -> &[u8] {
+        let n = self.n_ctx * self.row;
+        &self.k[l * n..(l + 1) * n]
+    }
+
+    fn v_bytes(&self, l: usize) -> &[u8] {
+        let n = self.n_ctx * self.row;
+        &self.v[l * n..(l + 1) * n]
+    }
+
+    /// Stores `k`, `v` (`[n_tok][kv_dim]` f32, rounded to f16 or quantized to Q8_0) at
+    /// positions `pos..pos + n_tok` of layer `l`.
     pub(crate) fn store(&mut self, l: usize, pos: usize, k: &[f32], v: &[f32]) {
-        let (d, n_ctx) = (self.kv_dim, self.n_ctx);
+        let (d, n_ctx, row) = (self.kv_dim, self.n_ctx, self.row);
         let n_tok = k.len() / d;
         debug_assert!(pos + n_tok <= n_ctx);
-        let kl = &mut self.k[l * n_ctx * d * 2..(l + 1) * n_ctx * d * 2];
-        for (i, &x) in k.iter().enumerate() {
-            let o = (pos * d + i) * 2;
-            kl[o..o + 2].copy_from_slice(&f32_to_f16(x));
-        }
-        let vl = &mut self.v[l * n_ctx * d * 2..(l + 1) * n_ctx * d * 2];
-        for (t, row) in v.chunks_exact(d).enumerate() {
-            for (i, &x) in row.iter().enumerate() {
-                let o = (i * n_ctx + pos + t) * 2;
-                vl[o..o + 2].copy_from_slice(&f32_to_f16(x));
+        let kl = &mut self.k[l * n_ctx * row..(l + 1) * n_ctx * row];
+        let vl = &mut self.v[l * n_ctx * row..(l + 1) * n_ctx * row];
+        match self.ty {
+            KvType::F16 => {
+                for (i, &x) in k.iter().enumerate() {
+                    let o = (pos * d + i) * 2;
+                    kl[o..o + 2].copy_from_slice(&f32_to_f16(x));
+                }
+                for (t, r) in v.chunks_exact(d).enumerate() {
+                    for (i, &x) in r.iter().enumerate() {
+                        let o = (i * n_ctx + pos + t) * 2;
+                        vl[o..o + 2].copy_from_slice(&f32_to_f16(x));
+                    }
+                }
+            }
+            KvType::Q8_0 => {
+                let span = pos * row..(pos + n_tok) * row;
+                quantize_row_q8_0(k, bytemuck::cast_slice_mut(&mut kl[span.clone()]));
+                quantize_row_q8_0(v, bytemuck::cast_slice_mut(&mut vl[span]));
             }
         }
     }
@@ -122,24 +189,49 @@ impl KvCache {
         tmp: &mut [f32],
         mut rekey: impl FnMut(&mut [f32]),
     ) {
-        let (d, n_ctx) = (self.kv_dim, self.n_ctx);
+        let (d, n_ctx, row) = (self.kv_dim, self.n_ctx, self.row);
         let tmp = &mut tmp[..d];
         for l in 0..self.n_layer {
-            let kl = &mut self.k[l * n_ctx * d * 2..(l + 1) * n_ctx * d * 2];
+            let kl = &mut self.k[l * n_ctx * row..(l + 1) * n_ctx * row];
             for j in 0..n {
-                let from = (src + j) * d * 2;
-                for (i, t) in tmp.iter_mut().enumerate() {
-                    *t = f16_to_f32([kl[from + 2 * i], kl[from + 2 * i + 1]]);
+                let from = (src + j) * row;
+                match self.ty {
+                    KvType::F16 => {
+                        for (i, t) in tmp.iter_mut().enumerate() {
+                            *t = f16_to_f32([kl[from + 2 * i], kl[from + 2 * i + 1]]);
+                        }
+                    }
+                    KvType::Q8_0 => {
+                        let b: &[BlockQ8_0] = bytemuck::cast_slice(&kl[from..from + row]);
+                        for (blk, t) in b.iter().zip(tmp.chunks_exact_mut(32)) {
+                            let s = blk.d();
+                            for (x, &q) in t.iter_mut().zip(&blk.qs) {
+                                *x = q as f32 * s;
+                            }
+                        }
+                    }
                 }
                 rekey(tmp);
-                let to = (dst + j) * d * 2;
-                for (i, &t) in tmp.iter().enumerate() {
-                    kl[to + 2 * i..to + 2 * i + 2].copy_from_slice(&f32_to_f16(t));
+                let to = (dst + j) * row;
+                match self.ty {
+                    KvType::F16 => {
+                        for (i, &t) in tmp.iter().enumerate() {
+                            kl[to + 2 * i..to + 2 * i + 2].copy_from_slice(&f32_to_f16(t));
+                        }
+                    }
+                    KvType::Q8_0 => {
+                        quantize_row_q8_0(tmp, bytemuck::cast_slice_mut(&mut kl[to..to + row]))
+                    }
                 }
             }
-            let vl = &mut self.v[l * n_ctx * d * 2..(l + 1) * n_ctx * d * 2];
-            for row in vl.chunks_exact_mut(n_ctx * 2) {
-                row.copy_within(src * 2..(src + n) * 2, dst * 2);
+            let vl = &mut self.v[l * n_ctx * row..(l + 1) * n_ctx * row];
+            match self.ty {
+                KvType::F16 => {
+                    for r in vl.chunks_exact_mut(n_ctx * 2) {
+                        r.copy_within(src * 2..(src + n) * 2, dst * 2);
+                    }
+                }
+                KvType::Q8_0 => vl.copy_within(src * row..(src + n) * row, dst * row),
             }
         }
     }
