@@ -24,6 +24,8 @@ if command -v ccache >/dev/null 2>&1; then
 fi
 case "${1:-test}" in
   test)
+    # tests/inspect_rows.rs runs the release `bague` binary of this target dir.
+    cargo build --release -p bague-cli --bin bague
     cargo test --release -p bague-oracle -- --test-threads 1
     ;;
   clippy)
@@ -31,6 +33,7 @@ case "${1:-test}" in
     ;;
   bench)
     cargo bench -p bague-oracle --bench matvec_vs_ggml
+    cargo bench -p bague-oracle --bench tokenizer_vs_llama
     ;;
   *)
     echo "usage: $0 [test|clippy|bench]" >&2
