@@ -13,7 +13,9 @@
 #   SSE4.2 AVX AVX2 BMI2 FMA F16C, no AVX-512: the reference machine's set. ggml_sanity.rs
 #   asserts it.
 #
-# Usage: ci/oracle.sh [test|clippy|bench]   (default: test)
+# Usage: ci/oracle.sh [test|clippy|bench|build]   (default: test)
+#   build: release `bague` and `bague-bench-vs` side by side in $TARGET/release, so that
+#          `bague bench --vs-llama-cpp` finds its peer.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 export CARGO_TARGET_DIR="${ORACLE_TARGET_DIR:-${CARGO_TARGET_DIR:-$PWD/target}}"
@@ -35,8 +37,13 @@ case "${1:-test}" in
     cargo bench -p bague-oracle --bench matvec_vs_ggml
     cargo bench -p bague-oracle --bench tokenizer_vs_llama
     ;;
+  build)
+    cargo build --release -p bague-cli --bin bague
+    cargo build --release -p bague-oracle --bin bague-bench-vs
+    echo "built: $CARGO_TARGET_DIR/release/bague and $CARGO_TARGET_DIR/release/bague-bench-vs"
+    ;;
   *)
-    echo "usage: $0 [test|clippy|bench]" >&2
+    echo "usage: $0 [test|clippy|bench|build]" >&2
     exit 2
     ;;
 esac
