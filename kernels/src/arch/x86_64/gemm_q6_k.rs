@@ -12,13 +12,12 @@
 //! (6-bit quants as bytes 0..64); `Σ (q − 32)·a = Σ q·a − 32·Σa` with `Σa` from the Q8_K
 //! `bsums`.
 
+use super::gemm_tile::{ROWS, tile_gemm};
 use super::util::*;
 use crate::block::*;
 use core::arch::x86_64::*;
 use core::ops::Range;
 
-/// Rows per tile: one per 32-bit lane.
-const ROWS: usize = 8;
 /// Most super-blocks per row the scratch holds (20480 columns); longer rows return `false`.
 pub(super) const MAX_NB: usize = 80;
 
@@ -138,19 +137,6 @@ fn tile_dot<const T: usize>(tile: &[Sb], a: [&[BlockQ8K]; T]) -> [__m256; T] {
     acc
 }
 
-/// Store the first `n` lanes of `v` to `o`.
-#[inline]
-#[target_feature(enable = "avx2,fma,f16c")]
-fn store_n(o: &mut [f32], v: __m256, n: usize) {
-    if n == ROWS {
-        store_ps(o, v);
-    } else {
-        let mut tmp = [0f32; ROWS];
-        store_ps(&mut tmp, v);
-        o[..n].copy_from_slice(&tmp[..n]);
-    }
-}
-
 /// `out[t * out_stride + (r - rows.start)] = row r · token t` for `r` in `rows`, `t < n_tok`,
 /// in ggml's tiled order (see the module docs; the caller makes sure `n_tok ≥ 8`, where ggml
 /// uses it). `w`: rows of `nb` super-blocks; `acts`: `n_tok` rows of `nb` Q8_K blocks.
@@ -169,35 +155,19 @@ pub(super) fn gemm_q6_k(
     if nb > MAX_NB {
         return false;
     }
-    if nb == 0 || rows.is_empty() || n_tok == 0 {
-        return true;
-    }
     let mut scratch = [SB_ZERO; MAX_NB];
-    let tile = &mut scratch[..nb];
-    let last = rows.end - 1;
-    let act = |t: usize| &acts[t * nb..(t + 1) * nb];
-    let n4 = n_tok / 4 * 4;
-    let mut r0 = rows.start;
-    while r0 < rows.end {
-        for i in 0..ROWS {
-            let r = (r0 + i).min(last);
-            for (s, x) in tile.iter_mut().zip(&w[r * nb..(r + 1) * nb]) {
-                decode(s, i, x);
-            }
-        }
-        let n = (rows.end - r0).min(ROWS);
-        let col = r0 - rows.start;
-        for t0 in (0..n4).step_by(4) {
-            let v = tile_dot::<4>(tile, [act(t0), act(t0 + 1), act(t0 + 2), act(t0 + 3)]);
-            for (k, v) in v.into_iter().enumerate() {
-                store_n(&mut out[(t0 + k) * out_stride + col..], v, n);
-            }
-        }
-        for t in n4..n_tok {
-            let [v] = tile_dot::<1>(tile, [act(t)]);
-            store_n(&mut out[t * out_stride + col..], v, n);
-        }
-        r0 += ROWS;
-    }
+    tile_gemm(
+        w,
+        nb,
+        rows,
+        acts,
+        n_tok,
+        out,
+        out_stride,
+        &mut scratch,
+        |s, i, x| decode(s, i, x),
+        |t, a| tile_dot::<4>(t, a),
+        |t, a| tile_dot::<1>(t, [a])[0],
+    );
     true
 }

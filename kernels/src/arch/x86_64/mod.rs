@@ -15,6 +15,7 @@ mod gemm_q0;
 mod gemm_q4_0r;
 mod gemm_q4_k;
 mod gemm_q6_k;
+mod gemm_tile;
 mod kquant;
 mod q4;
 mod q4_k;
