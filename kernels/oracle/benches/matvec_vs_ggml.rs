@@ -7,7 +7,8 @@
 //! Weights: random normal values quantized by ggml's `ggml_quantize_chunk`; activations:
 //! random normal values quantized by ggml's CPU `from_float` (Q8_0 / Q8_1 / Q8_K).
 //!
-//! Run: `cargo bench -p bague-oracle --bench matvec_vs_ggml` (add `-- <filter>` for divan).
+//! Run: `cargo bench -p bague-oracle --bench matvec_vs_ggml` (add `-- <filter>` to keep only
+//! the cases whose name, such as `Q6_K_896x4864`, contains the filter: in both parts).
 //! First prints a ratio table from interleaved single calls (ours, ggml, ours, ggml …, so drift
 //! and other load hit both alike; min and median), then divan's own statistics for each case.
 //! On a shared, busy machine trust the min column.
@@ -114,8 +115,23 @@ fn median(v: &mut [f64]) -> f64 {
     v[v.len() / 2]
 }
 
+/// The case name used by divan and by the filter, e.g. `Q6_K_896x4864`.
+fn case_name(c: &Case) -> String {
+    format!("{}_{}x{}", c.ty.name(), c.rows, c.cols)
+}
+
+/// The ratio table's filter: the command line's words that are not options (as divan reads
+/// them; an option's value would count as a word too, so pass options as `--opt=value`).
+fn filters() -> Vec<String> {
+    std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect()
+}
+
 fn ratio_table() {
     let k = Kernels::detect();
+    let filters = filters();
     println!(
         "matvec, 1 thread: ours [{}] vs ggml vec_dot [{}]",
         k.name(),
@@ -128,6 +144,10 @@ fn ratio_table() {
     );
     let variants: [(&str, Run); 2] = [("", ours), (" vd", ours_vec_dot)];
     for c in cases() {
+        let name = case_name(c);
+        if !filters.is_empty() && !filters.iter().any(|f| name.contains(f.as_str())) {
+            continue;
+        }
         for (tag, run) in variants {
             if !tag.is_empty() && !matches!(c.ty, GgmlType::Q4_0 | GgmlType::Q4_K) {
                 continue; // the same kernel as the default
@@ -185,7 +205,7 @@ const CASE_NAMES: [&str; 10] = [
 fn find(name: &str) -> &'static Case {
     cases()
         .iter()
-        .find(|c| format!("{}_{}x{}", c.ty.name(), c.rows, c.cols) == name)
+        .find(|c| case_name(c) == name)
         .unwrap_or_else(|| panic!("no case {name}"))
 }
 
