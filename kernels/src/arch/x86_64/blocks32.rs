@@ -180,6 +180,39 @@ pub(super) fn rows_each_prefetch<'a, const R: usize, W, A, P: Copy, St: Copy>(
     st
 }
 
+/// [`rows_each`], prefetching in each row the block `AHEAD` blocks further on (past the
+/// row's end: the next row's first blocks) while block `i` computes. With one row per call
+/// over consecutive rows, the weights are one long stream with the lookahead running ahead
+/// of the loads; where rows of a few KiB are read several side by side instead, each is a
+/// short stream that the hardware prefetcher keeps losing. `AHEAD` = 0: no prefetch.
+#[inline(always)]
+pub(super) fn rows_ahead<'a, const AHEAD: usize, const R: usize, W, A, P: Copy, St: Copy>(
+    w: [&[W]; R],
+    a: &'a [A],
+    init: St,
+    pre: impl Fn(&'a A) -> P,
+    block: impl Fn(&W, P, St) -> St,
+) -> [St; R] {
+    let n = w.iter().fold(a.len(), |m, w| m.min(w.len()));
+    let size = core::mem::size_of::<W>();
+    let mut st = [init; R];
+    for i in 0..n {
+        let p = pre(&a[i]);
+        for r in 0..R {
+            if AHEAD > 0 && size > 0 {
+                let b = w[r].as_ptr().wrapping_add(i + AHEAD).cast::<u8>();
+                // every cache line of the block: one hint per 64 bytes and one at its end
+                for o in (0..size).step_by(64) {
+                    prefetch(b.wrapping_add(o));
+                }
+                prefetch(b.wrapping_add(size - 1));
+            }
+            st[r] = block(&w[r][i], p, st[r]);
+        }
+    }
+    st
+}
+
 /// Hint the cache line at `p` into L1 (never faults, reads nothing into the program).
 #[inline(always)]
 pub(super) fn prefetch(p: *const u8) {

@@ -5,7 +5,7 @@
 //! once per super-block with one `madd` over the activation group sums. Each 32-element
 //! `maddubs` result is weighted by its two group scales with one `madd`.
 
-use super::blocks32::{rows_by, rows_each_prefetch};
+use super::blocks32::{rows_ahead, rows_by};
 use super::kquant::*;
 use super::q4::trim;
 use super::util::*;
@@ -101,21 +101,18 @@ fn pair_scales_dup(dup: [__m256i; 2], p: usize) -> __m256i {
 }
 
 /// Q6_K · Q8_K for `R` weight rows and one activation row, in the order of ggml's AVX2
-/// `ggml_vec_dot_q6_K_q8_K` for each row: per super-block the exact 8-lane integer sums
-/// (`maddubs` of `q + 32` by 32 activations, `madd` by the two group scales, minus
-/// `32 Σ scale bsum` per lane pair), then `acc = fma(d_a d_w, sumi, acc)`, and finally
-/// `hsum_float_8`. Bit-identical to ggml (oracle test `vec_dot`).
-/// `next`: bytes read after these rows (the next group), prefetched meanwhile
-/// ([`rows_each_prefetch`]); empty for none.
+/// `ggml_vec_dot_q6_K_q8_K` for each row: per super-block the exact 8-lane integer sums (`maddubs` of `q + 32` by 32 activations, `madd`
+/// by the two group scales, minus `32 Σ scale bsum` per lane pair), then
+/// `acc = fma(d_a d_w, sumi, acc)`, and finally `hsum_float_8`. Bit-identical to ggml (oracle
+/// test `vec_dot`). `AHEAD`: super-blocks to prefetch ahead ([`rows_ahead`]; 0 for none).
 #[inline]
 #[target_feature(enable = "avx2,fma,f16c")]
-fn q6_k_rows<const R: usize>(w: [&[BlockQ6K]; R], a: &[BlockQ8K], next: &[u8]) -> [f32; R] {
+fn q6_k_rows<const AHEAD: usize, const R: usize>(w: [&[BlockQ6K]; R], a: &[BlockQ8K]) -> [f32; R] {
     let m4 = _mm256_set1_epi8(0x0f);
     let m2 = _mm256_set1_epi8(0x30);
-    rows_each_prefetch(
+    rows_ahead::<AHEAD, R, _, _, _, _>(
         w,
         a,
-        next,
         _mm256_setzero_ps(),
         |y: &BlockQ8K| (y, y.d()),
         |x: &BlockQ6K, (y, dy), acc| {
@@ -171,19 +168,28 @@ fn q6_k_rows<const R: usize>(w: [&[BlockQ6K]; R], a: &[BlockQ8K], next: &[u8]) -
 /// Q6_K · Q8_K (ggml's order, see [`q6_k_rows`]).
 #[target_feature(enable = "avx2,fma,f16c")]
 pub(super) fn vec_dot_q6_k(w: &[BlockQ6K], a: &[BlockQ8K]) -> f32 {
-    q6_k_rows([w], a, &[])[0]
+    q6_k_rows::<0, 1>([w], a)[0]
 }
 
-/// `out[r]` = row `r` of `w` (rows of `nb` super-blocks) · `a`; each row's bits equal
-/// [`vec_dot_q6_k`]'s, two rows share each activation super-block (measured faster than four).
+/// Super-blocks [`matvec_q6_k`] prefetches ahead in its row: 8 × 210 bytes. On 896x4864
+/// (matvec_vs_ggml, one thread) one row at a time with this lookahead measured 1.10–1.14×
+/// ggml's `vec_dot` (min of 300 calls, quiet machine), where two or four rows side by side
+/// measured 0.86–0.98× with or without prefetching the next group, and pairs of rows half
+/// the matrix apart (two long streams) 1.05–1.10×: the kernel waits on the weights more
+/// than on arithmetic, and rows of a few KiB read side by side are short streams that the
+/// hardware prefetcher keeps losing. Lookaheads of 2, 4 and 16 measured within noise of 8.
+const Q6_K_AHEAD: usize = 8;
+
+/// `out[r]` = row `r` of `w` (rows of `nb` super-blocks) · `a`, one row at a time (see
+/// [`Q6_K_AHEAD`]); each row's bits equal [`vec_dot_q6_k`]'s.
 #[target_feature(enable = "avx2,fma,f16c")]
 pub(super) fn matvec_q6_k(w: &[BlockQ6K], nb: usize, a: &[BlockQ8K], out: &mut [f32]) {
-    rows_by::<2, _>(
+    rows_by::<1, _>(
         w,
         nb,
         out,
-        |r| q6_k_rows(r, a, &[]),
-        |r| q6_k_rows([r], a, &[])[0],
+        |r| q6_k_rows::<Q6_K_AHEAD, 1>(r, a),
+        |r| q6_k_rows::<Q6_K_AHEAD, 1>([r], a)[0],
     );
 }
 
