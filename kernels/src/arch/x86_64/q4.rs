@@ -5,7 +5,7 @@
 //! [`dot_blocks`]'s. Signed values (Q4_0's `q - 8`, IQ4_NL's codebook) use the sign trick:
 //! `maddubs(|q|, sign(a, q))`.
 
-use super::blocks32::{Blocks32, dot_blocks, f16x8, rows_by_4, rows_by_8, rows_each};
+use super::blocks32::{Blocks32, dot_blocks, f16x8, rows_each, rows_strided};
 use super::util::*;
 use crate::block::iq4_nl::KVALUES_IQ4NL;
 use crate::block::*;
@@ -91,10 +91,10 @@ pub(super) fn vec_dot_q4_0(w: &[BlockQ4_0], a: &[BlockQ8_0]) -> f32 {
 }
 
 /// `out[r]` = row `r` of `w` (rows of `nb` blocks) · `a`; each row's bits equal
-/// [`vec_dot_q4_0`]'s, four rows share each activation block.
+/// [`vec_dot_q4_0`]'s; four rows share each activation block ([`rows_strided`]).
 #[target_feature(enable = "avx2,fma,f16c")]
 pub(super) fn matvec_q4_0(w: &[BlockQ4_0], nb: usize, a: &[BlockQ8_0], out: &mut [f32]) {
-    rows_by_4(w, nb, out, |r| q4_0_rows(r, a), |r| q4_0_rows([r], a)[0]);
+    rows_strided::<4, _>(w, nb, out, |r| q4_0_rows(r, a));
 }
 
 /// Q4_0 · four Q8_0 rows.
@@ -134,10 +134,10 @@ pub(super) fn vec_dot_q4_1(w: &[BlockQ4_1], a: &[BlockQ8_1]) -> f32 {
 }
 
 /// `out[r]` = row `r` of `w` (rows of `nb` blocks) · `a`; each row's bits equal
-/// [`vec_dot_q4_1`]'s.
+/// [`vec_dot_q4_1`]'s; four rows share each activation block ([`rows_strided`]).
 #[target_feature(enable = "avx2,fma,f16c")]
 pub(super) fn matvec_q4_1(w: &[BlockQ4_1], nb: usize, a: &[BlockQ8_1], out: &mut [f32]) {
-    rows_by_4(w, nb, out, |r| q4_1_rows(r, a), |r| q4_1_rows([r], a)[0]);
+    rows_strided::<4, _>(w, nb, out, |r| q4_1_rows(r, a));
 }
 
 /// IQ4_NL · Q8_0: nibbles index the codebook with one `pshufb`; values fit a signed byte.
@@ -198,8 +198,9 @@ fn q4_0_gemv8(w: [&[BlockQ4_0]; 8], a: &[BlockQ8_0]) -> [f32; 8] {
 }
 
 /// `out[r]` = row `r` of `w` (rows of `nb` blocks) · `a` in the order of ggml's repacked
-/// `ggml_gemv_q4_0_8x8_q8_0` (see [`q4_0_gemv8`]), eight rows per pass.
+/// `ggml_gemv_q4_0_8x8_q8_0` (see [`q4_0_gemv8`]), eight rows per pass ([`rows_strided`];
+/// each row's bits do not depend on the others).
 #[target_feature(enable = "avx2,fma,f16c")]
 pub(super) fn gemv8_q4_0(w: &[BlockQ4_0], nb: usize, a: &[BlockQ8_0], out: &mut [f32]) {
-    rows_by_8(w, nb, out, |r| q4_0_gemv8(r, a));
+    rows_strided::<8, _>(w, nb, out, |r| q4_0_gemv8(r, a));
 }

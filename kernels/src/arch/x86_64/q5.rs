@@ -4,7 +4,7 @@
 //! the signed value `q - 16` is the nibble OR-ed with 0xF0 where the fifth bit is clear
 //! (two's complement), so no subtraction is needed.
 
-use super::blocks32::{Blocks32, dot_blocks, rows_by, rows_each};
+use super::blocks32::{Blocks32, dot_blocks, rows_each, rows_strided};
 use super::q4::{signed_dot, with_abs};
 use super::util::*;
 use crate::block::*;
@@ -71,10 +71,10 @@ pub(super) fn vec_dot_q5_0(w: &[BlockQ5_0], a: &[BlockQ8_0]) -> f32 {
 }
 
 /// `out[r]` = row `r` of `w` (rows of `nb` blocks) · `a`; each row's bits equal
-/// [`vec_dot_q5_0`]'s, eight rows share each activation block.
+/// [`vec_dot_q5_0`]'s; eight rows share each activation block ([`rows_strided`]).
 #[target_feature(enable = "avx2,fma,f16c")]
 pub(super) fn matvec_q5_0(w: &[BlockQ5_0], nb: usize, a: &[BlockQ8_0], out: &mut [f32]) {
-    rows_by::<8, _>(w, nb, out, |r| q5_0_rows(r, a), |r| q5_0_rows([r], a)[0]);
+    rows_strided::<8, _>(w, nb, out, |r| q5_0_rows(r, a));
 }
 
 /// Q5_0 · four Q8_0 rows.

@@ -5,7 +5,7 @@
 //! once per super-block with one `madd` over the activation group sums. Each 32-element
 //! `maddubs` result is weighted by its two group scales with one `madd`.
 
-use super::blocks32::{rows_ahead, rows_by};
+use super::blocks32::{rows_ahead, rows_strided};
 use super::kquant::*;
 use super::q4::trim;
 use super::util::*;
@@ -184,13 +184,7 @@ const Q6_K_AHEAD: usize = 8;
 /// [`Q6_K_AHEAD`]); each row's bits equal [`vec_dot_q6_k`]'s.
 #[target_feature(enable = "avx2,fma,f16c")]
 pub(super) fn matvec_q6_k(w: &[BlockQ6K], nb: usize, a: &[BlockQ8K], out: &mut [f32]) {
-    rows_by::<1, _>(
-        w,
-        nb,
-        out,
-        |r| q6_k_rows::<Q6_K_AHEAD, 1>(r, a),
-        |r| q6_k_rows::<Q6_K_AHEAD, 1>([r], a)[0],
-    );
+    rows_strided::<1, _>(w, nb, out, |r| q6_k_rows::<Q6_K_AHEAD, 1>(r, a));
 }
 
 /// Q6_K · four Q8_K rows.

@@ -5,7 +5,7 @@
 //! `cvtps2dq`, saturating packs), so their bytes equal the scalar emulation in
 //! `block::q8_0` / `block::q8_1` bit for bit (tested).
 
-use super::blocks32::{Blocks32, dot_blocks, rows_by_next, rows_each_prefetch};
+use super::blocks32::{Blocks32, dot_blocks, rows_each, rows_strided};
 use super::q4::{signed_dot, with_abs};
 use super::util::*;
 use crate::block::*;
@@ -32,15 +32,12 @@ fn vec_dot_q8_0_n<const N: usize>(w: &[BlockQ8_0], a: [&[BlockQ8_0]; N]) -> [f32
 /// `ggml_vec_dot_q8_0_q8_0` for each row: one 8-lane accumulator, per block
 /// `acc = fma(d_w d_a, lanes, acc)` (ggml's sign trick, `maddubs(|w|, sign(a, w))`, so even
 /// a weight quant of -128 gives ggml's integers), then `hsum_float_8`. Bit-identical to ggml.
-/// `next`: bytes read after these rows (the next group), prefetched meanwhile
-/// ([`rows_each_prefetch`]); empty for none.
 #[inline]
 #[target_feature(enable = "avx2,fma,f16c")]
-fn q8_0_rows<const R: usize>(w: [&[BlockQ8_0]; R], a: &[BlockQ8_0], next: &[u8]) -> [f32; R] {
-    rows_each_prefetch(
+fn q8_0_rows<const R: usize>(w: [&[BlockQ8_0]; R], a: &[BlockQ8_0]) -> [f32; R] {
+    rows_each(
         w,
         a,
-        next,
         _mm256_setzero_ps(),
         |y: &BlockQ8_0| (f16_lut(y.d), load32(&y.qs)),
         |x: &BlockQ8_0, (da, yq), acc| {
@@ -54,20 +51,15 @@ fn q8_0_rows<const R: usize>(w: [&[BlockQ8_0]; R], a: &[BlockQ8_0], next: &[u8])
 /// Q8_0 · Q8_0 (ggml's order, see [`q8_0_rows`]).
 #[target_feature(enable = "avx2,fma,f16c")]
 pub(super) fn vec_dot_q8_0(w: &[BlockQ8_0], a: &[BlockQ8_0]) -> f32 {
-    q8_0_rows([w], a, &[])[0]
+    q8_0_rows([w], a)[0]
 }
 
 /// `out[r]` = row `r` of `w` (rows of `nb` blocks) · `a`; each row's bits equal
-/// [`vec_dot_q8_0`]'s, eight rows share each activation block.
+/// [`vec_dot_q8_0`]'s; four rows share each activation block ([`rows_strided`]; four
+/// measured as fast as eight).
 #[target_feature(enable = "avx2,fma,f16c")]
 pub(super) fn matvec_q8_0(w: &[BlockQ8_0], nb: usize, a: &[BlockQ8_0], out: &mut [f32]) {
-    rows_by_next::<8, _>(
-        w,
-        nb,
-        out,
-        |r, nx| q8_0_rows(r, a, nx),
-        |r| q8_0_rows([r], a, &[])[0],
-    );
+    rows_strided::<4, _>(w, nb, out, |r| q8_0_rows(r, a));
 }
 
 /// Q8_0 · four Q8_0 rows.
