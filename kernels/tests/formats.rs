@@ -157,7 +157,8 @@ fn matvec_equals_vec_dot_bitwise_matmul_close() {
             .collect();
         let all: Vec<u8> = acts.concat();
         for k in Kernels::available() {
-            for rows in [0..n_rows, 3..20, 36..37, 5..5] {
+            // 37, 17, 1, 0, 32 (whole groups of 4 and 8), 23 (5 × 4 + 3, 2 × 8 + 7) rows
+            for rows in [0..n_rows, 3..20, 36..37, 5..5, 4..36, 14..37] {
                 let mut out = vec![f32::NAN; rows.len()];
                 k.matvec_ordered(
                     MatvecOrder::VecDot,

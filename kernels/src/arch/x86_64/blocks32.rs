@@ -10,8 +10,9 @@
 //! Used for several activation rows at once (prefill): each weight block is decoded once
 //! (`decode`) and dotted with every row (`dot`). The single-row kernels (`q4.rs`, …) keep a
 //! simpler per-block scale path, measured faster for one row; both follow the same
-//! accumulation order (even blocks → first accumulator, odd → second), and the per-block products are the same f32 values, so a
-//! row gets the same bits either way (tested: `matvec_and_matmul_equal_vec_dot_bitwise`).
+//! accumulation order (even blocks → first accumulator, odd → second), and the per-block
+//! products are the same f32 values, so a row gets the same bits either way (tested:
+//! `matvec_equals_vec_dot_bitwise_matmul_close`).
 
 use super::util::*;
 use core::arch::x86_64::*;
@@ -133,7 +134,8 @@ where
 ///
 /// A row's state evolves exactly as in a one-row call, so the result of each row does not
 /// depend on `R` or on which rows share a call; the `R` chains are independent, which hides
-/// the FMA latency that bounds a single row (the speed of the decode matvec).
+/// the FMA latency that bounds a single row (the speed of the decode matvec). Rows are of
+/// equal length in every caller; all are cut to the shortest (and to `a`).
 #[inline(always)]
 pub(super) fn rows_each<'a, const R: usize, W, A, P: Copy, St: Copy>(
     w: [&[W]; R],
@@ -159,6 +161,9 @@ pub(super) fn rows_ahead<'a, const AHEAD: usize, const R: usize, W, A, P: Copy, 
     block: impl Fn(&W, P, St) -> St,
 ) -> [St; R] {
     let n = w.iter().fold(a.len(), |m, w| m.min(w.len()));
+    // cut to `n` up front, so that the loop's indexing needs no bounds checks
+    let a = &a[..n];
+    let w = w.map(|w| &w[..n]);
     let size = core::mem::size_of::<W>();
     let mut st = [init; R];
     for i in 0..n {
@@ -181,8 +186,10 @@ pub(super) fn rows_ahead<'a, const AHEAD: usize, const R: usize, W, A, P: Copy, 
 /// Hint the cache line at `p` into L1 (never faults, reads nothing into the program).
 #[inline(always)]
 pub(super) fn prefetch(p: *const u8) {
-    // SAFETY: a prefetch is only a hint: it cannot fault or change program state, whatever
-    // the address (`p` comes from `wrapping_add` within or just past a live slice).
+    // SAFETY: a prefetch is only a hint: it never dereferences `p`, cannot fault and changes
+    // no program state, whatever the address. `p` may point anywhere (up to a lookahead
+    // past a row, into other rows or past the matrix); it is built with `wrapping_add`, so
+    // making it is not undefined behaviour either.
     unsafe { _mm_prefetch::<_MM_HINT_T0>(p.cast()) }
 }
 /// Run `dotn` over the rows of `nb` blocks of `w` into `out` (one value per row), `N` rows
@@ -201,6 +208,9 @@ pub(super) fn rows_strided<const N: usize, W>(
     out: &mut [f32],
     dotn: impl Fn([&[W]; N]) -> [f32; N],
 ) {
+    const { assert!(N > 0) };
+    // the dispatcher passes exactly `out.len()` rows; a short `w` would give empty rows
+    debug_assert!(w.len() >= out.len() * nb);
     let row = |r: usize| w.get(r * nb..(r + 1) * nb).unwrap_or(&[]);
     let h = out.len() / N;
     for r in 0..h {

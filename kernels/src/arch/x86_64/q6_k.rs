@@ -101,10 +101,11 @@ fn pair_scales_dup(dup: [__m256i; 2], p: usize) -> __m256i {
 }
 
 /// Q6_K · Q8_K for `R` weight rows and one activation row, in the order of ggml's AVX2
-/// `ggml_vec_dot_q6_K_q8_K` for each row: per super-block the exact 8-lane integer sums (`maddubs` of `q + 32` by 32 activations, `madd`
-/// by the two group scales, minus `32 Σ scale bsum` per lane pair), then
-/// `acc = fma(d_a d_w, sumi, acc)`, and finally `hsum_float_8`. Bit-identical to ggml (oracle
-/// test `vec_dot`). `AHEAD`: super-blocks to prefetch ahead ([`rows_ahead`]; 0 for none).
+/// `ggml_vec_dot_q6_K_q8_K` for each row: per super-block the exact 8-lane integer sums
+/// (`maddubs` of `q + 32` by 32 activations, `madd` by the two group scales, minus `32 Σ
+/// scale bsum` per lane pair), then `acc = fma(d_a d_w, sumi, acc)`, and finally
+/// `hsum_float_8`. Bit-identical to ggml (oracle test `vec_dot`). `AHEAD`: super-blocks to
+/// prefetch ahead ([`rows_ahead`]; 0 for none).
 #[inline]
 #[target_feature(enable = "avx2,fma,f16c")]
 fn q6_k_rows<const AHEAD: usize, const R: usize>(w: [&[BlockQ6K]; R], a: &[BlockQ8K]) -> [f32; R] {
