@@ -96,7 +96,10 @@ typedef enum bague_stop_reason {
 typedef enum bague_kv_type {
   // IEEE half, 2 bytes per value (llama.cpp's default).
   BAGUE_KV_F16 = 0,
-  // Q8_0 blocks, 34 bytes per 32 values (not supported yet: UNSUPPORTED).
+  // Q8_0 blocks, 34 bytes per 32 values: 34/64 of the F16 cache (llama.cpp's
+  // `--cache-type-k/v q8_0`). Needs a head size that is a multiple of 32, else
+  // INVALID_ARGUMENT. Logits move a little (SmolLM2: top logits by < 1, same greedy
+  // tokens); on models with large keys, such as Qwen2.5-0.5B, by up to ~10.
   BAGUE_KV_Q8_0 = 1,
 } bague_kv_type;
 
@@ -425,8 +428,8 @@ enum bague_status bague_session_options_default(struct bague_session_options *ou
 // without allocating it. `bague_session_new` with the same options allocates exactly
 // `kv_bytes + scratch_bytes` plus the token history.
 //
-// Errors: INVALID_ARGUMENT (NULL, n_batch > n_ctx, sizes that overflow), UNSUPPORTED
-// (KV type). Thread-safe.
+// Errors: INVALID_ARGUMENT (NULL, n_batch > n_ctx, sizes that overflow, a KV type the
+// model's head size does not allow). Thread-safe.
 //
 // # Safety
 // `model` NULL or live; `opts` NULL or valid; `plan` NULL or writable.
@@ -438,7 +441,7 @@ enum bague_status bague_model_plan_memory(const struct bague_model *model,
 // work buffers (sizes: `bague_model_plan_memory`) and starts its threads. The session keeps
 // the model's data alive. Free it with `bague_session_free`.
 //
-// Errors: INVALID_ARGUMENT, UNSUPPORTED (KV type), IO (threads could not start).
+// Errors: INVALID_ARGUMENT (as `bague_model_plan_memory`), IO (threads could not start).
 // Thread-safe (any number of sessions on one model, on any threads).
 //
 // # Safety

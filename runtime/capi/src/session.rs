@@ -4,13 +4,12 @@
 use crate::args;
 use crate::model::{Loaded, bague_model, model_error};
 use crate::status::{Error, Result, bague_status, guard};
+use bague::model::KvType;
 use bague::sampler::Candidate;
 use bague::session::{ContextPolicy, Session, SessionOptions};
 use std::cell::UnsafeCell;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-
-use bague_status::*;
 
 /// Element type of the KV cache (`bague_session_options.kv_type`).
 #[repr(C)]
@@ -18,7 +17,10 @@ use bague_status::*;
 pub enum bague_kv_type {
     /// IEEE half, 2 bytes per value (llama.cpp's default).
     BAGUE_KV_F16 = 0,
-    /// Q8_0 blocks, 34 bytes per 32 values (not supported yet: UNSUPPORTED).
+    /// Q8_0 blocks, 34 bytes per 32 values: 34/64 of the F16 cache (llama.cpp's
+    /// `--cache-type-k/v q8_0`). Needs a head size that is a multiple of 32, else
+    /// INVALID_ARGUMENT. Logits move a little (SmolLM2: top logits by < 1, same greedy
+    /// tokens); on models with large keys, such as Qwen2.5-0.5B, by up to ~10.
     BAGUE_KV_Q8_0 = 1,
 }
 
@@ -150,22 +152,17 @@ impl bague_session {
 }
 
 /// The core options for `opts` on `model`, defaults resolved. Errors: INVALID_ARGUMENT
-/// (out-of-range values), UNSUPPORTED (KV type).
+/// (out-of-range values; the head-size check of Q8_0 comes later, from the core).
 fn resolve(model: &Loaded, opts: &bague_session_options) -> Result<SessionOptions> {
-    match opts.kv_type {
-        0 => {}
-        1 => {
-            return Err(Error::new(
-                BAGUE_ERR_UNSUPPORTED,
-                "kv_type BAGUE_KV_Q8_0 is not supported yet (use BAGUE_KV_F16)",
-            ));
-        }
+    let kv_type = match opts.kv_type {
+        0 => KvType::F16,
+        1 => KvType::Q8_0,
         k => {
             return Err(Error::invalid(format!(
                 "kv_type {k} is not a bague_kv_type"
             )));
         }
-    }
+    };
     let n_ctx = match opts.n_ctx {
         0 => model.model().config.n_ctx_train.clamp(1, 4096),
         n => n as usize,
@@ -179,7 +176,7 @@ fn resolve(model: &Loaded, opts: &bague_session_options) -> Result<SessionOption
         n_batch: opts.n_batch as usize,
         n_threads,
         context_policy: ContextPolicy::Error,
-        ..SessionOptions::default()
+        kv_type,
     })
 }
 
@@ -235,8 +232,8 @@ pub unsafe extern "C" fn bague_session_options_default(
 /// without allocating it. `bague_session_new` with the same options allocates exactly
 /// `kv_bytes + scratch_bytes` plus the token history.
 ///
-/// Errors: INVALID_ARGUMENT (NULL, n_batch > n_ctx, sizes that overflow), UNSUPPORTED
-/// (KV type). Thread-safe.
+/// Errors: INVALID_ARGUMENT (NULL, n_batch > n_ctx, sizes that overflow, a KV type the
+/// model's head size does not allow). Thread-safe.
 ///
 /// # Safety
 /// `model` NULL or live; `opts` NULL or valid; `plan` NULL or writable.
@@ -263,7 +260,7 @@ pub unsafe extern "C" fn bague_model_plan_memory(
 /// work buffers (sizes: `bague_model_plan_memory`) and starts its threads. The session keeps
 /// the model's data alive. Free it with `bague_session_free`.
 ///
-/// Errors: INVALID_ARGUMENT, UNSUPPORTED (KV type), IO (threads could not start).
+/// Errors: INVALID_ARGUMENT (as `bague_model_plan_memory`), IO (threads could not start).
 /// Thread-safe (any number of sessions on one model, on any threads).
 ///
 /// # Safety

@@ -138,6 +138,60 @@ fn bad_files_are_clear_errors() {
     assert!(h.is_null());
 }
 
+/// `BAGUE_KV_Q8_0` on SmolLM2 (head size 64; skipped when it is not pulled): the plan's KV
+/// cache is 34/64 of the f16 one, and greedy generation gives the f16 cache's tokens (the
+/// core measures SmolLM2's top logits within 1 of f16's: `model_kv_q8.rs`).
+#[test]
+fn q8_0_kv_cache_on_smollm2() {
+    let home = std::env::var_os("BAGUE_HOME")
+        .map(std::path::PathBuf::from)
+        .or_else(|| {
+            std::env::var_os("HOME").map(|h| std::path::PathBuf::from(h).join(".cache/bague"))
+        })
+        .unwrap();
+    let path = home.join("models/smollm2-135m-instruct-q4_1.gguf");
+    if !path.exists() {
+        eprintln!("SKIP: {} not found", path.display());
+        return;
+    }
+    let c_path = CString::new(path.to_str().unwrap()).unwrap();
+    let mut m = null_mut();
+    // SAFETY: valid path, NULL options, writable out.
+    let st = unsafe { bague_model_open_path(c_path.as_ptr(), null(), &mut m) };
+    assert_eq!(st, BAGUE_OK, "{}", last_error());
+    let m = Model(m);
+    let opts = |kv_type| bague_session_options {
+        n_ctx: 128,
+        n_threads: 1,
+        kv_type,
+        ..session_defaults()
+    };
+    let f16 = opts(bague_kv_type::BAGUE_KV_F16 as u32);
+    let q8 = opts(bague_kv_type::BAGUE_KV_Q8_0 as u32);
+    let (mut pf, mut pq) = (bague_memory_plan::default(), bague_memory_plan::default());
+    // SAFETY: live model, valid options, writable outs.
+    unsafe {
+        assert_eq!(bague_model_plan_memory(m.0, &f16, &mut pf), BAGUE_OK);
+        assert_eq!(bague_model_plan_memory(m.0, &q8, &mut pq), BAGUE_OK);
+    }
+    assert_eq!(pq.kv_bytes * 64, pf.kv_bytes * 34);
+    let ids = |o: &bague_session_options| {
+        let mut s = null_mut();
+        // SAFETY: live model, valid options, writable out.
+        let st = unsafe { bague_session_new(m.0, o, &mut s) };
+        assert_eq!(st, BAGUE_OK, "{}", last_error());
+        let s = Session(s);
+        let mut c = Collector::default();
+        let (st, r) = run(&s, b"The capital of France is", greedy(16), &mut c);
+        assert_eq!(st, BAGUE_OK, "{}", last_error());
+        assert_eq!(r.n_generated_tokens as usize, c.ids.len());
+        c.ids
+    };
+    let (a, b) = (ids(&f16), ids(&q8));
+    assert_eq!(a.len(), 16);
+    assert_eq!(a, b, "q8_0 KV changed SmolLM2's greedy tokens");
+}
+
 #[test]
 fn memory_plan_is_exact_and_scales_with_the_context() {
     let m = Model::open(R1);
