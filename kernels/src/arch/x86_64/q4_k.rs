@@ -83,82 +83,51 @@ fn bcast_scale(dup: __m256i, k: usize) -> __m256i {
 }
 
 /// Q4_K · Q8_K for `R` weight rows and one activation row, in the order of ggml's AVX2
-/// `ggml_vec_dot_q4_K_q8_K` for each row. Per super-block: the scale term `acc = fma(d_a
-/// d_w, sumi, acc)` on 8 lanes (the lane sums of `maddubs` + `madd` by the sub-block
-/// scales); the min term on 4 lanes, `acc_m = fma(-d_a dmin_w, Σ m (bsum pairs), acc_m)`,
-/// with the 16 group sums added in pairs (`hadd`) and weighted by the 8 mins with one
-/// `madd`. Result: [`Q4kAcc::sum`]. Bit-identical to ggml (oracle test `vec_dot`). `AHEAD`:
-/// super-blocks to prefetch ahead ([`rows_ahead`]; 0 for none).
+/// `ggml_vec_dot_q4_K_q8_K` for each row. Per super-block: the scale term
+/// `acc = fma(d_a d_w, sumi, acc)` on 8 lanes (the lane sums of `maddubs` + `madd` by the
+/// sub-block scales); the min term on 4 lanes, `acc_m = fma(-d_a dmin_w, Σ m (bsum pairs),
+/// acc_m)`, with the 16 group sums added in pairs (`hadd`) and weighted by the 8 mins with
+/// one `madd`. Result: `hsum_float_8(acc) + (acc_m[0] + acc_m[2]) + (acc_m[1] + acc_m[3])`.
+/// Bit-identical to ggml (oracle test `vec_dot`). `AHEAD`: super-blocks to prefetch ahead
+/// ([`rows_ahead`]; 0 for none).
 #[inline]
 #[target_feature(enable = "avx2,fma,f16c")]
 fn q4_k_rows<const AHEAD: usize, const R: usize>(w: [&[BlockQ4K]; R], a: &[BlockQ8K]) -> [f32; R] {
     rows_ahead::<AHEAD, R, _, _, _, _>(
         w,
         a,
-        Q4kAcc::zero(),
-        |y| q4_k_pre(y),
-        |x, p, st| q4_k_block(x, p, st),
+        (_mm256_setzero_ps(), _mm_setzero_ps()),
+        |y: &BlockQ8K| {
+            let bs = load32(&y.bsums);
+            let q8s = _mm_hadd_epi16(_mm256_castsi256_si128(bs), _mm256_extracti128_si256(bs, 1));
+            (y, y.d(), q8s)
+        },
+        |x: &BlockQ4K, (y, dy, q8s), (acc, acc_m)| {
+            let u8s = unpack_k4_scales(&x.scales);
+            let (sc, mins) = scales_mins16(&u8s);
+            let prod = _mm_madd_epi16(mins, q8s);
+            let dmin = -dy * f16_lut(x.dmin);
+            let acc_m = _mm_fmadd_ps(_mm_set1_ps(dmin), _mm_cvtepi32_ps(prod), acc_m);
+            let mut sumi = _mm256_setzero_si256();
+            for c in 0..4 {
+                let (lo, hi) = split_nibbles(load32(&x.qs[32 * c..32 * c + 32]));
+                let s0 = bcast_scale(sc, 2 * c);
+                let s1 = bcast_scale(sc, 2 * c + 1);
+                let p0 = _mm256_maddubs_epi16(lo, load32(&y.qs[64 * c..64 * c + 32]));
+                let p1 = _mm256_maddubs_epi16(hi, load32(&y.qs[64 * c + 32..64 * c + 64]));
+                let p = _mm256_add_epi32(_mm256_madd_epi16(p0, s0), _mm256_madd_epi16(p1, s1));
+                sumi = _mm256_add_epi32(sumi, p);
+            }
+            let d = dy * f16_lut(x.d);
+            let acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sumi), acc);
+            (acc, acc_m)
+        },
     )
-    .map(|st| st.sum())
-}
-
-/// A row's accumulators in `vec_dot` order: scale term on 8 lanes, min term on 4.
-#[derive(Clone, Copy)]
-struct Q4kAcc(__m256, __m128);
-
-impl Q4kAcc {
-    #[inline]
-    #[target_feature(enable = "avx2,fma,f16c")]
-    fn zero() -> Self {
-        Q4kAcc(_mm256_setzero_ps(), _mm_setzero_ps())
-    }
-
-    /// `hsum_float_8(acc) + (acc_m[0] + acc_m[2]) + (acc_m[1] + acc_m[3])`.
-    #[inline]
-    #[target_feature(enable = "avx2,fma,f16c")]
-    fn sum(self) -> f32 {
-        let Q4kAcc(acc, m) = self;
+    .map(|(acc, m)| {
         let m = _mm_add_ps(m, _mm_movehl_ps(m, m));
         let m = _mm_add_ss(m, _mm_movehdup_ps(m));
         hsum_ps(acc) + _mm_cvtss_f32(m)
-    }
-}
-
-/// The activation super-block's shared part: itself, its scale, its 16 group sums added in
-/// pairs.
-#[inline]
-#[target_feature(enable = "avx2,fma,f16c")]
-fn q4_k_pre(y: &BlockQ8K) -> (&BlockQ8K, f32, __m128i) {
-    let bs = load32(&y.bsums);
-    let q8s = _mm_hadd_epi16(_mm256_castsi256_si128(bs), _mm256_extracti128_si256(bs, 1));
-    (y, y.d(), q8s)
-}
-
-/// One weight super-block folded into its row's accumulators (see [`q4_k_rows`]).
-#[inline]
-#[target_feature(enable = "avx2,fma,f16c")]
-fn q4_k_block(x: &BlockQ4K, (y, dy, q8s): (&BlockQ8K, f32, __m128i), st: Q4kAcc) -> Q4kAcc {
-    let Q4kAcc(acc, acc_m) = st;
-    let u8s = unpack_k4_scales(&x.scales);
-    let (sc, mins) = scales_mins16(&u8s);
-    let prod = _mm_madd_epi16(mins, q8s);
-    let dmin = -dy * f16_lut(x.dmin);
-    let acc_m = _mm_fmadd_ps(_mm_set1_ps(dmin), _mm_cvtepi32_ps(prod), acc_m);
-    let mut sumi = _mm256_setzero_si256();
-    for c in 0..4 {
-        let (lo, hi) = split_nibbles(load32(&x.qs[32 * c..32 * c + 32]));
-        let s0 = bcast_scale(sc, 2 * c);
-        let s1 = bcast_scale(sc, 2 * c + 1);
-        let p0 = _mm256_maddubs_epi16(lo, load32(&y.qs[64 * c..64 * c + 32]));
-        let p1 = _mm256_maddubs_epi16(hi, load32(&y.qs[64 * c + 32..64 * c + 64]));
-        let p = _mm256_add_epi32(_mm256_madd_epi16(p0, s0), _mm256_madd_epi16(p1, s1));
-        sumi = _mm256_add_epi32(sumi, p);
-    }
-    let d = dy * f16_lut(x.d);
-    Q4kAcc(
-        _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sumi), acc),
-        acc_m,
-    )
+    })
 }
 
 /// Q4_K · Q8_K (ggml's `vec_dot` order, see [`q4_k_rows`]).
