@@ -143,23 +143,10 @@ fn bad_files_are_clear_errors() {
 /// core measures SmolLM2's top logits within 1 of f16's: `model_kv_q8.rs`).
 #[test]
 fn q8_0_kv_cache_on_smollm2() {
-    let home = std::env::var_os("BAGUE_HOME")
-        .map(std::path::PathBuf::from)
-        .or_else(|| {
-            std::env::var_os("HOME").map(|h| std::path::PathBuf::from(h).join(".cache/bague"))
-        })
-        .unwrap();
-    let path = home.join("models/smollm2-135m-instruct-q4_1.gguf");
-    if !path.exists() {
-        eprintln!("SKIP: {} not found", path.display());
+    let Some(path) = real_model("smollm2-135m-instruct-q4_1") else {
         return;
-    }
-    let c_path = CString::new(path.to_str().unwrap()).unwrap();
-    let mut m = null_mut();
-    // SAFETY: valid path, NULL options, writable out.
-    let st = unsafe { bague_model_open_path(c_path.as_ptr(), null(), &mut m) };
-    assert_eq!(st, BAGUE_OK, "{}", last_error());
-    let m = Model(m);
+    };
+    let m = Model::open_path(&path);
     let opts = |kv_type| bague_session_options {
         n_ctx: 128,
         n_threads: 1,

@@ -24,6 +24,21 @@ pub fn model_path(id: &str) -> PathBuf {
     testdata().join("models").join(format!("{id}.gguf"))
 }
 
+/// `$BAGUE_HOME/models/ID.gguf` (default `~/.cache/bague`), where `bague pull ID` puts a
+/// real model; `None` (printing SKIP) when it is not there.
+pub fn real_model(id: &str) -> Option<PathBuf> {
+    let home = std::env::var_os("BAGUE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/bague")))?;
+    let p = home.join("models").join(format!("{id}.gguf"));
+    if p.exists() {
+        Some(p)
+    } else {
+        eprintln!("SKIP: {} not found", p.display());
+        None
+    }
+}
+
 pub fn reference(id: &str, file: &str) -> serde_json::Value {
     let p = testdata().join("reference").join(id).join(file);
     serde_json::from_slice(&std::fs::read(&p).unwrap()).unwrap()
@@ -63,7 +78,11 @@ unsafe impl Sync for Model {}
 
 impl Model {
     pub fn open(id: &str) -> Model {
-        let path = CString::new(model_path(id).to_str().unwrap()).unwrap();
+        Model::open_path(&model_path(id))
+    }
+
+    pub fn open_path(path: &Path) -> Model {
+        let path = CString::new(path.to_str().unwrap()).unwrap();
         let mut m = ptr::null_mut();
         // SAFETY: valid path, NULL options, writable out.
         let st = unsafe { bague_model_open_path(path.as_ptr(), ptr::null(), &mut m) };
