@@ -167,6 +167,10 @@ typedef struct bague_generate_params {
   bool parse_special;
   // Optional: called with every generated token id (NULL: not called).
   bague_token_fn on_token;
+  // Thinking budget for models with `<think>` tags: after this many thinking tokens the
+  // block is closed (`</think>` is fed to the model, and its id reported like a
+  // generated one) and the answer follows. Negative: no budget. Default -1.
+  int32_t think_budget;
 } bague_generate_params;
 
 // Receives a piece of generated text: `len` bytes of complete UTF-8 at `text`, followed
@@ -304,7 +308,7 @@ const char *bague_version(void);
 // Writes default generation parameters to `*out`: the model's recommended sampling
 // (llama.cpp's defaults, DeepSeek's temperature 0.6 for R1 distills, then the file's
 // `general.sampling.*` keys) when `model` is not NULL, llama.cpp's defaults otherwise;
-// no token limit, no stop strings, add_special and parse_special true.
+// no token limit, no stop strings, add_special and parse_special true, no think budget.
 //
 // Errors: INVALID_ARGUMENT (`out` NULL). Thread-safe.
 //
@@ -459,8 +463,9 @@ enum bague_status bague_session_new(const struct bague_model *model,
 // call on it in progress.
 void bague_session_free(struct bague_session *session);
 
-// Forgets the conversation: the KV cache is emptied (position 0) and a pending cancel is
-// dropped. Allocates nothing.
+// Forgets the conversation: the KV cache is emptied (position 0), the sampler starts over
+// from the session's seed (so a reset session repeats a new one's text) with an empty
+// repetition window, and a pending cancel is dropped. Allocates nothing.
 //
 // Errors: INVALID_ARGUMENT (NULL, session in use). One thread at a time.
 //

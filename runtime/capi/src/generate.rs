@@ -1,21 +1,22 @@
 //! `bague_generate`: prompt text in, streamed pieces of complete UTF-8 out.
 //!
-//! The loop, per token: sample (seeded chain or greedy) → streaming decoder (complete
-//! UTF-8 only) → stop detector (end-of-generation ids, token limit, stop strings matched
-//! across tokens) → reasoning splitter (thinking / answer) → callback → decode the token.
-//! The prompt is tokenized with BOS as the vocabulary asks and control tokens parsed, as
+//! The loop is the core's `bague::generate::Generator`, the one the CLI runs: per token,
+//! sample (seeded chain or greedy, the sampler kept for the session's whole conversation) →
+//! streaming decoder (complete UTF-8 only) → stop detector (end-of-generation ids, token
+//! limit, stop strings matched across tokens) → reasoning splitter (thinking / answer, think
+//! budget) → callbacks → decode the token. The prompt is tokenized with BOS as the vocabulary asks and control tokens parsed, as
 //! llama.cpp evaluates a prompt; greedy decoding equals llama.cpp's `--temp 0`.
 
 use crate::args;
 use crate::model::{model_error, tokenizer_error};
 use crate::session::{State, bague_session};
 use crate::status::{Error, Result, bague_status, guard};
-use bague::chat::reasoning::prompt_opens_thinking;
-use bague::chat::{Reasoning, ReasoningConfig, StopDetector, StopReason};
+use bague::generate::{Error as GenError, NoClock, Piece, Request, Sink, StopReason};
 use bague::model::Error as ModelError;
-use bague::sampler::{Sampler, SamplerConfig, SamplerError};
+use bague::sampler::{SamplerConfig, SamplerError};
 use bague::tokenizer::EncodeOptions;
 use std::ffi::{c_char, c_int, c_void};
+use std::ops::ControlFlow;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use bague_status::*;
@@ -107,6 +108,10 @@ pub struct bague_generate_params {
     pub parse_special: bool,
     /// Optional: called with every generated token id (NULL: not called).
     pub on_token: bague_token_fn,
+    /// Thinking budget for models with `<think>` tags: after this many thinking tokens the
+    /// block is closed (`</think>` is fed to the model, and its id reported like a
+    /// generated one) and the answer follows. Negative: no budget. Default -1.
+    pub think_budget: i32,
 }
 
 /// Counts of one generation.
@@ -149,13 +154,14 @@ fn params_from(cfg: &SamplerConfig) -> bague_generate_params {
         add_special: true,
         parse_special: true,
         on_token: None,
+        think_budget: -1,
     }
 }
 
 /// Writes default generation parameters to `*out`: the model's recommended sampling
 /// (llama.cpp's defaults, DeepSeek's temperature 0.6 for R1 distills, then the file's
 /// `general.sampling.*` keys) when `model` is not NULL, llama.cpp's defaults otherwise;
-/// no token limit, no stop strings, add_special and parse_special true.
+/// no token limit, no stop strings, add_special and parse_special true, no think budget.
 ///
 /// Errors: INVALID_ARGUMENT (`out` NULL). Thread-safe.
 ///
@@ -170,7 +176,7 @@ pub unsafe extern "C" fn bague_generate_params_default(
         let out = args::out(out, "out")?;
         // SAFETY: caller's contract.
         let cfg = match unsafe { model.as_ref() } {
-            Some(m) => m.inner.sampling,
+            Some(m) => m.inner.bundle().sampling,
             None => SamplerConfig::LLAMA_DEFAULTS,
         };
         // SAFETY: checked non-NULL; writable by contract.
@@ -253,17 +259,22 @@ unsafe fn generate(
     let p = match params.is_null() {
         // SAFETY: non-NULL and valid by contract.
         false => unsafe { *params },
-        true => params_from(&lock.state.model.sampling),
+        true => params_from(&lock.state.model.bundle().sampling),
     };
     // SAFETY: `p.stop` holds `p.n_stop` strings by contract.
     let stops = unsafe { stop_strings(&p) }?;
     let stops: Vec<&str> = stops.iter().map(String::as_str).collect();
-    let cb = Callbacks {
+    let state = &mut *lock.state;
+    let mut piece = std::mem::take(&mut state.piece);
+    let mut sink = Callbacks {
         on_piece,
         on_token: p.on_token,
         user_data,
+        buf: &mut piece,
     };
-    run(lock.state, &s.cancel, prompt, &p, &stops, &cb, res)
+    let r = run(state, &s.cancel, prompt, &p, &stops, &mut sink, res);
+    state.piece = piece;
+    r
 }
 
 /// # Safety
@@ -306,65 +317,57 @@ fn sampler_error(e: SamplerError) -> Error {
     Error::with(status, "generation parameters", e)
 }
 
-/// The caller's callbacks.
-struct Callbacks {
+/// Status and message of a generation error.
+pub(crate) fn generate_error(e: GenError) -> Error {
+    match e {
+        GenError::Model(ModelError::EmptyInput) => Error::invalid("the prompt has no tokens"),
+        GenError::Model(ModelError::ContextFull {
+            n_ctx, n_tokens, ..
+        }) => Error::new(
+            BAGUE_ERR_CONTEXT_FULL,
+            format!("the prompt has {n_tokens} tokens, the context holds {n_ctx}"),
+        ),
+        GenError::Model(e) => model_error(e),
+        GenError::Tokenizer(e) => tokenizer_error(e),
+        GenError::Sampler(e) => sampler_error(e),
+        e => Error::with(BAGUE_ERR_INTERNAL, "generation", e),
+    }
+}
+
+/// The caller's callbacks, as the core generation loop's sink.
+struct Callbacks<'b> {
     on_piece: bague_piece_fn,
     on_token: bague_token_fn,
     user_data: *mut c_void,
+    /// The NUL-terminated copy of a piece handed to `on_piece`.
+    buf: &'b mut Vec<u8>,
 }
 
-impl Callbacks {
-    /// Streams `text` as `kind` (nothing for empty text). False: the callback asked to stop.
-    fn piece(&self, buf: &mut Vec<u8>, text: &str, kind: bague_piece_kind) -> bool {
-        let Some(f) = self.on_piece else { return true };
-        if text.is_empty() {
-            return true;
-        }
-        buf.clear();
-        buf.extend_from_slice(text.as_bytes());
-        buf.push(0);
-        // SAFETY: the caller of bague_generate vouched for `f` with `user_data`; the text
-        // is `len` bytes plus a NUL, alive for the call.
-        unsafe { f(self.user_data, buf.as_ptr().cast(), text.len(), kind) == 0 }
-    }
-
-    /// Thinking then answer text of one step. False: stop.
-    fn step(&self, buf: &mut Vec<u8>, thinking: &str, answer: &str) -> bool {
-        self.piece(buf, thinking, bague_piece_kind::BAGUE_PIECE_THINKING)
-            && self.piece(buf, answer, bague_piece_kind::BAGUE_PIECE_ANSWER)
-    }
-
-    fn token(&self, id: u32) -> bool {
+impl Sink for Callbacks<'_> {
+    fn token(&mut self, id: u32) -> ControlFlow<()> {
         match self.on_token {
-            // SAFETY: as in `piece`.
-            Some(f) => unsafe { f(self.user_data, id) == 0 },
-            None => true,
-        }
-    }
-}
-
-/// The text stages after the decoder: thinking/answer split when the vocabulary has the
-/// tags, everything answer otherwise.
-struct Splitter(Option<Reasoning>);
-
-impl Splitter {
-    fn feed(&mut self, cb: &Callbacks, buf: &mut Vec<u8>, text: &str) -> bool {
-        match &mut self.0 {
-            Some(r) => {
-                let s = r.on_text(text);
-                cb.step(buf, s.thinking, s.answer)
-            }
-            None => cb.step(buf, "", text),
+            // SAFETY: the caller of bague_generate vouched for `f` with `user_data`.
+            Some(f) if unsafe { f(self.user_data, id) } != 0 => ControlFlow::Break(()),
+            _ => ControlFlow::Continue(()),
         }
     }
 
-    fn finish(&mut self, cb: &Callbacks, buf: &mut Vec<u8>) -> bool {
-        match &mut self.0 {
-            Some(r) => {
-                let s = r.finish();
-                cb.step(buf, s.thinking, s.answer)
-            }
-            None => true,
+    fn piece(&mut self, p: Piece<'_>) -> ControlFlow<()> {
+        let Some(f) = self.on_piece else {
+            return ControlFlow::Continue(());
+        };
+        self.buf.clear();
+        self.buf.extend_from_slice(p.text.as_bytes());
+        self.buf.push(0);
+        let kind = if p.thinking {
+            bague_piece_kind::BAGUE_PIECE_THINKING
+        } else {
+            bague_piece_kind::BAGUE_PIECE_ANSWER
+        };
+        // SAFETY: as in `token`; the text is `len` bytes plus a NUL, alive for the call.
+        match unsafe { f(self.user_data, self.buf.as_ptr().cast(), p.text.len(), kind) } {
+            0 => ControlFlow::Continue(()),
+            _ => ControlFlow::Break(()),
         }
     }
 }
@@ -381,114 +384,50 @@ fn stop_code(r: StopReason) -> bague_stop_reason {
     }
 }
 
-/// The generation proper, on the locked state.
+/// The generation proper, on the locked state: the core's `Generator`, as the CLI runs it.
 fn run(
     st: &mut State,
     cancel: &AtomicBool,
     prompt: &str,
     p: &bague_generate_params,
     stops: &[&str],
-    cb: &Callbacks,
+    sink: &mut Callbacks<'_>,
     res: &mut bague_generate_result,
 ) -> Result<()> {
     let State {
         session,
-        history,
+        generator,
         seed,
-        piece,
         model,
+        ..
     } = st;
-    let tok = model.tokenizer();
+    let b = model.bundle();
     let opts = EncodeOptions {
         add_special: p.add_special,
         parse_special: p.parse_special,
     };
-    let ids = tok.encode(prompt, opts).map_err(tokenizer_error)?;
+    let ids = b.tokenizer.encode(prompt, opts).map_err(tokenizer_error)?;
     res.n_prompt_tokens = u32::try_from(ids.len()).unwrap_or(u32::MAX);
-    if ids.is_empty() {
-        return Err(Error::invalid("the prompt has no tokens"));
+    if let Err(e) = generator.validate(session, &ids) {
+        if let GenError::Model(ModelError::ContextFull { .. }) = e {
+            res.stop_reason = bague_stop_reason::BAGUE_STOP_CONTEXT_FULL;
+        }
+        return Err(generate_error(e));
     }
-    if ids.len() > session.n_ctx() {
-        res.stop_reason = bague_stop_reason::BAGUE_STOP_CONTEXT_FULL;
-        return Err(Error::new(
-            BAGUE_ERR_CONTEXT_FULL,
-            format!(
-                "the prompt has {} tokens, the context holds {}",
-                ids.len(),
-                session.n_ctx()
-            ),
-        ));
-    }
-    let cfg = sampler_config(p, *seed)?;
-    let mut sampler = Sampler::new(cfg, model.model().config.n_vocab).map_err(sampler_error)?;
-
-    // Reuse the cached prefix; at least one token must run to get logits.
-    let common = history.iter().zip(&ids).take_while(|(a, b)| a == b).count();
-    let common = common.min(ids.len() - 1);
-    session.truncate(common);
-    history.truncate(common);
-    res.n_reused_tokens = common as u32;
-    // Penalties look at the prompt too, as llama.cpp's samplers do.
-    let window = cfg.penalty_last_n as usize;
-    for &id in &ids[ids.len().saturating_sub(window)..] {
-        sampler.accept(id);
-    }
-    match session.prefill_cancellable(&ids[common..], cancel) {
-        Ok(_) => history.extend_from_slice(&ids[common..]),
-        Err(ModelError::Cancelled) => {
-            res.stop_reason = bague_stop_reason::BAGUE_STOP_CANCELLED;
-            return Ok(());
-        }
-        Err(e) => return Err(model_error(e)),
-    }
-
-    let mut decoder = tok.decoder();
-    let mut stop = StopDetector::new(
-        tok.eog_ids(),
-        (p.max_tokens > 0).then_some(p.max_tokens),
-        stops,
-    );
-    let mut split = Splitter(model.has_thinking.then(|| {
-        let cfg = ReasoningConfig::r1().starts_in_thinking(prompt_opens_thinking(prompt));
-        Reasoning::new(cfg, |t| tok.token_id(t))
-    }));
-    let mut n_generated = 0u32;
-    let reason = loop {
-        let id = sampler.sample(session.logits()).map_err(sampler_error)?;
-        sampler.accept(id);
-        n_generated += 1;
-        res.n_generated_tokens = n_generated;
-        if !cb.token(id) {
-            res.stop_reason = bague_stop_reason::BAGUE_STOP_CANCELLED;
-            return Ok(());
-        }
-        let text = decoder.push(id).map_err(tokenizer_error)?;
-        let step = stop.on_token(id, text);
-        if !split.feed(cb, piece, step.text) {
-            res.stop_reason = bague_stop_reason::BAGUE_STOP_CANCELLED;
-            return Ok(());
-        }
-        if let Some(r) = step.stop {
-            break r;
-        }
-        match session.decode_cancellable(id, cancel) {
-            Ok(_) => history.push(id),
-            Err(ModelError::Cancelled) => break StopReason::Cancelled,
-            Err(ModelError::ContextFull { .. }) => break StopReason::ContextFull,
-            Err(e) => return Err(model_error(e)),
-        }
+    generator
+        .set_sampling(sampler_config(p, *seed)?)
+        .map_err(generate_error)?;
+    let req = Request {
+        prompt: &ids,
+        max_tokens: (p.max_tokens > 0).then_some(p.max_tokens),
+        stop: stops,
+        reasoning: b.reasoning(prompt, u32::try_from(p.think_budget).ok()),
     };
-    res.stop_reason = stop_code(reason);
-    // Release held-back text (not after a stop string: what follows it is dropped).
-    if reason != StopReason::StopString {
-        let held = stop.finish(reason);
-        if !split.feed(cb, piece, held) {
-            return Ok(());
-        }
-        if reason != StopReason::Eog && !split.feed(cb, piece, decoder.finish()) {
-            return Ok(());
-        }
-    }
-    split.finish(cb, piece);
+    let out = generator
+        .generate(session, &req, cancel, &NoClock, sink)
+        .map_err(generate_error)?;
+    res.stop_reason = stop_code(out.stop_reason);
+    res.n_reused_tokens = u32::try_from(out.n_reused).unwrap_or(u32::MAX);
+    res.n_generated_tokens = u32::try_from(out.output_ids.len()).unwrap_or(u32::MAX);
     Ok(())
 }

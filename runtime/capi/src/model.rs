@@ -7,11 +7,9 @@
 
 use crate::args;
 use crate::status::{Error, Result, bague_status, guard};
-use bague::chat::{ChatError, ChatTemplate, SpecialTokens};
-use bague::gguf;
-use bague::model::{Arch, Model};
-use bague::sampler::{MetadataLookup, ModelHints, SamplerConfig};
-use bague::tokenizer::Tokenizer;
+use bague::bundle::{Bundle, BundleOptions};
+use bague::chat::ChatTemplate;
+use bague::model::Arch;
 use std::ffi::{CStr, CString, c_char, c_int};
 use std::sync::Arc;
 
@@ -87,23 +85,18 @@ enum Source {
     Caller,
 }
 
-/// Everything parsed from the model bytes.
+/// Everything parsed from the model bytes: the core's [`Bundle`] (file, tokenizer,
+/// transformer, chat template, sampling defaults, reasoning tags) and the info strings.
 ///
-/// The `'static` lifetimes are a promise kept by this struct, not by the compiler: they
-/// borrow `source`'s bytes, which do not move (a mapping's address is fixed; caller memory is
-/// the caller's promise) and outlive them, because fields drop in declaration order and
-/// `source` is last. Nothing with a `'static` lifetime is handed out: accessors shorten it to
-/// a borrow of `self`, and a session keeps an `Arc<Loaded>` next to what it borrows.
+/// The `'static` lifetime is a promise kept by this struct, not by the compiler: the bundle
+/// borrows `source`'s bytes, which do not move (a mapping's address is fixed; caller memory
+/// is the caller's promise) and outlive it, because fields drop in declaration order and
+/// `source` is last. Nothing with a `'static` lifetime is handed out except through
+/// [`Loaded::bundle_static`], whose caller keeps an `Arc<Loaded>` beside what it borrows.
 pub(crate) struct Loaded {
-    model: Model<'static>,
-    tokenizer: Tokenizer<'static>,
-    template: std::result::Result<ChatTemplate, ChatError>,
-    /// The model's sampling defaults (llama.cpp's, DeepSeek's for R1, the file's keys).
-    pub sampling: SamplerConfig,
-    pub has_thinking: bool,
+    bundle: Bundle<'static>,
     name: CString,
     kernels: CString,
-    n_params: u64,
     file_bytes: u64,
     _source: Source,
 }
@@ -115,31 +108,26 @@ const _: () = {
 };
 
 impl Loaded {
-    /// The transformer.
-    pub fn model(&self) -> &Model<'_> {
-        &self.model
-    }
-
-    /// The tokenizer.
-    pub fn tokenizer(&self) -> &Tokenizer<'_> {
-        &self.tokenizer
+    /// The model file's parts.
+    pub fn bundle(&self) -> &Bundle<'_> {
+        &self.bundle
     }
 
     /// The chat template, or why there is none.
     pub fn template(&self) -> Result<&ChatTemplate> {
-        self.template
-            .as_ref()
+        self.bundle
+            .template()
             .map_err(|e| Error::with(BAGUE_ERR_TEMPLATE, "chat template", e))
     }
 
-    /// The transformer with the lifetimes a session stored next to an `Arc<Loaded>` needs.
+    /// The bundle with the lifetimes a session stored next to an `Arc<Loaded>` needs.
     ///
     /// # Safety
     /// The returned reference must not be used after the last `Arc` of `self` is dropped
-    /// (a session drops its `Session` before its `Arc<Loaded>`).
-    pub unsafe fn model_static(self: &Arc<Self>) -> &'static Model<'static> {
+    /// (a session drops what borrows it before its `Arc<Loaded>`).
+    pub unsafe fn bundle_static(self: &Arc<Self>) -> &'static Bundle<'static> {
         // The raw pointer detaches the borrow from `self`.
-        let p: *const Model<'static> = &self.model;
+        let p: *const Bundle<'static> = &self.bundle;
         // SAFETY: `Loaded` lives in the Arc's heap block, which does not move; the caller
         // keeps the Arc alive for as long as it uses the reference.
         unsafe { &*p }
@@ -155,37 +143,26 @@ impl Loaded {
         source: Source,
         opts: &bague_model_options,
     ) -> Result<Arc<Loaded>> {
-        let file =
-            gguf::File::parse(bytes).map_err(|e| Error::with(BAGUE_ERR_BAD_MODEL, "GGUF", e))?;
-        let model = Model::from_gguf(&file).map_err(model_error)?;
-        let tokenizer = Tokenizer::from_gguf(&file).map_err(tokenizer_error)?;
-        let template = template(&file, &tokenizer, opts.builtin_template);
-        let meta = Meta(&file);
-        let sampling = SamplerConfig::defaults_for(&ModelHints::from_metadata(&meta));
-        let has_thinking =
-            tokenizer.token_id("<think>").is_some() && tokenizer.token_id("</think>").is_some();
-        let name = file.get_str("general.name").unwrap_or("");
+        let options = BundleOptions {
+            kernels: None,
+            builtin_template: opts.builtin_template,
+        };
+        let bundle = Bundle::load(bytes, options).map_err(bundle_error)?;
+        let name = bundle.file.get_str("general.name").unwrap_or("");
         let name = CString::new(name.replace('\0', "")).unwrap_or_default();
-        let n_params = file
-            .tensors()
-            .fold(0u64, |n, t| n.saturating_add(t.n_elements()));
-        let kernels = CString::new(model.kernels().name()).unwrap_or_default();
+        let kernels = CString::new(bundle.model.kernels().name()).unwrap_or_default();
         Ok(Arc::new(Loaded {
-            kernels,
-            model,
-            tokenizer,
-            template,
-            sampling,
-            has_thinking,
+            bundle,
             name,
-            n_params,
+            kernels,
             file_bytes: bytes.len() as u64,
             _source: source,
         }))
     }
 
     fn info(&self) -> bague_model_info {
-        let c = &self.model.config;
+        let b = &self.bundle;
+        let c = &b.model.config;
         let u = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
         let id = |t: Option<u32>| t.and_then(|t| i32::try_from(t).ok()).unwrap_or(-1);
         let arch: &'static CStr = match c.arch {
@@ -196,9 +173,9 @@ impl Loaded {
             arch: arch.as_ptr(),
             name: self.name.as_ptr(),
             kernels: self.kernels.as_ptr(),
-            n_params: self.n_params,
+            n_params: b.n_params(),
             file_bytes: self.file_bytes,
-            weight_bytes: self.model.weight_bytes() as u64,
+            weight_bytes: b.model.weight_bytes() as u64,
             n_vocab: u(c.n_vocab),
             n_ctx_train: u(c.n_ctx_train),
             n_layer: u(c.n_layer),
@@ -206,55 +183,21 @@ impl Loaded {
             n_head: u(c.n_head),
             n_head_kv: u(c.n_head_kv),
             n_ff: u(c.n_ff),
-            bos: id(self.tokenizer.bos_id()),
-            eos: id(self.tokenizer.eos_id()),
-            has_chat_template: !matches!(self.template, Err(ChatError::NoTemplate)),
-            has_thinking: self.has_thinking,
+            bos: id(b.tokenizer.bos_id()),
+            eos: id(b.tokenizer.eos_id()),
+            has_chat_template: b.has_template(),
+            has_thinking: b.has_thinking(),
         }
     }
 }
 
-/// The chat template of `file`: jinja (or the built-in renderer when asked), with the
-/// vocabulary's BOS/EOS texts.
-fn template(
-    file: &gguf::File<'_>,
-    tok: &Tokenizer<'_>,
-    builtin: bool,
-) -> std::result::Result<ChatTemplate, ChatError> {
-    let source = match file.get_str("tokenizer.chat_template") {
-        Ok(s) => s,
-        Err(_) => return Err(ChatError::NoTemplate),
-    };
-    let text = |id: Option<u32>| {
-        id.and_then(|id| tok.piece(id).ok())
-            .map(|b| String::from_utf8_lossy(&b).into_owned())
-            .unwrap_or_default()
-    };
-    let tokens = SpecialTokens {
-        bos: text(tok.bos_id()),
-        eos: text(tok.eos_id()),
-        add_bos: tok.add_bos(),
-        add_eos: tok.add_eos(),
-    };
-    if builtin {
-        ChatTemplate::new_builtin(source, tokens)
-    } else {
-        ChatTemplate::new(source, tokens)
-    }
-}
-
-/// GGUF metadata seen through the sampler's lookup trait.
-struct Meta<'f, 'a>(&'f gguf::File<'a>);
-
-impl MetadataLookup for Meta<'_, '_> {
-    fn meta_str(&self, key: &str) -> Option<&str> {
-        self.0.get(key)?.as_str()
-    }
-    fn meta_i64(&self, key: &str) -> Option<i64> {
-        self.0.get(key)?.as_i64()
-    }
-    fn meta_f64(&self, key: &str) -> Option<f64> {
-        self.0.get(key)?.as_f64()
+/// Status and message of a load error.
+pub(crate) fn bundle_error(e: bague::bundle::Error) -> Error {
+    use bague::bundle::Error as E;
+    match e {
+        E::Gguf(e) => Error::with(BAGUE_ERR_BAD_MODEL, "GGUF", e),
+        E::Tokenizer(e) => tokenizer_error(e),
+        E::Model(e) => model_error(e),
     }
 }
 

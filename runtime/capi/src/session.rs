@@ -4,8 +4,10 @@
 use crate::args;
 use crate::model::{Loaded, bague_model, model_error};
 use crate::status::{Error, Result, bague_status, guard};
+use bague::generate::Generator;
 use bague::model::KvType;
 use bague::sampler::Candidate;
+use bague::sampler::SamplerConfig;
 use bague::session::{ContextPolicy, Session, SessionOptions};
 use std::cell::UnsafeCell;
 use std::sync::Arc;
@@ -107,9 +109,10 @@ const _: () = {
 pub(crate) struct State {
     /// Borrows `*model`: declared (so dropped) before it.
     pub session: Session<'static, 'static>,
-    /// Ids in the KV cache, in order (`len() == session.position()`); capacity n_ctx.
-    pub history: Vec<u32>,
-    /// Sampler seed.
+    /// The core's generation loop state (sampler seeded from the options, ids in the KV
+    /// cache); borrows `*model`'s tokenizer, so declared before it too.
+    pub generator: Generator<'static, 'static>,
+    /// Sampler seed (`bague_session_options.seed`).
     pub seed: u64,
     /// The NUL-terminated piece handed to the callback.
     pub piece: Vec<u8>,
@@ -164,7 +167,7 @@ fn resolve(model: &Loaded, opts: &bague_session_options) -> Result<SessionOption
         }
     };
     let n_ctx = match opts.n_ctx {
-        0 => model.model().config.n_ctx_train.clamp(1, 4096),
+        0 => model.bundle().default_n_ctx(),
         n => n as usize,
     };
     let n_threads = match opts.n_threads {
@@ -181,13 +184,13 @@ fn resolve(model: &Loaded, opts: &bague_session_options) -> Result<SessionOption
 }
 
 fn compute_plan(model: &Loaded, opts: &SessionOptions) -> Result<bague_memory_plan> {
-    let m = bague::session::Session::memory(model.model(), opts).map_err(model_error)?;
-    let n_vocab = model.model().config.n_vocab;
+    let m = bague::session::Session::memory(&model.bundle().model, opts).map_err(model_error)?;
+    let n_vocab = model.bundle().model.config.n_vocab;
     let state = opts
         .n_ctx
         .saturating_mul(4)
         .saturating_add(n_vocab.saturating_mul(size_of::<Candidate>())) as u64;
-    let weights = model.model().weight_bytes() as u64;
+    let weights = model.bundle().model.weight_bytes() as u64;
     let heap = (m.kv_cache as u64)
         .saturating_add(m.scratch as u64)
         .saturating_add(state);
@@ -279,16 +282,22 @@ pub unsafe extern "C" fn bague_session_new(
         let raw = unsafe { options(opts) };
         let opts = resolve(&m.inner, &raw)?;
         let model = Arc::clone(&m.inner);
-        // SAFETY: the session is stored in `State` before `model` (the Arc that keeps the
-        // borrowed data alive) and so is dropped first.
-        let core = unsafe { model.model_static() };
-        let session = Session::new(core, opts).map_err(model_error)?;
+        // SAFETY: the session and the generator are stored in `State` before `model` (the
+        // Arc that keeps the borrowed data alive) and so are dropped first.
+        let bundle = unsafe { model.bundle_static() };
+        let session = Session::new(&bundle.model, opts).map_err(model_error)?;
+        let sampling = SamplerConfig {
+            seed: raw.seed,
+            ..bundle.sampling
+        };
+        let generator =
+            Generator::new(&bundle.tokenizer, sampling).map_err(crate::generate::generate_error)?;
         let handle = Box::new(bague_session {
             cancel: AtomicBool::new(false),
             busy: AtomicBool::new(false),
             state: UnsafeCell::new(State {
                 session,
-                history: Vec::with_capacity(opts.n_ctx),
+                generator,
                 seed: raw.seed,
                 piece: Vec::new(),
                 model,
@@ -318,8 +327,9 @@ pub unsafe extern "C" fn bague_session_free(session: *mut bague_session) {
     }));
 }
 
-/// Forgets the conversation: the KV cache is emptied (position 0) and a pending cancel is
-/// dropped. Allocates nothing.
+/// Forgets the conversation: the KV cache is emptied (position 0), the sampler starts over
+/// from the session's seed (so a reset session repeats a new one's text) with an empty
+/// repetition window, and a pending cancel is dropped. Allocates nothing.
 ///
 /// Errors: INVALID_ARGUMENT (NULL, session in use). One thread at a time.
 ///
@@ -332,7 +342,7 @@ pub unsafe extern "C" fn bague_session_reset(session: *mut bague_session) -> bag
         let s = unsafe { args::arg(session.cast_const(), "session") }?;
         let lock = s.lock()?;
         lock.state.session.reset();
-        lock.state.history.clear();
+        lock.state.generator.reset();
         s.cancel.store(false, Ordering::Release);
         Ok(())
     })

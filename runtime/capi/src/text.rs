@@ -82,7 +82,8 @@ pub unsafe extern "C" fn bague_tokenize(
         };
         let out = m
             .inner
-            .tokenizer()
+            .bundle()
+            .tokenizer
             .encode(text, opts)
             .map_err(tokenizer_error)?;
         // SAFETY: caller's contract.
@@ -123,7 +124,8 @@ pub unsafe extern "C" fn bague_detokenize(
         };
         let bytes = m
             .inner
-            .tokenizer()
+            .bundle()
+            .tokenizer
             .decode_with(ids, opts)
             .map_err(tokenizer_error)?;
         // SAFETY: caller's contract.

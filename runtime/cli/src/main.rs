@@ -5,7 +5,10 @@
 
 mod cmd;
 mod fetch;
+mod load;
 mod models;
+mod options;
+mod output;
 mod progress;
 mod registry;
 

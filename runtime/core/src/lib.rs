@@ -8,6 +8,7 @@ pub use bague_kernels::GgmlType;
 
 #[cfg(feature = "std")]
 pub mod bench;
+pub mod bundle;
 pub mod chat;
 pub mod generate;
 pub mod gguf;

@@ -361,8 +361,11 @@ impl<'m, 'a> Session<'m, 'a> {
         })
     }
 
-    /// Validates ids and makes room in the context (or refuses) before anything runs.
-    fn check(&mut self, tokens: &[u32]) -> Result<(), Error> {
+    /// Checks `tokens` as input at `position` without running anything: not empty, every id
+    /// in the vocabulary, and `position + tokens.len() ≤ n_ctx` (whatever the context policy:
+    /// the shift makes room for decoding, it never truncates a prompt).
+    /// Errors: `EmptyInput`, `TokenOutOfRange`, `ContextFull`.
+    pub fn validate(&self, tokens: &[u32], position: usize) -> Result<(), Error> {
         if tokens.is_empty() {
             return Err(Error::EmptyInput);
         }
@@ -374,21 +377,30 @@ impl<'m, 'a> Session<'m, 'a> {
             });
         }
         let n_ctx = self.kv.n_ctx();
-        let full = Error::ContextFull {
-            n_ctx,
-            position: self.pos,
-            n_tokens: tokens.len(),
-        };
-        if self.pos + tokens.len() <= n_ctx {
-            return Ok(());
+        if position.saturating_add(tokens.len()) > n_ctx {
+            return Err(Error::ContextFull {
+                n_ctx,
+                position,
+                n_tokens: tokens.len(),
+            });
         }
+        Ok(())
+    }
+
+    /// Validates `tokens` at the current position and makes room in the context under the
+    /// shift policy (or refuses) before anything runs.
+    fn check(&mut self, tokens: &[u32]) -> Result<(), Error> {
+        let full = match self.validate(tokens, self.pos) {
+            Err(full @ Error::ContextFull { .. }) => full,
+            r => return r,
+        };
         match self.policy {
             ContextPolicy::Error => Err(full),
             ContextPolicy::Shift { n_keep } => {
                 let n_keep = n_keep.min(self.pos);
                 let n_left = self.pos - n_keep;
                 let n_discard = n_left / 2;
-                if n_discard == 0 || self.pos - n_discard + tokens.len() > n_ctx {
+                if n_discard == 0 || self.pos - n_discard + tokens.len() > self.kv.n_ctx() {
                     return Err(full);
                 }
                 self.shift(n_keep, n_discard);

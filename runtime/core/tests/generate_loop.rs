@@ -6,8 +6,8 @@ mod generate_util;
 
 use std::sync::atomic::AtomicBool;
 
-use bague::chat::{Message, ReasoningConfig, StopReason};
-use bague::generate::{Error, Generator, NoClock, Outcome, Request};
+use bague::chat::{Message, ReasoningConfig};
+use bague::generate::{Error, Generator, NoClock, Outcome, Piece, Request, StopReason};
 use bague::gguf::File;
 use bague::model::{self, Model};
 use bague::sampler::SamplerConfig;
@@ -48,9 +48,13 @@ fn run(
     req: &Request<'_>,
 ) -> (Result<Outcome, Error>, Vec<(String, bool)>) {
     let mut pieces = Vec::new();
-    let r = g.generate(s, req, &AtomicBool::new(false), &NoClock, &mut |p| {
-        pieces.push((p.text.to_string(), p.thinking))
-    });
+    let r = g.generate(
+        s,
+        req,
+        &AtomicBool::new(false),
+        &NoClock,
+        &mut |p: Piece<'_>| pieces.push((p.text.to_string(), p.thinking)),
+    );
     (r, pieces)
 }
 
@@ -349,7 +353,7 @@ fn cancel_and_zero_tokens() {
             &Request::new(&prompt),
             &cancel,
             &NoClock,
-            &mut |_| panic!("no output after cancel"),
+            &mut |_: Piece<'_>| panic!("no output after cancel"),
         )
         .unwrap();
     assert_eq!(out.stop_reason, StopReason::Cancelled);
@@ -389,7 +393,13 @@ fn token_loop_does_not_allocate_per_token() {
         let mut n_out = 0;
         let info = allocation_counter::measure(|| {
             let o = g
-                .generate(&mut s, &req, &AtomicBool::new(false), &NoClock, &mut |_| {})
+                .generate(
+                    &mut s,
+                    &req,
+                    &AtomicBool::new(false),
+                    &NoClock,
+                    &mut |_: Piece<'_>| {},
+                )
                 .unwrap();
             n_out = o.output_ids.len();
         });

@@ -313,3 +313,72 @@ fn empirical_frequencies_match_probabilities() {
         "{f:?}"
     );
 }
+
+/// `set_config` changes the settings between turns but keeps the conversation's RNG state
+/// and repetition window (trimmed to the newest ids when the window shrinks); a new seed
+/// restarts the RNG.
+#[test]
+fn set_config_keeps_rng_state_and_window() {
+    let logits: Vec<f32> = (0..50).map(|i| ((i * 7) % 13) as f32 * 0.3).collect();
+    let cfg = SamplerConfig {
+        seed: 9,
+        temp: 1.0,
+        top_k: 0,
+        top_p: 1.0,
+        min_p: 0.0,
+        penalty_last_n: 8,
+        ..SamplerConfig::LLAMA_DEFAULTS
+    };
+    let mut a = Sampler::new(cfg, 50).unwrap();
+    let mut b = Sampler::new(cfg, 50).unwrap();
+    for _ in 0..5 {
+        a.sample_and_accept(&logits).unwrap();
+        b.sample_and_accept(&logits).unwrap();
+    }
+    // Same settings: a no-op. Another temperature for one draw, then back: the RNG went on
+    // from where it was (one draw per sample, whatever the temperature), so `a` and `b`
+    // draw alike again.
+    a.set_config(cfg).unwrap();
+    a.set_config(SamplerConfig { temp: 1.5, ..cfg }).unwrap();
+    a.sample(&logits).unwrap();
+    b.sample(&logits).unwrap();
+    a.set_config(cfg).unwrap();
+    for _ in 0..10 {
+        assert_eq!(a.sample(&logits).unwrap(), b.sample(&logits).unwrap());
+    }
+    // Shrinking the window keeps its newest ids, in order.
+    let ids = [3u32, 1, 4, 1, 5, 9, 2, 6, 5, 3];
+    let mut w = Sampler::new(cfg, 50).unwrap();
+    for id in ids {
+        w.accept(id);
+    }
+    w.set_config(SamplerConfig {
+        penalty_last_n: 3,
+        ..cfg
+    })
+    .unwrap();
+    assert_eq!(w.window(), &[6, 5, 3]);
+    w.accept(7);
+    w.accept(8);
+    let mut win = w.window().to_vec();
+    win.sort_unstable();
+    assert_eq!(win, [3, 7, 8]);
+    // A new seed restarts the RNG: equal to a fresh sampler with that seed.
+    let reseeded = SamplerConfig { seed: 77, ..cfg };
+    let mut r = Sampler::new(cfg, 50).unwrap();
+    r.sample(&logits).unwrap();
+    r.set_config(reseeded).unwrap();
+    let mut f = Sampler::new(reseeded, 50).unwrap();
+    for _ in 0..10 {
+        assert_eq!(r.sample(&logits).unwrap(), f.sample(&logits).unwrap());
+    }
+    // A bad setting is refused and changes nothing.
+    assert!(
+        r.set_config(SamplerConfig {
+            temp: f32::NAN,
+            ..cfg
+        })
+        .is_err()
+    );
+    assert_eq!(r.config(), &reseeded);
+}

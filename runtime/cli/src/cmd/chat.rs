@@ -14,12 +14,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::{Context, Result, bail};
-use bague::chat::{Message, StopReason, reasoning::drop_thinking};
-use bague::generate::{Generator, Request, StdClock};
+use bague::chat::{Message, reasoning::drop_thinking};
+use bague::generate::{Generator, Piece, Request, StdClock, StopReason};
 use bague::session::Session;
-use bague::tokenizer::EncodeOptions;
 
-use super::run::{DEFAULT_MODEL, Mapped, Printer, SamplingArgs, SessionArgs, stats_text};
+use crate::load::{DEFAULT_MODEL, Mapped};
+use crate::options::{SamplingArgs, SessionArgs};
+use crate::output::{Printer, stats_text};
 
 /// Arguments of `bague chat`.
 #[derive(clap::Args)]
@@ -46,6 +47,10 @@ pub struct Args {
     /// Print the speed statistics after each answer.
     #[arg(long)]
     stats: bool,
+    /// Print each answer as one JSON line (ids, text, thinking, stop reason) instead of
+    /// streaming it; for scripts and tests.
+    #[arg(long)]
+    json: bool,
 }
 
 /// Ctrl-C: stops the answer while one is being generated; quits otherwise.
@@ -72,14 +77,14 @@ pub fn run(args: Args) -> Result<()> {
     let mapped = Mapped::resolve(&args.model)?;
     let m = mapped.open()?;
     let template = m.template()?;
-    let opts = args.session.options(&m.model, m.n_keep())?;
-    let cfg = args.sampling.config(&m.file);
+    let opts = args.session.options(&m)?;
+    let cfg = args.sampling.config(&m);
     let mut session = Session::new(&m.model, opts)?;
-    let mut generator = Generator::new(&m.tok, cfg)?;
+    let mut generator = Generator::new(&m.tokenizer, cfg)?;
     let generating = Arc::new(AtomicBool::new(false));
     let cancel = install_ctrl_c(generating.clone())?;
     let clock = StdClock::new();
-    let mut printer = Printer::new(!args.hide_thinking, true);
+    let mut printer = Printer::new(!args.hide_thinking, !args.json);
 
     let start: Vec<Message> = args
         .system
@@ -114,7 +119,7 @@ pub fn run(args: Args) -> Result<()> {
             "/exit" | "/quit" => break,
             "/reset" => {
                 history = start.clone();
-                generator.forget();
+                generator.reset();
                 session.reset();
                 eprintln!("(conversation reset)");
                 continue;
@@ -124,14 +129,10 @@ pub fn run(args: Args) -> Result<()> {
         history.push(Message::user(input));
         drop_thinking(&mut history);
         let text = template.apply(&history, true)?;
-        let prompt = m.tok.encode(&text, EncodeOptions::PROMPT)?;
-        if prompt.len() >= opts.n_ctx {
+        let prompt = m.encode(&text, true)?;
+        if let Err(e) = generator.validate(&session, &prompt) {
             history.pop();
-            eprintln!(
-                "bague: the conversation ({} tokens) no longer fits the context of {}: /reset, or restart with a larger --ctx",
-                prompt.len(),
-                opts.n_ctx
-            );
+            eprintln!("bague: {e}: /reset, or restart with a larger --ctx");
             continue;
         }
         let req = Request {
@@ -143,13 +144,27 @@ pub fn run(args: Args) -> Result<()> {
         printer.clear();
         cancel.store(false, Ordering::Relaxed);
         generating.store(true, Ordering::Relaxed);
-        let result = generator.generate(&mut session, &req, &cancel, &clock, &mut |p| {
+        let result = generator.generate(&mut session, &req, &cancel, &clock, &mut |p: Piece<'_>| {
             printer.piece(p)
         });
         generating.store(false, Ordering::Relaxed);
         printer.end();
-        println!();
         let outcome = result?;
+        if args.json {
+            let v = serde_json::json!({
+                "output_ids": outcome.output_ids,
+                "text": printer.text,
+                "thinking": printer.thinking,
+                "stop_reason": outcome.stop_reason.as_str(),
+                "thinking_tokens": outcome.thinking_tokens,
+                "thinking_forced_end": outcome.thinking_forced_end,
+                "n_prompt": outcome.n_prompt,
+                "n_reused": outcome.n_reused,
+            });
+            println!("{v}");
+        } else {
+            println!();
+        }
         if outcome.stop_reason == StopReason::Cancelled {
             eprintln!("(stopped)");
         } else if outcome.stop_reason == StopReason::ContextFull {

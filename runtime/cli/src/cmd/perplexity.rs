@@ -8,7 +8,7 @@ use bague::generate::perplexity::perplexity;
 use bague::session::{Session, SessionOptions};
 use bague::tokenizer::EncodeOptions;
 
-use super::run::Mapped;
+use crate::load::Mapped;
 
 /// Most logits rows computed at once (rows × n_vocab × 4 bytes of buffer).
 const MAX_ROWS: usize = 64;
@@ -61,15 +61,15 @@ pub fn run(args: Args) -> Result<()> {
     })?;
     let mapped = Mapped::resolve(&args.model)?;
     let m = mapped.open()?;
-    let tokens = m.tok.encode(
+    let tokens = m.tokenizer.encode(
         &text,
         EncodeOptions {
             add_special: true,
             parse_special: false,
         },
     )?;
-    let bos = if m.tok.add_bos() {
-        m.tok.bos_id()
+    let bos = if m.tokenizer.add_bos() {
+        m.tokenizer.bos_id()
     } else {
         None
     };

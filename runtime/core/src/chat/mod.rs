@@ -1,4 +1,4 @@
-//! Chat: prompt templates, reasoning (`<think>`) splitting, stop conditions.
+//! Chat: prompt templates and reasoning (`<think>`) splitting.
 //!
 //! - [`ChatTemplate`] turns a conversation into prompt text. With `std` it renders the
 //!   model's own `tokenizer.chat_template` with minijinja, as llama.cpp's jinja path does;
@@ -6,13 +6,11 @@
 //!   the same bytes for the templates it recognises.
 //! - [`Reasoning`] splits streamed output text into thinking and answer, and tells the
 //!   caller when a thinking budget is spent.
-//! - [`stop::StopDetector`] ends generation on end-of-generation ids, a token limit or stop
-//!   strings matched across token boundaries.
 //!
-//! A generation loop composes them per token: `sampler` → id → (EOG/limit/stop strings:
-//! [`StopDetector::on_token`] with the id and the streaming decoder's text) → the text it
-//! releases → [`Reasoning::on_token`] → thinking / answer text. When a step says
-//! `force_end_thinking`, decode [`Reasoning::close_ids`] into the model before sampling on.
+//! The generation loop ([`crate::generate`]) composes them per token with its stop
+//! detector: sampler → id → stop conditions → the text they release →
+//! [`Reasoning::on_token`] → thinking / answer text. When a step says `force_end_thinking`,
+//! it decodes [`Reasoning::close_ids`] into the model before sampling on.
 
 use alloc::string::String;
 use core::fmt;
@@ -21,14 +19,12 @@ pub mod builtin;
 #[cfg(feature = "std")]
 mod jinja;
 pub mod reasoning;
-pub mod stop;
 mod template;
 
 pub use builtin::Builtin;
 #[cfg(feature = "std")]
 pub use jinja::JinjaTemplate;
 pub use reasoning::{Reasoning, ReasoningConfig, Step};
-pub use stop::{StopDetector, StopReason};
 pub use template::{ChatTemplate, SpecialTokens, strip_leading_bos, strip_trailing_eos};
 
 /// Who wrote a message.

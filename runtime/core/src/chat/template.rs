@@ -23,6 +23,24 @@ pub struct SpecialTokens {
     pub add_eos: bool,
 }
 
+impl SpecialTokens {
+    /// The facts of `tok`'s vocabulary: its BOS/EOS pieces as text (lossy UTF-8; empty when
+    /// the vocabulary has none) and its `add_bos` / `add_eos` flags.
+    pub fn from_tokenizer(tok: &crate::tokenizer::Tokenizer<'_>) -> SpecialTokens {
+        let text = |id: Option<u32>| {
+            id.and_then(|id| tok.piece(id).ok())
+                .map(|b| String::from_utf8_lossy(&b).into_owned())
+                .unwrap_or_default()
+        };
+        SpecialTokens {
+            bos: text(tok.bos_id()),
+            eos: text(tok.eos_id()),
+            add_bos: tok.add_bos(),
+            add_eos: tok.add_eos(),
+        }
+    }
+}
+
 /// Removes one leading `bos` from `text` when `add_bos` (the tokenizer will add BOS, so the
 /// template's copy would make two). Does nothing when `bos` is empty or absent at the start.
 pub fn strip_leading_bos<'t>(text: &'t str, add_bos: bool, bos: &str) -> &'t str {

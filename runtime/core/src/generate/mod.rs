@@ -2,7 +2,8 @@
 //!
 //! A [`Generator`] runs prefill, then samples and decodes one token at a time until an
 //! end-of-generation token, the token limit, a stop string, a full context or the cancel
-//! flag. Per token it composes the pieces as the [`chat`](crate::chat) module describes:
+//! flag. Per token it composes the sampler, the streaming decoder, the [`StopDetector`] and
+//! the [`chat`](crate::chat) module's reasoning splitter:
 //!
 //! ```text
 //! logits ─▶ Sampler ─▶ id ─▶ Decoder (complete UTF-8) ─▶ StopDetector ─▶ Reasoning ─▶ Piece { text, thinking }
@@ -16,9 +17,17 @@
 //!   is truncated to the common prefix first. Pass the same session every time, or call
 //!   [`Generator::forget`] after using it elsewhere (a position mismatch is detected and
 //!   handled by a full reset).
-//! - **Errors before output.** A prompt longer than the context is
-//!   [`model::Error::ContextFull`] before anything runs; a full context *during* generation
-//!   ends it with [`StopReason::ContextFull`].
+//! - **One place validates a request.** An empty prompt, an id outside the vocabulary, a
+//!   prompt longer than the context, or a tokenizer that does not match the model is an
+//!   error before anything runs; a full context *during* generation ends it with
+//!   [`StopReason::ContextFull`].
+//! - **Output goes to a [`Sink`]**: each token id, then its text as complete UTF-8
+//!   [`Piece`]s marked thinking or answer. A sink may stop the generation
+//!   ([`StopReason::Cancelled`]). Any `FnMut(Piece)` closure is a sink.
+//! - **Sampling state is the conversation's**: one sampler per generator, so RNG state and
+//!   the repetition window carry over from turn to turn (prompt tokens that were not in the
+//!   KV cache are added to the window, as llama-cli does); [`Generator::set_sampling`]
+//!   changes the settings between calls without losing them.
 //! - **Think budget.** With a [`ReasoningConfig`] budget, after N thinking tokens the close
 //!   tag's ids are decoded into the model (and appear in `output_ids`), and generation goes
 //!   on with the answer. Injected ids do not count towards `max_tokens`.
@@ -31,7 +40,7 @@
 //!
 //! ```no_run
 //! # fn demo(model: &bague::model::Model<'_>, tok: &bague::tokenizer::Tokenizer<'_>) -> Result<(), bague::generate::Error> {
-//! use bague::generate::{Generator, Request, StdClock};
+//! use bague::generate::{Generator, Piece, Request, StdClock};
 //! use bague::sampler::SamplerConfig;
 //! use bague::session::{Session, SessionOptions};
 //! use core::sync::atomic::AtomicBool;
@@ -39,7 +48,7 @@
 //! let mut g = Generator::new(tok, SamplerConfig::greedy())?;
 //! let prompt = tok.encode("The capital of France is", bague::tokenizer::EncodeOptions::PROMPT)?;
 //! let req = Request { max_tokens: Some(16), ..Request::new(&prompt) };
-//! let out = g.generate(&mut session, &req, &AtomicBool::new(false), &StdClock::new(), &mut |p| {
+//! let out = g.generate(&mut session, &req, &AtomicBool::new(false), &StdClock::new(), &mut |p: Piece<'_>| {
 //!     print!("{}", p.text);
 //! })?;
 //! println!("\n{} tokens, {:.1} tok/s", out.output_ids.len(), out.timings.decode_tok_s());
@@ -52,9 +61,10 @@
 
 use alloc::vec::Vec;
 use core::fmt;
+use core::ops::ControlFlow;
 use core::sync::atomic::{AtomicBool, Ordering};
 
-use crate::chat::{Reasoning, ReasoningConfig, StopDetector, StopReason};
+use crate::chat::{Reasoning, ReasoningConfig};
 use crate::model;
 use crate::sampler::{Sampler, SamplerConfig, SamplerError};
 use crate::session::Session;
@@ -62,10 +72,12 @@ use crate::tokenizer::{self, EncodeOptions, Tokenizer};
 
 mod clock;
 pub mod perplexity;
+pub mod stop;
 
 #[cfg(feature = "std")]
 pub use clock::StdClock;
 pub use clock::{Clock, NoClock};
+pub use stop::{StopDetector, StopReason};
 
 /// Why generation could not run.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -117,7 +129,7 @@ impl fmt::Display for Error {
                 n_ctx, n_tokens, ..
             }) => write!(
                 f,
-                "the prompt has {n_tokens} tokens, more than the context of {n_ctx} (raise --ctx or shorten the prompt)"
+                "the prompt has {n_tokens} tokens, more than the context of {n_ctx}"
             ),
             Error::Model(e) => fmt::Display::fmt(e, f),
             Error::Tokenizer(e) => fmt::Display::fmt(e, f),
@@ -143,6 +155,30 @@ pub struct Piece<'a> {
     pub text: &'a str,
     /// Inside the `<think>` block (tags removed) rather than the answer.
     pub thinking: bool,
+}
+
+/// Where a generation's output goes: every generated id, then the text it completes.
+///
+/// Returning [`ControlFlow::Break`] from either method stops the generation before the
+/// token is fed back to the model, with [`StopReason::Cancelled`]; nothing more is sent.
+/// Any `FnMut(Piece<'_>)` closure is a sink that only takes text and never stops.
+pub trait Sink {
+    /// A generated id (sampled, or a close-tag id fed by the think budget), before its
+    /// text. Default: ignored.
+    fn token(&mut self, id: u32) -> ControlFlow<()> {
+        let _ = id;
+        ControlFlow::Continue(())
+    }
+
+    /// Complete UTF-8 text, thinking or answer.
+    fn piece(&mut self, piece: Piece<'_>) -> ControlFlow<()>;
+}
+
+impl<F: FnMut(Piece<'_>)> Sink for F {
+    fn piece(&mut self, piece: Piece<'_>) -> ControlFlow<()> {
+        self(piece);
+        ControlFlow::Continue(())
+    }
 }
 
 /// What to generate from a prompt.
@@ -269,6 +305,12 @@ impl<'t, 'a> Generator<'t, 'a> {
         &self.sampler
     }
 
+    /// Changes the sampling settings for the next generations, keeping the RNG state and
+    /// the repetition window (see [`Sampler::set_config`]). Errors: `Sampler`.
+    pub fn set_sampling(&mut self, cfg: SamplerConfig) -> Result<(), Error> {
+        Ok(self.sampler.set_config(cfg)?)
+    }
+
     /// Ids the session's KV cache holds according to this generator.
     pub fn cached(&self) -> &[u32] {
         &self.cached
@@ -279,9 +321,32 @@ impl<'t, 'a> Generator<'t, 'a> {
         self.cached.clear();
     }
 
-    /// Generates from `req.prompt`, calling `on_piece` with text as soon as it is complete
-    /// (and not held back by a possible stop string or tag). `cancel` is polled between
-    /// layers and tokens; raising it ends with [`StopReason::Cancelled`].
+    /// Starts a new conversation: forgets the cached ids and resets the sampler (RNG
+    /// reseeded, repetition window emptied). Pair it with [`Session::reset`].
+    pub fn reset(&mut self) {
+        self.cached.clear();
+        self.sampler.reset();
+    }
+
+    /// Checks a request against a session before anything runs: the tokenizer matches the
+    /// model, the prompt is not empty, every id is in the vocabulary, the prompt fits the
+    /// context. The one validation of a generation request (the session checks its own
+    /// calls too, for callers that use it directly).
+    pub fn validate(&self, session: &Session<'_, '_>, prompt: &[u32]) -> Result<(), Error> {
+        let n_vocab = session.model().config.n_vocab;
+        if n_vocab != self.tok.n_vocab() {
+            return Err(Error::VocabMismatch {
+                tokenizer: self.tok.n_vocab(),
+                model: n_vocab,
+            });
+        }
+        Ok(session.validate(prompt, 0)?)
+    }
+
+    /// Generates from `req.prompt`, sending each id and the text as soon as it is complete
+    /// (and not held back by a possible stop string or tag) to `sink`. `cancel` is polled
+    /// between layers and tokens; raising it ends with [`StopReason::Cancelled`], as does a
+    /// sink that breaks.
     ///
     /// Errors (nothing was generated): `Model(ContextFull)` when the prompt is longer than
     /// the context, `Model(EmptyInput)`, `Model(TokenOutOfRange)`, `VocabMismatch`.
@@ -293,36 +358,12 @@ impl<'t, 'a> Generator<'t, 'a> {
         req: &Request<'_>,
         cancel: &AtomicBool,
         clock: &dyn Clock,
-        on_piece: &mut dyn FnMut(Piece<'_>),
+        sink: &mut dyn Sink,
     ) -> Result<Outcome, Error> {
         let t_start = clock.now_us();
         let prompt = req.prompt;
+        self.validate(session, prompt)?;
         let n_ctx = session.n_ctx();
-        let n_vocab = session.model().config.n_vocab;
-        if n_vocab != self.tok.n_vocab() {
-            return Err(Error::VocabMismatch {
-                tokenizer: self.tok.n_vocab(),
-                model: n_vocab,
-            });
-        }
-        if prompt.is_empty() {
-            return Err(model::Error::EmptyInput.into());
-        }
-        if prompt.len() > n_ctx {
-            return Err(model::Error::ContextFull {
-                n_ctx,
-                position: 0,
-                n_tokens: prompt.len(),
-            }
-            .into());
-        }
-        if let Some(&bad) = prompt.iter().find(|&&t| t as usize >= n_vocab) {
-            return Err(model::Error::TokenOutOfRange {
-                token: bad,
-                n_vocab,
-            }
-            .into());
-        }
 
         // --- KV reuse: keep the common prefix, prefill at least one token ---
         if session.position() != self.cached.len() {
@@ -373,6 +414,7 @@ impl<'t, 'a> Generator<'t, 'a> {
         let eog = self.tok.eog_ids();
         let mut stop = StopDetector::new(eog, req.max_tokens, req.stop);
         let mut decoder = self.tok.decoder();
+        let mut out_sink = Out { sink, open: true };
         for &id in suffix {
             self.sampler.accept(id);
         }
@@ -394,19 +436,19 @@ impl<'t, 'a> Generator<'t, 'a> {
         }
 
         if req.max_tokens == Some(0) {
-            return Ok(self.finish(out, &mut stop, &mut decoder, reasoning, on_piece));
+            return Ok(self.finish(out, &mut stop, &mut decoder, reasoning, &mut out_sink));
         }
 
         // A budget of 0 with a prompt that opened the block: close it before sampling.
         if let Some(r) = reasoning.as_mut().filter(|r| r.force_due()) {
-            emit(r.force_end(), on_piece);
+            out_sink.step(r.force_end());
             out.thinking_forced_end = true;
             let t = clock.now_us();
-            let res = self.inject(session, &close_ids, &mut out, cancel);
+            let res = self.inject(session, &close_ids, &mut out, cancel, &mut out_sink);
             out.timings.decode_us += clock.now_us().saturating_sub(t);
             if let Some(reason) = res? {
                 out.stop_reason = reason;
-                return Ok(self.finish(out, &mut stop, &mut decoder, reasoning, on_piece));
+                return Ok(self.finish(out, &mut stop, &mut decoder, reasoning, &mut out_sink));
             }
         }
 
@@ -426,29 +468,32 @@ impl<'t, 'a> Generator<'t, 'a> {
                 out.timings.decode_us += t.saturating_sub(t_step);
             }
             out.output_ids.push(id);
+            if !out_sink.token(id) {
+                out.stop_reason = StopReason::Cancelled;
+                break;
+            }
 
             let text = decoder.push(id)?;
             let step = stop.on_token(id, text);
             let (stopped, forced) = match reasoning.as_mut() {
                 None => {
-                    if !step.text.is_empty() {
-                        on_piece(Piece {
-                            text: step.text,
-                            thinking: false,
-                        });
-                    }
+                    out_sink.piece(step.text, false);
                     (step.stop, false)
                 }
                 Some(r) => {
                     let stopped = step.stop;
                     let s = r.on_token(id, step.text, decoder.pending_bytes() > 0);
                     let forced = s.force_end_thinking;
-                    emit(s, on_piece);
+                    out_sink.step(s);
                     (stopped, forced)
                 }
             };
             if let Some(reason) = stopped {
                 out.stop_reason = reason;
+                break;
+            }
+            if !out_sink.open {
+                out.stop_reason = StopReason::Cancelled;
                 break;
             }
 
@@ -466,24 +511,30 @@ impl<'t, 'a> Generator<'t, 'a> {
             }
             if forced {
                 out.thinking_forced_end = true;
-                if let Some(reason) = self.inject(session, &close_ids, &mut out, cancel)? {
+                let res = self.inject(session, &close_ids, &mut out, cancel, &mut out_sink)?;
+                if let Some(reason) = res {
                     out.stop_reason = reason;
                     break;
                 }
             }
         }
-        Ok(self.finish(out, &mut stop, &mut decoder, reasoning, on_piece))
+        Ok(self.finish(out, &mut stop, &mut decoder, reasoning, &mut out_sink))
     }
 
-    /// Decodes the close-tag ids as if generated. `Some(reason)` when the session stopped.
+    /// Decodes the close-tag ids as if generated. `Some(reason)` when the session stopped
+    /// or the sink asked to.
     fn inject(
         &mut self,
         session: &mut Session<'_, '_>,
         ids: &[u32],
         out: &mut Outcome,
         cancel: &AtomicBool,
+        sink: &mut Out<'_>,
     ) -> Result<Option<StopReason>, Error> {
         for &c in ids {
+            if !sink.token(c) {
+                return Ok(Some(StopReason::Cancelled));
+            }
             match session.decode_cancellable(c, cancel) {
                 Ok(_) => {
                     self.sampler.accept(c);
@@ -504,33 +555,22 @@ impl<'t, 'a> Generator<'t, 'a> {
         stop: &mut StopDetector,
         decoder: &mut tokenizer::Decoder<'_, '_>,
         mut reasoning: Option<Reasoning>,
-        on_piece: &mut dyn FnMut(Piece<'_>),
+        sink: &mut Out<'_>,
     ) -> Outcome {
         let held = stop.finish(out.stop_reason);
         match reasoning.as_mut() {
             None => {
-                if !held.is_empty() {
-                    on_piece(Piece {
-                        text: held,
-                        thinking: false,
-                    });
-                }
+                sink.piece(held, false);
                 if out.stop_reason != StopReason::StopString {
-                    let tail = decoder.finish();
-                    if !tail.is_empty() {
-                        on_piece(Piece {
-                            text: tail,
-                            thinking: false,
-                        });
-                    }
+                    sink.piece(decoder.finish(), false);
                 }
             }
             Some(r) => {
-                emit(r.on_text(held), on_piece);
+                sink.step(r.on_text(held));
                 if out.stop_reason != StopReason::StopString {
-                    emit(r.on_text(decoder.finish()), on_piece);
+                    sink.step(r.on_text(decoder.finish()));
                 }
-                emit(r.finish(), on_piece);
+                sink.step(r.finish());
                 out.thinking_tokens = r.thinking_tokens();
             }
         }
@@ -547,18 +587,31 @@ fn stop_reason_of(e: model::Error) -> Result<StopReason, Error> {
     }
 }
 
-/// Sends a splitter step's thinking, then answer text.
-fn emit(s: crate::chat::reasoning::Step<'_>, on_piece: &mut dyn FnMut(Piece<'_>)) {
-    if !s.thinking.is_empty() {
-        on_piece(Piece {
-            text: s.thinking,
-            thinking: true,
-        });
+/// The caller's sink, closed for good once it asks to stop.
+struct Out<'s> {
+    sink: &'s mut dyn Sink,
+    open: bool,
+}
+
+impl Out<'_> {
+    /// Sends an id; false once the sink has asked to stop.
+    fn token(&mut self, id: u32) -> bool {
+        if self.open && self.sink.token(id).is_break() {
+            self.open = false;
+        }
+        self.open
     }
-    if !s.answer.is_empty() {
-        on_piece(Piece {
-            text: s.answer,
-            thinking: false,
-        });
+
+    /// Sends non-empty text while the sink is open.
+    fn piece(&mut self, text: &str, thinking: bool) {
+        if self.open && !text.is_empty() && self.sink.piece(Piece { text, thinking }).is_break() {
+            self.open = false;
+        }
+    }
+
+    /// A splitter step: its thinking, then its answer text.
+    fn step(&mut self, s: crate::chat::reasoning::Step<'_>) {
+        self.piece(s.thinking, true);
+        self.piece(s.answer, false);
     }
 }

@@ -128,15 +128,21 @@ impl Sampler {
                 bytes: n_vocab.saturating_mul(core::mem::size_of::<Candidate>()),
             })?;
         let w = cfg.penalty_last_n as usize;
+        let (mut window, mut scratch) = (Vec::new(), Vec::new());
+        if window.try_reserve_exact(w).is_err() || scratch.try_reserve_exact(w).is_err() {
+            return Err(SamplerError::OutOfMemory {
+                bytes: w.saturating_mul(2 * core::mem::size_of::<u32>()),
+            });
+        }
         Ok(Sampler {
             cfg,
             rng: Rng::new(cfg.seed),
             n_vocab,
             cands,
             n_kept: 0,
-            window: Vec::with_capacity(w),
+            window,
             head: 0,
-            scratch: Vec::with_capacity(w),
+            scratch,
         })
     }
 
@@ -148,6 +154,45 @@ impl Sampler {
     /// Vocabulary size the sampler was built for.
     pub fn n_vocab(&self) -> usize {
         self.n_vocab
+    }
+
+    /// Changes the settings between generations, keeping what a conversation carries: the
+    /// RNG state (unless the seed changes: then it restarts from the new seed) and the
+    /// repetition window (its most recent `penalty_last_n` ids). A no-op when `cfg` equals
+    /// the current settings.
+    /// Errors: `BadConfig`, `OutOfMemory` (a larger window); the sampler is unchanged then.
+    pub fn set_config(&mut self, cfg: SamplerConfig) -> Result<(), SamplerError> {
+        if cfg == self.cfg {
+            return Ok(());
+        }
+        cfg.validate()?;
+        let (old, new) = (
+            self.cfg.penalty_last_n as usize,
+            cfg.penalty_last_n as usize,
+        );
+        if new != old {
+            // Oldest to newest, then keep the newest `new`.
+            let mut ids = Vec::new();
+            self.scratch.clear();
+            if ids.try_reserve_exact(new.max(self.window.len())).is_err()
+                || self.scratch.try_reserve_exact(new).is_err()
+            {
+                return Err(SamplerError::OutOfMemory {
+                    bytes: new.saturating_mul(2 * core::mem::size_of::<u32>()),
+                });
+            }
+            ids.extend_from_slice(&self.window[self.head..]);
+            ids.extend_from_slice(&self.window[..self.head]);
+            let drop = ids.len().saturating_sub(new);
+            ids.drain(..drop);
+            self.window = ids;
+            self.head = 0;
+        }
+        if cfg.seed != self.cfg.seed {
+            self.rng = Rng::new(cfg.seed);
+        }
+        self.cfg = cfg;
+        Ok(())
     }
 
     /// Forgets the repetition window and reseeds the RNG with the configured seed.

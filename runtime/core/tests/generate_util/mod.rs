@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
 
 use bague::chat::{ChatTemplate, Message, Role, SpecialTokens};
-use bague::generate::{Generator, NoClock, Outcome, Request};
+use bague::generate::{Generator, NoClock, Outcome, Piece, Request};
 use bague::gguf::File;
 use bague::loader::MappedFile;
 use bague::model::Model;
@@ -69,16 +69,7 @@ pub fn floats(v: &Value) -> Vec<f64> {
 
 /// The file's chat template with the vocabulary's BOS/EOS texts.
 pub fn template(f: &File<'_>, tok: &Tokenizer<'_>) -> ChatTemplate {
-    let text = |id: Option<u32>| {
-        id.map(|id| String::from_utf8_lossy(&tok.piece(id).unwrap()).into_owned())
-            .unwrap_or_default()
-    };
-    let tokens = SpecialTokens {
-        bos: text(tok.bos_id()),
-        eos: text(tok.eos_id()),
-        add_bos: tok.add_bos(),
-        add_eos: tok.add_eos(),
-    };
+    let tokens = SpecialTokens::from_tokenizer(tok);
     ChatTemplate::new(f.get_str("tokenizer.chat_template").unwrap(), tokens).unwrap()
 }
 
@@ -119,8 +110,14 @@ pub fn greedy(
         max_tokens: Some(n),
         ..Request::new(prompt)
     };
-    g.generate(&mut s, &req, &AtomicBool::new(false), &NoClock, &mut |_| {})
-        .unwrap()
+    g.generate(
+        &mut s,
+        &req,
+        &AtomicBool::new(false),
+        &NoClock,
+        &mut |_: Piece<'_>| {},
+    )
+    .unwrap()
 }
 
 /// Steps that must agree: up to the first step whose margin is below `fragile` (that step

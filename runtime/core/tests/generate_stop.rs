@@ -1,7 +1,7 @@
 //! Stop conditions: stop strings matched across token boundaries at every split, the text
 //! before a stop string emitted exactly once, nothing after it; EOG ids; token limit.
 
-use bague::chat::stop::{StopDetector, StopReason};
+use bague::generate::stop::{StopDetector, StopReason};
 
 /// Feeds `pieces` (ids 100, 101, …; none is EOG) and returns (emitted text, reason, the
 /// index of the piece that stopped).

@@ -6,7 +6,7 @@
 //! stops matching (then it is emitted). So the caller can print every returned piece at once.
 //!
 //! ```
-//! use bague::chat::stop::{StopDetector, StopReason};
+//! use bague::generate::stop::{StopDetector, StopReason};
 //! let mut s = StopDetector::new(&[2], Some(100), &["\nUser:"]);
 //! assert_eq!(s.on_token(10, "Hello").text, "Hello");
 //! assert_eq!(s.on_token(11, "\nUs").text, "");        // could be "\nUser:": held

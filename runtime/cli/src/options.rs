@@ -1,0 +1,119 @@
+//! Flags shared by the commands that generate: sampling (`--temp`, `--top-k`, …, `--seed`)
+//! and the session (`--ctx`, `--threads`, `--context-shift`, `--kv-type`). Unset flags keep
+//! the model's own defaults, as the core's [`Bundle`] resolves them.
+
+use anyhow::{Result, bail};
+use bague::bundle::Bundle;
+use bague::model::KvType;
+use bague::sampler::SamplerConfig;
+use bague::session::{ContextPolicy, SessionOptions};
+
+/// Sampling flags shared by `run` and `chat`. Unset flags keep the model's defaults
+/// (`general.sampling.*`, DeepSeek's advice for R1 distills, else llama.cpp's).
+#[derive(clap::Args, Clone, Debug)]
+pub struct SamplingArgs {
+    /// Temperature; 0 = greedy.
+    #[arg(long, value_name = "T")]
+    temp: Option<f32>,
+    /// Keep the K most likely tokens (0 = off).
+    #[arg(long, value_name = "K")]
+    top_k: Option<u32>,
+    /// Keep the most likely tokens up to probability mass P (1 = off).
+    #[arg(long, value_name = "P")]
+    top_p: Option<f32>,
+    /// Drop tokens less likely than P times the most likely (0 = off).
+    #[arg(long, value_name = "P")]
+    min_p: Option<f32>,
+    /// Penalty for repeating the last 64 tokens (1 = off).
+    #[arg(long, value_name = "R")]
+    repeat_penalty: Option<f32>,
+    /// Random seed (default: a random one, printed at the end).
+    #[arg(long, value_name = "S")]
+    seed: Option<u64>,
+}
+
+impl SamplingArgs {
+    /// The model's defaults with these flags on top.
+    pub fn config(&self, bundle: &Bundle<'_>) -> SamplerConfig {
+        let mut c = bundle.sampling;
+        if let Some(t) = self.temp {
+            c.temp = t;
+        }
+        if let Some(k) = self.top_k {
+            c.top_k = k;
+        }
+        if let Some(p) = self.top_p {
+            c.top_p = p;
+        }
+        if let Some(p) = self.min_p {
+            c.min_p = p;
+        }
+        if let Some(r) = self.repeat_penalty {
+            c.penalty_repeat = r;
+        }
+        c.seed = self.seed.unwrap_or_else(random_seed);
+        c
+    }
+}
+
+/// A seed from the clock and the process id.
+fn random_seed() -> u64 {
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64);
+    t ^ (u64::from(std::process::id()) << 32)
+}
+
+/// Context and thread flags shared by `run` and `chat`.
+#[derive(clap::Args, Clone, Debug)]
+pub struct SessionArgs {
+    /// Context length in tokens (default: the model's, at most 4096).
+    #[arg(long = "ctx", short = 'c', value_name = "N")]
+    pub ctx: Option<usize>,
+    /// Worker threads (default: the CPUs available to this process).
+    #[arg(long, short = 't', value_name = "N")]
+    pub threads: Option<usize>,
+    /// When the context is full, drop the older half of it and go on (llama.cpp's
+    /// context shift) instead of stopping.
+    #[arg(long)]
+    pub context_shift: bool,
+    /// KV cache element type for keys and values: `f16` (default, llama.cpp's) or `q8_0`
+    /// (llama.cpp's `--cache-type-k/v q8_0`: 8.5 bits per value, about half the memory;
+    /// needs a head size that is a multiple of 32).
+    #[arg(long, value_name = "TYPE", default_value = "f16", value_parser = parse_kv_type)]
+    pub kv_type: KvType,
+}
+
+/// `f16` | `q8_0` (case-insensitive).
+fn parse_kv_type(s: &str) -> Result<KvType, String> {
+    KvType::from_name(s).ok_or_else(|| format!("unknown KV cache type {s:?} (f16 or q8_0)"))
+}
+
+impl SessionArgs {
+    /// Session options for `bundle`'s model. Errors: `--threads 0`, `--ctx 0`.
+    pub fn options(&self, bundle: &Bundle<'_>) -> Result<SessionOptions> {
+        let n_threads = match self.threads {
+            Some(0) => bail!("--threads must be at least 1"),
+            Some(n) => n,
+            None => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        };
+        let n_ctx = match self.ctx {
+            Some(0) => bail!("--ctx must be at least 1"),
+            Some(n) => n,
+            None => bundle.default_n_ctx(),
+        };
+        Ok(SessionOptions {
+            n_ctx,
+            n_threads,
+            kv_type: self.kv_type,
+            context_policy: if self.context_shift {
+                ContextPolicy::Shift {
+                    n_keep: bundle.default_n_keep(),
+                }
+            } else {
+                ContextPolicy::Error
+            },
+            ..SessionOptions::default()
+        })
+    }
+}
