@@ -9,6 +9,15 @@
 //! (true), `datetime` ("%b %d %Y") and `date_string` ("%d %b %Y"); functions
 //! `raise_exception(msg)` and `strftime_now(fmt)`. No `tools`.
 //! Times are UTC (llama.cpp uses the local time zone).
+//!
+//! A template comes from the model file: untrusted input. Rendering is bounded so that a
+//! hostile template ends in a [`ChatError`] quickly instead of hanging or filling memory:
+//! the source is at most [`MAX_SOURCE_BYTES`]; a render runs at most [`FUEL`] VM
+//! instructions (minijinja's fuel: nested loops end there, in well under a second) and
+//! nests macro calls, recursive loops and includes at most [`MAX_RECURSION`] deep; its
+//! output is cut off with an error at [`MAX_OUTPUT_BYTES`] (written through a capped
+//! writer, never materialised beyond it); `range()` is capped at 100,000 items by minijinja.
+//! Real chat templates use a few thousand instructions per message.
 
 use std::string::String;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -20,6 +29,15 @@ use super::{ChatError, Message};
 
 const NAME: &str = "chat_template";
 
+/// Largest template source accepted (bytes). Real templates are 1–30 KB.
+pub const MAX_SOURCE_BYTES: usize = 1 << 20;
+/// VM instructions one render may run.
+pub const FUEL: u64 = 20_000_000;
+/// Deepest nesting of macro calls, recursive loops and includes.
+pub const MAX_RECURSION: usize = 32;
+/// Largest rendered prompt (bytes): far past any context a session can hold.
+pub const MAX_OUTPUT_BYTES: usize = 16 << 20;
+
 /// A compiled chat template.
 #[derive(Debug)]
 pub struct JinjaTemplate {
@@ -29,7 +47,15 @@ pub struct JinjaTemplate {
 impl JinjaTemplate {
     /// Compiles `source`. Errors: `TemplateSyntax` with minijinja's message.
     pub fn new(source: &str) -> Result<Self, ChatError> {
+        if source.len() > MAX_SOURCE_BYTES {
+            return Err(ChatError::TemplateSyntax(format!(
+                "the template has {} bytes, more than the limit of {MAX_SOURCE_BYTES}",
+                source.len()
+            )));
+        }
         let mut env = Environment::new();
+        env.set_fuel(Some(FUEL));
+        env.set_recursion_limit(MAX_RECURSION);
         env.set_trim_blocks(true);
         env.set_lstrip_blocks(true);
         env.set_keep_trailing_newline(false);
@@ -96,8 +122,41 @@ impl JinjaTemplate {
             .env
             .get_template(NAME)
             .map_err(|e| ChatError::TemplateRender(describe(&e)))?;
-        tmpl.render(Value::from_iter(ctx))
-            .map_err(|e| ChatError::TemplateRender(describe(&e)))
+        let mut out = Capped {
+            buf: Vec::new(),
+            full: false,
+        };
+        let r = tmpl.render_captured_to(Value::from_iter(ctx), &mut out);
+        if out.full {
+            return Err(ChatError::TemplateRender(format!(
+                "the rendered prompt would exceed {MAX_OUTPUT_BYTES} bytes"
+            )));
+        }
+        r.map_err(|e| ChatError::TemplateRender(describe(&e)))?;
+        // The VM writes whole UTF-8 strings.
+        String::from_utf8(out.buf)
+            .map_err(|_| ChatError::TemplateRender("the output is not UTF-8".into()))
+    }
+}
+
+/// A buffer that refuses to grow past [`MAX_OUTPUT_BYTES`] (and remembers that it did).
+struct Capped {
+    buf: Vec<u8>,
+    full: bool,
+}
+
+impl std::io::Write for Capped {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.buf.len().saturating_add(buf.len()) > MAX_OUTPUT_BYTES {
+            self.full = true;
+            return Err(std::io::ErrorKind::OutOfMemory.into());
+        }
+        self.buf.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
     }
 }
 
