@@ -212,18 +212,10 @@ int main(int argc, char **argv) {
     bague_session *session = NULL;
     CHECK(bague_session_new(model, &so, &session));
 
-    /* 3. The prompt: raw, or one user message through the model's template. */
-    char *text = NULL;
-    size_t text_len = strlen(prompt);
-    if (chat) {
-        bague_message msg = {BAGUE_ROLE_USER, prompt, strlen(prompt)};
-        size_t need = 0;
-        bague_status st = bague_chat_prompt(model, &msg, 1, true, NULL, 0, &need);
-        if (st != BAGUE_ERR_BUFFER_TOO_SMALL) fail("bague_chat_prompt (length)", st);
-        text = malloc(need + 1);
-        if (!text) return 1;
-        CHECK(bague_chat_prompt(model, &msg, 1, true, text, need + 1, &text_len));
-    }
+    /* 3. The prompt: raw text, or one user message that bague_generate_chat renders with
+     *    the model's template (the message stays text: it cannot forge a turn). To see the
+     *    rendered text, call bague_chat_prompt. */
+    bague_message msg = {BAGUE_ROLE_USER, prompt, strlen(prompt)};
 
     /* 4. Generate, streaming pieces. */
     bague_generate_params gp;
@@ -245,7 +237,8 @@ int main(int argc, char **argv) {
         return 1;
     }
     bague_generate_result res;
-    bague_status st = bague_generate(session, chat ? text : prompt, text_len, &gp, on_piece, &s, &res);
+    bague_status st = chat ? bague_generate_chat(session, &msg, 1, &gp, on_piece, &s, &res)
+                           : bague_generate(session, prompt, strlen(prompt), &gp, on_piece, &s, &res);
     if (cancel_ms >= 0) pthread_join(watchdog, NULL);
     if (s.in_thinking) fputs("</think>\n", stderr);
     printf("\n");
@@ -263,7 +256,6 @@ int main(int argc, char **argv) {
     bague_model_free(model);
     bague_session_free(session);
     free(buffer);
-    free(text);
     free(s.ids);
     return 0;
 }

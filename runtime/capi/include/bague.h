@@ -195,6 +195,16 @@ typedef struct bague_generate_result {
   uint32_t n_generated_tokens;
 } bague_generate_result;
 
+// One chat message.
+typedef struct bague_message {
+  // A `bague_role` value.
+  uint32_t role;
+  // `content_len` bytes of UTF-8 (may be NULL when `content_len` is 0).
+  const char *content;
+  // Length of `content` in bytes.
+  size_t content_len;
+} bague_message;
+
 // Options of the `bague_model_open_*` functions. Pass NULL for the defaults
 // (`bague_model_options_default`).
 typedef struct bague_model_options {
@@ -287,16 +297,6 @@ typedef struct bague_memory_plan {
   uint32_t n_threads;
 } bague_memory_plan;
 
-// One chat message.
-typedef struct bague_message {
-  // A `bague_role` value.
-  uint32_t role;
-  // `content_len` bytes of UTF-8 (may be NULL when `content_len` is 0).
-  const char *content;
-  // Length of `content` in bytes.
-  size_t content_len;
-} bague_message;
-
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -345,6 +345,27 @@ enum bague_status bague_generate(struct bague_session *session,
                                  bague_piece_fn on_piece,
                                  void *user_data,
                                  struct bague_generate_result *result);
+
+// Generates the assistant's reply to a conversation: `n_messages` messages are rendered
+// with the model's chat template (as `bague_chat_prompt` does, with a generation prompt)
+// and tokenized so that the template's markup becomes control tokens while the messages'
+// contents stay plain text — a message containing `<|im_start|>` or `<｜Assistant｜>` is
+// text, it cannot forge a turn. Otherwise exactly `bague_generate` (KV reuse across turns,
+// callbacks, result); `params->add_special` and `params->parse_special` do not apply.
+//
+// Errors: as `bague_generate`, and TEMPLATE (no template in the file, or it failed),
+// INVALID_ARGUMENT (bad role), INVALID_UTF8 (a content).
+//
+// # Safety
+// `session` NULL or live; `messages` NULL or `n_messages` valid messages; `params`,
+// `on_piece`, `user_data`, `result` as for `bague_generate`.
+enum bague_status bague_generate_chat(struct bague_session *session,
+                                      const struct bague_message *messages,
+                                      size_t n_messages,
+                                      const struct bague_generate_params *params,
+                                      bague_piece_fn on_piece,
+                                      void *user_data,
+                                      struct bague_generate_result *result);
 
 // Writes the default model options to `*out` (every field false).
 //
@@ -542,8 +563,12 @@ enum bague_status bague_detokenize(const struct bague_model *model,
 // as llama.cpp does; the template's leading BOS text is removed when the tokenizer adds
 // BOS, so it is emitted once). With `add_generation_prompt` the text ends where the
 // assistant's reply begins (for the newer R1 template, inside `<think>\n`). Writes the
-// UTF-8 text and a NUL to `text`, its length (without the NUL) to `*n_text`. Pass the
-// result to `bague_generate` with the default `add_special` / `parse_special`.
+// UTF-8 text and a NUL to `text`, its length (without the NUL) to `*n_text`.
+//
+// To generate from a conversation, prefer `bague_generate_chat`: it tokenizes the
+// messages' contents as plain text. Passing this text to `bague_generate` with
+// `parse_special` (the default) turns control-token text *inside a message* into control
+// tokens too, so a message could forge a turn: do that only with trusted contents.
 //
 // Errors: INVALID_ARGUMENT (NULL, bad role), INVALID_UTF8, TEMPLATE (no template in the
 // file, or it failed), BUFFER_TOO_SMALL (`*n_text` = bytes needed, plus one for the NUL).

@@ -11,6 +11,9 @@ use crate::args;
 use crate::model::{model_error, tokenizer_error};
 use crate::session::{State, bague_session};
 use crate::status::{Error, Result, bague_status, guard};
+use crate::text::{bague_message, read_messages};
+use bague::bundle::PromptError;
+use bague::chat::Message;
 use bague::generate::{Error as GenError, NoClock, Piece, Request, Sink, StopReason};
 use bague::model::Error as ModelError;
 use bague::sampler::{SamplerConfig, SamplerError};
@@ -218,12 +221,13 @@ pub unsafe extern "C" fn bague_generate(
 ) -> bague_status {
     guard(|| {
         let mut res = bague_generate_result::failed();
-        // SAFETY: the caller's contract covers every pointer.
-        let r = unsafe {
-            generate(
-                session, prompt, prompt_len, params, on_piece, user_data, &mut res,
-            )
+        let text = || {
+            // SAFETY: `prompt_len` readable bytes at `prompt` (contract), valid for the call;
+            // the `'static` borrow does not outlive it.
+            unsafe { args::text(prompt, prompt_len, "prompt") }.map(Prompt::Text)
         };
+        // SAFETY: the caller's contract covers every pointer.
+        let r = unsafe { generate(session, text, params, on_piece, user_data, &mut res) };
         if !result.is_null() {
             // SAFETY: non-NULL and writable by contract.
             unsafe { result.write(res) };
@@ -232,12 +236,56 @@ pub unsafe extern "C" fn bague_generate(
     })
 }
 
+/// Generates the assistant's reply to a conversation: `n_messages` messages are rendered
+/// with the model's chat template (as `bague_chat_prompt` does, with a generation prompt)
+/// and tokenized so that the template's markup becomes control tokens while the messages'
+/// contents stay plain text — a message containing `<|im_start|>` or `<｜Assistant｜>` is
+/// text, it cannot forge a turn. Otherwise exactly `bague_generate` (KV reuse across turns,
+/// callbacks, result); `params->add_special` and `params->parse_special` do not apply.
+///
+/// Errors: as `bague_generate`, and TEMPLATE (no template in the file, or it failed),
+/// INVALID_ARGUMENT (bad role), INVALID_UTF8 (a content).
+///
 /// # Safety
-/// As `bague_generate`.
+/// `session` NULL or live; `messages` NULL or `n_messages` valid messages; `params`,
+/// `on_piece`, `user_data`, `result` as for `bague_generate`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn bague_generate_chat(
+    session: *mut bague_session,
+    messages: *const bague_message,
+    n_messages: usize,
+    params: *const bague_generate_params,
+    on_piece: bague_piece_fn,
+    user_data: *mut c_void,
+    result: *mut bague_generate_result,
+) -> bague_status {
+    guard(|| {
+        let mut res = bague_generate_result::failed();
+        // SAFETY: the caller's contract covers the messages.
+        let chat = || unsafe { read_messages(messages, n_messages) }.map(Prompt::Chat);
+        // SAFETY: the caller's contract covers every pointer.
+        let r = unsafe { generate(session, chat, params, on_piece, user_data, &mut res) };
+        if !result.is_null() {
+            // SAFETY: non-NULL and writable by contract.
+            unsafe { result.write(res) };
+        }
+        r
+    })
+}
+
+/// What a generation starts from.
+enum Prompt<'p> {
+    /// Raw text, tokenized with the params' `add_special` / `parse_special`.
+    Text(&'p str),
+    /// A conversation, rendered with the model's template; contents stay text.
+    Chat(Vec<Message>),
+}
+
+/// # Safety
+/// As `bague_generate`, with `prompt` made from the caller's valid pointers.
 unsafe fn generate(
     session: *mut bague_session,
-    prompt: *const c_char,
-    prompt_len: usize,
+    prompt: impl FnOnce() -> Result<Prompt<'static>>,
     params: *const bague_generate_params,
     on_piece: bague_piece_fn,
     user_data: *mut c_void,
@@ -254,8 +302,7 @@ unsafe fn generate(
         }
     }
     let _lower = Lower(&s.cancel);
-    // SAFETY: caller's contract.
-    let prompt = unsafe { args::text(prompt, prompt_len, "prompt") }?;
+    let prompt = prompt()?;
     let p = match params.is_null() {
         // SAFETY: non-NULL and valid by contract.
         false => unsafe { *params },
@@ -315,6 +362,14 @@ fn sampler_error(e: SamplerError) -> Error {
         _ => BAGUE_ERR_INTERNAL,
     };
     Error::with(status, "generation parameters", e)
+}
+
+/// Status and message of a chat prompt error.
+fn prompt_error(e: PromptError) -> Error {
+    match e {
+        PromptError::Template(e) => Error::with(BAGUE_ERR_TEMPLATE, "chat template", e),
+        PromptError::Tokenizer(e) => tokenizer_error(e),
+    }
 }
 
 /// Status and message of a generation error.
@@ -388,7 +443,7 @@ fn stop_code(r: StopReason) -> bague_stop_reason {
 fn run(
     st: &mut State,
     cancel: &AtomicBool,
-    prompt: &str,
+    prompt: Prompt<'_>,
     p: &bague_generate_params,
     stops: &[&str],
     sink: &mut Callbacks<'_>,
@@ -402,11 +457,34 @@ fn run(
         ..
     } = st;
     let b = model.bundle();
-    let opts = EncodeOptions {
-        add_special: p.add_special,
-        parse_special: p.parse_special,
+    let n_ctx = session.n_ctx();
+    let (prompt, ids) = match prompt {
+        Prompt::Text(text) => {
+            let opts = EncodeOptions {
+                add_special: p.add_special,
+                parse_special: p.parse_special,
+            };
+            let ids = b.tokenizer.encode_capped(text, opts, &[], n_ctx);
+            (std::borrow::Cow::Borrowed(text), ids)
+        }
+        Prompt::Chat(msgs) => match b.chat_prompt(&msgs, true, n_ctx) {
+            Ok(c) => (std::borrow::Cow::Owned(c.text), Ok(c.ids)),
+            Err(PromptError::Tokenizer(e)) => (std::borrow::Cow::Borrowed(""), Err(e)),
+            Err(e) => return Err(prompt_error(e)),
+        },
     };
-    let ids = b.tokenizer.encode(prompt, opts).map_err(tokenizer_error)?;
+    let ids = match ids {
+        Ok(ids) => ids,
+        // Tokenizing stopped past the context: refused like a prompt that does not fit.
+        Err(bague::tokenizer::Error::TooManyTokens { .. }) => {
+            res.stop_reason = bague_stop_reason::BAGUE_STOP_CONTEXT_FULL;
+            return Err(Error::new(
+                BAGUE_ERR_CONTEXT_FULL,
+                format!("the prompt has more than {n_ctx} tokens, the context holds {n_ctx}"),
+            ));
+        }
+        Err(e) => return Err(tokenizer_error(e)),
+    };
     res.n_prompt_tokens = u32::try_from(ids.len()).unwrap_or(u32::MAX);
     if let Err(e) = generator.validate(session, &ids) {
         if let GenError::Model(ModelError::ContextFull { .. }) = e {
@@ -421,7 +499,7 @@ fn run(
         prompt: &ids,
         max_tokens: (p.max_tokens > 0).then_some(p.max_tokens),
         stop: stops,
-        reasoning: b.reasoning(prompt, u32::try_from(p.think_budget).ok()),
+        reasoning: b.reasoning(&prompt, u32::try_from(p.think_budget).ok()),
     };
     let out = generator
         .generate(session, &req, cancel, &NoClock, sink)

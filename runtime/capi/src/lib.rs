@@ -39,8 +39,9 @@ pub mod status;
 pub mod text;
 
 pub use generate::{
-    bague_generate, bague_generate_params, bague_generate_params_default, bague_generate_result,
-    bague_piece_fn, bague_piece_kind, bague_stop_reason, bague_str, bague_token_fn,
+    bague_generate, bague_generate_chat, bague_generate_params, bague_generate_params_default,
+    bague_generate_result, bague_piece_fn, bague_piece_kind, bague_stop_reason, bague_str,
+    bague_token_fn,
 };
 pub use model::{
     bague_model, bague_model_free, bague_model_get_info, bague_model_info, bague_model_open_buffer,

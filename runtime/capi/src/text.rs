@@ -133,12 +133,38 @@ pub unsafe extern "C" fn bague_detokenize(
     })
 }
 
+/// The caller's messages as the core's.
+///
+/// # Safety
+/// `messages` NULL or `n_messages` valid `bague_message`s, each with `content_len`
+/// readable bytes at `content`.
+pub(crate) unsafe fn read_messages(
+    messages: *const bague_message,
+    n_messages: usize,
+) -> Result<Vec<Message>> {
+    // SAFETY: caller's contract.
+    let list = unsafe { args::slice(messages, n_messages, "messages") }?;
+    list.iter()
+        .enumerate()
+        .map(|(i, msg)| {
+            let name = format!("messages[{i}].content");
+            // SAFETY: each message's content is `content_len` readable bytes (contract).
+            let content = unsafe { args::text(msg.content, msg.content_len, &name) }?;
+            Ok(Message::new(role(msg.role)?, content))
+        })
+        .collect()
+}
+
 /// Renders `n_messages` messages with the model's chat template (its own jinja template,
 /// as llama.cpp does; the template's leading BOS text is removed when the tokenizer adds
 /// BOS, so it is emitted once). With `add_generation_prompt` the text ends where the
 /// assistant's reply begins (for the newer R1 template, inside `<think>\n`). Writes the
-/// UTF-8 text and a NUL to `text`, its length (without the NUL) to `*n_text`. Pass the
-/// result to `bague_generate` with the default `add_special` / `parse_special`.
+/// UTF-8 text and a NUL to `text`, its length (without the NUL) to `*n_text`.
+///
+/// To generate from a conversation, prefer `bague_generate_chat`: it tokenizes the
+/// messages' contents as plain text. Passing this text to `bague_generate` with
+/// `parse_special` (the default) turns control-token text *inside a message* into control
+/// tokens too, so a message could forge a turn: do that only with trusted contents.
 ///
 /// Errors: INVALID_ARGUMENT (NULL, bad role), INVALID_UTF8, TEMPLATE (no template in the
 /// file, or it failed), BUFFER_TOO_SMALL (`*n_text` = bytes needed, plus one for the NUL).
@@ -162,17 +188,7 @@ pub unsafe extern "C" fn bague_chat_prompt(
         let m = unsafe { args::arg(model, "model") }?;
         args::out(n_text, "n_text")?;
         // SAFETY: caller's contract.
-        let list = unsafe { args::slice(messages, n_messages, "messages") }?;
-        let msgs = list
-            .iter()
-            .enumerate()
-            .map(|(i, msg)| {
-                let name = format!("messages[{i}].content");
-                // SAFETY: each message's content is `content_len` readable bytes (contract).
-                let content = unsafe { args::text(msg.content, msg.content_len, &name) }?;
-                Ok(Message::new(role(msg.role)?, content))
-            })
-            .collect::<Result<Vec<_>>>()?;
+        let msgs = unsafe { read_messages(messages, n_messages) }?;
         let rendered = m
             .inner
             .template()?

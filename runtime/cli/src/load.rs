@@ -40,8 +40,16 @@ impl Mapped {
 /// A command-line model argument as a file path: an existing file; a registry id (pulled
 /// into the cache if it is not there yet); otherwise the resolver's error.
 fn model_path(arg: &str) -> Result<PathBuf> {
-    if Path::new(arg).is_file() {
-        return Ok(PathBuf::from(arg));
+    if let Ok(md) = std::fs::metadata(arg) {
+        if md.is_file() {
+            return Ok(PathBuf::from(arg));
+        }
+        let what = if md.is_dir() {
+            "a directory"
+        } else {
+            "a device, pipe or socket"
+        };
+        anyhow::bail!("{arg}: not a GGUF file but {what}");
     }
     let reg = crate::registry::Registry::load()?;
     if reg.find(arg).is_some() {

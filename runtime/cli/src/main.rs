@@ -34,6 +34,8 @@ fn main() -> ExitCode {
         {
             ExitCode::SUCCESS
         }
+        // Ctrl-C: what was generated and the statistics are already printed.
+        Err(e) if e.downcast_ref::<output::Interrupted>().is_some() => ExitCode::from(130),
         Err(e) => {
             eprintln!("bague: error: {e:#}");
             ExitCode::FAILURE

@@ -70,7 +70,7 @@ pub struct SessionArgs {
     /// Context length in tokens (default: the model's, at most 4096).
     #[arg(long = "ctx", short = 'c', value_name = "N")]
     pub ctx: Option<usize>,
-    /// Worker threads (default: the CPUs available to this process).
+    /// Worker threads (default: the CPUs available to this process; at most 4 per CPU).
     #[arg(long, short = 't', value_name = "N")]
     pub threads: Option<usize>,
     /// When the context is full, drop the older half of it and go on (llama.cpp's
@@ -90,25 +90,44 @@ fn parse_kv_type(s: &str) -> Result<KvType, String> {
 }
 
 impl SessionArgs {
-    /// Session options for `bundle`'s model. Errors: `--threads 0`, `--ctx 0`.
-    pub fn options(&self, bundle: &Bundle<'_>) -> Result<SessionOptions> {
-        let n_threads = match self.threads {
+    /// The worker threads to use: `--threads`, else every CPU this process may use.
+    /// Errors: 0, or more than [`MAX_THREADS_PER_CPU`] × the CPUs (a typo such as
+    /// `--threads 1000000` would otherwise spawn that many threads).
+    pub fn threads(&self) -> Result<usize> {
+        let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+        match self.threads {
+            None => Ok(cpus),
             Some(0) => bail!("--threads must be at least 1"),
-            Some(n) => n,
-            None => std::thread::available_parallelism().map_or(1, |n| n.get()),
-        };
-        let n_ctx = match self.ctx {
+            Some(n) if n > MAX_THREADS_PER_CPU * cpus => bail!(
+                "--threads {n}: this process may use {cpus} CPUs; give at most {}",
+                MAX_THREADS_PER_CPU * cpus
+            ),
+            Some(n) => Ok(n),
+        }
+    }
+
+    /// The context length: `--ctx`, else the model's (at most 4096). Errors: `--ctx 0`.
+    pub fn n_ctx(&self, bundle: &Bundle<'_>) -> Result<usize> {
+        match self.ctx {
             Some(0) => bail!("--ctx must be at least 1"),
-            Some(n) => n,
-            None => bundle.default_n_ctx(),
-        };
+            Some(n) => Ok(n),
+            None => Ok(bundle.default_n_ctx()),
+        }
+    }
+
+    /// Session options for `bundle`'s model; a context shift keeps the first `n_keep`
+    /// positions (at most half the context, so that a shift can always make room).
+    /// Errors: bad `--threads`, `--ctx 0`.
+    pub fn options(&self, bundle: &Bundle<'_>, n_keep: usize) -> Result<SessionOptions> {
+        let n_threads = self.threads()?;
+        let n_ctx = self.n_ctx(bundle)?;
         Ok(SessionOptions {
             n_ctx,
             n_threads,
             kv_type: self.kv_type,
             context_policy: if self.context_shift {
                 ContextPolicy::Shift {
-                    n_keep: bundle.default_n_keep(),
+                    n_keep: n_keep.min(n_ctx / 2),
                 }
             } else {
                 ContextPolicy::Error
@@ -116,4 +135,22 @@ impl SessionArgs {
             ..SessionOptions::default()
         })
     }
+}
+
+/// Threads per CPU `--threads` may ask for (oversubscribing a little can be measured; a
+/// thousand times cannot be meant).
+pub const MAX_THREADS_PER_CPU: usize = 4;
+
+/// `-n`: -1 (no limit) or a token count that fits 32 bits.
+pub fn parse_n_predict(s: &str) -> Result<i64, String> {
+    let n: i64 = s
+        .parse()
+        .map_err(|_| format!("{s:?} is not a whole number"))?;
+    if n < -1 || n > i64::from(u32::MAX) {
+        return Err(format!(
+            "{n} is out of range: give -1 (until end-of-generation) or 0..={}",
+            u32::MAX
+        ));
+    }
+    Ok(n)
 }

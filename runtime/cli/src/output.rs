@@ -7,7 +7,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::{Context, Result};
-use bague::generate::{Outcome, Piece};
+use bague::generate::{Outcome, Piece, Sink};
+use std::ops::ControlFlow;
 
 /// The cancel flag, raised by Ctrl-C (installed once per process).
 pub fn ctrl_c_flag() -> Result<Arc<AtomicBool>> {
@@ -28,17 +29,24 @@ pub fn peak_rss_kib() -> Option<u64> {
 /// The statistics line(s) printed to stderr after a generation.
 pub fn stats_text(o: &Outcome, seed: Option<u64>) -> String {
     let t = &o.timings;
-    let mut s = format!(
-        "prompt: {} tokens ({} reused) | prefill {:.1} tok/s ({:.0} ms) | decode {:.1} tok/s ({} tokens, {:.0} ms) | ttft {:.0} ms",
-        o.n_prompt,
-        o.n_reused,
-        t.prefill_tok_s(),
-        t.prefill_ms(),
-        t.decode_tok_s(),
-        t.n_decode,
-        t.decode_ms(),
-        t.ttft_ms(),
-    );
+    let mut s = format!("prompt: {} tokens ({} reused)", o.n_prompt, o.n_reused);
+    if o.output_ids.is_empty() && o.stop_reason == bague::generate::StopReason::Cancelled {
+        // Stopped during the prompt: no token, so no speed or time to first token.
+        s.push_str(&format!(
+            " | prefill stopped after {:.0} ms",
+            t.prefill_ms()
+        ));
+    } else {
+        s.push_str(&format!(
+            " | prefill {:.1} tok/s ({:.0} ms) | decode {:.1} tok/s ({} tokens, {:.0} ms) | ttft {:.0} ms",
+            t.prefill_tok_s(),
+            t.prefill_ms(),
+            t.decode_tok_s(),
+            t.n_decode,
+            t.decode_ms(),
+            t.ttft_ms(),
+        ));
+    }
     if let Some(kib) = peak_rss_kib() {
         s.push_str(&format!(" | peak RSS {:.1} MiB", kib as f64 / 1024.0));
     }
@@ -58,6 +66,9 @@ pub struct Printer {
     pub stream: bool,
     tty: bool,
     in_thinking: bool,
+    /// The first failed write to stdout (a closed pipe: `bague run | head`); nothing more
+    /// is written after it, and as a [`Sink`] the printer then stops the generation.
+    failed: Option<std::io::ErrorKind>,
     /// Answer text so far.
     pub text: String,
     /// Thinking text so far.
@@ -72,6 +83,7 @@ impl Printer {
             stream,
             tty: std::io::stdout().is_terminal(),
             in_thinking: false,
+            failed: None,
             text: String::new(),
             thinking: String::new(),
         }
@@ -93,32 +105,84 @@ impl Printer {
         if !self.stream || (p.thinking && !self.show_thinking) {
             return;
         }
-        let mut out = std::io::stdout().lock();
         if p.thinking != self.in_thinking {
-            self.switch(&mut out, p.thinking);
+            self.switch(p.thinking);
         }
-        let _ = out.write_all(p.text.as_bytes());
-        let _ = out.flush();
+        self.write(p.text);
     }
 
     /// Closes an open thinking block on screen.
     pub fn end(&mut self) {
         if self.stream && self.in_thinking {
-            let mut out = std::io::stdout().lock();
-            self.switch(&mut out, false);
-            let _ = out.flush();
+            self.switch(false);
         }
     }
 
-    fn switch(&mut self, out: &mut impl Write, thinking: bool) {
+    /// Writes a line to stdout (the JSON result, the newline after a streamed answer)
+    /// unless a write already failed. Errors: the first failed write, e.g. `BrokenPipe`.
+    pub fn line(&mut self, s: &str) -> std::io::Result<()> {
+        self.write(s);
+        self.write("\n");
+        self.result()
+    }
+
+    /// `Err` with the first failed write's kind, if any.
+    pub fn result(&self) -> std::io::Result<()> {
+        self.failed.map_or(Ok(()), |k| Err(k.into()))
+    }
+
+    fn switch(&mut self, thinking: bool) {
         let mark = match (self.tty, thinking) {
             (true, true) => "\x1b[2m",
             (true, false) => "\x1b[0m",
             (false, true) => "<think>\n",
             (false, false) => "\n</think>\n",
         };
-        let _ = out.write_all(mark.as_bytes());
+        self.write(mark);
         self.in_thinking = thinking;
+    }
+
+    fn write(&mut self, s: &str) {
+        if self.failed.is_some() {
+            return;
+        }
+        let mut out = std::io::stdout().lock();
+        if let Err(e) = out.write_all(s.as_bytes()).and_then(|()| out.flush()) {
+            self.failed = Some(e.kind());
+        }
+    }
+}
+
+impl Sink for Printer {
+    fn piece(&mut self, p: Piece<'_>) -> ControlFlow<()> {
+        Printer::piece(self, p);
+        match self.failed {
+            Some(_) => ControlFlow::Break(()),
+            None => ControlFlow::Continue(()),
+        }
+    }
+}
+
+/// The user stopped the command with Ctrl-C (after its partial output and statistics were
+/// printed): `main` exits with status 130, as a shell reports SIGINT, and no message.
+#[derive(Debug)]
+pub struct Interrupted;
+
+impl std::fmt::Display for Interrupted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("interrupted")
+    }
+}
+
+impl std::error::Error for Interrupted {}
+
+/// A prompt that tokenized past the context (tokenizing stopped there) as the user sees it.
+pub fn too_long(e: bague::tokenizer::Error, n_ctx: usize) -> anyhow::Error {
+    match e {
+        bague::tokenizer::Error::TooManyTokens { .. } => anyhow::anyhow!(
+            "the prompt has more than {n_ctx} tokens, more than the context of {n_ctx} (raise --ctx or shorten the prompt)"
+        ),
+        e => e.into(),
     }
 }
 

@@ -85,7 +85,8 @@ fn via_capi(path: &Path) -> Vec<(Vec<u32>, String, String)> {
     let mut turns = Vec::new();
     for t in TURNS {
         history.push((bague_role::BAGUE_ROLE_USER as u32, t.to_string()));
-        let prompt = chat_prompt(&m, &history);
+        let pairs: Vec<(u32, &str)> = history.iter().map(|(r, t)| (*r, t.as_str())).collect();
+        let prompt = m.chat_prompt(&pairs, true);
         let mut c = Collector::default();
         let (st, res) = run(&s, prompt.as_bytes(), p, &mut c);
         assert_eq!(st, BAGUE_OK, "{}", last_error());
@@ -99,48 +100,6 @@ fn via_capi(path: &Path) -> Vec<(Vec<u32>, String, String)> {
         turns.push((c.ids, answer, stop.to_string()));
     }
     turns
-}
-
-/// `bague_chat_prompt` over `(role, content)` messages, with a generation prompt.
-fn chat_prompt(m: &Model, history: &[(u32, String)]) -> String {
-    let msgs: Vec<bague_message> = history
-        .iter()
-        .map(|(role, text)| bague_message {
-            role: *role,
-            content: text.as_ptr().cast(),
-            content_len: text.len(),
-        })
-        .collect();
-    let mut n = 0usize;
-    // SAFETY: valid messages; NULL/0 asks for the length.
-    let st = unsafe {
-        bague_chat_prompt(
-            m.0,
-            msgs.as_ptr(),
-            msgs.len(),
-            true,
-            ptr::null_mut(),
-            0,
-            &mut n,
-        )
-    };
-    assert_eq!(st, BAGUE_ERR_BUFFER_TOO_SMALL, "{}", last_error());
-    let mut buf = vec![0u8; n + 1];
-    // SAFETY: a buffer of n + 1 bytes.
-    let st = unsafe {
-        bague_chat_prompt(
-            m.0,
-            msgs.as_ptr(),
-            msgs.len(),
-            true,
-            buf.as_mut_ptr().cast(),
-            buf.len(),
-            &mut n,
-        )
-    };
-    assert_eq!(st, BAGUE_OK, "{}", last_error());
-    buf.truncate(n);
-    String::from_utf8(buf).unwrap()
 }
 
 fn same_tokens(path: &Path, forced: bool) {

@@ -25,6 +25,7 @@ use crate::gguf;
 use crate::model::{self, Kernels, Model};
 use crate::sampler::{ModelHints, SamplerConfig};
 use crate::tokenizer::{self, EncodeOptions, Tokenizer};
+use alloc::string::String;
 use alloc::vec::Vec;
 
 /// Largest context a session gets by default (tokens): the model's training context, capped
@@ -64,6 +65,36 @@ impl fmt::Display for Error {
 }
 
 impl core::error::Error for Error {}
+
+/// A conversation rendered and tokenized by [`Bundle::chat_prompt`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChatPrompt {
+    /// The prompt text (to detect an opened thinking block, to show the user).
+    pub text: String,
+    /// The prompt ids: BOS as the vocabulary asks, markup as control tokens, contents as
+    /// text.
+    pub ids: Vec<u32>,
+}
+
+/// Why a chat prompt could not be built.
+#[derive(Clone, Debug, PartialEq)]
+pub enum PromptError {
+    /// No template, or it failed (its message).
+    Template(ChatError),
+    /// Tokenizing the rendered prompt failed.
+    Tokenizer(tokenizer::Error),
+}
+
+impl fmt::Display for PromptError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PromptError::Template(e) => fmt::Display::fmt(e, f),
+            PromptError::Tokenizer(e) => write!(f, "tokenizer: {e}"),
+        }
+    }
+}
+
+impl core::error::Error for PromptError {}
 
 /// A model file ready to run: see the [module docs](self).
 pub struct Bundle<'a> {
@@ -156,27 +187,79 @@ impl<'a> Bundle<'a> {
     }
 
     /// The prompt ids of `text`: BOS/EOS as the vocabulary asks, control-token text parsed
-    /// into control tokens when `parse_special`.
-    /// Errors: the tokenizer's (none for valid UTF-8 in practice; allocation).
-    pub fn encode(&self, text: &str, parse_special: bool) -> Result<Vec<u32>, tokenizer::Error> {
-        self.tokenizer.encode(
-            text,
-            EncodeOptions {
-                add_special: true,
-                parse_special,
-            },
-        )
+    /// into control tokens when `parse_special`. Stops early past `max_tokens` (pass the
+    /// context length: a longer prompt cannot run anyway).
+    /// Errors: `TooManyTokens`; `MissingBos`/`MissingEos` for a broken vocabulary.
+    pub fn encode(
+        &self,
+        text: &str,
+        parse_special: bool,
+        max_tokens: usize,
+    ) -> Result<Vec<u32>, tokenizer::Error> {
+        let opts = EncodeOptions {
+            add_special: true,
+            parse_special,
+        };
+        self.tokenizer.encode_capped(text, opts, &[], max_tokens)
     }
 
-    /// `messages` rendered with the chat template (a generation prompt appended when asked),
-    /// ready to tokenize with [`encode`](Self::encode) and `parse_special`.
-    /// Errors: the template's ([`ChatError`]).
-    pub fn chat_text(
+    /// The prompt for a conversation: `messages` rendered with the chat template (a
+    /// generation prompt appended when asked) and tokenized so that the template's markup
+    /// becomes control tokens and the messages' contents stay text — a message that writes
+    /// `<|im_start|>` or `<｜Assistant｜>` cannot forge a turn. Where the template
+    /// transforms contents beyond recognition ([`ChatTemplate::apply_with_spans`]), every
+    /// occurrence in the prompt of a control-token text that some message contains is
+    /// tokenized as text (safe, and such a prompt is an attack or an accident anyway).
+    /// Tokenizing stops early past `max_tokens` (pass the context length).
+    /// Errors: the template's ([`ChatError`]), the tokenizer's (`TooManyTokens`).
+    pub fn chat_prompt(
         &self,
         messages: &[Message],
         add_generation_prompt: bool,
-    ) -> Result<alloc::string::String, ChatError> {
-        self.template()?.apply(messages, add_generation_prompt)
+        max_tokens: usize,
+    ) -> Result<ChatPrompt, PromptError> {
+        let r = self
+            .template()
+            .and_then(|t| t.apply_with_spans(messages, add_generation_prompt))
+            .map_err(PromptError::Template)?;
+        let spans = match r.content_spans {
+            Some(spans) => spans,
+            None => {
+                let mut spans = Vec::new();
+                for m in messages {
+                    for id in self.tokenizer.special_tokens_in(&m.content) {
+                        let Some(t) = self.tokenizer.token_text(id).filter(|t| !t.is_empty())
+                        else {
+                            continue;
+                        };
+                        spans.extend(r.text.match_indices(t).map(|(at, _)| at..at + t.len()));
+                    }
+                }
+                spans
+            }
+        };
+        let ids = self
+            .tokenizer
+            .encode_capped(&r.text, EncodeOptions::PROMPT, &spans, max_tokens)
+            .map_err(PromptError::Tokenizer)?;
+        Ok(ChatPrompt { text: r.text, ids })
+    }
+
+    /// Prompt tokens a conversation starts with before its first user message: the
+    /// template's preamble and the system messages `before` — what a context shift should
+    /// keep in a chat (llama.cpp keeps its `n_keep` tokens). Found as the common token
+    /// prefix of two renders that differ only in the user's text. Falls back to
+    /// [`default_n_keep`](Self::default_n_keep) without a usable template.
+    pub fn chat_preamble_len(&self, before: &[Message]) -> usize {
+        let probe = |text: &str| {
+            let mut msgs = before.to_vec();
+            msgs.push(Message::user(text));
+            self.chat_prompt(&msgs, true, usize::MAX).map(|p| p.ids)
+        };
+        match (probe("\u{1}"), probe("\u{2}")) {
+            (Ok(a), Ok(b)) => a.iter().zip(&b).take_while(|(x, y)| x == y).count(),
+            _ => self.default_n_keep(),
+        }
     }
 
     /// The context length a session gets when none is asked for: the training context,

@@ -182,6 +182,52 @@ impl Model {
     }
 }
 
+impl Model {
+    /// `bague_chat_prompt` over `(role, content)` messages (the length query, then the
+    /// text); checks the NUL.
+    pub fn chat_prompt(&self, msgs: &[(u32, &str)], add_generation_prompt: bool) -> String {
+        let c_msgs: Vec<bague_message> = msgs
+            .iter()
+            .map(|(r, t)| bague_message {
+                role: *r,
+                content: t.as_ptr().cast(),
+                content_len: t.len(),
+            })
+            .collect();
+        let mut n = 0usize;
+        // SAFETY: valid messages; NULL/0 asks for the length.
+        let st = unsafe {
+            bague_chat_prompt(
+                self.0,
+                c_msgs.as_ptr(),
+                c_msgs.len(),
+                add_generation_prompt,
+                ptr::null_mut(),
+                0,
+                &mut n,
+            )
+        };
+        assert_eq!(st, BAGUE_ERR_BUFFER_TOO_SMALL, "{}", last_error());
+        let mut buf = vec![0u8; n + 1];
+        // SAFETY: a buffer of n + 1 bytes.
+        let st = unsafe {
+            bague_chat_prompt(
+                self.0,
+                c_msgs.as_ptr(),
+                c_msgs.len(),
+                add_generation_prompt,
+                buf.as_mut_ptr().cast(),
+                buf.len(),
+                &mut n,
+            )
+        };
+        assert_eq!(st, BAGUE_OK, "{}", last_error());
+        assert_eq!(buf[n], 0, "NUL-terminated");
+        buf.truncate(n);
+        String::from_utf8(buf).unwrap()
+    }
+}
+
 impl Drop for Model {
     fn drop(&mut self) {
         // SAFETY: opened by this wrapper, freed once (NULL after a manual free).

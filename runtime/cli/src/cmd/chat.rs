@@ -13,9 +13,10 @@ use std::io::{BufRead, Write};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
+use bague::bundle::{ChatPrompt, PromptError};
 use bague::chat::{Message, reasoning::drop_thinking};
-use bague::generate::{Generator, Piece, Request, StdClock, StopReason};
+use bague::generate::{Generator, Request, StdClock, StopReason};
 use bague::session::Session;
 
 use crate::load::{DEFAULT_MODEL, Mapped};
@@ -32,7 +33,13 @@ pub struct Args {
     #[arg(long)]
     system: Option<String>,
     /// Most tokens per answer; -1 = until end-of-generation or a full context.
-    #[arg(short = 'n', long = "n-predict", default_value_t = -1, allow_negative_numbers = true)]
+    #[arg(
+        short = 'n',
+        long = "n-predict",
+        default_value_t = -1,
+        allow_negative_numbers = true,
+        value_parser = crate::options::parse_n_predict
+    )]
     n_predict: i64,
     #[command(flatten)]
     sampling: SamplingArgs,
@@ -71,13 +78,17 @@ fn install_ctrl_c(generating: Arc<AtomicBool>) -> Result<Arc<AtomicBool>> {
 
 /// Runs `bague chat`.
 pub fn run(args: Args) -> Result<()> {
-    if let Some(0) = args.session.threads {
-        bail!("--threads must be at least 1");
-    }
+    args.session.threads()?;
     let mapped = Mapped::resolve(&args.model)?;
     let m = mapped.open()?;
-    let template = m.template()?;
-    let opts = args.session.options(&m)?;
+    m.template()?;
+    let start: Vec<Message> = args
+        .system
+        .iter()
+        .map(|s| Message::system(s.clone()))
+        .collect();
+    // A context shift keeps the template's preamble and the system message.
+    let opts = args.session.options(&m, m.chat_preamble_len(&start))?;
     let cfg = args.sampling.config(&m);
     let mut session = Session::new(&m.model, opts)?;
     let mut generator = Generator::new(&m.tokenizer, cfg)?;
@@ -86,11 +97,6 @@ pub fn run(args: Args) -> Result<()> {
     let clock = StdClock::new();
     let mut printer = Printer::new(!args.hide_thinking, !args.json);
 
-    let start: Vec<Message> = args
-        .system
-        .iter()
-        .map(|s| Message::system(s.clone()))
-        .collect();
     let mut history = start.clone();
     eprintln!(
         "bague chat: {} (context {}, {} threads). /reset forgets, /exit quits, Ctrl-C stops an answer.",
@@ -128,13 +134,21 @@ pub fn run(args: Args) -> Result<()> {
         }
         history.push(Message::user(input));
         drop_thinking(&mut history);
-        let text = template.apply(&history, true)?;
-        let prompt = m.encode(&text, true)?;
-        if let Err(e) = generator.validate(&session, &prompt) {
-            history.pop();
-            eprintln!("bague: {e}: /reset, or restart with a larger --ctx");
-            continue;
-        }
+        let fits = match m.chat_prompt(&history, true, opts.n_ctx) {
+            Ok(p) => generator.validate(&session, &p.ids).map(|()| p).map_err(|e| e.to_string()),
+            Err(PromptError::Tokenizer(bague::tokenizer::Error::TooManyTokens { max })) => Err(
+                format!("the conversation has more than {max} tokens, more than the context"),
+            ),
+            Err(e) => return Err(e.into()),
+        };
+        let ChatPrompt { text, ids: prompt } = match fits {
+            Ok(p) => p,
+            Err(why) => {
+                history.pop();
+                eprintln!("bague: {why}: /reset, or restart with a larger --ctx");
+                continue;
+            }
+        };
         let req = Request {
             prompt: &prompt,
             max_tokens: u32::try_from(args.n_predict).ok(),
@@ -144,9 +158,7 @@ pub fn run(args: Args) -> Result<()> {
         printer.clear();
         cancel.store(false, Ordering::Relaxed);
         generating.store(true, Ordering::Relaxed);
-        let result = generator.generate(&mut session, &req, &cancel, &clock, &mut |p: Piece<'_>| {
-            printer.piece(p)
-        });
+        let result = generator.generate(&mut session, &req, &cancel, &clock, &mut printer);
         generating.store(false, Ordering::Relaxed);
         printer.end();
         let outcome = result?;
@@ -161,9 +173,9 @@ pub fn run(args: Args) -> Result<()> {
                 "n_prompt": outcome.n_prompt,
                 "n_reused": outcome.n_reused,
             });
-            println!("{v}");
+            printer.line(&v.to_string())?;
         } else {
-            println!();
+            printer.line("")?;
         }
         if outcome.stop_reason == StopReason::Cancelled {
             eprintln!("(stopped)");

@@ -3,7 +3,8 @@
 //! Decisions (where llama.cpp's `llama-cli` was the guide):
 //! - `-p` text is tokenized with BOS as the vocabulary asks and control tokens parsed
 //!   (`--no-parse-special` turns parsing off); `--chat` renders the model's own template
-//!   first (the rendered prompt is always parsed).
+//!   first: its markup becomes control tokens, the message text never does (a prompt
+//!   cannot forge a turn by writing `<|im_start|>`), as `Bundle::chat_prompt` does it.
 //! - `-n` defaults to 256 tokens; `-n -1` means until end-of-generation or a full context.
 //! - `--ctx` defaults to the model's training context, at most 4096.
 //! - `--seed` defaults to a random one, printed in the statistics so a run can be repeated.
@@ -15,13 +16,14 @@ use std::io::{IsTerminal, Read};
 use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
+use bague::bundle::PromptError;
 use bague::chat::Message;
-use bague::generate::{Generator, Piece, Request, StdClock, StopReason};
+use bague::generate::{Generator, Request, StdClock, StopReason};
 use bague::session::Session;
 
 use crate::load::{DEFAULT_MODEL, Mapped};
 use crate::options::{SamplingArgs, SessionArgs};
-use crate::output::{Printer, ctrl_c_flag, peak_rss_kib, stats_text};
+use crate::output::{Printer, ctrl_c_flag, peak_rss_kib, stats_text, too_long};
 
 /// Arguments of `bague run`.
 #[derive(clap::Args)]
@@ -46,7 +48,8 @@ pub struct Args {
         short = 'n',
         long = "n-predict",
         default_value_t = 256,
-        allow_negative_numbers = true
+        allow_negative_numbers = true,
+        value_parser = crate::options::parse_n_predict
     )]
     n_predict: i64,
     #[command(flatten)]
@@ -62,8 +65,9 @@ pub struct Args {
     /// Stop when this text appears (not printed); may be given several times.
     #[arg(long = "stop", value_name = "STR")]
     stop: Vec<String>,
-    /// Tokenize control-token text in the prompt (`<|im_start|>`) as plain text.
-    #[arg(long)]
+    /// Tokenize control-token text in the prompt (`<|im_start|>`) as plain text. (With
+    /// --chat, message text is always plain text; only the template's markup is parsed.)
+    #[arg(long, conflicts_with = "chat")]
     no_parse_special: bool,
     /// Print one JSON object (ids, text, thinking, stop reason, timings) instead of streaming.
     #[arg(long)]
@@ -104,23 +108,32 @@ fn read_prompt(args: &Args) -> Result<String> {
 /// Runs `bague run`.
 pub fn run(args: Args) -> Result<()> {
     let text = read_prompt(&args)?;
-    if let Some(0) = args.session.threads {
-        bail!("--threads must be at least 1");
-    }
+    args.session.threads()?;
     let mapped = Mapped::resolve(&args.model)?;
     let m = mapped.open()?;
-    let (prompt_text, parse_special) = if args.chat {
+    let n_ctx = args.session.n_ctx(&m)?;
+    // A context shift keeps the prompt: the whole raw prompt, or a chat's preamble and
+    // system message (llama.cpp's n_keep), never just BOS (or nothing, without BOS).
+    let (prompt_text, prompt, n_keep) = if args.chat {
         let mut msgs = Vec::new();
         if let Some(s) = &args.system {
             msgs.push(Message::system(s.clone()));
         }
+        let n_keep = m.chat_preamble_len(&msgs);
         msgs.push(Message::user(text));
-        (m.chat_text(&msgs, true)?, true)
+        let p = m.chat_prompt(&msgs, true, n_ctx).map_err(|e| match e {
+            PromptError::Tokenizer(e) => too_long(e, n_ctx),
+            e => e.into(),
+        })?;
+        (p.text, p.ids, n_keep)
     } else {
-        (text, !args.no_parse_special)
+        let ids = m
+            .encode(&text, !args.no_parse_special, n_ctx)
+            .map_err(|e| too_long(e, n_ctx))?;
+        let n = ids.len();
+        (text, ids, n)
     };
-    let prompt = m.encode(&prompt_text, parse_special)?;
-    let opts = args.session.options(&m)?;
+    let opts = args.session.options(&m, n_keep)?;
     let cfg = args.sampling.config(&m);
     let mut session = Session::new(&m.model, opts)?;
     let mut generator = Generator::new(&m.tokenizer, cfg)?;
@@ -135,9 +148,7 @@ pub fn run(args: Args) -> Result<()> {
     let mut printer = Printer::new(!args.hide_thinking, !args.json);
     let clock = StdClock::new();
     let outcome = generator
-        .generate(&mut session, &req, &cancel, &clock, &mut |p: Piece<'_>| {
-            printer.piece(p)
-        })
+        .generate(&mut session, &req, &cancel, &clock, &mut printer)
         .map_err(crate::output::with_ctx_hint)?;
     printer.end();
     if args.json {
@@ -166,13 +177,16 @@ pub fn run(args: Args) -> Result<()> {
             },
             "peak_rss_kib": peak_rss_kib(),
         });
-        println!("{v}");
+        printer.line(&v.to_string())?;
     } else {
-        println!();
+        printer.line("")?;
         eprintln!("{}", stats_text(&outcome, Some(cfg.seed)));
     }
+    // A closed stdout stopped the generation: exit quietly (main treats it as success).
+    printer.result()?;
     if outcome.stop_reason == StopReason::Cancelled {
         eprintln!("(stopped by Ctrl-C)");
+        return Err(crate::output::Interrupted.into());
     }
     Ok(())
 }

@@ -25,7 +25,9 @@ pub use builtin::Builtin;
 #[cfg(feature = "std")]
 pub use jinja::JinjaTemplate;
 pub use reasoning::{Reasoning, ReasoningConfig, Step};
-pub use template::{ChatTemplate, SpecialTokens, strip_leading_bos, strip_trailing_eos};
+pub use template::{
+    ChatTemplate, RenderedPrompt, SpecialTokens, strip_leading_bos, strip_trailing_eos,
+};
 
 /// Who wrote a message.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

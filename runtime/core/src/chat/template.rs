@@ -5,9 +5,12 @@
 //! prompt when the vocab adds BOS ([`strip_leading_bos`]), and one trailing EOS text when it
 //! adds EOS; the prompt is then tokenized with `add_special = true, parse_special = true`.
 
+use alloc::format;
 use alloc::string::String;
+use alloc::vec::Vec;
+use core::ops::Range;
 
-use super::{Builtin, ChatError, Message};
+use super::{Builtin, ChatError, Message, Role};
 
 /// The vocabulary facts a template needs: the BOS/EOS texts (the tokens' pieces, special
 /// tokens rendered; empty when the vocab has none) and whether the tokenizer adds them.
@@ -142,6 +145,65 @@ impl ChatTemplate {
         }
     }
 
+    /// [`apply`](Self::apply), and where each message's content lies in the text, so that
+    /// the caller can tokenize contents as plain text (a message must not forge a turn by
+    /// writing `<|im_start|>`). The spans are found by rendering once more with each content
+    /// replaced by a marker and checking that putting the contents back gives exactly the
+    /// same text — as they are, trimmed, or (for assistant turns) after their last
+    /// `</think>`, the transformations real templates apply. `content_spans` is `None` when
+    /// the template does something else with the contents; the caller must then fall back
+    /// to a conservative rule. Errors: as `apply`.
+    pub fn apply_with_spans(
+        &self,
+        messages: &[Message],
+        add_generation_prompt: bool,
+    ) -> Result<RenderedPrompt, ChatError> {
+        let text = self.apply(messages, add_generation_prompt)?;
+        let marked: Vec<Message> = (0..messages.len())
+            .map(|i| Message {
+                role: messages[i].role,
+                content: format!("{MARK_OPEN}{i}{MARK_CLOSE}"),
+            })
+            .collect();
+        let skeleton = self.apply(&marked, add_generation_prompt)?;
+        let Some(parts) = split_marks(&skeleton, messages.len()) else {
+            return Ok(RenderedPrompt {
+                text,
+                content_spans: None,
+            });
+        };
+        let variants: [fn(&Message) -> &str; 4] = [
+            |m| &m.content,
+            |m| m.content.trim(),
+            |m| after_think(m),
+            |m| after_think(m).trim(),
+        ];
+        for content in variants {
+            let mut rebuilt = String::with_capacity(text.len());
+            let mut spans = Vec::new();
+            for p in &parts {
+                match p {
+                    Part::Text(t) => rebuilt.push_str(t),
+                    Part::Content(i) => {
+                        let c = content(&messages[*i]);
+                        spans.push(rebuilt.len()..rebuilt.len() + c.len());
+                        rebuilt.push_str(c);
+                    }
+                }
+            }
+            if rebuilt == text {
+                return Ok(RenderedPrompt {
+                    text,
+                    content_spans: Some(spans),
+                });
+            }
+        }
+        Ok(RenderedPrompt {
+            text,
+            content_spans: None,
+        })
+    }
+
     /// The template's own output, before BOS/EOS stripping.
     pub fn render_raw(
         &self,
@@ -162,6 +224,57 @@ impl ChatTemplate {
                 &self.tokens.eos,
             ),
         }
+    }
+}
+
+/// A rendered chat prompt with the byte spans of the messages' contents in it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RenderedPrompt {
+    /// The prompt text, as [`ChatTemplate::apply`] gives it.
+    pub text: String,
+    /// Where contents were placed (byte ranges of `text`, in output order); `None` when the
+    /// template transforms contents in a way that could not be traced.
+    pub content_spans: Option<Vec<Range<usize>>>,
+}
+
+/// Marker brackets: private-use code points of plane 16, never in a vocabulary's special
+/// tokens, left alone by case and whitespace filters.
+const MARK_OPEN: char = '\u{10FFFC}';
+const MARK_CLOSE: char = '\u{10FFFD}';
+
+enum Part<'s> {
+    Text(&'s str),
+    Content(usize),
+}
+
+/// `skeleton` cut into template text and content markers of `0..n`; `None` if a marker is
+/// malformed (the template cut or changed one).
+fn split_marks(skeleton: &str, n: usize) -> Option<Vec<Part<'_>>> {
+    let mut parts = Vec::new();
+    let mut rest = skeleton;
+    while let Some(at) = rest.find(MARK_OPEN) {
+        parts.push(Part::Text(&rest[..at]));
+        let after = &rest[at + MARK_OPEN.len_utf8()..];
+        let close = after.find(MARK_CLOSE)?;
+        let i: usize = after[..close].parse().ok()?;
+        if i >= n {
+            return None;
+        }
+        parts.push(Part::Content(i));
+        rest = &after[close + MARK_CLOSE.len_utf8()..];
+    }
+    if rest.contains(MARK_CLOSE) {
+        return None;
+    }
+    parts.push(Part::Text(rest));
+    Some(parts)
+}
+
+/// An assistant message's text after its last `</think>` (what R1's template keeps).
+fn after_think(m: &Message) -> &str {
+    match m.role {
+        Role::Assistant => m.content.rsplit("</think>").next().unwrap_or(&m.content),
+        _ => &m.content,
     }
 }
 

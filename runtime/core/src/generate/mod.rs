@@ -428,8 +428,9 @@ impl<'t, 'a> Generator<'t, 'a> {
         match r {
             Ok(_) => self.cached.extend_from_slice(suffix),
             Err(model::Error::Cancelled) => {
+                // Nothing was prefilled (the session is back where it was).
                 out.stop_reason = StopReason::Cancelled;
-                out.timings.ttft_us = t1.saturating_sub(t_start);
+                out.timings.n_prefill = 0;
                 return Ok(out);
             }
             Err(e) => return Err(e.into()),

@@ -38,6 +38,12 @@ pub enum Error {
     MissingBos,
     /// EOS must be added (`add_special` with `add_eos`) but the vocabulary has no EOS id.
     MissingEos,
+    /// The text has more tokens than the caller's limit (tokenizing stopped there, so a
+    /// huge prompt is refused early and cheaply).
+    TooManyTokens {
+        /// The limit.
+        max: usize,
+    },
 }
 
 impl From<gguf::Error> for Error {
@@ -86,6 +92,9 @@ impl fmt::Display for Error {
             }
             Error::MissingEos => {
                 f.write_str("EOS must be added but the vocabulary has no EOS token")
+            }
+            Error::TooManyTokens { max } => {
+                write!(f, "the text has more than {max} tokens")
             }
         }
     }

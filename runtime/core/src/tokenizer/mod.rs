@@ -109,6 +109,73 @@ impl<'a> Tokenizer<'a> {
         Ok(out)
     }
 
+    /// [`encode`](Self::encode) with spans of `text` that are always tokenized as text: no
+    /// special token (control or user-defined) is matched where it would overlap one of
+    /// them. For chat prompts: the template's markup is parsed for control tokens, the
+    /// messages' contents are not, so a message cannot forge a turn. `text_spans`: byte
+    /// ranges of `text`, in any order (overlaps allowed).
+    /// Errors: as [`Tokenizer::encode`].
+    pub fn encode_with_text_spans(
+        &self,
+        text: &str,
+        opts: EncodeOptions,
+        text_spans: &[Range<usize>],
+    ) -> Result<Vec<u32>, Error> {
+        self.encode_capped(text, opts, text_spans, usize::MAX)
+    }
+
+    /// [`encode_with_text_spans`](Self::encode_with_text_spans) that stops as soon as the
+    /// ids exceed `max_tokens` (BOS/EOS included) with [`Error::TooManyTokens`]: a prompt
+    /// that cannot fit a context is refused after tokenizing about `max_tokens` tokens'
+    /// worth of text, not all of it.
+    pub fn encode_capped(
+        &self,
+        text: &str,
+        opts: EncodeOptions,
+        text_spans: &[Range<usize>],
+        max_tokens: usize,
+    ) -> Result<Vec<u32>, Error> {
+        let mut spans: Vec<Range<usize>> = text_spans
+            .iter()
+            .filter(|r| r.start < r.end)
+            .cloned()
+            .collect();
+        spans.sort_unstable_by_key(|r| r.start);
+        let mut merged: Vec<Range<usize>> = Vec::with_capacity(spans.len());
+        for r in spans {
+            match merged.last_mut() {
+                Some(last) if r.start <= last.end => last.end = last.end.max(r.end),
+                _ => merged.push(r),
+            }
+        }
+        let mut out = Vec::new();
+        self.encode_spans_into(text, opts, &merged, max_tokens, &mut out)?;
+        Ok(out)
+    }
+
+    /// The special tokens (control, user-defined, unknown) whose text occurs in `text`, as
+    /// `encode` with `parse_special` would match them, in order of first match.
+    pub fn special_tokens_in(&self, text: &str) -> Vec<u32> {
+        let mut fragments = Vec::new();
+        partition::partition(
+            &self.vocab,
+            &self.match_order,
+            text,
+            true,
+            &[],
+            &mut fragments,
+        );
+        let mut ids: Vec<u32> = Vec::new();
+        for f in fragments {
+            if let Fragment::Token(id) = f {
+                if !ids.contains(&id) {
+                    ids.push(id);
+                }
+            }
+        }
+        ids
+    }
+
     /// Appends the token ids of `text` to `out`; returns work counters.
     /// Errors: as [`Tokenizer::encode`] (then `out` is unchanged).
     pub fn encode_into(
@@ -117,6 +184,24 @@ impl<'a> Tokenizer<'a> {
         opts: EncodeOptions,
         out: &mut Vec<u32>,
     ) -> Result<EncodeStats, Error> {
+        self.encode_spans_into(text, opts, &[], usize::MAX, out)
+    }
+
+    /// [`encode_into`](Self::encode_into) with sorted, disjoint text-only spans, stopping
+    /// with `TooManyTokens` (and `out` as it was) past `max_tokens` new ids.
+    fn encode_spans_into(
+        &self,
+        text: &str,
+        opts: EncodeOptions,
+        protected: &[Range<usize>],
+        max_tokens: usize,
+        out: &mut Vec<u32>,
+    ) -> Result<EncodeStats, Error> {
+        let base = out.len();
+        let too_many = |out: &mut Vec<u32>| {
+            out.truncate(base);
+            Err(Error::TooManyTokens { max: max_tokens })
+        };
         let bos = match (opts.add_special && self.add_bos, self.ids.bos) {
             (false, _) => None,
             (true, Some(id)) => Some(id),
@@ -135,6 +220,7 @@ impl<'a> Tokenizer<'a> {
             &self.match_order,
             text,
             opts.parse_special,
+            protected,
             &mut fragments,
         );
         let mut split = SplitScratch::default();
@@ -144,6 +230,9 @@ impl<'a> Tokenizer<'a> {
         let mut cache: HashMap<&[u8], Range<usize>, FxBuildHasher> = HashMap::default();
         let mut cached_ids: Vec<u32> = Vec::new();
         for f in fragments {
+            if out.len() - base > max_tokens {
+                return too_many(out);
+            }
             match f {
                 Fragment::Token(id) => out.push(id),
                 Fragment::Text(r) => {
@@ -151,6 +240,9 @@ impl<'a> Tokenizer<'a> {
                     words.clear();
                     pre::split(self.pre.kind, piece, &mut split, &mut words);
                     for w in &words {
+                        if out.len() - base > max_tokens {
+                            return too_many(out);
+                        }
                         let word = &piece.as_bytes()[w.clone()];
                         if let Some(ids) = cache.get(word) {
                             out.extend_from_slice(&cached_ids[ids.clone()]);
@@ -175,6 +267,9 @@ impl<'a> Tokenizer<'a> {
             }
         }
         out.extend(eos);
+        if out.len() - base > max_tokens {
+            return too_many(out);
+        }
         Ok(stats)
     }
 

@@ -4,6 +4,8 @@
 //! fragment left at all its non-overlapping occurrences, leftmost first. Control and unknown
 //! tokens take part only with `parse_special`; user-defined tokens (`<think>`) always do.
 //! So with overlapping candidates the longer token wins even when it starts later.
+//! Occurrences that overlap a protected span (a chat message's content) are never matched,
+//! whatever the token's kind: that text is tokenized as text.
 
 use alloc::vec::Vec;
 use core::ops::Range;
@@ -19,12 +21,14 @@ pub(crate) enum Fragment {
     Token(u32),
 }
 
-/// Splits `text` into fragments at special tokens. `order` is the match order (longest first).
+/// Splits `text` into fragments at special tokens. `order` is the match order (longest
+/// first); `protected`: byte ranges (sorted, disjoint) where no token may match.
 pub(crate) fn partition(
     vocab: &Vocab<'_>,
     order: &[u32],
     text: &str,
     parse_special: bool,
+    protected: &[Range<usize>],
     out: &mut Vec<Fragment>,
 ) {
     out.clear();
@@ -52,14 +56,21 @@ pub(crate) fn partition(
                 next.push(f);
                 continue;
             };
-            let mut start = r.start;
-            while let Some(pos) = text[start..r.end].find(pattern) {
-                let m = start + pos;
+            let (mut start, mut from) = (r.start, r.start);
+            while let Some(pos) = text[from..r.end].find(pattern) {
+                let m = from + pos;
+                let end = m + pattern.len();
+                if overlaps(protected, m..end) {
+                    // Look again one character further on.
+                    from = m + text[m..].chars().next().map_or(1, char::len_utf8);
+                    continue;
+                }
                 if m > start {
                     next.push(Fragment::Text(start..m));
                 }
                 next.push(Fragment::Token(id));
-                start = m + pattern.len();
+                start = end;
+                from = end;
             }
             if start < r.end {
                 next.push(Fragment::Text(start..r.end));
@@ -67,4 +78,11 @@ pub(crate) fn partition(
         }
         core::mem::swap(out, &mut next);
     }
+}
+
+/// Whether `r` shares a byte with one of the sorted, disjoint `spans`.
+fn overlaps(spans: &[Range<usize>], r: Range<usize>) -> bool {
+    // The first span that ends after `r` starts is the only candidate.
+    let i = spans.partition_point(|s| s.end <= r.start);
+    spans.get(i).is_some_and(|s| s.start < r.end)
 }
