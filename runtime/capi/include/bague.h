@@ -13,8 +13,9 @@
  * - NULL where a pointer is required, or a length past the address space:
  *   BAGUE_ERR_INVALID_ARGUMENT. Text that is not UTF-8: BAGUE_ERR_INVALID_UTF8.
  * - Text goes in as pointer + length. Text and ids come out into caller buffers; a short
- *   buffer gives BAGUE_ERR_BUFFER_TOO_SMALL with the needed length written and nothing
- *   else (pass NULL and 0 to ask for the length first).
+ *   buffer gives BAGUE_ERR_BUFFER_TOO_SMALL with the result's length written and nothing
+ *   else (pass NULL and 0 to ask for the length first). A text length never counts the
+ *   NUL that follows the text: allocate one byte more than it says.
  * - No panic or exception crosses this boundary: an internal bug returns
  *   BAGUE_ERR_INTERNAL.
  * - Memory: bague_model_plan_memory() tells what a session allocates before it does;
@@ -546,7 +547,8 @@ enum bague_status bague_tokenize(const struct bague_model *model,
 // of bytes (without the NUL) to `*n_text`.
 //
 // Errors: INVALID_ARGUMENT (NULL, a token id not in the vocabulary), BUFFER_TOO_SMALL
-// (`*n_text` = bytes needed, plus one for the NUL). Thread-safe.
+// (`*n_text` = the text's length without the NUL: the buffer needs one byte more).
+// Thread-safe.
 //
 // # Safety
 // `model` NULL or live; `ids` NULL or `n_ids` readable ids; `text` NULL or `cap` writable
@@ -571,7 +573,8 @@ enum bague_status bague_detokenize(const struct bague_model *model,
 // tokens too, so a message could forge a turn: do that only with trusted contents.
 //
 // Errors: INVALID_ARGUMENT (NULL, bad role), INVALID_UTF8, TEMPLATE (no template in the
-// file, or it failed), BUFFER_TOO_SMALL (`*n_text` = bytes needed, plus one for the NUL).
+// file, or it failed), BUFFER_TOO_SMALL (`*n_text` = the text's length without
+// the NUL: the buffer needs one byte more).
 // Thread-safe.
 //
 // # Safety

@@ -356,12 +356,20 @@ fn sampler_config(p: &bague_generate_params, seed: u64) -> Result<SamplerConfig>
 }
 
 fn sampler_error(e: SamplerError) -> Error {
-    let status = match e {
-        SamplerError::OutOfMemory { .. } => BAGUE_ERR_OUT_OF_MEMORY,
-        SamplerError::BadConfig { .. } => BAGUE_ERR_INVALID_ARGUMENT,
-        _ => BAGUE_ERR_INTERNAL,
-    };
-    Error::with(status, "generation parameters", e)
+    match e {
+        SamplerError::OutOfMemory { .. } => {
+            Error::with(BAGUE_ERR_OUT_OF_MEMORY, "generation parameters", e)
+        }
+        SamplerError::BadConfig { .. } => {
+            Error::with(BAGUE_ERR_INVALID_ARGUMENT, "generation parameters", e)
+        }
+        // NaN or -inf everywhere: the model's numbers are broken, not bague.
+        SamplerError::AllMasked => Error::new(
+            BAGUE_ERR_BAD_MODEL,
+            "the model produced no finite logit (NaN or -inf everywhere): its weights are broken",
+        ),
+        e => Error::with(BAGUE_ERR_INTERNAL, "sampler", e),
+    }
 }
 
 /// Status and message of a chat prompt error.

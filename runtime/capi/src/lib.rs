@@ -13,7 +13,8 @@
 //!   `BAGUE_ERR_INVALID_UTF8`. Text goes in as pointer + length; text coming out is
 //!   pointer + length with a NUL after it.
 //! * **Buffers**: the caller owns output buffers; a short one gives
-//!   `BAGUE_ERR_BUFFER_TOO_SMALL` with the needed length written, nothing else.
+//!   `BAGUE_ERR_BUFFER_TOO_SMALL` with the result's length written, nothing else; a text
+//!   length never counts the NUL after the text (allocate one byte more).
 //! * **Panics** never cross the boundary: each entry point catches them and returns
 //!   `BAGUE_ERR_INTERNAL` (a bug; please report it).
 //! * **Threads**: functions taking `const bague_model *` are thread-safe; a session is

@@ -97,7 +97,8 @@ pub unsafe extern "C" fn bague_tokenize(
 /// of bytes (without the NUL) to `*n_text`.
 ///
 /// Errors: INVALID_ARGUMENT (NULL, a token id not in the vocabulary), BUFFER_TOO_SMALL
-/// (`*n_text` = bytes needed, plus one for the NUL). Thread-safe.
+/// (`*n_text` = the text's length without the NUL: the buffer needs one byte more).
+/// Thread-safe.
 ///
 /// # Safety
 /// `model` NULL or live; `ids` NULL or `n_ids` readable ids; `text` NULL or `cap` writable
@@ -167,7 +168,8 @@ pub(crate) unsafe fn read_messages(
 /// tokens too, so a message could forge a turn: do that only with trusted contents.
 ///
 /// Errors: INVALID_ARGUMENT (NULL, bad role), INVALID_UTF8, TEMPLATE (no template in the
-/// file, or it failed), BUFFER_TOO_SMALL (`*n_text` = bytes needed, plus one for the NUL).
+/// file, or it failed), BUFFER_TOO_SMALL (`*n_text` = the text's length without
+/// the NUL: the buffer needs one byte more).
 /// Thread-safe.
 ///
 /// # Safety

@@ -4,7 +4,7 @@
 mod common;
 use bague_capi::*;
 use common::*;
-use std::ptr::null_mut;
+use std::ptr::{null, null_mut};
 
 /// Greedy ids must equal llama.cpp's before the first step whose top-2 margin is below
 /// 0.25 (the core's tolerance for the detected SIMD kernels, whose f32 summation order
@@ -297,4 +297,33 @@ fn generate_chat_keeps_contents_as_text() {
         a.n_prompt_tokens,
         b.n_prompt_tokens
     );
+}
+
+/// A model whose numbers are broken (NaN weights give NaN logits) is a model error,
+/// BAD_MODEL, not INTERNAL ("a bug in bague").
+#[test]
+fn nan_logits_are_a_model_error() {
+    let mut bytes = std::fs::read(model_path(SMOL)).unwrap();
+    let f = bague::gguf::File::parse(&bytes).unwrap();
+    let t = f
+        .tensors()
+        .find(|t| t.name == "output_norm.weight")
+        .unwrap();
+    assert_eq!(t.ty, bague::GgmlType::F32);
+    let at = (f.data_offset() + t.offset) as usize;
+    let n = t.dims[0] as usize;
+    for i in 0..n {
+        bytes[at + 4 * i..at + 4 * i + 4].copy_from_slice(&f32::NAN.to_le_bytes());
+    }
+    let mut m = null_mut();
+    // SAFETY: `bytes` outlives the model and its session (both freed below).
+    let st = unsafe { bague_model_open_buffer(bytes.as_ptr(), bytes.len(), null(), &mut m) };
+    assert_eq!(st, BAGUE_OK, "{}", last_error());
+    let m = Model(m);
+    let s = m.session(64, 1);
+    let (st, res) = run(&s, b"hello", greedy(4), &mut Collector::default());
+    expect_err(st, BAGUE_ERR_BAD_MODEL, "no finite logit");
+    assert_eq!(res.stop_reason, BAGUE_STOP_ERROR);
+    drop(s);
+    drop(m);
 }

@@ -87,20 +87,24 @@ pub fn run(args: Args) -> Result<()> {
     };
     with_tokenizer(&args.model, |tok| {
         let ids = tok.encode(&text, opts)?;
-        let pieces = ids
-            .iter()
-            .map(|&id| tok.piece(id))
-            .collect::<Result<Vec<_>, _>>()?;
-        let mut out = std::io::stdout().lock();
+        drop(text);
+        // Streamed, a piece at a time: no list of pieces, no JSON tree (a 1 MB text is
+        // ~250k ids).
+        let mut out = std::io::BufWriter::new(std::io::stdout().lock());
         if args.json {
-            let v = serde_json::json!({
-                "ids": ids,
-                "pieces": pieces.iter().map(|p| json_piece(p)).collect::<Vec<_>>(),
-            });
-            writeln!(out, "{v}")?;
+            out.write_all(b"{\"ids\":")?;
+            serde_json::to_writer(&mut out, &ids)?;
+            out.write_all(b",\"pieces\":[")?;
+            for (i, &id) in ids.iter().enumerate() {
+                if i > 0 {
+                    out.write_all(b",")?;
+                }
+                serde_json::to_writer(&mut out, &json_piece(&tok.piece(id)?))?;
+            }
+            out.write_all(b"]}\n")?;
         } else {
-            for (id, piece) in ids.iter().zip(&pieces) {
-                writeln!(out, "{id:>7} {}", escape_piece(piece))?;
+            for &id in &ids {
+                writeln!(out, "{id:>7} {}", escape_piece(&tok.piece(id)?))?;
             }
         }
         out.flush()?;
