@@ -16,9 +16,13 @@
 //! most). Activation quantizers and f16 conversions produce the scalar bytes exactly.
 
 mod float;
+mod kquant;
+mod q2_k;
+mod q3_k;
 mod q4;
 mod q4_k;
 mod q5;
+mod q5_k;
 mod q6_k;
 mod q8;
 mod q8_k;
@@ -134,10 +138,10 @@ macro_rules! neon_isa {
                 vec_dot_q5_0(BlockQ5_0, BlockQ8_0) => q5::vec_dot_q5_0;
                 vec_dot_q5_1(BlockQ5_1, BlockQ8_1) => q5::vec_dot_q5_1;
                 vec_dot_q8_0(BlockQ8_0, BlockQ8_0) => q8::vec_dot_q8_0;
-                vec_dot_q2_k(BlockQ2K, BlockQ8K) => q6_k::vec_dot_q2_k;
-                vec_dot_q3_k(BlockQ3K, BlockQ8K) => q6_k::vec_dot_q3_k;
+                vec_dot_q2_k(BlockQ2K, BlockQ8K) => q2_k::vec_dot_q2_k;
+                vec_dot_q3_k(BlockQ3K, BlockQ8K) => q3_k::vec_dot_q3_k;
                 vec_dot_q4_k(BlockQ4K, BlockQ8K) => q4_k::vec_dot_q4_k;
-                vec_dot_q5_k(BlockQ5K, BlockQ8K) => q4_k::vec_dot_q5_k;
+                vec_dot_q5_k(BlockQ5K, BlockQ8K) => q5_k::vec_dot_q5_k;
                 vec_dot_q6_k(BlockQ6K, BlockQ8K) => q6_k::vec_dot_q6_k;
             }
 

@@ -1,5 +1,5 @@
-//! NEON dot products of the k-quants with 32-element sub-blocks and 6-bit scales and mins:
-//! Q4_K and Q5_K.
+//! NEON Q4_K · Q8_K: 32-element sub-blocks with 6-bit scales and mins (Q5_K, the same layout
+//! plus a fifth bit, reuses these helpers in `q5_k.rs`).
 //!
 //! Per super-block: for each 64-element chunk, two 32-element sub-blocks (low and high
 //! nibbles) give exact dot products that are scaled by their 6-bit scale in i32 lanes; the
@@ -16,7 +16,7 @@ use core::arch::aarch64::*;
 /// sub-blocks 4..8 keep their low 4 bits in the nibbles of bytes 8..12 and their top 2 bits
 /// in the top bits of bytes 0..4 (scales) and 4..8 (mins).
 #[inline]
-fn scales_mins(q: &[u8; 12]) -> ([u8; 8], [u8; 8]) {
+pub(super) fn scales_mins(q: &[u8; 12]) -> ([u8; 8], [u8; 8]) {
     let word = |k: usize| u32::from_le_bytes([q[k], q[k + 1], q[k + 2], q[k + 3]]);
     let (a, b, c) = (word(0), word(4), word(8));
     let sc_hi = (c & 0x0f0f_0f0f) | ((a >> 6) & 0x0303_0303) << 4;
@@ -28,7 +28,7 @@ fn scales_mins(q: &[u8; 12]) -> ([u8; 8], [u8; 8]) {
 /// `Σ_g bsums[g] · m[g / 2]`, exact.
 #[inline]
 #[target_feature(enable = "neon")]
-fn mins_sum(y: &BlockQ8K, m: &[u8; 8]) -> i32 {
+pub(super) fn mins_sum(y: &BlockQ8K, m: &[u8; 8]) -> i32 {
     let (b0, b1) = load_bsums(&y.bsums);
     // pairwise sums of groups (2s, 2s + 1) = sub-block s, in i32 (no overflow for any bytes)
     let (s0, s1) = (vpaddlq_s16(b0), vpaddlq_s16(b1));
@@ -41,7 +41,7 @@ fn mins_sum(y: &BlockQ8K, m: &[u8; 8]) -> i32 {
 /// 8 bytes as a vector.
 #[inline]
 #[target_feature(enable = "neon")]
-fn load_u8_8(m: &[u8; 8]) -> uint8x8_t {
+pub(super) fn load_u8_8(m: &[u8; 8]) -> uint8x8_t {
     vcreate_u8(u64::from_le_bytes(*m))
 }
 
@@ -50,7 +50,7 @@ fn load_u8_8(m: &[u8; 8]) -> uint8x8_t {
 /// 0..16, 16..32, high sub-block 0..16, 16..32) and are decoded once for all rows.
 #[inline]
 #[target_feature(enable = "neon")]
-unsafe fn scaled_sums<D: DotI8, const N: usize>(
+pub(super) unsafe fn scaled_sums<D: DotI8, const N: usize>(
     sc: &[u8; 8],
     ys: [&BlockQ8K; N],
     quants: impl Fn(usize) -> [int8x16_t; 4],
@@ -86,7 +86,7 @@ unsafe fn scaled_sums<D: DotI8, const N: usize>(
 /// Add one super-block's term to each row's sum, as the reference writes it.
 #[inline]
 #[target_feature(enable = "neon")]
-fn add_terms<const N: usize>(
+pub(super) fn add_terms<const N: usize>(
     sum: &mut [f32; N],
     (d, dmin): ([u8; 2], [u8; 2]),
     m: &[u8; 8],
@@ -119,43 +119,6 @@ pub(super) unsafe fn vec_dot_q4_k<D: DotI8, const N: usize>(
             let (l0, h0) = nibbles(load_u8(&x.qs[32 * c..]));
             let (l1, h1) = nibbles(load_u8(&x.qs[32 * c + 16..]));
             [s8(l0), s8(l1), s8(h0), s8(h1)]
-        };
-        let ys: [&BlockQ8K; N] = core::array::from_fn(|j| &a[j][i]);
-        // SAFETY: the caller's contract.
-        let sumi = unsafe { scaled_sums::<D, N>(&sc, ys, quants) };
-        add_terms(&mut sum, (x.d, x.dmin), &m, ys, sumi);
-    }
-    sum
-}
-
-/// Q5_K · Q8_K: as Q4_K with a fifth bit per weight (bit `2c` / `2c + 1` of `qh[l]` for the
-/// low / high sub-block of chunk `c`).
-///
-/// # Safety
-/// As [`vec_dot_q4_k`].
-#[inline]
-#[target_feature(enable = "neon")]
-pub(super) unsafe fn vec_dot_q5_k<D: DotI8, const N: usize>(
-    w: &[BlockQ5K],
-    a: [&[BlockQ8K]; N],
-) -> [f32; N] {
-    let (w, a) = trim(w, a);
-    let sixteen = vdupq_n_u8(16);
-    let mut sum = [0.0f32; N];
-    for (i, x) in w.iter().enumerate() {
-        let (sc, m) = scales_mins(&x.scales);
-        let (qh0, qh1) = (load_u8(&x.qh[..16]), load_u8(&x.qh[16..]));
-        let quants = |c: usize| {
-            let (l0, h0) = nibbles(load_u8(&x.qs[32 * c..]));
-            let (l1, h1) = nibbles(load_u8(&x.qs[32 * c + 16..]));
-            let (bl, bh) = (vdupq_n_u8(1 << (2 * c)), vdupq_n_u8(2 << (2 * c)));
-            let fifth = |qh, bit| vandq_u8(vtstq_u8(qh, bit), sixteen);
-            [
-                s8(vorrq_u8(l0, fifth(qh0, bl))),
-                s8(vorrq_u8(l1, fifth(qh1, bl))),
-                s8(vorrq_u8(h0, fifth(qh0, bh))),
-                s8(vorrq_u8(h1, fifth(qh1, bh))),
-            ]
         };
         let ys: [&BlockQ8K; N] = core::array::from_fn(|j| &a[j][i]);
         // SAFETY: the caller's contract.

@@ -1,6 +1,7 @@
 //! Helpers shared by the AVX2 k-quant kernels.
 
 use super::util::*;
+use crate::block::BlockQ8K;
 use core::arch::x86_64::*;
 
 /// Shuffle masks that spread group scales `2p` and `2p + 1` of a 16-byte vector over
@@ -40,4 +41,30 @@ pub(super) fn split_nibbles(q: __m256i) -> (__m256i, __m256i) {
         _mm256_and_si256(q, m),
         _mm256_and_si256(_mm256_srli_epi16(q, 4), m),
     )
+}
+
+/// `v >> s` on 16-bit lanes for `s` in 0..8, with immediate-count shifts (the loops that
+/// call it are unrolled, so `s` is a constant and the `match` disappears).
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+pub(super) fn srli16(v: __m256i, s: i32) -> __m256i {
+    match s {
+        0 => v,
+        1 => _mm256_srli_epi16(v, 1),
+        2 => _mm256_srli_epi16(v, 2),
+        3 => _mm256_srli_epi16(v, 3),
+        4 => _mm256_srli_epi16(v, 4),
+        5 => _mm256_srli_epi16(v, 5),
+        6 => _mm256_srli_epi16(v, 6),
+        _ => _mm256_srli_epi16(v, 7),
+    }
+}
+
+/// Min term `Σ_s m_s Σ_{group in s} bsum` (8 i32 lanes) for the mins in bytes 8..16 of `u`.
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+pub(super) fn min_term(u: __m128i, y: &BlockQ8K) -> __m256i {
+    // [m0, m0, m1, m1, …, m7, m7] as i16: each min against its two bsum groups.
+    let mins = _mm256_cvtepu8_epi16(_mm_unpackhi_epi8(u, u));
+    scaled_bsums(&y.bsums, mins)
 }

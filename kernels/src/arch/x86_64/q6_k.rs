@@ -1,34 +1,16 @@
-//! AVX2 Q6_K · Q8_K, Q3_K · Q8_K and Q2_K · Q8_K: the formats with 16-element groups.
+//! AVX2 Q6_K · Q8_K (16-element groups, as Q2_K and Q3_K in their files).
 //!
-//! Quants are made unsigned for `maddubs` by an offset (Q6_K `q + 32`, Q3_K `q + 4`, Q2_K is
-//! unsigned already); the offset's contribution `offset * Σ_g scale_g * bsum_g` is removed
-//! once per super-block with one `madd` over the activation group sums. Each 32-element
-//! `maddubs` result is weighted by its two group scales with one `madd`.
+//! Quants are made unsigned for `maddubs` by adding 32; the offset's contribution
+//! `32 * Σ_g scale_g * bsum_g` is removed once per super-block with one `madd` over the
+//! activation group sums. Each 32-element `maddubs` result is weighted by its two group
+//! scales with one `madd`.
 
 use super::blocks32::{rows_ahead, rows_strided};
 use super::kquant::*;
 use super::q4::trim;
 use super::util::*;
-use crate::block::kquant::unpack_q3k_scales;
 use crate::block::*;
 use core::arch::x86_64::*;
-
-/// `v >> s` on 16-bit lanes for `s` in 0..8, with immediate-count shifts (the loops that
-/// call it are unrolled, so `s` is a constant and the `match` disappears).
-#[inline]
-#[target_feature(enable = "avx2,fma,f16c")]
-fn srli16(v: __m256i, s: i32) -> __m256i {
-    match s {
-        0 => v,
-        1 => _mm256_srli_epi16(v, 1),
-        2 => _mm256_srli_epi16(v, 2),
-        3 => _mm256_srli_epi16(v, 3),
-        4 => _mm256_srli_epi16(v, 4),
-        5 => _mm256_srli_epi16(v, 5),
-        6 => _mm256_srli_epi16(v, 6),
-        _ => _mm256_srli_epi16(v, 7),
-    }
-}
 
 /// Q6_K · Q8_K for `N` activation rows; the 6-bit quants are assembled once per half.
 #[inline]
@@ -192,74 +174,4 @@ pub(super) fn matvec_q6_k(w: &[BlockQ6K], nb: usize, a: &[BlockQ8K], out: &mut [
 #[target_feature(enable = "avx2,fma,f16c")]
 pub(super) fn vec_dot_q6_k_x4(w: &[BlockQ6K], a: [&[BlockQ8K]; 4]) -> [f32; 4] {
     vec_dot_q6_k_n(w, a)
-}
-
-/// Q3_K · Q8_K: `q + 4 = low2 + 4 * hbit` in 0..8.
-#[target_feature(enable = "avx2,fma,f16c")]
-pub(super) fn vec_dot_q3_k(w: &[BlockQ3K], a: &[BlockQ8K]) -> f32 {
-    let mut acc = _mm256_setzero_ps();
-    let m3 = _mm256_set1_epi8(3);
-    let m4 = _mm256_set1_epi8(4);
-    for (x, y) in w.iter().zip(a) {
-        let s8 = unpack_q3k_scales(&x.scales);
-        let sc = load16(&s8);
-        let corr = scaled_bsums(&y.bsums, _mm256_cvtepi8_epi16(sc));
-        let hbits = load32(&x.hmask);
-        let mut sumi = _mm256_setzero_si256();
-        for h in 0..2 {
-            let q = load32(&x.qs[32 * h..32 * h + 32]);
-            for j in 0..4 {
-                let s = 2 * j as i32;
-                let t = (4 * h + j) as i32;
-                let low = _mm256_and_si256(srli16(q, s), m3);
-                // hbit t of each byte, moved to bit 2
-                let hb = srli16(hbits, t);
-                let hb = _mm256_and_si256(_mm256_slli_epi16(hb, 2), m4);
-                let o = 128 * h + 32 * j;
-                let p = _mm256_maddubs_epi16(_mm256_or_si256(low, hb), load32(&y.qs[o..o + 32]));
-                sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(p, pair_scales_i8(sc, 4 * h + j)));
-            }
-        }
-        sumi = _mm256_sub_epi32(sumi, _mm256_slli_epi32(corr, 2));
-        let d = _mm256_set1_ps(f16(x.d) * y.d());
-        acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(sumi), acc);
-    }
-    hsum_ps(acc)
-}
-
-/// Q2_K · Q8_K: unsigned 2-bit quants, 4-bit scales (low nibbles) and mins (high nibbles).
-#[target_feature(enable = "avx2,fma,f16c")]
-pub(super) fn vec_dot_q2_k(w: &[BlockQ2K], a: &[BlockQ8K]) -> f32 {
-    let mut acc = _mm256_setzero_ps();
-    let mut acc_m = _mm256_setzero_ps();
-    let m3 = _mm256_set1_epi8(3);
-    let m4 = _mm_set1_epi8(0x0f);
-    for (x, y) in w.iter().zip(a) {
-        let raw = load16(&x.scales);
-        let sc = _mm_and_si128(raw, m4);
-        let mins = _mm_and_si128(_mm_srli_epi16(raw, 4), m4);
-        let prod_m = scaled_bsums(&y.bsums, _mm256_cvtepu8_epi16(mins));
-        let mut sumi = _mm256_setzero_si256();
-        for h in 0..2 {
-            let q = load32(&x.qs[32 * h..32 * h + 32]);
-            for j in 0..4 {
-                let q2 = _mm256_and_si256(srli16(q, 2 * j as i32), m3);
-                let o = 128 * h + 32 * j;
-                let p = _mm256_maddubs_epi16(q2, load32(&y.qs[o..o + 32]));
-                sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(p, pair_scales_i8(sc, 4 * h + j)));
-            }
-        }
-        let dy = y.d();
-        acc = _mm256_fmadd_ps(
-            _mm256_set1_ps(dy * f16_lut(x.d)),
-            _mm256_cvtepi32_ps(sumi),
-            acc,
-        );
-        acc_m = _mm256_fmadd_ps(
-            _mm256_set1_ps(dy * f16(x.dmin)),
-            _mm256_cvtepi32_ps(prod_m),
-            acc_m,
-        );
-    }
-    hsum_ps(_mm256_sub_ps(acc, acc_m))
 }
