@@ -4,9 +4,14 @@
 //!   reference dot products, and quantizers (activation quantizers byte-identical to ggml's
 //!   x86 CPU backend; `_ref` weight quantizers for test models).
 //! - [`arch`]: instruction-set back ends ([`arch::Scalar`], `arch::x86_64::Avx2Fma`, …).
-//! - [`Kernels`]: the table chosen once (at model load) and passed by reference; byte-slice
-//!   entry points that check every length and return [`KernelError`] instead of panicking.
-//! - [`ops`]: f32 transformer operations (RMS norm, RoPE, softmax, SiLU, SwiGLU, …).
+//! - [`Kernels`]: the table chosen once (at model load) and passed by reference, and the
+//!   only door to every kernel: quantized `vec_dot` / `matvec` / `matmul`, activation
+//!   quantizers, and the float operations of the forward pass (softmax, SwiGLU, f16 dot
+//!   products in ggml's two attention orders, RMS norm, add, axpy, f32 ⇄ f16 and Q8_0 rows).
+//!   Every entry point checks its lengths and returns [`KernelError`] instead of panicking.
+//! - `reference` (private): the scalar references of those float operations, in ggml's x86
+//!   AVX2 order; they are the defaults of [`arch::Isa`], and every SIMD back end returns
+//!   their bits exactly.
 //!
 //! Where each numeric choice comes from is stated in the module docs (ggml file and function).
 //!
@@ -27,11 +32,15 @@
 //! | F32 | F32 | ✓ (f64 sum) | ✓ (FMA) | (4 × single) | — |
 //! | BF16 | BF16 | ✓ (f64 sum) | scalar | (4 × single) | f32→bf16 RNE |
 //!
+//! F16 weights: `block::F16::vec_dot_ref` is ggml's generic f64 sum; every back end (the scalar
+//! one included) runs `ggml_vec_dot_f16`'s x86 order, the kernel attention uses
+//! ([`F16DotOrder::VecDot`]), so F16 `vec_dot`s agree across back ends bit for bit.
+//!
 //! Activation quantizers (`Kernels::quantize_activation`): Q8_0 and Q8_1 reproduce the bytes
 //! of ggml's **x86 AVX2** CPU path (`id = 127 / amax`, round half to even; see
 //! [`block::q8_0`]), Q8_K those of `quantize_row_q8_K_ref` (which ggml's x86 path calls), on
 //! every back end and every target — SIMD and scalar give identical bytes (tested).
-//! The NEON back end lives in `arch/aarch64` (another author), against the same references.
+//! The NEON back end lives in `arch/aarch64`, against the same references.
 //!
 //! # Tolerances
 //!
@@ -48,6 +57,9 @@
 //! Preconditions the SIMD sign trick shares with ggml: activation quants (and Q8_0 weight
 //! quants) in `-127..=127` — what every quantizer produces; `-128` may saturate (wrong
 //! value, never UB). Q8_K `bsums` must be the sums of the quants (the quantizer's output).
+//!
+//! The float operations of the forward pass have no tolerance: every back end returns the
+//! bits of the scalar reference (tested on random and edge inputs, `tests/float_ops.rs`).
 #![cfg_attr(not(feature = "std"), no_std)]
 #![deny(unsafe_op_in_unsafe_fn)]
 
@@ -56,9 +68,9 @@ pub mod block;
 mod dispatch;
 mod error;
 pub(crate) mod math;
-pub mod ops;
+mod reference;
 mod types;
 
-pub use dispatch::{Kernels, MatvecOrder};
+pub use dispatch::{F16DotOrder, Kernels, MatvecOrder};
 pub use error::KernelError;
 pub use types::GgmlType;

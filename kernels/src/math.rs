@@ -1,5 +1,5 @@
 //! Scalar float math in one place: the platform libm under `std` (the same glibc `expf`,
-//! `cosf`… that llama.cpp calls on Linux), the `libm` crate (a port of musl) without it.
+//! `sqrtf`… that llama.cpp calls on Linux), the `libm` crate (a port of musl) without it.
 //! Results agree to ~1 ulp between the two; ggml itself uses the platform libm.
 
 #[cfg(feature = "std")]
@@ -7,18 +7,6 @@ mod imp {
     #[inline]
     pub fn expf(x: f32) -> f32 {
         x.exp()
-    }
-    #[inline]
-    pub fn cosf(x: f32) -> f32 {
-        x.cos()
-    }
-    #[inline]
-    pub fn sinf(x: f32) -> f32 {
-        x.sin()
-    }
-    #[inline]
-    pub fn powf(x: f32, y: f32) -> f32 {
-        x.powf(y)
     }
     #[inline]
     pub fn sqrtf(x: f32) -> f32 {
@@ -32,10 +20,25 @@ mod imp {
 
 #[cfg(not(feature = "std"))]
 mod imp {
-    pub use libm::{cosf, expf, powf, roundf, sinf, sqrtf};
+    pub use libm::{expf, roundf, sqrtf};
 }
 
 pub(crate) use imp::*;
+
+/// Fused multiply-add `a * b + c` with one rounding (exact, as the `vfmadd` / `fmla`
+/// instructions ggml's kernels use): the platform's `fmaf` under `std`, the `libm` crate's
+/// without it (both correctly rounded).
+#[inline(always)]
+pub(crate) fn fma(a: f32, b: f32, c: f32) -> f32 {
+    #[cfg(feature = "std")]
+    {
+        a.mul_add(b, c)
+    }
+    #[cfg(not(feature = "std"))]
+    {
+        libm::fmaf(a, b, c)
+    }
+}
 
 /// Round to nearest, ties to even (x86 `roundps` with `_MM_ROUND_NEAREST`), in `core`.
 #[inline(always)]

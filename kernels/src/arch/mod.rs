@@ -10,8 +10,15 @@
 //!
 //! Adding an ISA (e.g. aarch64 NEON): a folder `arch/<target_arch>/` with a token type that
 //! implements [`Isa`], a `mod` line below, and one arm in `crate::dispatch`.
+//!
+//! Two kinds of methods: the **quantized** dot products, whose SIMD versions may sum their
+//! f32 terms in another order than the reference (within the tolerance of the crate docs), and
+//! the **float operations** of the forward pass (softmax, SwiGLU, f16 dot products, RMS norm,
+//! add, axpy, conversions), whose SIMD versions must equal the reference bit for bit (their
+//! defaults, in `crate::reference`, follow ggml's x86 AVX2 order).
 
 use crate::block::*;
+use crate::reference;
 
 #[cfg(target_arch = "aarch64")]
 pub mod aarch64;
@@ -61,8 +68,10 @@ pub trait Isa: Copy + Send + Sync + 'static {
     fn vec_dot_f32(self, w: &[F32], a: &[F32]) -> f32 {
         F32::vec_dot_ref(w, a)
     }
+    /// f16·f16 in the order of ggml's x86 `ggml_vec_dot_f16` (F16 weights, and attention for
+    /// one token): the same kernel serves both.
     fn vec_dot_f16(self, w: &[F16], a: &[F16]) -> f32 {
-        F16::vec_dot_ref(w, a)
+        reference::f16_dot::vec_dot(w, a)
     }
     fn vec_dot_bf16(self, w: &[BF16], a: &[BF16]) -> f32 {
         BF16::vec_dot_ref(w, a)
@@ -162,6 +171,37 @@ pub trait Isa: Copy + Send + Sync + 'static {
     /// f16 → f32 row (exact).
     fn f16_to_f32(self, x: &[F16], out: &mut [f32]) {
         F16::dequantize(x, out)
+    }
+
+    // Float operations of the forward pass. Overrides must return the reference's bits.
+
+    /// f16·f16 in the order of llamafile's tinyBLAS (ggml's attention for several tokens).
+    fn vec_dot_f16_tinyblas(self, w: &[F16], a: &[F16]) -> f32 {
+        reference::f16_dot::tinyblas(w, a)
+    }
+    /// Softmax of `scale · x` over a row of `n_row` entries masked (`-inf`) past `x.len()`.
+    fn softmax_masked(self, x: &mut [f32], scale: f32, n_row: usize) {
+        reference::softmax::softmax_masked(x, scale, n_row)
+    }
+    /// `out = silu(gate) * up`.
+    fn swiglu(self, gate: &[f32], up: &[f32], out: &mut [f32]) {
+        reference::silu::swiglu(gate, up, out)
+    }
+    /// `out = x / sqrt(mean(x²) + eps) * weight`.
+    fn rms_norm(self, x: &[f32], weight: &[F32], eps: f32, out: &mut [f32]) {
+        reference::norm::rms_norm(x, weight, eps, out)
+    }
+    /// `x += y` (`y` little-endian f32 of any alignment: an f32 row or a bias tensor).
+    fn add(self, x: &mut [f32], y: &[F32]) {
+        reference::elementwise::add(x, y)
+    }
+    /// `y += a * x` (no fused multiply-add).
+    fn axpy(self, y: &mut [f32], a: f32, x: &[f32]) {
+        reference::elementwise::axpy(y, a, x)
+    }
+    /// Q8_0 blocks → f32 (`q * d`, exact products rounded once).
+    fn dequantize_q8_0(self, x: &[BlockQ8_0], out: &mut [f32]) {
+        BlockQ8_0::dequantize(x, out)
     }
 }
 

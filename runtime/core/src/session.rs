@@ -277,13 +277,16 @@ impl<'m, 'a> Session<'m, 'a> {
             let (kv, scratch) = (&mut self.kv, &mut self.scratch);
             let mut result = Ok(());
             par.install(&mut || {
-                forward::embed(model, scratch, chunk);
+                result = forward::embed(model, scratch, chunk);
                 for l in 0..model.config.n_layer {
                     if cancel.is_some_and(|c| c.load(core::sync::atomic::Ordering::Relaxed)) {
                         result = Err(Error::Cancelled);
+                    }
+                    if result.is_err() {
                         return;
                     }
-                    forward::block(model, kv, scratch, par, l, chunk.len(), pos, Rows::All);
+                    result =
+                        forward::block(model, kv, scratch, par, l, chunk.len(), pos, Rows::All);
                 }
             });
             if let Err(e) = result {
@@ -299,9 +302,11 @@ impl<'m, 'a> Session<'m, 'a> {
                 let n = k.min(hi - r);
                 let out = &mut buf[..n * n_vocab];
                 let scratch = &mut self.scratch;
+                let mut result = Ok(());
                 par.install(&mut || {
-                    forward::head_rows(model, scratch, par, r - c0..r - c0 + n, out)
+                    result = forward::head_rows(model, scratch, par, r - c0..r - c0 + n, out)
                 });
+                result?;
                 on_rows(r, out);
                 if r + n == tokens.len() {
                     last_at = Some(n - 1);
@@ -403,15 +408,14 @@ impl<'m, 'a> Session<'m, 'a> {
                 if n_discard == 0 || self.pos - n_discard + tokens.len() > self.kv.n_ctx() {
                     return Err(full);
                 }
-                self.shift(n_keep, n_discard);
-                Ok(())
+                self.shift(n_keep, n_discard)
             }
         }
     }
 
     /// Drops positions `n_keep..n_keep + n_discard`, moves the rest down and re-rotates
     /// the moved keys by `-n_discard` (f16 → f32 → RoPE → f16, as llama.cpp's K-shift).
-    fn shift(&mut self, n_keep: usize, n_discard: usize) {
+    fn shift(&mut self, n_keep: usize, n_discard: usize) -> Result<(), Error> {
         let cfg = &self.model.config;
         let rope = crate::model::rope::Rope::new(cfg);
         let (table, tmp) = self.shift_tmp.split_at_mut(cfg.head_dim);
@@ -423,9 +427,11 @@ impl<'m, 'a> Session<'m, 'a> {
         );
         let src = n_keep + n_discard;
         let n = self.pos - src;
+        let kern = self.model.kernels();
         self.kv
-            .shift_down(n_keep, src, n, tmp, |k| rope.apply(table, k));
+            .shift_down(kern, n_keep, src, n, tmp, |k| rope.apply(table, k))?;
         self.pos -= n_discard;
+        Ok(())
     }
 }
 
@@ -460,40 +466,45 @@ impl Stepper<'_, '_, '_> {
 
     /// Runs the next stage. Returns `Some(logits)` (`[n_vocab]`, of the last token) after
     /// the last stage, which also advances the session's position; `None` before.
-    /// Calling it again after completion returns the same logits.
-    pub fn step(&mut self) -> Option<&[f32]> {
+    /// Calling it again after completion returns the same logits. Errors: `Kernel` (a bug;
+    /// the stage is not counted and the session's position is unchanged).
+    pub fn step(&mut self) -> Result<Option<&[f32]>, Error> {
         let s = &mut *self.session;
         let n_layer = s.model.config.n_layer;
         if self.stage > n_layer + 1 {
-            return Some(&s.scratch.logits);
+            return Ok(Some(&s.scratch.logits));
         }
         let (model, par, pos, tokens, stage) = (s.model, &*s.par, s.pos, self.tokens, self.stage);
         let (kv, scratch) = (&mut s.kv, &mut s.scratch);
-        par.install(&mut || match stage {
-            0 => forward::embed(model, scratch, tokens),
-            l if l <= n_layer => forward::block(
-                model,
-                kv,
-                scratch,
-                par,
-                l - 1,
-                tokens.len(),
-                pos,
-                Rows::Last,
-            ),
-            _ => forward::head(
-                model,
-                scratch,
-                par,
-                forward::rows_out(model, tokens.len(), Rows::Last),
-            ),
+        let mut result = Ok(());
+        par.install(&mut || {
+            result = match stage {
+                0 => forward::embed(model, scratch, tokens),
+                l if l <= n_layer => forward::block(
+                    model,
+                    kv,
+                    scratch,
+                    par,
+                    l - 1,
+                    tokens.len(),
+                    pos,
+                    Rows::Last,
+                ),
+                _ => forward::head(
+                    model,
+                    scratch,
+                    par,
+                    forward::rows_out(model, tokens.len(), Rows::Last),
+                ),
+            }
         });
+        result?;
         self.stage += 1;
         if self.stage == n_layer + 2 {
             s.pos += tokens.len();
-            return Some(&s.scratch.logits);
+            return Ok(Some(&s.scratch.logits));
         }
-        None
+        Ok(None)
     }
 }
 

@@ -80,7 +80,7 @@ fn stepper_equals_prefill_and_decode() {
     let mut calls = 0;
     let got = loop {
         calls += 1;
-        if let Some(l) = st.step() {
+        if let Some(l) = st.step().unwrap() {
             break l.to_vec();
         }
     };
@@ -91,8 +91,8 @@ fn stepper_equals_prefill_and_decode() {
     let next = [argmax(&got)];
     {
         let mut st = b.stepper(&next).unwrap();
-        st.step();
-        st.step();
+        st.step().unwrap();
+        st.step().unwrap();
     }
     assert_eq!(b.position(), prompt.len());
     assert_eq!(b.decode(next[0]).unwrap(), &want2[..]);

@@ -10,6 +10,7 @@
 //! per-block terms (tests bound it; see `tests/common`).
 
 mod blocks32;
+mod elementwise;
 mod float;
 mod gemm_q0;
 mod gemm_q4_0r;
@@ -26,6 +27,7 @@ mod q5_k;
 mod q6_k;
 mod q8;
 mod util;
+mod vexp;
 
 use super::Isa;
 use crate::block::*;
@@ -116,5 +118,12 @@ impl Isa for Avx2Fma {
         quantize_q8_1(x: &[f32], out: &mut [BlockQ8_1]) => q8::quantize_q8_1;
         f32_to_f16(x: &[f32], out: &mut [F16]) => float::f32_to_f16;
         f16_to_f32(x: &[F16], out: &mut [f32]) => float::f16_to_f32;
+        vec_dot_f16_tinyblas(w: &[F16], a: &[F16]) -> f32 => float::vec_dot_f16_tinyblas;
+        softmax_masked(x: &mut [f32], scale: f32, n_row: usize) => vexp::softmax_masked;
+        swiglu(gate: &[f32], up: &[f32], out: &mut [f32]) => vexp::swiglu;
+        rms_norm(x: &[f32], weight: &[F32], eps: f32, out: &mut [f32]) => elementwise::rms_norm;
+        add(x: &mut [f32], y: &[F32]) => elementwise::add;
+        axpy(y: &mut [f32], a: f32, x: &[f32]) => elementwise::axpy;
+        dequantize_q8_0(x: &[BlockQ8_0], out: &mut [f32]) => elementwise::dequantize_q8_0;
     }
 }

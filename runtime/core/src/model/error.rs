@@ -4,6 +4,7 @@
 use crate::GgmlType;
 use crate::gguf::{self, Name};
 use crate::parallel::PoolError;
+use bague_kernels::KernelError;
 use core::fmt;
 
 /// Why a model could not be loaded or a session step could not run.
@@ -81,11 +82,21 @@ pub enum Error {
     },
     /// The thread pool could not be made (0 threads asked for, or the OS refused).
     Threads(PoolError),
+    /// A bug in bague: a kernel rejected a length the model checked (shapes come from the
+    /// config, and the session sized its buffers from it). The step is abandoned as a
+    /// cancelled one is: the session stays at its previous position.
+    Kernel(KernelError),
 }
 
 impl From<gguf::Error> for Error {
     fn from(e: gguf::Error) -> Self {
         Error::Gguf(e)
+    }
+}
+
+impl From<KernelError> for Error {
+    fn from(e: KernelError) -> Self {
+        Error::Kernel(e)
     }
 }
 
@@ -167,6 +178,7 @@ impl fmt::Display for Error {
             }
             Error::BadOption { option, why } => write!(f, "session option {option}: {why}"),
             Error::Threads(e) => fmt::Display::fmt(e, f),
+            Error::Kernel(e) => write!(f, "internal error (a bug in bague): kernel: {e}"),
         }
     }
 }

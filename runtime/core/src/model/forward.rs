@@ -16,6 +16,9 @@
 //!   products sum in `ggml_vec_dot_f16`'s order for one token and in tinyBLAS's for a batch
 //!   (see [`attention`]);
 //! - SwiGLU uses ggml's vector SiLU (`ggml_v_silu`);
+//! - every float operation runs on the model's [`Kernels`](bague_kernels::Kernels) (the one
+//!   door to the kernels); a kernel's error (a length the model checked, so a bug) is returned
+//!   as [`Error::Kernel`], never replaced by a default value;
 //! - in the last layer, only the rows whose logits are wanted go through the feed-forward
 //!   block (llama.cpp's `inp_out_ids`), so a prompt's last token takes the one-token kernels
 //!   there, as in llama.cpp.
@@ -31,9 +34,9 @@ use super::weights::Tensor;
 use crate::parallel::{Parallel, rows_per_chunk};
 use alloc::vec;
 use alloc::vec::Vec;
-use bague_kernels::GgmlType;
 use bague_kernels::block::F16;
-use bague_kernels::ops;
+use bague_kernels::{F16DotOrder, GgmlType, KernelError, Kernels};
+use core::sync::atomic::{AtomicBool, Ordering};
 
 /// Work buffers of a session, allocated once for `n_batch` tokens and `n_ctx` positions.
 /// Shapes use `n` for the tokens of the current batch (`n <= n_batch`).
@@ -178,27 +181,27 @@ pub(crate) fn forward(
     par: &dyn Parallel,
     tokens: &[u32],
     pos: usize,
-    cancel: Option<&core::sync::atomic::AtomicBool>,
+    cancel: Option<&AtomicBool>,
 ) -> Result<(), Error> {
-    embed(m, s, tokens);
+    embed(m, s, tokens)?;
     for l in 0..m.config.n_layer {
-        if cancel.is_some_and(|c| c.load(core::sync::atomic::Ordering::Relaxed)) {
+        if cancel.is_some_and(|c| c.load(Ordering::Relaxed)) {
             return Err(Error::Cancelled);
         }
-        block(m, kv, s, par, l, tokens.len(), pos, Rows::Last);
+        block(m, kv, s, par, l, tokens.len(), pos, Rows::Last)?;
     }
-    head(m, s, par, rows_out(m, tokens.len(), Rows::Last));
-    Ok(())
+    head(m, s, par, rows_out(m, tokens.len(), Rows::Last))
 }
 
 /// `x[t] = token_embd[tokens[t]]`, dequantized.
-pub(crate) fn embed(m: &Model<'_>, s: &mut Scratch, tokens: &[u32]) {
+pub(crate) fn embed(m: &Model<'_>, s: &mut Scratch, tokens: &[u32]) -> Result<(), Error> {
     let e = m.config.n_embd;
     for (t, &id) in tokens.iter().enumerate() {
         let row = &mut s.x[t * e..(t + 1) * e];
         m.linalg
-            .dequantize_row(&m.weights.token_embd, id as usize, row);
+            .dequantize_row(&m.weights.token_embd, id as usize, row)?;
     }
+    Ok(())
 }
 
 /// Transformer block `l` on the `n` tokens in `s.x` (positions `pos..pos + n`): attention
@@ -215,14 +218,21 @@ pub(crate) fn block(
     n: usize,
     pos: usize,
     rows: Rows,
-) {
+) -> Result<(), Error> {
     let c = &m.config;
     let w = &m.weights.layers[l];
+    let k = m.linalg.kernels();
     let (e, qd, kvd, ff) = (c.n_embd, c.q_dim(), c.kv_dim(), c.n_ff);
 
     // --- attention ---
     // xn = RMSNorm(x) * attn_norm                                   [n][n_embd]
-    rms_norm_rows(&s.x[..n * e], &w.attn_norm, c.rms_eps, &mut s.xn[..n * e]);
+    rms_norm_rows(
+        k,
+        &s.x[..n * e],
+        &w.attn_norm,
+        c.rms_eps,
+        &mut s.xn[..n * e],
+    )?;
     // q = Wq·xn + bq, k = Wk·xn + bk, v = Wv·xn + bv                [n][q_dim], [n][kv_dim]
     let mut act_ty = None;
     linear(
@@ -235,7 +245,7 @@ pub(crate) fn block(
         &mut s.act,
         &mut act_ty,
         &mut s.q,
-    );
+    )?;
     linear(
         m,
         par,
@@ -246,7 +256,7 @@ pub(crate) fn block(
         &mut s.act,
         &mut act_ty,
         &mut s.k,
-    );
+    )?;
     linear(
         m,
         par,
@@ -257,7 +267,7 @@ pub(crate) fn block(
         &mut s.act,
         &mut act_ty,
         &mut s.v,
-    );
+    )?;
     // RoPE on q and k, each token at its position
     let rope = Rope::new(c);
     let hd = c.head_dim;
@@ -269,11 +279,11 @@ pub(crate) fn block(
         rope.apply(table, &mut s.k[t * kvd..(t + 1) * kvd]);
     }
     // KV cache[l][pos..pos + n] = k, v (rounded to f16)
-    kv.store(l, pos, &s.k[..n * kvd], &s.v[..n * kvd]);
+    kv.store(k, l, pos, &s.k[..n * kvd], &s.v[..n * kvd])?;
     // att = softmax(q·Kᵀ / sqrt(head_dim), causal) · V          [n][n_head * head_dim]
     match kv.kv_type() {
-        KvType::F16 => attention(m, kv, s, par, l, n, pos),
-        KvType::Q8_0 => attention_q8(m, kv, s, par, l, n, pos),
+        KvType::F16 => attention(m, kv, s, par, l, n, pos)?,
+        KvType::Q8_0 => attention_q8(m, kv, s, par, l, n, pos)?,
     }
     // x += Wo·att + bo
     let mut act_ty = None;
@@ -287,8 +297,8 @@ pub(crate) fn block(
         &mut s.act,
         &mut act_ty,
         &mut s.proj,
-    );
-    ops::add(&mut s.x[..n * e], &s.proj[..n * e]);
+    )?;
+    k.add(&mut s.x[..n * e], &s.proj[..n * e])?;
     // The last layer of a pass that needs only the last token's logits continues with that
     // row alone (llama.cpp: `ggml_get_rows(cur, inp_out_ids)` after the attention block).
     let n = if l + 1 == c.n_layer && rows == Rows::Last && n > 1 {
@@ -300,7 +310,7 @@ pub(crate) fn block(
 
     // --- feed-forward ---
     // xn = RMSNorm(x) * ffn_norm
-    rms_norm_rows(&s.x[..n * e], &w.ffn_norm, c.rms_eps, &mut s.xn[..n * e]);
+    rms_norm_rows(k, &s.x[..n * e], &w.ffn_norm, c.rms_eps, &mut s.xn[..n * e])?;
     // gate = Wgate·xn, up = Wup·xn                                  [n][n_ff]
     let mut act_ty = None;
     linear(
@@ -313,7 +323,7 @@ pub(crate) fn block(
         &mut s.act,
         &mut act_ty,
         &mut s.gate,
-    );
+    )?;
     linear(
         m,
         par,
@@ -324,12 +334,11 @@ pub(crate) fn block(
         &mut s.act,
         &mut act_ty,
         &mut s.up,
-    );
+    )?;
     // gate = silu(gate) * up
-    let vops = m.linalg.ops();
     for t in 0..n {
         let g = &mut s.gate[t * ff..(t + 1) * ff];
-        vops.swiglu(g, &s.up[t * ff..(t + 1) * ff], &mut s.ffn_row);
+        k.swiglu(g, &s.up[t * ff..(t + 1) * ff], &mut s.ffn_row)?;
         g.copy_from_slice(&s.ffn_row);
     }
     // x += Wdown·gate
@@ -344,21 +353,28 @@ pub(crate) fn block(
         &mut s.act,
         &mut act_ty,
         &mut s.proj,
-    );
-    ops::add(&mut s.x[..n * e], &s.proj[..n * e]);
+    )?;
+    k.add(&mut s.x[..n * e], &s.proj[..n * e])?;
+    Ok(())
 }
 
 /// Final RMSNorm of the last of the `n` rows in `s.x` and the output projection: `s.logits`
 /// `[n_vocab]`.
-pub(crate) fn head(m: &Model<'_>, s: &mut Scratch, par: &dyn Parallel, n: usize) {
+pub(crate) fn head(
+    m: &Model<'_>,
+    s: &mut Scratch,
+    par: &dyn Parallel,
+    n: usize,
+) -> Result<(), Error> {
     let e = m.config.n_embd;
     let last = &s.x[(n - 1) * e..n * e];
     rms_norm_rows(
+        m.linalg.kernels(),
         last,
         &m.weights.output_norm,
         m.config.rms_eps,
         &mut s.xn[..e],
-    );
+    )?;
     let mut act_ty = None;
     linear(
         m,
@@ -370,7 +386,7 @@ pub(crate) fn head(m: &Model<'_>, s: &mut Scratch, par: &dyn Parallel, n: usize)
         &mut s.act,
         &mut act_ty,
         &mut s.logits,
-    );
+    )
 }
 
 /// Logits of the batch rows `rows` (tokens of the pass whose residuals are still in
@@ -383,15 +399,16 @@ pub(crate) fn head_rows(
     par: &dyn Parallel,
     rows: core::ops::Range<usize>,
     out: &mut [f32],
-) {
+) -> Result<(), Error> {
     let e = m.config.n_embd;
     let n = rows.len();
     rms_norm_rows(
+        m.linalg.kernels(),
         &s.x[rows.start * e..rows.end * e],
         &m.weights.output_norm,
         m.config.rms_eps,
         &mut s.xn[..n * e],
-    );
+    )?;
     let mut act_ty = None;
     linear(
         m,
@@ -403,18 +420,73 @@ pub(crate) fn head_rows(
         &mut s.act,
         &mut act_ty,
         out,
-    );
+    )
 }
 
 /// `out[t] = RMSNorm(x[t]) * gain` for every row; `gain` is an F32 tensor `[n_embd]`.
-fn rms_norm_rows(x: &[f32], gain: &Tensor<'_>, eps: f32, out: &mut [f32]) {
+fn rms_norm_rows(
+    k: &Kernels,
+    x: &[f32],
+    gain: &Tensor<'_>,
+    eps: f32,
+    out: &mut [f32],
+) -> Result<(), Error> {
     let e = gain.n_cols();
     for (xr, or) in x.chunks_exact(e).zip(out.chunks_exact_mut(e)) {
-        ops::rms_norm(xr, eps, or);
-        for (i, o) in or.iter_mut().enumerate() {
-            *o *= gain.f32_at(i);
+        k.rms_norm(xr, gain.data, eps, or)?;
+    }
+    Ok(())
+}
+
+/// [`Parallel::for_each_chunk`] with tasks that can fail: `Err` with the first error in chunk
+/// order. A task cannot hand a value back through `Parallel` (its tasks are `Fn`, and this
+/// crate has no `unsafe` to share a slot), so a failed task raises a flag, and the chunks are
+/// then run again in order on this thread, which meets the same error: kernel errors come from
+/// lengths alone. Nothing is added to the path without errors but one flag load.
+fn try_for_each_chunk(
+    par: &dyn Parallel,
+    data: &mut [f32],
+    chunk_len: usize,
+    f: &(dyn Fn(usize, &mut [f32]) -> Result<(), KernelError> + Sync),
+) -> Result<(), Error> {
+    let failed = AtomicBool::new(false);
+    par.for_each_chunk(data, chunk_len, &|i, c| {
+        if f(i, c).is_err() {
+            failed.store(true, Ordering::Relaxed);
+        }
+    });
+    if failed.load(Ordering::Relaxed) {
+        for (i, c) in data.chunks_mut(chunk_len.max(1)).enumerate() {
+            f(i, c)?;
         }
     }
+    Ok(())
+}
+
+/// [`Parallel::for_each_chunk_pair`] with tasks that can fail (see [`try_for_each_chunk`]).
+fn try_for_each_chunk_pair(
+    par: &dyn Parallel,
+    a: &mut [f32],
+    a_chunk: usize,
+    b: &mut [f32],
+    b_chunk: usize,
+    f: &(dyn Fn(usize, &mut [f32], &mut [f32]) -> Result<(), KernelError> + Sync),
+) -> Result<(), Error> {
+    let failed = AtomicBool::new(false);
+    par.for_each_chunk_pair(a, a_chunk, b, b_chunk, &|i, x, y| {
+        if f(i, x, y).is_err() {
+            failed.store(true, Ordering::Relaxed);
+        }
+    });
+    if failed.load(Ordering::Relaxed) {
+        let pairs = a
+            .chunks_mut(a_chunk.max(1))
+            .zip(b.chunks_mut(b_chunk.max(1)));
+        for (i, (x, y)) in pairs.enumerate() {
+            f(i, x, y)?;
+        }
+    }
+    Ok(())
 }
 
 /// `out[t] = W·x[t] (+ bias)` for `n` tokens; `x`: `[n][n_cols]`, `out`: `[n][n_rows]`.
@@ -428,15 +500,15 @@ fn linear(
     x: &[f32],
     n: usize,
     act: &mut [u8],
-    act_ty: &mut Option<bague_kernels::GgmlType>,
+    act_ty: &mut Option<GgmlType>,
     out: &mut [f32],
-) {
+) -> Result<(), Error> {
     let (cols, rows) = (w.n_cols(), w.n_rows());
     let la = &m.linalg;
     let want = la.act_type(w.ty);
     let arb = la.act_row_bytes(w.ty, cols);
     if *act_ty != Some(want) {
-        la.quantize(w.ty, x, cols, &mut act[..n * arb]);
+        la.quantize(w.ty, x, cols, &mut act[..n * arb])?;
         *act_ty = Some(want);
     }
     let act = &act[..n * arb];
@@ -445,28 +517,27 @@ fn linear(
     if n == 1 {
         // One token (ggml's vec_dot / gemv path): split the rows across the threads.
         let chunk = rows_per_chunk(rows, nt, 16);
-        par.for_each_chunk(&mut out[..rows], chunk, &|i, o| {
+        try_for_each_chunk(par, &mut out[..rows], chunk, &|i, o| {
             la.matvec(w, i * chunk..i * chunk + o.len(), act, o)
-        });
+        })?;
     } else {
         // Split the tokens across the threads; each computes all rows of its tokens. Each
         // share starts at a multiple of 4 tokens, so batch kernels that group tokens by 4
         // from the first (ggml's repacked gemm, then gemv for the rest) group them as one
         // call over the whole batch does: results do not depend on the thread count.
         let per = n.div_ceil(nt).next_multiple_of(4);
-        par.for_each_chunk(out, per * rows, &|i, o| {
+        try_for_each_chunk(par, out, per * rows, &|i, o| {
             let t0 = i * per;
             let nt_i = o.len() / rows;
             la.matmul(w, &act[t0 * arb..(t0 + nt_i) * arb], nt_i, o)
-        });
+        })?;
     }
     if let Some(b) = bias {
         for o in out.chunks_exact_mut(rows) {
-            for (i, v) in o.iter_mut().enumerate() {
-                *v += b.f32_at(i);
-            }
+            la.kernels().add_bias(o, b.data)?;
         }
     }
+    Ok(())
 }
 
 /// Grouped-query attention of the `n` new tokens over the cache of layer `l`.
@@ -487,7 +558,7 @@ fn attention(
     l: usize,
     n: usize,
     pos: usize,
-) {
+) -> Result<(), Error> {
     let c = &m.config;
     let (hd, qd, kvd) = (c.head_dim, c.q_dim(), c.kv_dim());
     let (n_head, group) = (c.n_head, c.gqa_group());
@@ -495,17 +566,27 @@ fn attention(
     // IEEE sqrt is correctly rounded, so libm and std agree bit for bit.
     let scale = 1.0f32 / libm::sqrtf(hd as f32);
     let (k_cache, v_cache) = (kv.k_layer(l), kv.v_layer(l));
-    let la = &m.linalg;
-    let ops = la.ops();
+    let k = m.linalg.kernels();
     let n_row = kv_row_len(pos + n, n_ctx);
     // tinyBLAS: a matrix of ≥ 2 tokens, rows (KV length for K·Q, head_dim for V·P) ≡ 0 mod 4.
-    let kq_tiny = n >= 2 && n_row % 4 == 0;
-    let kqv_tiny = n >= 2 && hd % 4 == 0;
-    let kqv_group = if kqv_tiny { 8 } else { 32 };
+    let order = |tiny: bool| {
+        if tiny {
+            F16DotOrder::TinyBlas
+        } else {
+            F16DotOrder::VecDot
+        }
+    };
+    let kq_order = order(n >= 2 && n_row % 4 == 0);
+    let kqv_order = order(n >= 2 && hd % 4 == 0);
+    let kqv_group = match kqv_order {
+        F16DotOrder::TinyBlas => 8,
+        F16DotOrder::VecDot => 32,
+    };
     let q = &s.q;
     let units = n * n_head;
     let per = units.div_ceil(par.n_threads().max(1));
-    par.for_each_chunk_pair(
+    try_for_each_chunk_pair(
+        par,
         &mut s.att[..units * hd],
         per * hd,
         &mut s.att_scratch,
@@ -514,45 +595,31 @@ fn attention(
             let (scores, rest) = scratch.split_at_mut(n_ctx);
             let rest: &mut [F16] = bytemuck::cast_slice_mut(rest);
             let (p16, q16) = rest.split_at_mut(n_ctx.next_multiple_of(2));
-            for (k, o) in out.chunks_exact_mut(hd).enumerate() {
-                let u = task * per + k;
+            for (kk, o) in out.chunks_exact_mut(hd).enumerate() {
+                let u = task * per + kk;
                 let (t, h) = (u / n_head, u % n_head);
                 let kvh = h / group;
                 let n_kv = pos + t + 1;
                 // q16 = f16(q[t][h])
                 let qh = &q[t * qd + h * hd..t * qd + (h + 1) * hd];
-                la.f32_to_f16(qh, bytemuck::cast_slice_mut(&mut q16[..hd]));
+                k.f32_to_f16_row(qh, bytemuck::cast_slice_mut(&mut q16[..hd]))?;
                 let q16 = &q16[..hd];
-                // scores[j] = (K[j][kvh] · q16) * scale, j < n_kv
-                for (j, sc) in scores[..n_kv].iter_mut().enumerate() {
-                    let off = j * kvd + kvh * hd;
-                    let kr = &k_cache[off..off + hd];
-                    let d = if kq_tiny {
-                        ops.dot_f16_tinyblas(kr, q16)
-                    } else {
-                        ops.dot_f16_ggml(kr, q16)
-                    };
-                    *sc = d * scale;
-                }
-                ops.softmax_masked(&mut scores[..n_kv], n_row);
+                // scores[j] = K[j][kvh] · q16, j < n_kv (rows kv_dim apart)
+                let scores = &mut scores[..n_kv];
+                k.matvec_f16(kq_order, &k_cache[kvh * hd..], hd, kvd, q16, scores)?;
+                // softmax(scores * scale) over the row padded to n_row
+                k.softmax_masked(scores, scale, n_row);
                 // p16 = f16(probabilities), zero past n_kv up to the lane group
                 let len = n_kv.next_multiple_of(kqv_group).min(n_row);
-                la.f32_to_f16(&scores[..n_kv], bytemuck::cast_slice_mut(&mut p16[..n_kv]));
+                k.f32_to_f16_row(scores, bytemuck::cast_slice_mut(&mut p16[..n_kv]))?;
                 p16[n_kv..len].fill(F16([0; 2]));
-                let p16 = &p16[..len];
-                // o[d] = Vᵀ[kvh * hd + d][..len] · p16
-                for (d, od) in o.iter_mut().enumerate() {
-                    let off = (kvh * hd + d) * n_ctx;
-                    let vr = &v_cache[off..off + len];
-                    *od = if kqv_tiny {
-                        ops.dot_f16_tinyblas(vr, p16)
-                    } else {
-                        ops.dot_f16_ggml(vr, p16)
-                    };
-                }
+                // o[d] = Vᵀ[kvh * hd + d][..len] · p16 (rows n_ctx apart)
+                let v = &v_cache[kvh * hd * n_ctx..];
+                k.matvec_f16(kqv_order, v, len, n_ctx, &p16[..len], o)?;
             }
+            Ok(())
         },
-    );
+    )
 }
 
 /// [`attention`] over a Q8_0 cache: each query head is quantized to Q8_0 and dotted with
@@ -568,7 +635,7 @@ fn attention_q8(
     l: usize,
     n: usize,
     pos: usize,
-) {
+) -> Result<(), Error> {
     let c = &m.config;
     let (hd, qd, kvd) = (c.head_dim, c.q_dim(), c.kv_dim());
     let (n_head, group) = (c.n_head, c.gqa_group());
@@ -577,11 +644,11 @@ fn attention_q8(
     let (k_cache, v_cache) = (kv.k_layer_q8(l), kv.v_layer_q8(l));
     let (bh, bkv) = (hd / 32, kvd / 32);
     let k = m.linalg.kernels();
-    let ops = m.linalg.ops();
     let q = &s.q;
     let units = n * n_head;
     let per = units.div_ceil(par.n_threads().max(1));
-    par.for_each_chunk_pair(
+    try_for_each_chunk_pair(
+        par,
         &mut s.att[..units * hd],
         per * hd,
         &mut s.att_scratch,
@@ -598,29 +665,23 @@ fn attention_q8(
                 let n_kv = pos + t + 1;
                 // q8 = Q8_0(q[t][h])
                 let qh = &q[t * qd + h * hd..t * qd + (h + 1) * hd];
-                let _ = k.quantize_activation(GgmlType::Q8_0, qh, q8);
-                // scores[j] = (K[j][kvh] · q8) * scale, j < n_kv
-                for (j, sc) in scores[..n_kv].iter_mut().enumerate() {
-                    let off = j * bkv + kvh * bh;
-                    let kr: &[u8] = bytemuck::cast_slice(&k_cache[off..off + bh]);
-                    *sc = k.vec_dot(GgmlType::Q8_0, hd, kr, q8).unwrap_or(0.0) * scale;
-                }
-                ops.softmax_masked(&mut scores[..n_kv], n_kv);
+                k.quantize_activation(GgmlType::Q8_0, qh, q8)?;
+                // scores[j] = K[j][kvh] · q8, j < n_kv (rows kv_dim / 32 blocks apart)
+                let scores = &mut scores[..n_kv];
+                let keys: &[u8] = bytemuck::cast_slice(&k_cache[kvh * bh..]);
+                k.matvec_strided(GgmlType::Q8_0, keys, hd, bkv * 34, q8, scores)?;
+                k.softmax_masked(scores, scale, n_kv);
                 // o = Σ_j p_j · V[j][kvh]
                 o.fill(0.0);
-                for (j, &p) in scores[..n_kv].iter().enumerate() {
+                for (j, &p) in scores.iter().enumerate() {
                     let off = j * bkv + kvh * bh;
-                    for (b, vr) in v_cache[off..off + bh].iter().zip(vrow.chunks_exact_mut(32)) {
-                        let d = b.d();
-                        for (x, &qv) in vr.iter_mut().zip(&b.qs) {
-                            *x = qv as f32 * d;
-                        }
-                    }
-                    ops::axpy(o, p, vrow);
+                    k.dequantize_q8_0_row(bytemuck::cast_slice(&v_cache[off..off + bh]), vrow)?;
+                    k.axpy(o, p, vrow)?;
                 }
             }
+            Ok(())
         },
-    );
+    )
 }
 
 /// The KV length of llama.cpp's attention graph when `used` cells are filled: padded to a

@@ -15,12 +15,18 @@
 //! a block of 32 positions could not be requantized one position at a time; llama.cpp
 //! likewise needs its flash-attention path, which reads V by rows, for a quantized V).
 //!
-//! Values are stored as raw little-endian bytes so that the kernels read them in place.
+//! Values are stored as raw little-endian bytes so that the kernels read them in place; every
+//! conversion (f32 → f16, f32 → Q8_0 and back) goes through [`Kernels`].
 
 use super::config::Config;
 use alloc::vec;
 use alloc::vec::Vec;
-use bague_kernels::block::{BlockQ8_0, F16, f16_to_f32, f32_to_f16, q8_0::quantize_row_q8_0};
+use bague_kernels::block::{BlockQ8_0, F16};
+use bague_kernels::{GgmlType, KernelError, Kernels};
+
+/// Values converted per kernel call when the transposed f16 V rows are written (a stack
+/// buffer: the decode loop allocates nothing).
+const V_CHUNK: usize = 64;
 
 /// Element type of the KV cache.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -148,80 +154,77 @@ impl KvCache {
         &self.v[l * n..(l + 1) * n]
     }
 
-    /// Stores `k`, `v` (`[n_tok][kv_dim]` f32, rounded to f16 or quantized to Q8_0) at
-    /// positions `pos..pos + n_tok` of layer `l`.
-    pub(crate) fn store(&mut self, l: usize, pos: usize, k: &[f32], v: &[f32]) {
+    /// Stores `k`, `v` (`[n_tok][kv_dim]` f32, rounded to f16 or quantized to Q8_0 by `kern`)
+    /// at positions `pos..pos + n_tok` of layer `l`. Errors: a kernel's length error (a bug:
+    /// the forward pass sizes `k` and `v` from the same config).
+    pub(crate) fn store(
+        &mut self,
+        kern: &Kernels,
+        l: usize,
+        pos: usize,
+        k: &[f32],
+        v: &[f32],
+    ) -> Result<(), KernelError> {
         let (d, n_ctx, row) = (self.kv_dim, self.n_ctx, self.row);
         let n_tok = k.len() / d;
         debug_assert!(pos + n_tok <= n_ctx);
         let kl = &mut self.k[l * n_ctx * row..(l + 1) * n_ctx * row];
         let vl = &mut self.v[l * n_ctx * row..(l + 1) * n_ctx * row];
+        let span = pos * row..(pos + n_tok) * row;
         match self.ty {
             KvType::F16 => {
-                for (i, &x) in k.iter().enumerate() {
-                    let o = (pos * d + i) * 2;
-                    kl[o..o + 2].copy_from_slice(&f32_to_f16(x));
-                }
+                kern.f32_to_f16_row(k, &mut kl[span])?;
+                // V is transposed: value `i` of token `t` goes to row `i`, column `pos + t`.
+                let mut h = [0u8; 2 * V_CHUNK];
                 for (t, r) in v.chunks_exact(d).enumerate() {
-                    for (i, &x) in r.iter().enumerate() {
-                        let o = (i * n_ctx + pos + t) * 2;
-                        vl[o..o + 2].copy_from_slice(&f32_to_f16(x));
+                    for (c, xs) in r.chunks(V_CHUNK).enumerate() {
+                        let h = &mut h[..2 * xs.len()];
+                        kern.f32_to_f16_row(xs, h)?;
+                        for (i, b) in h.chunks_exact(2).enumerate() {
+                            let o = ((c * V_CHUNK + i) * n_ctx + pos + t) * 2;
+                            vl[o..o + 2].copy_from_slice(b);
+                        }
                     }
                 }
             }
             KvType::Q8_0 => {
-                let span = pos * row..(pos + n_tok) * row;
-                quantize_row_q8_0(k, bytemuck::cast_slice_mut(&mut kl[span.clone()]));
-                quantize_row_q8_0(v, bytemuck::cast_slice_mut(&mut vl[span]));
+                kern.quantize_activation(GgmlType::Q8_0, k, &mut kl[span.clone()])?;
+                kern.quantize_activation(GgmlType::Q8_0, v, &mut vl[span])?;
             }
         }
+        Ok(())
     }
 
     /// Moves positions `src..src + n` to `dst..dst + n` (`dst < src`) in every layer, keys
-    /// and values; used by the context shift. `rekey(layer, key_row_f32)` is applied to
-    /// every moved key row (the caller re-rotates it), which is read from and written back
-    /// as f16.
+    /// and values; used by the context shift. `rekey(key_row_f32)` is applied to every moved
+    /// key row (the caller re-rotates it), which is read from and written back in the cache's
+    /// type by `kern`. `tmp`: at least `kv_dim` floats. Errors: a kernel's length error (a
+    /// bug: rows are sized from the config).
     pub(crate) fn shift_down(
         &mut self,
+        kern: &Kernels,
         dst: usize,
         src: usize,
         n: usize,
         tmp: &mut [f32],
         mut rekey: impl FnMut(&mut [f32]),
-    ) {
+    ) -> Result<(), KernelError> {
         let (d, n_ctx, row) = (self.kv_dim, self.n_ctx, self.row);
         let tmp = &mut tmp[..d];
         for l in 0..self.n_layer {
             let kl = &mut self.k[l * n_ctx * row..(l + 1) * n_ctx * row];
             for j in 0..n {
                 let from = (src + j) * row;
+                let (k_from, to) = (&kl[from..from + row], (dst + j) * row);
                 match self.ty {
-                    KvType::F16 => {
-                        for (i, t) in tmp.iter_mut().enumerate() {
-                            *t = f16_to_f32([kl[from + 2 * i], kl[from + 2 * i + 1]]);
-                        }
-                    }
-                    KvType::Q8_0 => {
-                        let b: &[BlockQ8_0] = bytemuck::cast_slice(&kl[from..from + row]);
-                        for (blk, t) in b.iter().zip(tmp.chunks_exact_mut(32)) {
-                            let s = blk.d();
-                            for (x, &q) in t.iter_mut().zip(&blk.qs) {
-                                *x = q as f32 * s;
-                            }
-                        }
-                    }
+                    KvType::F16 => kern.f16_to_f32_row(k_from, tmp)?,
+                    KvType::Q8_0 => kern.dequantize_q8_0_row(k_from, tmp)?,
                 }
                 rekey(tmp);
-                let to = (dst + j) * row;
+                let k_to = &mut kl[to..to + row];
                 match self.ty {
-                    KvType::F16 => {
-                        for (i, &t) in tmp.iter().enumerate() {
-                            kl[to + 2 * i..to + 2 * i + 2].copy_from_slice(&f32_to_f16(t));
-                        }
-                    }
-                    KvType::Q8_0 => {
-                        quantize_row_q8_0(tmp, bytemuck::cast_slice_mut(&mut kl[to..to + row]))
-                    }
+                    KvType::F16 => kern.f32_to_f16_row(tmp, k_to)?,
+                    KvType::Q8_0 => kern.quantize_activation(GgmlType::Q8_0, tmp, k_to)?,
                 }
             }
             let vl = &mut self.v[l * n_ctx * row..(l + 1) * n_ctx * row];
@@ -234,5 +237,6 @@ impl KvCache {
                 KvType::Q8_0 => vl.copy_within(src * row..(src + n) * row, dst * row),
             }
         }
+        Ok(())
     }
 }

@@ -1,14 +1,16 @@
 //! The forward pass's view of the kernels: quantize activations to a weight's
 //! `vec_dot_type`, multiply a weight matrix by quantized activations over a row range,
-//! dequantize an embedding row, f16·f16 dot products for attention.
+//! dequantize an embedding row. Everything else (attention's f16 and Q8_0 products, softmax,
+//! SwiGLU, RMS norm, residual adds, the KV cache's row conversions) the forward pass asks of
+//! [`Kernels`] directly through [`Linalg::kernels`]: one table, one door.
 //!
 //! Every length was checked when the weights were bound (types the kernels support, shapes
-//! from the config) and the session sized its buffers from the same config, so the kernels'
-//! length errors cannot happen here; debug builds assert it.
+//! from the config) and the session sized its buffers from the same config, so a kernel's
+//! length error here is a bug in bague; it is returned (as `model::Error::Kernel`), never
+//! turned into a default value.
 
 use super::weights::Tensor;
 use crate::GgmlType;
-use bague_kernels::ops::VecOps;
 use bague_kernels::{KernelError, Kernels};
 use core::ops::Range;
 
@@ -16,36 +18,15 @@ use core::ops::Range;
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Linalg {
     k: Kernels,
-    /// Softmax, SwiGLU and the attention dot products, on the same instruction set.
-    ops: VecOps,
-}
-
-#[inline(always)]
-fn ok<T: Default>(r: Result<T, KernelError>) -> T {
-    match r {
-        Ok(v) => v,
-        Err(e) => {
-            debug_assert!(false, "kernel call rejected: {e:?}");
-            T::default()
-        }
-    }
 }
 
 impl Linalg {
     pub(crate) fn new(k: Kernels) -> Linalg {
-        Linalg {
-            k,
-            ops: VecOps::for_kernels(&k),
-        }
-    }
-
-    /// The float operations of attention and the feed-forward block.
-    #[inline]
-    pub(crate) fn ops(&self) -> &VecOps {
-        &self.ops
+        Linalg { k }
     }
 
     /// The kernel table in use.
+    #[inline]
     pub(crate) fn kernels(&self) -> &Kernels {
         &self.k
     }
@@ -62,40 +43,63 @@ impl Linalg {
 
     /// Quantizes `x` (`[n_tok][n]`) for weights of type `wt` into `out`
     /// (`[n_tok][act_row_bytes(wt, n)]`).
-    pub(crate) fn quantize(&self, wt: GgmlType, x: &[f32], n: usize, out: &mut [u8]) {
+    pub(crate) fn quantize(
+        &self,
+        wt: GgmlType,
+        x: &[f32],
+        n: usize,
+        out: &mut [u8],
+    ) -> Result<(), KernelError> {
         let (act, rb) = (self.act_type(wt), self.act_row_bytes(wt, n));
         for (xr, or) in x.chunks_exact(n).zip(out.chunks_exact_mut(rb)) {
-            ok(self.k.quantize_activation(act, xr, or));
+            self.k.quantize_activation(act, xr, or)?;
         }
+        Ok(())
     }
 
     /// `out[r - rows.start] = W[r] · act` for `r` in `rows`; `act` is one quantized row.
-    pub(crate) fn matvec(&self, w: &Tensor<'_>, rows: Range<usize>, act: &[u8], out: &mut [f32]) {
-        ok(self.k.matvec(w.ty, w.data, w.n_cols(), rows, act, out));
+    #[inline]
+    pub(crate) fn matvec(
+        &self,
+        w: &Tensor<'_>,
+        rows: Range<usize>,
+        act: &[u8],
+        out: &mut [f32],
+    ) -> Result<(), KernelError> {
+        self.k.matvec(w.ty, w.data, w.n_cols(), rows, act, out)
     }
 
     /// `out[t][r] = W[r] · act[t]` for every row `r` of `w` and token `t < n_tok`;
     /// `act`: `[n_tok][act_row_bytes]`, `out`: `[n_tok][n_rows]`.
-    pub(crate) fn matmul(&self, w: &Tensor<'_>, act: &[u8], n_tok: usize, out: &mut [f32]) {
+    pub(crate) fn matmul(
+        &self,
+        w: &Tensor<'_>,
+        act: &[u8],
+        n_tok: usize,
+        out: &mut [f32],
+    ) -> Result<(), KernelError> {
         let n_rows = w.n_rows();
-        ok(self
-            .k
-            .matmul(w.ty, w.data, w.n_cols(), 0..n_rows, act, n_tok, out, n_rows));
+        self.k
+            .matmul(w.ty, w.data, w.n_cols(), 0..n_rows, act, n_tok, out, n_rows)
     }
 
-    /// Dequantizes row `i` of `w` into `out` (`[n_cols]`).
-    pub(crate) fn dequantize_row(&self, w: &Tensor<'_>, i: usize, out: &mut [f32]) {
+    /// Dequantizes row `i` of `w` into `out` (`[n_cols]`). Errors: `Rows` when `w` has no
+    /// row `i`.
+    pub(crate) fn dequantize_row(
+        &self,
+        w: &Tensor<'_>,
+        i: usize,
+        out: &mut [f32],
+    ) -> Result<(), KernelError> {
         let rb = w.row_bytes();
-        ok(Kernels::dequantize_row(
-            w.ty,
-            &w.data[i * rb..(i + 1) * rb],
-            out,
-        ));
-    }
-
-    /// f32 → f16 little-endian bytes, round to nearest even.
-    #[inline]
-    pub(crate) fn f32_to_f16(&self, x: &[f32], out: &mut [u8]) {
-        ok(self.k.f32_to_f16_row(x, out));
+        let row = i
+            .checked_mul(rb)
+            .and_then(|s| w.data.get(s..s.checked_add(rb)?))
+            .ok_or(KernelError::Rows {
+                start: i,
+                end: i.saturating_add(1),
+                n_rows: w.n_rows(),
+            })?;
+        Kernels::dequantize_row(w.ty, row, out)
     }
 }

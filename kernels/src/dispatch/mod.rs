@@ -4,9 +4,11 @@
 //! call dispatches with one `match` on it and then runs a loop monomorphized for that back
 //! end and format. No global state, no per-call feature detection.
 //!
-//! The byte-slice entry points check every length against the type table
-//! ([`GgmlType::row_bytes`]) before touching data and return [`KernelError`] on mismatch:
-//! wrong lengths are an error, never a panic and never UB.
+//! `Kernels` is the only door to the kernels: the quantized products (`vec_dot`, `matvec`,
+//! `matmul`, this file) and the float operations of the forward pass (`float.rs`). The entry
+//! points check every length (against the type table, [`GgmlType::row_bytes`], for blocks)
+//! before touching data and return [`KernelError`] on mismatch: wrong lengths are an error,
+//! never a panic and never UB.
 
 use core::ops::Range;
 
@@ -25,8 +27,10 @@ enum Backend {
     NeonDot(crate::arch::aarch64::NeonDot),
 }
 
-/// The kernel table: which instruction set runs `vec_dot`, `matvec`, `matmul` and the
-/// activation quantizers. Cheap to copy; build it once (at model load) and pass `&Kernels`.
+/// The kernel table: which instruction set runs `vec_dot`, `matvec`, `matmul`, the
+/// activation quantizers and the float operations of the forward pass (softmax, SwiGLU, f16
+/// dot products, RMS norm, adds, axpy, f16 and Q8_0 rows). The runtime reaches every kernel
+/// through it. Cheap to copy; build it once (at model load) and pass `&Kernels`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Kernels {
     backend: Backend,
@@ -61,6 +65,9 @@ macro_rules! with_isa {
         }
     };
 }
+
+mod float;
+pub use float::F16DotOrder;
 
 /// Run `$body` with type `$W` bound to the block struct of weight type `$wt`.
 macro_rules! with_weight {
@@ -554,21 +561,6 @@ impl Kernels {
                 "dequantize"
             )?,
         }
-        Ok(())
-    }
-
-    /// f32 → f16 (little-endian bytes, `2 * x.len()`), round to nearest even, F16C on x86.
-    /// Errors: `Length`.
-    pub fn f32_to_f16_row(&self, x: &[f32], out: &mut [u8]) -> Result<(), KernelError> {
-        check_len("out", 2 * x.len(), out.len())?;
-        with_isa!(self, |isa| isa.f32_to_f16(x, cast_mut(out)));
-        Ok(())
-    }
-
-    /// f16 (little-endian bytes) → f32 (`out.len()` values), exact. Errors: `Length`.
-    pub fn f16_to_f32_row(&self, x: &[u8], out: &mut [f32]) -> Result<(), KernelError> {
-        check_len("x", 2 * out.len(), x.len())?;
-        with_isa!(self, |isa| isa.f16_to_f32(cast(x), out));
         Ok(())
     }
 }
