@@ -4,6 +4,8 @@
 //!   scales included) and any activation quants (-128 included);
 //! - activation quantizers and f16 conversions write the scalar bytes exactly, on special
 //!   inputs too (NaN, ±Inf, subnormals, huge and tiny magnitudes, ties);
+//! - (the float operations of the forward pass, bit for bit: `tests/float_ops.rs`, which runs
+//!   on every back end);
 //! - detection: `BAGUE_EXPECT_KERNELS` (set by `ci/aarch64.sh` per emulated CPU) names the
 //!   back end `Kernels::detect` must choose, and dotprod must never be offered without it.
 //!
@@ -252,15 +254,22 @@ fn f16_conversions_write_scalar_bytes() {
 }
 
 #[test]
-fn float_dots_within_last_bit() {
+fn float_dots_f32_within_last_bit_f16_exact() {
     let mut rng = TestRng::new(11);
     for wt in [GgmlType::F32, GgmlType::F16] {
         for n in [1usize, 7, 8, 33, 1000, 4099] {
             let w = random_weights_sane(&mut rng, wt, n);
             let a = random_weights_sane(&mut rng, wt, n);
             let want = vec_dot_ref(wt, &w, &a);
+            // F16: every back end runs ggml's `ggml_vec_dot_f16` order (f32 lanes), the
+            // scalar one included
+            let want16 = Kernels::scalar().vec_dot(wt, n, &w, &a).unwrap();
             for k in neon_backends() {
                 let got = k.vec_dot(wt, n, &w, &a).unwrap();
+                if wt == GgmlType::F16 {
+                    assert_same(&format!("{wt} {} n={n}", k.name()), got, want16);
+                    continue;
+                }
                 // f64 accumulation in another order: at most the final rounding differs
                 let ulp = f32::from_bits(want.abs().to_bits() + 1) - want.abs();
                 assert!(

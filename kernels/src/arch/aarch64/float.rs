@@ -1,6 +1,8 @@
 //! NEON float rows: F32 and F16 dot products, and f16 ⇄ f32 row conversion.
 //!
-//! Dot products: each product is rounded to f32 exactly as in the reference, then widened to
+//! F16 · F16 follows ggml's two x86 orders (`ggml_vec_dot_f16` and tinyBLAS) lane for lane
+//! with fused multiply-adds (`fmla`, as x86's `vfmadd`), so it equals the references bit for
+//! bit. F32 · F32: each product is rounded to f32 exactly as in the reference, then widened to
 //! f64 and accumulated in f64 lanes (the reference adds the same f64 values in another
 //! order), so results equal the reference except in rare last-bit cases of the final rounding.
 //! Conversions use `fcvtl` / `fcvtn` (round to nearest even): identical to the scalar ones.
@@ -59,17 +61,65 @@ pub(super) fn vec_dot_f32(w: &[F32], a: &[F32]) -> f32 {
     dot_f64(n, |i| ld(w, i), |i| ld(a, i), |i| w[i].get() * a[i].get())
 }
 
-/// F16 · F16 (reference: `ggml_vec_dot_f16` with f64 accumulation).
+/// F16 · F16 in the order of ggml's x86 `ggml_vec_dot_f16` (the reference,
+/// `reference::f16_dot::vec_dot`, bit for bit): x86's four 8-lane FMA accumulators are
+/// eight 4-lane ones here (`acc[k][h]` holds lanes `4h..4h + 4` of accumulator `k`), fused as
+/// `vfmadd` is; the reduction follows x86's pairing; leftovers are added in f64.
 #[target_feature(enable = "neon")]
 pub(super) fn vec_dot_f16(w: &[F16], a: &[F16]) -> f32 {
     debug_check_len(w.len(), a.len());
     let n = w.len().min(a.len());
-    dot_f64(
-        n,
-        |i| load_f16x4(&w[i..]),
-        |i| load_f16x4(&a[i..]),
-        |i| f16(w[i].0) * f16(a[i].0),
-    )
+    let np = n & !31;
+    let z = vdupq_n_f32(0.0);
+    let mut acc = [[z; 2]; 4];
+    let mut i = 0;
+    while i < np {
+        for (k, acc) in acc.iter_mut().enumerate() {
+            for (h, acc) in acc.iter_mut().enumerate() {
+                let o = i + 8 * k + 4 * h;
+                *acc = vfmaq_f32(*acc, load_f16x4(&w[o..]), load_f16x4(&a[o..]));
+            }
+        }
+        i += 32;
+    }
+    // s = (a0 + a2) + (a1 + a3) per lane; t[l] = s[l] + s[l + 4]; ((t0 + t1) + (t2 + t3))
+    let s: [float32x4_t; 2] = core::array::from_fn(|h| {
+        vaddq_f32(
+            vaddq_f32(acc[0][h], acc[2][h]),
+            vaddq_f32(acc[1][h], acc[3][h]),
+        )
+    });
+    let t = vaddq_f32(s[0], s[1]);
+    let p = vpaddq_f32(t, t);
+    let mut sum = (vgetq_lane_f32::<0>(p) + vgetq_lane_f32::<1>(p)) as f64;
+    for j in np..n {
+        sum += (f16(w[j].0) * f16(a[j].0)) as f64;
+    }
+    sum as f32
+}
+
+/// F16 · F16 in the order of llamafile's tinyBLAS on AVX2 (the reference,
+/// `reference::f16_dot::tinyblas`, bit for bit): one 8-lane FMA accumulator as two 4-lane
+/// halves, a partial last group zero-filled, ggml's horizontal sum.
+#[target_feature(enable = "neon")]
+pub(super) fn vec_dot_f16_tinyblas(w: &[F16], a: &[F16]) -> f32 {
+    debug_check_len(w.len(), a.len());
+    let n = w.len().min(a.len());
+    let (mut lo, mut hi) = (vdupq_n_f32(0.0), vdupq_n_f32(0.0));
+    let mut i = 0;
+    while i + 8 <= n {
+        lo = vfmaq_f32(lo, load_f16x4(&w[i..]), load_f16x4(&a[i..]));
+        hi = vfmaq_f32(hi, load_f16x4(&w[i + 4..]), load_f16x4(&a[i + 4..]));
+        i += 8;
+    }
+    if i < n {
+        let (mut x, mut y) = ([F16([0; 2]); 8], [F16([0; 2]); 8]);
+        x[..n - i].copy_from_slice(&w[i..n]);
+        y[..n - i].copy_from_slice(&a[i..n]);
+        lo = vfmaq_f32(lo, load_f16x4(&x), load_f16x4(&y));
+        hi = vfmaq_f32(hi, load_f16x4(&x[4..]), load_f16x4(&y[4..]));
+    }
+    hsum8(lo, hi)
 }
 
 /// f32 → f16 row, round to nearest even; bytes identical to `F16::quantize`.

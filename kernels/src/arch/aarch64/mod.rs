@@ -12,7 +12,11 @@
 //! scale × sum products) are exact, for any block bytes; the f32 terms are computed with the
 //! reference's expression and added block after block in the reference's order, with no
 //! fused multiply-add, so quantized dot products equal the scalar reference **bit for bit**.
-//! F32 / F16 dot products accumulate f64 lanes in another order (last-bit differences at
+//! The float operations of the forward pass (softmax with ggml's x86 vector `exp`, SwiGLU,
+//! both f16 dot orders) follow the references' x86 order lane for lane, with `fmla` where x86
+//! fuses, and equal them bit for bit; RMS norm, add, axpy and Q8_0 dequantization are the
+//! references themselves (NEON is the AArch64 baseline, so the compiler already vectorizes
+//! them). F32 dot products accumulate f64 lanes in another order (last-bit differences at
 //! most). Activation quantizers and f16 conversions produce the scalar bytes exactly.
 
 mod float;
@@ -27,6 +31,7 @@ mod q6_k;
 mod q8;
 mod q8_k;
 mod util;
+mod vexp;
 
 use super::Isa;
 use crate::block::*;
@@ -162,6 +167,9 @@ macro_rules! neon_isa {
                 quantize_q8_k(x: &[f32], out: &mut [BlockQ8K]) => q8_k::quantize_q8_k;
                 f32_to_f16(x: &[f32], out: &mut [F16]) => float::f32_to_f16;
                 f16_to_f32(x: &[F16], out: &mut [f32]) => float::f16_to_f32;
+                vec_dot_f16_tinyblas(w: &[F16], a: &[F16]) -> f32 => float::vec_dot_f16_tinyblas;
+                softmax_masked(x: &mut [f32], scale: f32, n_row: usize) => vexp::softmax_masked;
+                swiglu(gate: &[f32], up: &[f32], out: &mut [f32]) => vexp::swiglu;
             }
         }
     };

@@ -263,3 +263,14 @@ pub(super) fn trim<'a, W, A, const N: usize>(
     let n = a.iter().fold(w.len(), |m, r| m.min(r.len()));
     (&w[..n], a.map(|r| &r[..n]))
 }
+
+/// ggml's horizontal sum of an 8-lane f32 vector held as two halves (lanes `0..4` in `lo`,
+/// `4..8` in `hi`): `((l0 + l4) + (l2 + l6)) + ((l1 + l5) + (l3 + l7))`, x86's
+/// `hsum_float_8` pairing.
+#[inline]
+#[target_feature(enable = "neon")]
+pub(super) fn hsum8(lo: float32x4_t, hi: float32x4_t) -> f32 {
+    let r = vaddq_f32(lo, hi);
+    let t = vadd_f32(vget_low_f32(r), vget_high_f32(r));
+    vget_lane_f32::<0>(t) + vget_lane_f32::<1>(t)
+}
