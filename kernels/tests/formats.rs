@@ -1,5 +1,7 @@
-//! Every weight format × every back end the host supports against the scalar reference
-//! (random blocks, edge scales), plus the byte-slice API's length checks.
+//! Every weight format × every SIMD back end of the host against the scalar reference (random
+//! blocks, edge scales; the scalar back end is the reference, so it is not compared with
+//! itself); the reference against an independent computation (dequantize, dot in f64); every
+//! back end's `matvec` / `matmul` against its own `vec_dot`; the byte-slice API's length checks.
 
 mod common;
 
@@ -32,7 +34,7 @@ fn check_all(wt: GgmlType, seed: u64, sane: bool, random_acts: bool) {
         };
         let want = vec_dot_ref(wt, &w, &a);
         let mag = magnitude(wt, &w, &a);
-        for k in Kernels::available() {
+        for k in simd_backends() {
             let got = k.vec_dot(wt, n, &w, &a).unwrap();
             assert_close(
                 &format!("{wt} n={n} {} seed={seed}", k.name()),
@@ -89,7 +91,7 @@ fn vec_dot_edge_scales() {
             let (_, a) = quantized_activations(&scalar, &mut rng, wt, n);
             let want = vec_dot_ref(wt, &w, &a);
             let mag = magnitude(wt, &w, &a);
-            for k in Kernels::available() {
+            for k in simd_backends() {
                 let got = k.vec_dot(wt, n, &w, &a).unwrap();
                 assert_close(&format!("{wt} scale {s:#06x} {}", k.name()), got, want, mag);
             }
@@ -103,10 +105,11 @@ fn vec_dot_edge_scales() {
     }
 }
 
+/// The scalar reference itself against an independent computation: Σ dequant(w) · dequant(a)
+/// in f64 must match the reference dot product within the documented tolerance (checks the
+/// reference's arithmetic, and that the dequantizers and the dot products read one layout).
 #[test]
-fn dequantize_agrees_with_reference_dot() {
-    // Σ dequant(w) · dequant(a) in f64 must match the reference dot product: checks that
-    // the dequantizers and the dot products read the same layout.
+fn reference_dot_agrees_with_dequantized_f64_dot() {
     let scalar = Kernels::scalar();
     for wt in WEIGHT_TYPES {
         let mut rng = TestRng::new(99);
@@ -364,7 +367,7 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(64))]
 
     /// Arbitrary bytes for weights (every field, scales included) and arbitrary float
-    /// activations: every back end agrees with the reference and nothing panics.
+    /// activations: every SIMD back end agrees with the reference and nothing panics.
     #[test]
     fn prop_vec_dot_any_bytes(
         ti in 0usize..11,
@@ -386,7 +389,7 @@ proptest! {
         Kernels::scalar().quantize_activation(at, &xs[..n], &mut a).unwrap();
         let want = vec_dot_ref(wt, &w, &a);
         let mag = magnitude(wt, &w, &a);
-        for k in Kernels::available() {
+        for k in simd_backends() {
             let got = k.vec_dot(wt, n, &w, &a).unwrap();
             assert_close(&format!("{wt} {}", k.name()), got, want, mag);
         }

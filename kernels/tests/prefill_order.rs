@@ -9,6 +9,8 @@
 //! from 8 tokens on, ggml's tiled kernel (one `fma(d_w * s1, d_a, acc)` per super-block).
 //! Bit equality, every row range / token count shape (tile tails). The oracle test
 //! `kernels/oracle/tests/mul_mat.rs` checks the same kernels against ggml itself.
+//! x86-64 only; a host without AVX2 fails the tests rather than skipping them.
+#![cfg(target_arch = "x86_64")]
 
 mod common;
 
@@ -84,10 +86,7 @@ fn ggml_order(wt: GgmlType, w: &[u8], a: &[u8]) -> f32 {
 
 #[test]
 fn avx2_batch_matmul_is_ggml_order_bitwise() {
-    let Some(k) = Kernels::by_name("avx2") else {
-        eprintln!("no AVX2 on this CPU: skipped");
-        return;
-    };
+    let k = Kernels::by_name("avx2").expect("no AVX2 + FMA + F16C on this x86-64 CPU");
     let scalar = Kernels::scalar();
     for wt in [
         GgmlType::Q4_0,
@@ -181,10 +180,7 @@ fn q4_k_repack_order(w: &[u8], a: &[u8], per_pair: bool) -> f32 {
 
 #[test]
 fn avx2_batch_q4_k_is_llama_repack_order_bitwise() {
-    let Some(k) = Kernels::by_name("avx2") else {
-        eprintln!("no AVX2 on this CPU: skipped");
-        return;
-    };
+    let k = Kernels::by_name("avx2").expect("no AVX2 + FMA + F16C on this x86-64 CPU");
     let scalar = Kernels::scalar();
     let wt = GgmlType::Q4_K;
     let mut rng = TestRng::new(29);
@@ -259,10 +255,7 @@ fn q6_k_tiled_order(w: &[u8], a: &[u8]) -> f32 {
 
 #[test]
 fn avx2_batch_q4_0_repacked_and_q6_k_tiled_orders_bitwise() {
-    let Some(k) = Kernels::by_name("avx2") else {
-        eprintln!("no AVX2 on this CPU: skipped");
-        return;
-    };
+    let k = Kernels::by_name("avx2").expect("no AVX2 + FMA + F16C on this x86-64 CPU");
     let scalar = Kernels::scalar();
     // (type, n_cols, n_rows, token counts): Q4_0 of 8k rows is repacked by llama.cpp (any
     // batch); Q6_K goes through ggml's tiled kernel from 8 tokens on

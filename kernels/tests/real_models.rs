@@ -143,7 +143,7 @@ fn check_model(file: &str, expect: &[GgmlType]) -> Vec<GgmlType> {
             let (_, a) = quantized_activations(&scalar, &mut rng, t.ty, n);
             checked.push(t.ty);
             let mut outs = Vec::new();
-            for k in Kernels::available() {
+            for k in simd_backends() {
                 let mut out = vec![0f32; n_rows];
                 k.matvec(t.ty, w, n, 0..n_rows, &a, &mut out).unwrap();
                 outs.push((k.name(), out));
@@ -167,7 +167,7 @@ fn check_model(file: &str, expect: &[GgmlType]) -> Vec<GgmlType> {
             let at = Kernels::vec_dot_type(t.ty);
             let mut q0 = vec![0u8; at.row_bytes(n as u64).unwrap() as usize];
             scalar.quantize_activation(at, &x, &mut q0).unwrap();
-            for k in Kernels::available() {
+            for k in simd_backends() {
                 let mut q = vec![0u8; q0.len()];
                 k.quantize_activation(at, &x, &mut q).unwrap();
                 assert_eq!(q, q0, "{at} activations on {}", k.name());

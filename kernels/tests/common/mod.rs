@@ -57,6 +57,28 @@ impl TestRng {
     }
 }
 
+/// The SIMD back ends of this host, for "SIMD vs reference" comparisons: the scalar back end
+/// runs the references themselves, so comparing it with them would test nothing. Fails the
+/// test on an x86-64 host without AVX2 (every x86 CI host has it) and on an AArch64 host
+/// without NEON, where the SIMD path would otherwise go untested in silence. Targets without a
+/// SIMD back end get an empty list.
+pub fn simd_backends() -> Vec<Kernels> {
+    let v: Vec<Kernels> = Kernels::available()
+        .filter(|k| k.name() != "scalar")
+        .collect();
+    #[cfg(target_arch = "x86_64")]
+    assert!(
+        v.iter().any(|k| k.name() == "avx2"),
+        "this x86-64 CPU has no AVX2 + FMA + F16C: the AVX2 back end cannot be tested here"
+    );
+    #[cfg(target_arch = "aarch64")]
+    assert!(
+        v.iter().any(|k| k.name() == "neon"),
+        "this AArch64 CPU has no NEON: the NEON back ends cannot be tested here"
+    );
+    v
+}
+
 /// The scalar reference through the typed trait, on byte slices.
 pub fn vec_dot_ref(wt: GgmlType, w: &[u8], a: &[u8]) -> f32 {
     macro_rules! r {
