@@ -62,6 +62,7 @@
 //! bits of the scalar reference (tested on random and edge inputs, `tests/float_ops.rs`).
 #![cfg_attr(not(feature = "std"), no_std)]
 #![deny(unsafe_op_in_unsafe_fn)]
+#![deny(clippy::undocumented_unsafe_blocks, clippy::missing_safety_doc)]
 
 pub mod arch;
 pub mod block;
