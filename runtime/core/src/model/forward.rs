@@ -438,6 +438,12 @@ fn rms_norm_rows(
     Ok(())
 }
 
+/// A task over one chunk of output that can fail (see [`try_for_each_chunk`]).
+type TryTask<'f> = dyn Fn(usize, &mut [f32]) -> Result<(), KernelError> + Sync + 'f;
+
+/// A task over one chunk of output and one of scratch that can fail.
+type TryPairTask<'f> = dyn Fn(usize, &mut [f32], &mut [f32]) -> Result<(), KernelError> + Sync + 'f;
+
 /// [`Parallel::for_each_chunk`] with tasks that can fail: `Err` with the first error in chunk
 /// order. A task cannot hand a value back through `Parallel` (its tasks are `Fn`, and this
 /// crate has no `unsafe` to share a slot), so a failed task raises a flag, and the chunks are
@@ -447,7 +453,7 @@ fn try_for_each_chunk(
     par: &dyn Parallel,
     data: &mut [f32],
     chunk_len: usize,
-    f: &(dyn Fn(usize, &mut [f32]) -> Result<(), KernelError> + Sync),
+    f: &TryTask<'_>,
 ) -> Result<(), Error> {
     let failed = AtomicBool::new(false);
     par.for_each_chunk(data, chunk_len, &|i, c| {
@@ -470,7 +476,7 @@ fn try_for_each_chunk_pair(
     a_chunk: usize,
     b: &mut [f32],
     b_chunk: usize,
-    f: &(dyn Fn(usize, &mut [f32], &mut [f32]) -> Result<(), KernelError> + Sync),
+    f: &TryPairTask<'_>,
 ) -> Result<(), Error> {
     let failed = AtomicBool::new(false);
     par.for_each_chunk_pair(a, a_chunk, b, b_chunk, &|i, x, y| {
