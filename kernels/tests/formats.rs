@@ -206,6 +206,56 @@ fn matvec_equals_vec_dot_bitwise_matmul_close() {
     }
 }
 
+/// A thread's share of a prefill batch (`matmul_in_batch`, starting at a multiple of 4
+/// tokens) gives exactly the bits of one `matmul` over the whole batch, for every type,
+/// batch size and split — whatever path the batch size picks (ggml's batch kernels from 2
+/// tokens, Q6_K's tiled kernel from 8), so that logits do not depend on the thread count.
+#[test]
+fn batch_shares_equal_the_whole_batch_bitwise() {
+    let scalar = Kernels::scalar();
+    for wt in WEIGHT_TYPES {
+        let mut rng = TestRng::new(7);
+        let n_cols = match wt.block_size() {
+            1 => 96,
+            32 => 19 * 32,
+            b => 3 * b,
+        };
+        let n_rows = 24; // a multiple of 8: the repacked paths too
+        let w = random_weights_sane(&mut rng, wt, n_cols * n_rows);
+        for batch in [2, 3, 4, 5, 7, 8, 9, 12, 13, 17] {
+            let all: Vec<u8> = (0..batch)
+                .flat_map(|_| quantized_activations(&scalar, &mut rng, wt, n_cols).1)
+                .collect();
+            let arb = all.len() / batch;
+            for k in Kernels::available() {
+                let mut whole = vec![f32::NAN; batch * n_rows];
+                k.matmul(wt, &w, n_cols, 0..n_rows, &all, batch, &mut whole, n_rows)
+                    .unwrap();
+                for per in (4..batch).step_by(4) {
+                    let mut parts = vec![f32::NAN; batch * n_rows];
+                    for (i, o) in parts.chunks_mut(per * n_rows).enumerate() {
+                        let t0 = i * per;
+                        let n = o.len() / n_rows;
+                        let a = &all[t0 * arb..(t0 + n) * arb];
+                        k.matmul_in_batch(wt, &w, n_cols, 0..n_rows, a, n, o, n_rows, batch)
+                            .unwrap();
+                    }
+                    for (j, (x, y)) in whole.iter().zip(&parts).enumerate() {
+                        assert_eq!(
+                            x.to_bits(),
+                            y.to_bits(),
+                            "{wt} {}: batch {batch} in shares of {per}: token {} row {}",
+                            k.name(),
+                            j / n_rows,
+                            j % n_rows
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
+
 #[test]
 fn matvec_strided_equals_vec_dot() {
     // a [pos][n_head * head_dim] f16 cache, one head's rows every `n_head * head_dim` values

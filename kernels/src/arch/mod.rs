@@ -134,8 +134,10 @@ pub trait Isa: Copy + Send + Sync + 'static {
     /// from `vec_dot`'s where ggml's batch path does): `out[t * out_stride + (r - rows.start)]`
     /// = row `r` of `w` · token `t` of `acts` (`n_tok` rows of `vec_dot_type(wt)`). `w`, `acts`,
     /// `out` are already checked by `Kernels::matmul`; `w` is the whole matrix (llama.cpp's
-    /// path can depend on its row count). Returns `false` (nothing written) where
-    /// this back end has no such kernel for `wt`; the dispatcher then loops over `vec_dot`.
+    /// path can depend on its row count) and `batch` (≥ `n_tok`) the token count of the whole
+    /// batch these tokens belong to (the path also depends on it: a thread's share of a batch
+    /// must take the batch's path). Returns `false` (nothing written) where this back end has
+    /// no such kernel for `wt`; the dispatcher then loops over `vec_dot`.
     #[allow(clippy::too_many_arguments)]
     fn gemm(
         self,
@@ -147,8 +149,9 @@ pub trait Isa: Copy + Send + Sync + 'static {
         n_tok: usize,
         out: &mut [f32],
         out_stride: usize,
+        batch: usize,
     ) -> bool {
-        let _ = (wt, w, n_cols, rows, acts, n_tok, out, out_stride);
+        let _ = (wt, w, n_cols, rows, acts, n_tok, out, out_stride, batch);
         false
     }
 

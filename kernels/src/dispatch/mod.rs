@@ -401,6 +401,29 @@ impl Kernels {
         out: &mut [f32],
         out_stride: usize,
     ) -> Result<(), KernelError> {
+        self.matmul_in_batch(wt, w, n_cols, rows, acts, n_tok, out, out_stride, n_tok)
+    }
+
+    /// [`matmul`](Self::matmul) of `n_tok` tokens that are part of a batch of `batch` tokens
+    /// (a thread's share of a prefill): the kernel path is the one the whole batch takes
+    /// (ggml picks it from the batch size), so each output has the bits a single call over
+    /// the whole batch gives it — provided the share starts at a multiple of 4 tokens
+    /// (kernels group tokens by 4 from the first). `batch < n_tok` is taken as `n_tok`.
+    /// Errors: as [`matmul`](Self::matmul).
+    #[allow(clippy::too_many_arguments)] // the matmul arguments plus the batch size
+    pub fn matmul_in_batch(
+        &self,
+        wt: GgmlType,
+        w: &[u8],
+        n_cols: usize,
+        rows: Range<usize>,
+        acts: &[u8],
+        n_tok: usize,
+        out: &mut [f32],
+        out_stride: usize,
+        batch: usize,
+    ) -> Result<(), KernelError> {
+        let batch = batch.max(n_tok);
         unsupported(wt, "matmul")?;
         let wrow = row_bytes(wt, n_cols)?;
         if wrow == 0 {
@@ -452,8 +475,9 @@ impl Kernels {
                 got: out.len(),
             });
         }
-        // two or more tokens: the back end's batch kernel (ggml's batch order), if it has one
-        if n_tok >= 2
+        // a batch of two or more tokens: the back end's batch kernel (ggml's batch order), if
+        // it has one
+        if batch >= 2
             && with_isa!(self, |isa| isa.gemm(
                 wt,
                 w,
@@ -462,7 +486,8 @@ impl Kernels {
                 acts,
                 n_tok,
                 out,
-                out_stride
+                out_stride,
+                batch
             ))
         {
             return Ok(());

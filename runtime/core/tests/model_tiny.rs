@@ -33,14 +33,19 @@ fn tiny_detected_kernels_match_llama_cpp() {
     for id in MODELS {
         let bytes = load(id);
         let m = model(&bytes);
-        check_greedy(&m, id, f64::NEG_INFINITY, true, 1);
         let tol = if m.kernels().name() == "avx2" {
             0.0
         } else {
             1e-5
         };
-        let worst = check_logits(&m, id, tol, 1e-3, 1);
-        eprintln!("{id} ({}): max |Δlogit| = {worst:.3e}", m.kernels().name());
+        for n_threads in [1, 2] {
+            check_greedy(&m, id, f64::NEG_INFINITY, true, n_threads);
+            let worst = check_logits(&m, id, tol, 1e-3, n_threads);
+            eprintln!(
+                "{id} ({}, {n_threads} threads): max |Δlogit| = {worst:.3e}",
+                m.kernels().name()
+            );
+        }
     }
 }
 

@@ -300,8 +300,9 @@ entry!(
 );
 
 /// Byte-level entry for `Isa::gemm` (lengths already checked by `Kernels::matmul`; `w` is the
-/// whole matrix, whose row count decides llama.cpp's path): runs the kernel of `wt` and
-/// returns `true`, or `false` for a type without a batch kernel here (or rows too long).
+/// whole matrix, whose row count decides llama.cpp's path, as does the size of the whole
+/// `batch`): runs the kernel of `wt` and returns `true`, or `false` for a type without a
+/// batch kernel here (or rows too long).
 #[allow(clippy::too_many_arguments)]
 pub(super) fn gemm_bytes(
     _t: super::Avx2Fma,
@@ -313,6 +314,7 @@ pub(super) fn gemm_bytes(
     n_tok: usize,
     out: &mut [f32],
     out_stride: usize,
+    batch: usize,
 ) -> bool {
     use crate::GgmlType as T;
     let nb = n_cols / wt.block_size();
@@ -338,7 +340,7 @@ pub(super) fn gemm_bytes(
         // llama.cpp repacks Q4_K tensors of 8k rows (else: its "tiled" path, not here)
         T::Q4_K if n_rows % 8 == 0 => go!(gemm_q4_k),
         // Q6_K: ggml's tiled kernel from eight tokens on, else its vec_dot loop (not here)
-        T::Q6_K if n_tok >= 8 => go!(gemm_q6_k),
+        T::Q6_K if batch >= 8 => go!(gemm_q6_k),
         _ => false,
     }
 }

@@ -83,8 +83,11 @@ impl Isa for Avx2Fma {
         n_tok: usize,
         out: &mut [f32],
         out_stride: usize,
+        batch: usize,
     ) -> bool {
-        gemm_q0::gemm_bytes(self, wt, w, n_cols, rows, acts, n_tok, out, out_stride)
+        gemm_q0::gemm_bytes(
+            self, wt, w, n_cols, rows, acts, n_tok, out, out_stride, batch,
+        )
     }
 
     forward! {

@@ -530,12 +530,13 @@ fn linear(
         // Split the tokens across the threads; each computes all rows of its tokens. Each
         // share starts at a multiple of 4 tokens, so batch kernels that group tokens by 4
         // from the first (ggml's repacked gemm, then gemv for the rest) group them as one
-        // call over the whole batch does: results do not depend on the thread count.
+        // call over the whole batch does, and each share takes the whole batch's path (its
+        // size `n` decides it, as in ggml): results do not depend on the thread count.
         let per = n.div_ceil(nt).next_multiple_of(4);
         try_for_each_chunk(par, out, per * rows, &|i, o| {
             let t0 = i * per;
             let nt_i = o.len() / rows;
-            la.matmul(w, &act[t0 * arb..(t0 + nt_i) * arb], nt_i, o)
+            la.matmul(w, &act[t0 * arb..(t0 + nt_i) * arb], nt_i, o, n)
         })?;
     }
     if let Some(b) = bias {

@@ -69,18 +69,29 @@ impl Linalg {
         self.k.matvec(w.ty, w.data, w.n_cols(), rows, act, out)
     }
 
-    /// `out[t][r] = W[r] · act[t]` for every row `r` of `w` and token `t < n_tok`;
-    /// `act`: `[n_tok][act_row_bytes]`, `out`: `[n_tok][n_rows]`.
+    /// `out[t][r] = W[r] · act[t]` for every row `r` of `w` and token `t < n_tok`, these
+    /// tokens being a share (from a multiple of 4) of a batch of `batch` tokens, whose size
+    /// decides the kernel path; `act`: `[n_tok][act_row_bytes]`, `out`: `[n_tok][n_rows]`.
     pub(crate) fn matmul(
         &self,
         w: &Tensor<'_>,
         act: &[u8],
         n_tok: usize,
         out: &mut [f32],
+        batch: usize,
     ) -> Result<(), KernelError> {
         let n_rows = w.n_rows();
-        self.k
-            .matmul(w.ty, w.data, w.n_cols(), 0..n_rows, act, n_tok, out, n_rows)
+        self.k.matmul_in_batch(
+            w.ty,
+            w.data,
+            w.n_cols(),
+            0..n_rows,
+            act,
+            n_tok,
+            out,
+            n_rows,
+            batch,
+        )
     }
 
     /// Dequantizes row `i` of `w` into `out` (`[n_cols]`). Errors: `Rows` when `w` has no
