@@ -36,6 +36,57 @@ pub struct Kernels {
     backend: Backend,
 }
 
+/// A `BAGUE_KERNELS` value that names no back end this CPU has ([`Kernels::from_env`]).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct UnknownKernels {
+    name: [u8; 32],
+    len: u8,
+}
+
+impl UnknownKernels {
+    fn new(s: &str) -> Self {
+        let mut end = s.len().min(32);
+        while !s.is_char_boundary(end) {
+            end -= 1;
+        }
+        let mut name = [0; 32];
+        name[..end].copy_from_slice(&s.as_bytes()[..end]);
+        UnknownKernels {
+            name,
+            len: end as u8,
+        }
+    }
+
+    /// The value given (cut to 32 bytes).
+    pub fn value(&self) -> &str {
+        core::str::from_utf8(&self.name[..self.len as usize]).unwrap_or("")
+    }
+}
+
+impl core::fmt::Debug for UnknownKernels {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_tuple("UnknownKernels")
+            .field(&self.value())
+            .finish()
+    }
+}
+
+impl core::fmt::Display for UnknownKernels {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(
+            f,
+            "BAGUE_KERNELS={:?} names no kernels of this CPU; available:",
+            self.value()
+        )?;
+        for (i, k) in Kernels::available().enumerate() {
+            write!(f, "{}{}", if i == 0 { " " } else { ", " }, k.name())?;
+        }
+        Ok(())
+    }
+}
+
+impl core::error::Error for UnknownKernels {}
+
 /// The f32 summation order of a decode [`Kernels::matvec_ordered`]. The integer parts of a
 /// dot product are exact either way; the orders differ in how the per-block f32 terms are
 /// accumulated, i.e. in the last bits. Both are ggml's (x86 AVX2 CPU backend); back ends
@@ -137,16 +188,22 @@ macro_rules! with_weight {
 impl Kernels {
     /// The best back end this CPU supports. With `std`, the environment variable
     /// `BAGUE_KERNELS` = `scalar` | `avx2` | `neon` | `neon+dotprod` forces one; an unknown
-    /// or unavailable value falls back to the best available (check [`Kernels::name`]).
-    /// Without `std`, the choice follows the compile-time target features.
+    /// or unavailable value falls back to the best available (check [`Kernels::name`], or
+    /// use [`from_env`](Self::from_env), which refuses it). Without `std`, the choice
+    /// follows the compile-time target features.
     pub fn detect() -> Kernels {
+        Self::from_env().unwrap_or_else(|_| Self::best())
+    }
+
+    /// [`detect`](Self::detect) that refuses a `BAGUE_KERNELS` value naming no back end of
+    /// this CPU (a typo must not silently run other kernels). Errors: the value given
+    /// (at most 32 bytes of it).
+    pub fn from_env() -> Result<Kernels, UnknownKernels> {
         #[cfg(feature = "std")]
         if let Ok(v) = std::env::var("BAGUE_KERNELS") {
-            if let Some(k) = Self::by_name(v.trim()) {
-                return k;
-            }
+            return Self::by_name(v.trim()).ok_or_else(|| UnknownKernels::new(v.trim()));
         }
-        Self::best()
+        Ok(Self::best())
     }
 
     /// The back end named `name` (`"scalar"`, `"avx2"`, …) if this CPU supports it.

@@ -273,6 +273,12 @@ typedef struct bague_session_options {
   // Seed of the sampler's random draws: the same seed, prompt and parameters give the
   // same text. Unused by greedy decoding. Default 0.
   uint64_t seed;
+  // Most bytes the session's KV cache and work buffers may take (`kv_bytes +
+  // scratch_bytes` of the plan): a larger plan is refused with OUT_OF_MEMORY before
+  // anything is allocated. 0: the memory the system says is available (Linux
+  // `MemAvailable`), else no budget (an allocation the heap refuses is still
+  // OUT_OF_MEMORY, never an abort). Default 0.
+  uint64_t memory_budget;
 } bague_session_options;
 
 // Memory a session would use, computed from the model header alone, before anything
@@ -285,8 +291,9 @@ typedef struct bague_memory_plan {
   uint64_t kv_bytes;
   // Work buffers of the forward pass (activations, attention scores, logits).
   uint64_t scratch_bytes;
-  // Other per-session buffers: token history (4 per position) and, during
-  // `bague_generate`, the sampler's candidates (12 per vocabulary entry).
+  // The generation loop's buffers, held by the session: the sampler's candidates (12
+  // per vocabulary entry) and repetition window (for the default window of 64), the ids
+  // in the KV cache and the output ids (4 bytes per position each).
   uint64_t state_bytes;
   // Allocated by the session: kv + scratch + state.
   uint64_t heap_bytes;
@@ -467,7 +474,8 @@ enum bague_status bague_model_plan_memory(const struct bague_model *model,
 // work buffers (sizes: `bague_model_plan_memory`) and starts its threads. The session keeps
 // the model's data alive. Free it with `bague_session_free`.
 //
-// Errors: INVALID_ARGUMENT (as `bague_model_plan_memory`), IO (threads could not start).
+// Errors: INVALID_ARGUMENT (as `bague_model_plan_memory`), OUT_OF_MEMORY (the plan is
+// over `opts->memory_budget`, or the heap refused a buffer), IO (threads could not start).
 // Thread-safe (any number of sessions on one model, on any threads).
 //
 // # Safety

@@ -198,6 +198,7 @@ pub(crate) fn bundle_error(e: bague::bundle::Error) -> Error {
         E::Gguf(e) => Error::with(BAGUE_ERR_BAD_MODEL, "GGUF", e),
         E::Tokenizer(e) => tokenizer_error(e),
         E::Model(e) => model_error(e),
+        E::Kernels(e) => Error::with(BAGUE_ERR_INVALID_ARGUMENT, "environment", e),
     }
 }
 
@@ -212,6 +213,7 @@ pub(crate) fn model_error(e: bague::model::Error) -> Error {
             BAGUE_ERR_BAD_MODEL
         }
         E::ContextFull { .. } => BAGUE_ERR_CONTEXT_FULL,
+        E::OutOfMemory { .. } | E::OverBudget { .. } => BAGUE_ERR_OUT_OF_MEMORY,
         E::TokenOutOfRange { .. } | E::EmptyInput | E::BadOption { .. } => {
             BAGUE_ERR_INVALID_ARGUMENT
         }

@@ -6,9 +6,8 @@ use crate::model::{Loaded, bague_model, model_error};
 use crate::status::{Error, Result, bague_status, guard};
 use bague::generate::Generator;
 use bague::model::KvType;
-use bague::sampler::Candidate;
 use bague::sampler::SamplerConfig;
-use bague::session::{ContextPolicy, Session, SessionOptions};
+use bague::session::{ContextPolicy, MemoryPlan, Session, SessionOptions};
 use std::cell::UnsafeCell;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -43,6 +42,12 @@ pub struct bague_session_options {
     /// Seed of the sampler's random draws: the same seed, prompt and parameters give the
     /// same text. Unused by greedy decoding. Default 0.
     pub seed: u64,
+    /// Most bytes the session's KV cache and work buffers may take (`kv_bytes +
+    /// scratch_bytes` of the plan): a larger plan is refused with OUT_OF_MEMORY before
+    /// anything is allocated. 0: the memory the system says is available (Linux
+    /// `MemAvailable`), else no budget (an allocation the heap refuses is still
+    /// OUT_OF_MEMORY, never an abort). Default 0.
+    pub memory_budget: u64,
 }
 
 impl Default for bague_session_options {
@@ -53,6 +58,7 @@ impl Default for bague_session_options {
             n_threads: 0,
             kv_type: bague_kv_type::BAGUE_KV_F16 as u32,
             seed: 0,
+            memory_budget: 0,
         }
     }
 }
@@ -69,8 +75,9 @@ pub struct bague_memory_plan {
     pub kv_bytes: u64,
     /// Work buffers of the forward pass (activations, attention scores, logits).
     pub scratch_bytes: u64,
-    /// Other per-session buffers: token history (4 per position) and, during
-    /// `bague_generate`, the sampler's candidates (12 per vocabulary entry).
+    /// The generation loop's buffers, held by the session: the sampler's candidates (12
+    /// per vocabulary entry) and repetition window (for the default window of 64), the ids
+    /// in the KV cache and the output ids (4 bytes per position each).
     pub state_bytes: u64,
     /// Allocated by the session: kv + scratch + state.
     pub heap_bytes: u64,
@@ -180,27 +187,22 @@ fn resolve(model: &Loaded, opts: &bague_session_options) -> Result<SessionOption
         n_threads,
         context_policy: ContextPolicy::Error,
         kv_type,
+        memory_budget: match opts.memory_budget {
+            0 => bague::session::available_memory(),
+            b => Some(usize::try_from(b).unwrap_or(usize::MAX)),
+        },
     })
 }
 
 fn compute_plan(model: &Loaded, opts: &SessionOptions) -> Result<bague_memory_plan> {
-    let m = bague::session::Session::memory(&model.bundle().model, opts).map_err(model_error)?;
-    let n_vocab = model.bundle().model.config.n_vocab;
-    let state = opts
-        .n_ctx
-        .saturating_mul(4)
-        .saturating_add(n_vocab.saturating_mul(size_of::<Candidate>())) as u64;
-    let weights = model.bundle().model.weight_bytes() as u64;
-    let heap = (m.kv_cache as u64)
-        .saturating_add(m.scratch as u64)
-        .saturating_add(state);
+    let p = MemoryPlan::for_model(&model.bundle().model, opts).map_err(model_error)?;
     Ok(bague_memory_plan {
-        weights_bytes: weights,
-        kv_bytes: m.kv_cache as u64,
-        scratch_bytes: m.scratch as u64,
-        state_bytes: state,
-        heap_bytes: heap,
-        total_bytes: weights.saturating_add(heap),
+        weights_bytes: p.weights_mapped,
+        kv_bytes: p.kv_cache as u64,
+        scratch_bytes: p.scratch as u64,
+        state_bytes: p.generator as u64,
+        heap_bytes: p.heap() as u64,
+        total_bytes: p.total(),
         n_ctx: u32::try_from(opts.n_ctx).unwrap_or(u32::MAX),
         n_threads: u32::try_from(opts.n_threads).unwrap_or(u32::MAX),
     })
@@ -263,7 +265,8 @@ pub unsafe extern "C" fn bague_model_plan_memory(
 /// work buffers (sizes: `bague_model_plan_memory`) and starts its threads. The session keeps
 /// the model's data alive. Free it with `bague_session_free`.
 ///
-/// Errors: INVALID_ARGUMENT (as `bague_model_plan_memory`), IO (threads could not start).
+/// Errors: INVALID_ARGUMENT (as `bague_model_plan_memory`), OUT_OF_MEMORY (the plan is
+/// over `opts->memory_budget`, or the heap refused a buffer), IO (threads could not start).
 /// Thread-safe (any number of sessions on one model, on any threads).
 ///
 /// # Safety

@@ -214,6 +214,49 @@ fn memory_plan_is_exact_and_scales_with_the_context() {
     assert!(d.n_threads >= 1);
 }
 
+/// A session the memory cannot hold is OUT_OF_MEMORY before anything is allocated: over
+/// its budget, or over what the system has (a context of 10⁹); never an abort.
+#[test]
+fn sessions_over_memory_are_refused() {
+    let m = Model::open(R1);
+    let new = |o: bague_session_options| {
+        let mut s = std::ptr::null_mut();
+        // SAFETY: live model, valid options, writable out.
+        let st = unsafe { bague_session_new(m.0, &o, &mut s) };
+        let _owned = Session(s); // freed if made
+        st
+    };
+    let o = bague_session_options {
+        n_ctx: 256,
+        n_threads: 1,
+        ..session_defaults()
+    };
+    let mut p = bague_memory_plan::default();
+    // SAFETY: live model, valid options, writable out.
+    assert_eq!(
+        unsafe { bague_model_plan_memory(m.0, &o, &mut p) },
+        BAGUE_OK
+    );
+    let need = p.kv_bytes + p.scratch_bytes;
+    let tight = bague_session_options {
+        memory_budget: need - 1,
+        ..o
+    };
+    expect_err(new(tight), BAGUE_ERR_OUT_OF_MEMORY, "budget");
+    assert_eq!(
+        new(bague_session_options {
+            memory_budget: need,
+            ..o
+        }),
+        BAGUE_OK
+    );
+    let huge = bague_session_options {
+        n_ctx: 1_000_000_000,
+        ..o
+    };
+    expect_err(new(huge), BAGUE_ERR_OUT_OF_MEMORY, "bytes");
+}
+
 #[test]
 fn a_session_outlives_its_freed_model() {
     let mut m = Model::open(SMOL);

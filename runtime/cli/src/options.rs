@@ -132,6 +132,8 @@ impl SessionArgs {
             } else {
                 ContextPolicy::Error
             },
+            // A context too large for this machine is refused before it is allocated.
+            memory_budget: bague::session::available_memory(),
             ..SessionOptions::default()
         })
     }

@@ -186,6 +186,21 @@ pub fn too_long(e: bague::tokenizer::Error, n_ctx: usize) -> anyhow::Error {
     }
 }
 
+/// A session that cannot be made, as the user sees it: memory names the flags that
+/// change it.
+pub fn session_error(e: bague::model::Error) -> anyhow::Error {
+    use bague::model::Error as E;
+    match e {
+        E::OverBudget { need, budget } => anyhow::anyhow!(
+            "the session needs {:.1} MiB (KV cache and work buffers), more than the {:.1} MiB of memory available (lower --ctx)",
+            need as f64 / 1048576.0,
+            budget as f64 / 1048576.0
+        ),
+        E::OutOfMemory { .. } => anyhow::anyhow!("{e} (lower --ctx)"),
+        e => e.into(),
+    }
+}
+
 /// A generation error as the user sees it: a prompt that does not fit the context names the
 /// flag that changes it.
 pub fn with_ctx_hint(e: bague::generate::Error) -> anyhow::Error {

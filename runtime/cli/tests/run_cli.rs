@@ -607,7 +607,11 @@ fn chat_message_cannot_forge_a_turn() {
 #[test]
 fn absurd_options_are_clear_errors() {
     let m = tiny("smol-tiny-random-q4_0");
-    let cases: [(&[&str], &str); 6] = [
+    let cases: [(&[&str], &str); 7] = [
+        (
+            &["run", "-m", &m, "-p", "x", "--ctx", "1000000000000"],
+            "memory available",
+        ),
         (
             &["run", "-m", &m, "-p", "x", "--threads", "1000000"],
             "at most",
@@ -627,6 +631,21 @@ fn absurd_options_are_clear_errors() {
         assert!(o.stderr.contains(needle), "{args:?}: {}", o.stderr);
         assert!(!o.stderr.contains("panicked"), "{args:?}: {}", o.stderr);
     }
+    // An unknown BAGUE_KERNELS is refused, not replaced by other kernels.
+    let home = tempfile::tempdir().unwrap();
+    let o = Command::cargo_bin("bague")
+        .unwrap()
+        .env("BAGUE_HOME", home.path())
+        .env("BAGUE_KERNELS", "avx9000")
+        .args(["run", "-m", &m, "-p", "x", "-n", "1"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success());
+    assert!(
+        err.contains("BAGUE_KERNELS=\"avx9000\"") && err.contains("scalar"),
+        "{err}"
+    );
 }
 
 /// A prompt that cannot fit the context is refused while tokenizing, not after tokenizing

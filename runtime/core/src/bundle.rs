@@ -35,7 +35,8 @@ pub const DEFAULT_N_CTX_CAP: usize = 4096;
 /// How to load a [`Bundle`].
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct BundleOptions {
-    /// The kernel table; `None` picks the best for this CPU ([`Kernels::detect`]).
+    /// The kernel table; `None` picks the best for this CPU, or the one `BAGUE_KERNELS`
+    /// names ([`Kernels::from_env`], which refuses an unknown name).
     pub kernels: Option<Kernels>,
     /// Render chat prompts with the built-in R1 / ChatML renderer instead of the file's
     /// jinja template (only for templates it recognises; always the case without `std`).
@@ -52,6 +53,8 @@ pub enum Error {
     /// The transformer could not be built: unknown architecture, bad hyperparameters,
     /// missing or truncated tensors, unsupported tensor types.
     Model(model::Error),
+    /// `BAGUE_KERNELS` names no kernels of this CPU.
+    Kernels(bague_kernels::UnknownKernels),
 }
 
 impl fmt::Display for Error {
@@ -60,6 +63,7 @@ impl fmt::Display for Error {
             Error::Gguf(e) => write!(f, "not a valid GGUF file: {e}"),
             Error::Tokenizer(e) => write!(f, "tokenizer: {e}"),
             Error::Model(e) => write!(f, "cannot load the model: {e}"),
+            Error::Kernels(e) => fmt::Display::fmt(e, f),
         }
     }
 }
@@ -136,7 +140,10 @@ impl<'a> Bundle<'a> {
     /// [`load`](Self::load) from an already parsed header.
     pub fn from_file(file: gguf::File<'a>, opts: BundleOptions) -> Result<Self, Error> {
         let tokenizer = Tokenizer::from_gguf(&file).map_err(Error::Tokenizer)?;
-        let kernels = opts.kernels.unwrap_or_else(Kernels::detect);
+        let kernels = match opts.kernels {
+            Some(k) => k,
+            None => Kernels::from_env().map_err(Error::Kernels)?,
+        };
         let model = Model::with_kernels(&file, kernels).map_err(Error::Model)?;
         let sampling = SamplerConfig::defaults_for(&ModelHints::from_metadata(&file));
         let tokens = SpecialTokens::from_tokenizer(&tokenizer);

@@ -221,20 +221,34 @@ fn context_shift_keeps_generating() {
 
 #[test]
 fn memory_plan_from_the_header_alone() {
-    use bague::model::MemoryPlan;
+    use bague::session::MemoryPlan;
     // Works on the truncated R1 head: only the header is read.
     if let Some(path) = real_model("r1-distill-qwen-7b-head") {
         let bytes = read(&path);
         let f = File::parse(&bytes).unwrap();
-        let p = MemoryPlan::new(&f, 4096, 0, 4).unwrap();
+        let o = SessionOptions {
+            n_ctx: 4096,
+            n_threads: 4,
+            ..Default::default()
+        };
+        let p = MemoryPlan::new(&f, &o).unwrap();
         // 28 layers × 4096 positions × 512 (4 KV heads × 128) × 2 bytes × (K and V)
         assert_eq!(p.kv_cache, 28 * 4096 * 512 * 2 * 2);
         // Tensor bytes (without alignment padding) of the 4.68 GB file.
         assert!(p.weights_mapped <= f.tensor_data_end() - f.data_offset());
         assert!(p.weights_mapped > 4_600_000_000);
         assert!(p.scratch > 0);
+        // Q8_0 KV: 34 bytes per 32 values instead of 64.
+        let q8 = SessionOptions {
+            kv_type: bague::model::KvType::Q8_0,
+            ..o
+        };
+        assert_eq!(
+            MemoryPlan::new(&f, &q8).unwrap().kv_cache * 64,
+            p.kv_cache * 34
+        );
     }
-    // The plan equals what a session allocates.
+    // The header's plan equals the bound model's, and what a session allocates.
     let bytes = synthetic(|_, _| true, "llama");
     let f = File::parse(&bytes).unwrap();
     let m = Model::from_gguf(&f).unwrap();
@@ -242,8 +256,66 @@ fn memory_plan_from_the_header_alone() {
         n_ctx: 32,
         ..Default::default()
     };
-    let mem = Session::memory(&m, &o).unwrap();
-    let p = MemoryPlan::new(&f, 32, 0, 1).unwrap();
-    assert_eq!((p.kv_cache, p.scratch), (mem.kv_cache, mem.scratch));
-    assert!(MemoryPlan::new(&f, 0, 0, 1).is_err());
+    let p = MemoryPlan::new(&f, &o).unwrap();
+    assert_eq!(p, MemoryPlan::for_model(&m, &o).unwrap());
+    let bad = SessionOptions { n_ctx: 0, ..o };
+    assert!(MemoryPlan::new(&f, &bad).is_err());
+}
+
+/// A session too big for the heap, or for its budget, is an error before anything is
+/// allocated (or when the heap refuses), never an abort.
+#[test]
+fn memory_over_the_heap_or_the_budget_is_an_error() {
+    use bague::session::MemoryPlan;
+    let bytes = synthetic(|_, _| true, "llama");
+    let f = File::parse(&bytes).unwrap();
+    let m = Model::from_gguf(&f).unwrap();
+    let o = SessionOptions {
+        n_ctx: 64,
+        ..Default::default()
+    };
+    let need = MemoryPlan::for_model(&m, &o).unwrap().session();
+    let tight = SessionOptions {
+        memory_budget: Some(need - 1),
+        ..o
+    };
+    assert!(matches!(
+        Session::new(&m, tight),
+        Err(Error::OverBudget { need: n, budget }) if n == need && budget == need - 1
+    ));
+    assert!(
+        Session::new(
+            &m,
+            SessionOptions {
+                memory_budget: Some(need),
+                ..o
+            }
+        )
+        .is_ok()
+    );
+    // A context whose KV cache no heap holds (petabytes): refused, not an abort.
+    let huge = SessionOptions {
+        n_ctx: 1 << 40,
+        ..o
+    };
+    match Session::new(&m, huge) {
+        Err(Error::OutOfMemory { what, bytes }) => {
+            assert_eq!(what, "KV cache");
+            assert!(bytes > 1 << 40);
+        }
+        Err(Error::BadOption { .. }) => {} // the sizes overflow on 32-bit targets
+        other => panic!("expected an allocation error, got {:?}", other.map(|_| ())),
+    }
+    // A thread count that is a typo.
+    let threads = SessionOptions {
+        n_threads: 1_000_000,
+        ..o
+    };
+    assert!(matches!(
+        Session::new(&m, threads),
+        Err(Error::BadOption {
+            option: "n_threads",
+            ..
+        })
+    ));
 }

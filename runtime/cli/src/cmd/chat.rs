@@ -90,7 +90,7 @@ pub fn run(args: Args) -> Result<()> {
     // A context shift keeps the template's preamble and the system message.
     let opts = args.session.options(&m, m.chat_preamble_len(&start))?;
     let cfg = args.sampling.config(&m);
-    let mut session = Session::new(&m.model, opts)?;
+    let mut session = Session::new(&m.model, opts).map_err(crate::output::session_error)?;
     let mut generator = Generator::new(&m.tokenizer, cfg)?;
     let generating = Arc::new(AtomicBool::new(false));
     let cancel = install_ctrl_c(generating.clone())?;

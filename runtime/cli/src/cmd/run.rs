@@ -135,7 +135,7 @@ pub fn run(args: Args) -> Result<()> {
     };
     let opts = args.session.options(&m, n_keep)?;
     let cfg = args.sampling.config(&m);
-    let mut session = Session::new(&m.model, opts)?;
+    let mut session = Session::new(&m.model, opts).map_err(crate::output::session_error)?;
     let mut generator = Generator::new(&m.tokenizer, cfg)?;
     let stops: Vec<&str> = args.stop.iter().map(String::as_str).collect();
     let req = Request {

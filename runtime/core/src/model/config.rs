@@ -5,7 +5,7 @@
 //! `attention.head_count_kv` = `head_count`, no RoPE scaling). Source: llama.cpp
 //! `llama-model.cpp` (`load_hparams`) and `src/models/{llama,qwen2}.cpp`.
 
-use super::error::Error;
+use super::error::{Error, HyperValue};
 use crate::gguf::{self, File, Name};
 use alloc::format;
 
@@ -184,14 +184,14 @@ impl Config {
         if !(rms_eps.is_finite() && rms_eps >= 0.0) {
             return Err(bad(
                 &key("attention.layer_norm_rms_epsilon"),
-                rms_eps.to_bits() as u64,
+                HyperValue::Float(rms_eps),
                 "must be a finite non-negative float",
             ));
         }
         if !(rope_freq_base.is_finite() && rope_freq_base > 0.0) {
             return Err(bad(
                 &key("rope.freq_base"),
-                rope_freq_base.to_bits() as u64,
+                HyperValue::Float(rope_freq_base),
                 "must be a finite positive float",
             ));
         }
@@ -215,7 +215,7 @@ impl Config {
                 Some(f) => {
                     return Err(bad(
                         &key("rope.scaling.factor"),
-                        f.to_bits() as u64,
+                        HyperValue::Float(f),
                         "must be a finite positive float",
                     ));
                 }
@@ -268,10 +268,16 @@ impl Config {
     }
 }
 
-fn bad(key: &str, value: u64, why: &'static str) -> Error {
+fn bad(key: &str, value: impl Into<HyperValue>, why: &'static str) -> Error {
     Error::BadHyperparameter {
         key: Name::new(key),
-        value,
+        value: value.into(),
         why,
+    }
+}
+
+impl From<u64> for HyperValue {
+    fn from(v: u64) -> Self {
+        HyperValue::Int(v)
     }
 }

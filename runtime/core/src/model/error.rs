@@ -21,7 +21,7 @@ pub enum Error {
         /// The metadata key (or derived quantity) at fault.
         key: Name,
         /// Its value.
-        value: u64,
+        value: HyperValue,
         /// What was expected of it.
         why: &'static str,
     },
@@ -82,6 +82,21 @@ pub enum Error {
     },
     /// The thread pool could not be made (0 threads asked for, or the OS refused).
     Threads(PoolError),
+    /// A buffer of the session could not be allocated (the heap refused it).
+    OutOfMemory {
+        /// Which buffer (`"KV cache"`, `"work buffers"`).
+        what: &'static str,
+        /// Bytes asked for.
+        bytes: usize,
+    },
+    /// The session's memory plan exceeds the budget it was given
+    /// (`SessionOptions::memory_budget`); nothing was allocated.
+    OverBudget {
+        /// Bytes the plan needs.
+        need: usize,
+        /// The budget.
+        budget: usize,
+    },
     /// A bug in bague: a kernel rejected a length the model checked (shapes come from the
     /// config, and the session sized its buffers from it). The step is abandoned as a
     /// cancelled one is: the session stays at its previous position.
@@ -103,6 +118,25 @@ impl From<KernelError> for Error {
 impl From<PoolError> for Error {
     fn from(e: PoolError) -> Self {
         Error::Threads(e)
+    }
+}
+
+/// The value of a hyperparameter that was refused: an integer, or a float shown as one
+/// (`NaN`, `inf`) rather than as its bits.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum HyperValue {
+    /// An integer key or derived size.
+    Int(u64),
+    /// A float key.
+    Float(f32),
+}
+
+impl fmt::Display for HyperValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            HyperValue::Int(v) => write!(f, "{v}"),
+            HyperValue::Float(v) => write!(f, "{v}"),
+        }
     }
 }
 
@@ -178,6 +212,14 @@ impl fmt::Display for Error {
             }
             Error::BadOption { option, why } => write!(f, "session option {option}: {why}"),
             Error::Threads(e) => fmt::Display::fmt(e, f),
+            Error::OutOfMemory { what, bytes } => {
+                write!(f, "cannot allocate the {what} ({bytes} bytes)")
+            }
+            Error::OverBudget { need, budget } => write!(
+                f,
+                "the session needs {need} bytes, over its memory budget of {budget} bytes by {}",
+                need - budget.min(need)
+            ),
             Error::Kernel(e) => write!(f, "internal error (a bug in bague): kernel: {e}"),
         }
     }

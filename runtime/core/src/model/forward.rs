@@ -32,7 +32,6 @@ use super::kv_cache::{KvCache, KvType};
 use super::rope::Rope;
 use super::weights::Tensor;
 use crate::parallel::{Parallel, rows_per_chunk};
-use alloc::vec;
 use alloc::vec::Vec;
 use bague_kernels::block::F16;
 use bague_kernels::{F16DotOrder, GgmlType, KernelError, Kernels};
@@ -77,14 +76,9 @@ pub(crate) struct Scratch {
 }
 
 impl Scratch {
-    /// Bytes [`Scratch::new`] allocates for these sizes (the memory plan).
-    pub(crate) fn bytes(m: &Model<'_>, n_batch: usize, n_ctx: usize, n_threads: usize) -> usize {
-        Self::bytes_for(&m.config, max_act_row_bytes(m), n_batch, n_ctx, n_threads)
-            .unwrap_or(usize::MAX)
-    }
-
     /// Bytes of the work buffers for `c`, given the largest quantized activation row;
-    /// `None` if the size overflows.
+    /// `None` if the size overflows. (The session's memory plan; [`Scratch::try_new`]
+    /// allocates exactly this.)
     pub(crate) fn bytes_for(
         c: &super::Config,
         max_act_row: usize,
@@ -110,28 +104,48 @@ impl Scratch {
             .checked_add(n_batch.checked_mul(max_act_row)?)
     }
 
-    pub(crate) fn new(m: &Model<'_>, n_batch: usize, n_ctx: usize, n_threads: usize) -> Scratch {
+    /// The work buffers, each allocated fallibly (sizes checked by the memory plan).
+    /// Errors: `OutOfMemory` when the heap refuses one.
+    pub(crate) fn try_new(
+        m: &Model<'_>,
+        n_batch: usize,
+        n_ctx: usize,
+        n_threads: usize,
+    ) -> Result<Scratch, Error> {
         let c = &m.config;
         let stride = att_stride(n_ctx, c.head_dim);
-        Scratch {
+        let f = |n: usize| zeroed::<f32>(n, "work buffers");
+        Ok(Scratch {
             n_batch,
-            x: vec![0.0; n_batch * c.n_embd],
-            xn: vec![0.0; n_batch * c.n_embd],
-            q: vec![0.0; n_batch * c.q_dim()],
-            k: vec![0.0; n_batch * c.kv_dim()],
-            v: vec![0.0; n_batch * c.kv_dim()],
-            att: vec![0.0; n_batch * c.q_dim()],
-            proj: vec![0.0; n_batch * c.n_embd],
-            gate: vec![0.0; n_batch * c.n_ff],
-            up: vec![0.0; n_batch * c.n_ff],
-            ffn_row: vec![0.0; c.n_ff],
-            act: vec![0u8; n_batch * max_act_row_bytes(m)],
-            att_scratch: vec![0.0; n_threads.max(1) * stride],
+            x: f(n_batch * c.n_embd)?,
+            xn: f(n_batch * c.n_embd)?,
+            q: f(n_batch * c.q_dim())?,
+            k: f(n_batch * c.kv_dim())?,
+            v: f(n_batch * c.kv_dim())?,
+            att: f(n_batch * c.q_dim())?,
+            proj: f(n_batch * c.n_embd)?,
+            gate: f(n_batch * c.n_ff)?,
+            up: f(n_batch * c.n_ff)?,
+            ffn_row: f(c.n_ff)?,
+            act: zeroed::<u8>(n_batch * max_act_row_bytes(m), "work buffers")?,
+            att_scratch: f(n_threads.max(1) * stride)?,
             att_stride: stride,
-            rope: vec![0.0; n_batch * c.head_dim],
-            logits: vec![0.0; c.n_vocab],
-        }
+            rope: f(n_batch * c.head_dim)?,
+            logits: f(c.n_vocab)?,
+        })
     }
+}
+
+/// `n` zeroed values, or `OutOfMemory` naming `what` when the heap refuses them (instead
+/// of aborting the process, as `vec!` does).
+pub(crate) fn zeroed<T: Clone + Default>(n: usize, what: &'static str) -> Result<Vec<T>, Error> {
+    let mut v = Vec::new();
+    v.try_reserve_exact(n).map_err(|_| Error::OutOfMemory {
+        what,
+        bytes: n.saturating_mul(core::mem::size_of::<T>()),
+    })?;
+    v.resize(n, T::default());
+    Ok(v)
 }
 
 /// f32 slots of one attention task's scratch: scores, f16 probabilities, f16 (or Q8_0)
@@ -144,7 +158,7 @@ fn att_stride(n_ctx: usize, head_dim: usize) -> usize {
 }
 
 /// Largest quantized activation row of any matrix input.
-fn max_act_row_bytes(m: &Model<'_>) -> usize {
+pub(crate) fn max_act_row_bytes(m: &Model<'_>) -> usize {
     m.weights
         .matrices()
         .map(|w| m.linalg.act_row_bytes(w.ty, w.n_cols()))
@@ -171,26 +185,58 @@ pub(crate) fn rows_out(m: &Model<'_>, n: usize, rows: Rows) -> usize {
     }
 }
 
-/// Runs `tokens` (at positions `pos..`) through the whole model; the logits of the last
-/// token are left in `s.logits`. `cancel` is polled between layers.
-/// The caller has checked ids, batch size and context room.
-pub(crate) fn forward(
+/// Stages of a pass: the embedding lookup, one per layer, the output head.
+pub(crate) fn n_stages(m: &Model<'_>) -> usize {
+    m.config.n_layer + 2
+}
+
+/// Runs stage `stage` (< [`n_stages`]) of a pass over `tokens` at positions `pos..`: 0 the
+/// embedding, `1..=n_layer` layer `stage - 1`, then the head, which leaves the last token's
+/// logits in `s.logits` (with [`Rows::All`] it does nothing: the caller takes the rows it
+/// wants with [`head_rows`]). The one place a pass's steps are spelled out: whole passes
+/// ([`run_stages`]) and the session's `Stepper` both go through it.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn stage(
     m: &Model<'_>,
     kv: &mut KvCache,
     s: &mut Scratch,
     par: &dyn Parallel,
     tokens: &[u32],
     pos: usize,
+    rows: Rows,
+    stage: usize,
+) -> Result<(), Error> {
+    let n_layer = m.config.n_layer;
+    match stage {
+        0 => embed(m, s, tokens),
+        l if l <= n_layer => block(m, kv, s, par, l - 1, tokens.len(), pos, rows),
+        _ => match rows {
+            Rows::Last => head(m, s, par, rows_out(m, tokens.len(), rows)),
+            Rows::All => Ok(()),
+        },
+    }
+}
+
+/// Runs every stage of a pass over `tokens` (at positions `pos..`; the caller has checked
+/// ids, batch size and context room), polling `cancel` between stages.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn run_stages(
+    m: &Model<'_>,
+    kv: &mut KvCache,
+    s: &mut Scratch,
+    par: &dyn Parallel,
+    tokens: &[u32],
+    pos: usize,
+    rows: Rows,
     cancel: Option<&AtomicBool>,
 ) -> Result<(), Error> {
-    embed(m, s, tokens)?;
-    for l in 0..m.config.n_layer {
+    for st in 0..n_stages(m) {
         if cancel.is_some_and(|c| c.load(Ordering::Relaxed)) {
             return Err(Error::Cancelled);
         }
-        block(m, kv, s, par, l, tokens.len(), pos, Rows::Last)?;
+        stage(m, kv, s, par, tokens, pos, rows, st)?;
     }
-    head(m, s, par, rows_out(m, tokens.len(), Rows::Last))
+    Ok(())
 }
 
 /// `x[t] = token_embd[tokens[t]]`, dequantized.

@@ -19,7 +19,6 @@
 //! conversion (f32 → f16, f32 → Q8_0 and back) goes through [`Kernels`].
 
 use super::config::Config;
-use alloc::vec;
 use alloc::vec::Vec;
 use bague_kernels::block::{BlockQ8_0, F16};
 use bague_kernels::{GgmlType, KernelError, Kernels};
@@ -93,20 +92,21 @@ impl KvCache {
             .checked_mul(2)
     }
 
-    /// A zeroed cache for `n_ctx` positions. The caller has checked the size with
-    /// [`bytes_needed`](Self::bytes_needed).
-    pub(crate) fn new(cfg: &Config, n_ctx: usize, ty: KvType) -> KvCache {
+    /// A zeroed cache for `n_ctx` positions, allocated fallibly. The caller has checked the
+    /// size with [`bytes_needed`](Self::bytes_needed). Errors: `OutOfMemory` when the heap
+    /// refuses it.
+    pub(crate) fn try_new(cfg: &Config, n_ctx: usize, ty: KvType) -> Result<KvCache, super::Error> {
         let row = ty.row_bytes(cfg.kv_dim()).unwrap_or(0);
         let per = cfg.n_layer * n_ctx * row;
-        KvCache {
+        Ok(KvCache {
             ty,
             n_layer: cfg.n_layer,
             n_ctx,
             kv_dim: cfg.kv_dim(),
             row,
-            k: vec![0u8; per],
-            v: vec![0u8; per],
-        }
+            k: super::forward::zeroed(per, "KV cache")?,
+            v: super::forward::zeroed(per, "KV cache")?,
+        })
     }
 
     /// Element type.

@@ -13,14 +13,12 @@ mod error;
 pub(crate) mod forward;
 mod kv_cache;
 pub(crate) mod linalg;
-mod plan;
 pub(crate) mod rope;
 mod weights;
 
 pub use config::{Arch, Config, RopeKind};
-pub use error::Error;
+pub use error::{Error, HyperValue};
 pub use kv_cache::{KvCache, KvType};
-pub use plan::MemoryPlan;
 pub use weights::{Layer, Tensor, Weights, is_matmul_type};
 
 use crate::gguf::File;

@@ -12,6 +12,10 @@
 //! # let _ = logits; Ok(()) }
 //! ```
 
+mod plan;
+
+pub use plan::{MemoryPlan, PLAN_PENALTY_LAST_N};
+
 use crate::model::forward::{self, Rows, Scratch};
 use crate::model::{Error, KvCache, KvType, Model};
 use crate::parallel::{Parallel, Sequential};
@@ -48,6 +52,9 @@ pub struct SessionOptions {
     pub kv_type: KvType,
     /// What happens when the context is full.
     pub context_policy: ContextPolicy,
+    /// Most heap bytes the session may allocate ([`MemoryPlan::session`]): a board's RAM
+    /// budget. `None`: no budget (the heap's own limit still gives an error, not an abort).
+    pub memory_budget: Option<usize>,
 }
 
 impl Default for SessionOptions {
@@ -58,18 +65,35 @@ impl Default for SessionOptions {
             n_threads: 1,
             kv_type: KvType::F16,
             context_policy: ContextPolicy::Error,
+            memory_budget: None,
         }
     }
 }
 
-/// Bytes a session needs besides the mapped weights (the memory plan of one session).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct SessionMemory {
-    /// KV cache bytes.
-    pub kv_cache: usize,
-    /// Work buffers (activations, quantized activations, attention scores, logits).
-    pub scratch: usize,
+impl SessionOptions {
+    /// Tokens per forward pass: `n_batch`, or `min(n_ctx, 512)` when 0.
+    pub fn batch_size(&self) -> usize {
+        match self.n_batch {
+            0 => self.n_ctx.min(512),
+            b => b,
+        }
+    }
 }
+
+/// Bytes of memory the system can give without swapping (Linux `MemAvailable` of
+/// `/proc/meminfo`); `None` elsewhere or when it cannot be read. Hosts use it as the
+/// default [`SessionOptions::memory_budget`], so that a context too large for the machine is
+/// refused up front instead of filling memory.
+#[cfg(feature = "std")]
+pub fn available_memory() -> Option<usize> {
+    let s = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = s.lines().find(|l| l.starts_with("MemAvailable:"))?;
+    let kib: usize = line.split_whitespace().nth(1)?.parse().ok()?;
+    kib.checked_mul(1024)
+}
+
+/// Most worker threads a session takes (a sanity cap: more is a typo, not a machine).
+pub const MAX_THREADS: usize = 1024;
 
 /// One conversation over a model: KV cache, position and work buffers.
 pub struct Session<'m, 'a> {
@@ -96,9 +120,20 @@ impl core::fmt::Debug for Session<'_, '_> {
 
 impl<'m, 'a> Session<'m, 'a> {
     /// A session with `opts.n_threads` workers (a thread pool under `std` when more than
-    /// one). Errors: `BadOption` (`n_ctx` 0, `n_batch` > `n_ctx`, sizes that overflow),
-    /// `Threads(ZeroThreads)` for 0 threads, `Threads(Spawn)`.
+    /// one). Its memory plan ([`MemoryPlan::for_model`]) is computed and checked against
+    /// `opts.memory_budget` before anything is allocated or started; every buffer is then
+    /// allocated fallibly.
+    /// Errors: `BadOption` (`n_ctx` 0, `n_batch` > `n_ctx`, more than [`MAX_THREADS`]
+    /// threads, sizes that overflow), `OverBudget`, `OutOfMemory`, `Threads(ZeroThreads)` for
+    /// 0 threads, `Threads(Spawn)`.
     pub fn new(model: &'m Model<'a>, opts: SessionOptions) -> Result<Self, Error> {
+        if opts.n_threads > MAX_THREADS {
+            return Err(Error::BadOption {
+                option: "n_threads",
+                why: "more than 1024 threads",
+            });
+        }
+        Self::plan(model, &opts)?;
         let par: Box<dyn Parallel + Send + 'm> = match opts.n_threads {
             0 => return Err(Error::Threads(crate::parallel::PoolError::ZeroThreads)),
             1 => Box::new(Sequential),
@@ -116,16 +151,23 @@ impl<'m, 'a> Session<'m, 'a> {
     }
 
     /// A session whose matrix rows are split by `par` (a board's own pool);
-    /// `opts.n_threads` is ignored. Errors: as [`Session::new`].
+    /// `opts.n_threads` is taken from it. Errors: as [`Session::new`].
     pub fn with_parallel(
         model: &'m Model<'a>,
         opts: SessionOptions,
         par: Box<dyn Parallel + Send + 'm>,
     ) -> Result<Self, Error> {
-        Self::memory(model, &opts)?;
-        let n_batch = batch_size(&opts);
-        let kv = KvCache::new(&model.config, opts.n_ctx, opts.kv_type);
-        let scratch = Scratch::new(model, n_batch, opts.n_ctx, par.n_threads());
+        let opts = SessionOptions {
+            n_threads: par.n_threads(),
+            ..opts
+        };
+        Self::plan(model, &opts)?;
+        let kv = KvCache::try_new(&model.config, opts.n_ctx, opts.kv_type)?;
+        let scratch = Scratch::try_new(model, opts.batch_size(), opts.n_ctx, opts.n_threads)?;
+        let shift_tmp = forward::zeroed(
+            model.config.head_dim + model.config.kv_dim(),
+            "work buffers",
+        )?;
         Ok(Session {
             model,
             kv,
@@ -133,56 +175,20 @@ impl<'m, 'a> Session<'m, 'a> {
             par,
             pos: 0,
             policy: opts.context_policy,
-            shift_tmp: alloc::vec![0.0; model.config.head_dim + model.config.kv_dim()],
+            shift_tmp,
         })
     }
 
-    /// Bytes a session with `opts` would allocate for `model`, computed without allocating.
-    /// Errors: `BadOption` for a zero or overflowing size.
-    pub fn memory(model: &Model<'_>, opts: &SessionOptions) -> Result<SessionMemory, Error> {
-        if opts.n_ctx == 0 {
-            return Err(Error::BadOption {
-                option: "n_ctx",
-                why: "must be at least 1",
-            });
+    /// The plan of a session with `opts`, checked against its budget.
+    fn plan(model: &Model<'_>, opts: &SessionOptions) -> Result<MemoryPlan, Error> {
+        let plan = MemoryPlan::for_model(model, opts)?;
+        match opts.memory_budget {
+            Some(budget) if plan.session() > budget => Err(Error::OverBudget {
+                need: plan.session(),
+                budget,
+            }),
+            _ => Ok(plan),
         }
-        if opts.n_batch > opts.n_ctx {
-            return Err(Error::BadOption {
-                option: "n_batch",
-                why: "must not exceed n_ctx",
-            });
-        }
-        if opts.kv_type == KvType::Q8_0 && model.config.head_dim % 32 != 0 {
-            return Err(Error::BadOption {
-                option: "kv_type",
-                why: "q8_0 needs head_dim to be a multiple of 32 (the Q8_0 block)",
-            });
-        }
-        let kv_cache = KvCache::bytes_needed(&model.config, opts.n_ctx, opts.kv_type).ok_or(
-            Error::BadOption {
-                option: "n_ctx",
-                why: "KV cache size overflows",
-            },
-        )?;
-        // Overflow-safe estimate first: every term is at most n_batch · n_vocab-sized.
-        let big = [
-            opts.n_ctx,
-            model.config.n_vocab,
-            model.config.n_ff,
-            model.config.n_embd,
-        ];
-        if big
-            .iter()
-            .try_fold(1usize, |a, &b| a.checked_mul(b))
-            .is_none()
-        {
-            return Err(Error::BadOption {
-                option: "n_ctx",
-                why: "buffer sizes overflow",
-            });
-        }
-        let scratch = Scratch::bytes(model, batch_size(opts), opts.n_ctx, opts.n_threads.max(1));
-        Ok(SessionMemory { kv_cache, scratch })
     }
 
     /// Tokens in the KV cache: the position the next token will take.
@@ -273,27 +279,11 @@ impl<'m, 'a> Session<'m, 'a> {
         let mut last_at = None;
         for (c, chunk) in tokens.chunks(n_batch).enumerate() {
             let c0 = c * n_batch;
-            let (model, par, pos) = (self.model, &*self.par, self.pos);
-            let (kv, scratch) = (&mut self.kv, &mut self.scratch);
-            let mut result = Ok(());
-            par.install(&mut || {
-                result = forward::embed(model, scratch, chunk);
-                for l in 0..model.config.n_layer {
-                    if cancel.is_some_and(|c| c.load(core::sync::atomic::Ordering::Relaxed)) {
-                        result = Err(Error::Cancelled);
-                    }
-                    if result.is_err() {
-                        return;
-                    }
-                    result =
-                        forward::block(model, kv, scratch, par, l, chunk.len(), pos, Rows::All);
-                }
-            });
-            if let Err(e) = result {
+            if let Err(e) = self.pass(chunk, Rows::All, cancel) {
                 self.pos = start;
                 return Err(e);
             }
-            self.pos += chunk.len();
+            let (model, par) = (self.model, &*self.par);
             // Rows of this chunk that were asked for, `k` at a time.
             let lo = rows.start.max(c0);
             let hi = rows.end.min(c0 + chunk.len());
@@ -324,25 +314,33 @@ impl<'m, 'a> Session<'m, 'a> {
     fn run(&mut self, tokens: &[u32], cancel: Option<&AtomicBool>) -> Result<&[f32], Error> {
         self.check(tokens)?;
         let start = self.pos;
-        let n_batch = self.scratch.n_batch;
-        let (model, par) = (self.model, &*self.par);
-        let (kv, scratch, pos) = (&mut self.kv, &mut self.scratch, &mut self.pos);
-        let mut result = Ok(());
-        par.install(&mut || {
-            for chunk in tokens.chunks(n_batch) {
-                if let Err(e) = forward::forward(model, kv, scratch, par, chunk, *pos, cancel) {
-                    result = Err(e);
-                    return;
-                }
-                *pos += chunk.len();
+        for chunk in tokens.chunks(self.scratch.n_batch) {
+            if let Err(e) = self.pass(chunk, Rows::Last, cancel) {
+                // The cache slots past `start` are never read before being rewritten.
+                self.pos = start;
+                return Err(e);
             }
-        });
-        if let Err(e) = result {
-            // The cache slots past `start` are never read before being rewritten.
-            self.pos = start;
-            return Err(e);
         }
         Ok(&self.scratch.logits)
+    }
+
+    /// One whole pass over `tokens` (at most the batch size; checked by the caller) on the
+    /// session's threads; advances the position when it completes.
+    fn pass(
+        &mut self,
+        tokens: &[u32],
+        rows: Rows,
+        cancel: Option<&AtomicBool>,
+    ) -> Result<(), Error> {
+        let (model, par, pos) = (self.model, &*self.par, self.pos);
+        let (kv, scratch) = (&mut self.kv, &mut self.scratch);
+        let mut result = Ok(());
+        par.install(&mut || {
+            result = forward::run_stages(model, kv, scratch, par, tokens, pos, rows, cancel);
+        });
+        result?;
+        self.pos += tokens.len();
+        Ok(())
     }
 
     /// An incremental forward pass over `tokens` (at most the session's batch size) that
@@ -456,7 +454,7 @@ impl core::fmt::Debug for Stepper<'_, '_, '_> {
 impl Stepper<'_, '_, '_> {
     /// Stages of the whole pass: embedding, one per layer, output head.
     pub fn n_stages(&self) -> usize {
-        self.session.model.config.n_layer + 2
+        forward::n_stages(self.session.model)
     }
 
     /// Stages already run.
@@ -470,48 +468,22 @@ impl Stepper<'_, '_, '_> {
     /// the stage is not counted and the session's position is unchanged).
     pub fn step(&mut self) -> Result<Option<&[f32]>, Error> {
         let s = &mut *self.session;
-        let n_layer = s.model.config.n_layer;
-        if self.stage > n_layer + 1 {
+        let n_stages = forward::n_stages(s.model);
+        if self.stage >= n_stages {
             return Ok(Some(&s.scratch.logits));
         }
         let (model, par, pos, tokens, stage) = (s.model, &*s.par, s.pos, self.tokens, self.stage);
         let (kv, scratch) = (&mut s.kv, &mut s.scratch);
         let mut result = Ok(());
         par.install(&mut || {
-            result = match stage {
-                0 => forward::embed(model, scratch, tokens),
-                l if l <= n_layer => forward::block(
-                    model,
-                    kv,
-                    scratch,
-                    par,
-                    l - 1,
-                    tokens.len(),
-                    pos,
-                    Rows::Last,
-                ),
-                _ => forward::head(
-                    model,
-                    scratch,
-                    par,
-                    forward::rows_out(model, tokens.len(), Rows::Last),
-                ),
-            }
+            result = forward::stage(model, kv, scratch, par, tokens, pos, Rows::Last, stage);
         });
         result?;
         self.stage += 1;
-        if self.stage == n_layer + 2 {
+        if self.stage == n_stages {
             s.pos += tokens.len();
             return Ok(Some(&s.scratch.logits));
         }
         Ok(None)
-    }
-}
-
-/// Tokens per forward pass for `opts` (`n_batch`, or `min(n_ctx, 512)` when 0).
-fn batch_size(opts: &SessionOptions) -> usize {
-    match opts.n_batch {
-        0 => opts.n_ctx.min(512),
-        b => b,
     }
 }
