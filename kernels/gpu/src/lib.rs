@@ -1,0 +1,2 @@
+//! bague-gpu (work in progress).
+pub mod shaders;
