@@ -55,11 +55,6 @@ struct main_Input {
 , threadgroup type_6& bi
 , constant _mslBufferSizes& _buffer_sizes [[buffer(3)]]
 ) {
-    if (lid == 0u) {
-        bv = {};
-        bi = {};
-    }
-    metal::threadgroup_barrier(metal::mem_flags::mem_threadgroup);
     float v = -340282350000000000000000000000000000000.0;
     uint i = 4294967295u;
     uint k = {};

@@ -197,13 +197,6 @@ struct main_Input {
 , threadgroup type_9& prob
 , constant _mslBufferSizes& _buffer_sizes [[buffer(6)]]
 ) {
-    if (lid == 0u) {
-        q16_ = {};
-        pm = {};
-        ps = {};
-        prob = {};
-    }
-    metal::threadgroup_barrier(metal::mem_flags::mem_threadgroup);
     uint d = {};
     float m = -300000000000000000000000000000000000000.0;
     float l = 0.0;

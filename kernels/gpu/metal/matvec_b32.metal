@@ -57,9 +57,6 @@ struct type_13 {
 struct type_14 {
     float inner[512];
 };
-struct type_15 {
-    float inner[16];
-};
 struct Slot {
     bool valid;
     char _pad1[3];
@@ -68,14 +65,17 @@ struct Slot {
     uint unit;
     uint lp;
 };
-struct type_16 {
+struct type_15 {
     Slot inner[4];
 };
-struct type_17 {
+struct type_16 {
     float inner[2];
 };
-struct type_18 {
+struct type_17 {
     uint inner[2];
+};
+struct type_19 {
+    float inner[16];
 };
 struct type_20 {
     ASub inner[1];
@@ -182,7 +182,7 @@ int sbyte(
 
 uint wword(
     uint seg,
-    uint i_4,
+    uint i_5,
     device type_4 const& w0_,
     device type_4 const& w1_,
     device type_4 const& w2_,
@@ -191,19 +191,19 @@ uint wword(
 ) {
     switch(seg) {
         case 0u: {
-            uint _e4 = w0_[metal::min(unsigned(i_4), (_buffer_sizes.size0 - 0 - 4) / 4)];
+            uint _e4 = w0_[metal::min(unsigned(i_5), (_buffer_sizes.size0 - 0 - 4) / 4)];
             return _e4;
         }
         case 1u: {
-            uint _e7 = w1_[metal::min(unsigned(i_4), (_buffer_sizes.size1 - 0 - 4) / 4)];
+            uint _e7 = w1_[metal::min(unsigned(i_5), (_buffer_sizes.size1 - 0 - 4) / 4)];
             return _e7;
         }
         case 2u: {
-            uint _e10 = w2_[metal::min(unsigned(i_4), (_buffer_sizes.size2 - 0 - 4) / 4)];
+            uint _e10 = w2_[metal::min(unsigned(i_5), (_buffer_sizes.size2 - 0 - 4) / 4)];
             return _e10;
         }
         default: {
-            uint _e13 = w3_[metal::min(unsigned(i_4), (_buffer_sizes.size3 - 0 - 4) / 4)];
+            uint _e13 = w3_[metal::min(unsigned(i_5), (_buffer_sizes.size3 - 0 - 4) / 4)];
             return _e13;
         }
     }
@@ -218,13 +218,13 @@ uint wload(
     device type_4 const& w3_,
     constant _mslBufferSizes& _buffer_sizes
 ) {
-    uint i_13 = b >> 2u;
+    uint i_14 = b >> 2u;
     uint sh = (b & 3u) * 8u;
-    uint _e8 = wword(seg_1, i_13, w0_, w1_, w2_, w3_, _buffer_sizes);
+    uint _e8 = wword(seg_1, i_14, w0_, w1_, w2_, w3_, _buffer_sizes);
     if (sh == 0u) {
         return _e8;
     }
-    uint _e13 = wword(seg_1, i_13 + 1u, w0_, w1_, w2_, w3_, _buffer_sizes);
+    uint _e13 = wword(seg_1, i_14 + 1u, w0_, w1_, w2_, w3_, _buffer_sizes);
     return (_e8 >> sh) | (_e13 << (32u - sh));
 }
 
@@ -290,7 +290,7 @@ WSub wsub_decode(
     uint k_3 = 0u;
     uint k_4 = 0u;
     uint k_5 = 0u;
-    uint i_5 = 0u;
+    uint i_6 = 0u;
     w_1.zp = 0;
     w_1.m = 0.0;
     w_1.sc0_ = 1;
@@ -461,23 +461,23 @@ WSub wsub_decode(
                 if (metal::all(loop_bound_4 == uint2(0u))) { break; }
                 loop_bound_4 -= uint2(loop_bound_4.y == 0u, 1u);
                 if (!loop_init_4) {
-                    uint _e286 = i_5;
-                    i_5 = _e286 + 1u;
+                    uint _e286 = i_6;
+                    i_6 = _e286 + 1u;
                 }
                 loop_init_4 = false;
-                uint _e260 = i_5;
+                uint _e260 = i_6;
                 if (_e260 < 8u) {
                 } else {
                     break;
                 }
                 {
-                    uint _e264 = i_5;
+                    uint _e264 = i_6;
                     uint _e267 = wload(seg_5, loff + (4u * _e264), w0_, w1_, w2_, w3_, _buffer_sizes);
                     uint lo_1 = (_e267 >> lsh) & 252645135u;
-                    uint _e272 = i_5;
+                    uint _e272 = i_6;
                     uint _e275 = wload(seg_5, hoff + (4u * _e272), w0_, w1_, w2_, w3_, _buffer_sizes);
                     uint hi_1 = ((_e275 >> hsh) & 50529027u) << 4u;
-                    uint _e282 = i_5;
+                    uint _e282 = i_6;
                     w_1.u.inner[metal::min(unsigned(_e282), 7u)] = lo_1 | hi_1;
                 }
             }
@@ -610,7 +610,7 @@ ASub pack_q(
     ASub a_2 = {};
     uint k_7 = 0u;
     uint word = {};
-    uint i_6 = {};
+    uint i_7 = {};
     a_2.sum_lo = 0;
     a_2.sum_hi = 0;
     uint2 loop_bound_6 = uint2(4294967295u);
@@ -630,28 +630,28 @@ ASub pack_q(
         }
         {
             word = 0u;
-            i_6 = 0u;
+            i_7 = 0u;
             uint2 loop_bound_7 = uint2(4294967295u);
             bool loop_init_7 = true;
             while(true) {
                 if (metal::all(loop_bound_7 == uint2(0u))) { break; }
                 loop_bound_7 -= uint2(loop_bound_7.y == 0u, 1u);
                 if (!loop_init_7) {
-                    uint _e43 = i_6;
-                    i_6 = _e43 + 1u;
+                    uint _e43 = i_7;
+                    i_7 = _e43 + 1u;
                 }
                 loop_init_7 = false;
-                uint _e15 = i_6;
+                uint _e15 = i_7;
                 if (_e15 < 4u) {
                 } else {
                     break;
                 }
                 {
                     uint _e19 = k_7;
-                    uint _e21 = i_6;
+                    uint _e21 = i_7;
                     int q_1 = qs.inner[metal::min(unsigned((4u * _e19) + _e21), 31u)];
                     uint _e24 = word;
-                    uint _e29 = i_6;
+                    uint _e29 = i_7;
                     word = _e24 | ((as_type<uint>(q_1) & 255u) << (8u * _e29));
                     uint _e33 = k_7;
                     if (_e33 < 4u) {
@@ -680,10 +680,10 @@ ASub quant_q8_0_(
     type_7 x_2
 ) {
     float amax = 0.0;
-    uint i_7 = 0u;
+    uint i_8 = 0u;
     type_6 qs_1 = {};
     int sum = 0;
-    uint i_8 = 0u;
+    uint i_9 = 0u;
     ASub a_3 = {};
     uint2 loop_bound_8 = uint2(4294967295u);
     bool loop_init_8 = true;
@@ -691,18 +691,18 @@ ASub quant_q8_0_(
         if (metal::all(loop_bound_8 == uint2(0u))) { break; }
         loop_bound_8 -= uint2(loop_bound_8.y == 0u, 1u);
         if (!loop_init_8) {
-            uint _e14 = i_7;
-            i_7 = _e14 + 1u;
+            uint _e14 = i_8;
+            i_8 = _e14 + 1u;
         }
         loop_init_8 = false;
-        uint _e5 = i_7;
+        uint _e5 = i_8;
         if (_e5 < 32u) {
         } else {
             break;
         }
         {
             float _e8 = amax;
-            uint _e9 = i_7;
+            uint _e9 = i_8;
             amax = metal::max(_e8, metal::abs(x_2.inner[metal::min(unsigned(_e9), 31u)]));
         }
     }
@@ -717,21 +717,21 @@ ASub quant_q8_0_(
         if (metal::all(loop_bound_9 == uint2(0u))) { break; }
         loop_bound_9 -= uint2(loop_bound_9.y == 0u, 1u);
         if (!loop_init_9) {
-            uint _e48 = i_8;
-            i_8 = _e48 + 1u;
+            uint _e48 = i_9;
+            i_9 = _e48 + 1u;
         }
         loop_init_9 = false;
-        uint _e32 = i_8;
+        uint _e32 = i_9;
         if (_e32 < 32u) {
         } else {
             break;
         }
         {
-            uint _e35 = i_8;
+            uint _e35 = i_9;
             int v_3 = naga_f2i32(metal::rint(x_2.inner[metal::min(unsigned(_e35), 31u)] * id));
             int _e40 = sum;
             sum = as_type<int>(as_type<uint>(_e40) + as_type<uint>(v_3));
-            uint _e42 = i_8;
+            uint _e42 = i_9;
             qs_1.inner[metal::min(unsigned(_e42), 31u)] = metal::clamp(v_3, -128, 127);
         }
     }
@@ -752,7 +752,7 @@ ASub quant_q8_k(
     float iscale
 ) {
     type_6 qs_2 = {};
-    uint i_9 = 0u;
+    uint i_10 = 0u;
     ASub a_4 = {};
     uint2 loop_bound_10 = uint2(4294967295u);
     bool loop_init_10 = true;
@@ -760,18 +760,18 @@ ASub quant_q8_k(
         if (metal::all(loop_bound_10 == uint2(0u))) { break; }
         loop_bound_10 -= uint2(loop_bound_10.y == 0u, 1u);
         if (!loop_init_10) {
-            uint _e18 = i_9;
-            i_9 = _e18 + 1u;
+            uint _e18 = i_10;
+            i_10 = _e18 + 1u;
         }
         loop_init_10 = false;
-        uint _e5 = i_9;
+        uint _e5 = i_10;
         if (_e5 < 32u) {
         } else {
             break;
         }
         {
-            uint _e8 = i_9;
-            uint _e10 = i_9;
+            uint _e8 = i_10;
+            uint _e10 = i_10;
             qs_2.inner[metal::min(unsigned(_e8), 31u)] = metal::min(127, naga_f2i32(metal::rint(iscale * x_3.inner[metal::min(unsigned(_e10), 31u)])));
         }
     }
@@ -870,10 +870,10 @@ float swiglu(
 }
 
 uint p(
-    uint i_10,
+    uint i_11,
     constant type_12& P
 ) {
-    uint _e8 = P.inner[metal::min(unsigned(i_10 >> 2u), 7u)][metal::min(unsigned(i_10 & 3u), 3u)];
+    uint _e8 = P.inner[metal::min(unsigned(i_11 >> 2u), 7u)][metal::min(unsigned(i_11 & 3u), 3u)];
     return _e8;
 }
 
@@ -911,24 +911,24 @@ float q8k_iscale(
 ) {
     float amax_1 = 0.0;
     float mx = 0.0;
-    uint i_11 = 0u;
+    uint i_12 = 0u;
     uint2 loop_bound_13 = uint2(4294967295u);
     bool loop_init_13 = true;
     while(true) {
         if (metal::all(loop_bound_13 == uint2(0u))) { break; }
         loop_bound_13 -= uint2(loop_bound_13.y == 0u, 1u);
         if (!loop_init_13) {
-            uint _e18 = i_11;
-            i_11 = _e18 + 1u;
+            uint _e18 = i_12;
+            i_12 = _e18 + 1u;
         }
         loop_init_13 = false;
-        uint _e8 = i_11;
+        uint _e8 = i_12;
         if (_e8 < 256u) {
         } else {
             break;
         }
         {
-            uint _e11 = i_11;
+            uint _e11 = i_12;
             float _e13 = act_value(t_5, k0_ + _e11, x_4, P, smalls, nscale, tin0_, _buffer_sizes);
             float av = metal::abs(_e13);
             float _e15 = amax_1;
@@ -991,68 +991,72 @@ Slot slot_of(
     uint ra = {};
     uint rb_2 = {};
     uint _e4 = p(0u, P);
+    uint _e7 = p(26u, P);
+    uint rw = naga_div(WG, _e7) * R;
     if (_e4 <= 1u) {
-        sl.unit = (wg * R) + r_3;
-        uint _e13 = sl.unit;
-        uint _e14 = seg_of(_e13, P);
-        sl.seg = _e14;
-        uint _e17 = sl.unit;
-        uint _e20 = sl.seg;
-        uint _e22 = p(12u + _e20, P);
-        sl.row = _e17 - _e22;
+        sl.unit = (wg * rw) + r_3;
+        uint _e18 = sl.unit;
+        uint _e19 = seg_of(_e18, P);
+        sl.seg = _e19;
+        uint _e22 = sl.unit;
+        uint _e25 = sl.seg;
+        uint _e27 = p(12u + _e25, P);
+        sl.row = _e22 - _e27;
     } else {
-        sl.unit = (wg * 2u) + naga_mod(r_3, 2u);
-        uint which = naga_div(r_3, 2u);
+        uint k_12 = naga_div(r_3, R);
+        uint i_15 = naga_mod(r_3, R);
+        sl.unit = ((wg * naga_div(rw, 2u)) + (2u * k_12)) + naga_mod(i_15, 2u);
+        uint which = naga_div(i_15, 2u);
         if (_e4 == 2u) {
             sl.seg = which;
-            uint _e37 = sl.unit;
-            sl.row = _e37;
+            uint _e50 = sl.unit;
+            sl.row = _e50;
         } else {
-            uint _e40 = sl.unit;
-            uint _e41 = seg_of(_e40, P);
-            sl.seg = _e41;
-            uint _e44 = sl.unit;
-            uint _e47 = sl.seg;
-            uint _e49 = p(12u + _e47, P);
-            sl.lp = _e44 - _e49;
-            uint _e53 = sl.lp;
-            ra = 2u * _e53;
-            uint _e56 = ra;
-            rb_2 = _e56 + 1u;
-            uint _e61 = sl.seg;
-            if (_e61 < 2u) {
-                uint _e65 = p(24u, P);
-                uint half_1 = naga_div(_e65, 2u);
-                uint _e69 = sl.lp;
-                uint head = naga_div(_e69, half_1);
-                uint _e72 = sl.lp;
-                uint i_14 = naga_mod(_e72, half_1);
-                uint _e75 = p(25u, P);
-                if (_e75 != 0u) {
-                    ra = (head * _e65) + i_14;
-                    uint _e80 = ra;
-                    rb_2 = _e80 + half_1;
+            uint _e53 = sl.unit;
+            uint _e54 = seg_of(_e53, P);
+            sl.seg = _e54;
+            uint _e57 = sl.unit;
+            uint _e60 = sl.seg;
+            uint _e62 = p(12u + _e60, P);
+            sl.lp = _e57 - _e62;
+            uint _e66 = sl.lp;
+            ra = 2u * _e66;
+            uint _e69 = ra;
+            rb_2 = _e69 + 1u;
+            uint _e74 = sl.seg;
+            if (_e74 < 2u) {
+                uint _e78 = p(24u, P);
+                uint half_1 = naga_div(_e78, 2u);
+                uint _e82 = sl.lp;
+                uint head = naga_div(_e82, half_1);
+                uint _e85 = sl.lp;
+                uint i_16 = naga_mod(_e85, half_1);
+                uint _e88 = p(25u, P);
+                if (_e88 != 0u) {
+                    ra = (head * _e78) + i_16;
+                    uint _e93 = ra;
+                    rb_2 = _e93 + half_1;
                 } else {
-                    ra = (head * _e65) + (2u * i_14);
-                    uint _e86 = ra;
-                    rb_2 = _e86 + 1u;
+                    ra = (head * _e78) + (2u * i_16);
+                    uint _e99 = ra;
+                    rb_2 = _e99 + 1u;
                 }
             }
-            uint _e90 = ra;
-            uint _e91 = rb_2;
-            sl.row = (which == 1u) ? _e91 : _e90;
+            uint _e103 = ra;
+            uint _e104 = rb_2;
+            sl.row = (which == 1u) ? _e104 : _e103;
         }
     }
-    uint _e97 = sl.unit;
-    uint _e99 = p(2u, P);
-    sl.valid = _e97 < _e99;
-    Slot _e101 = sl;
-    return _e101;
+    uint _e110 = sl.unit;
+    uint _e112 = p(2u, P);
+    sl.valid = _e110 < _e112;
+    Slot _e114 = sl;
+    return _e114;
 }
 
 float bias_at(
     uint seg_7,
-    uint i_12,
+    uint i_13,
     constant type_12& P,
     device type_8 const& smalls,
     constant _mslBufferSizes& _buffer_sizes
@@ -1061,7 +1065,7 @@ float bias_at(
     if (_e4 == NONE) {
         return 0.0;
     }
-    float _e11 = smalls[metal::min(unsigned(_e4 + i_12), (_buffer_sizes.size9 - 0 - 4) / 4)];
+    float _e11 = smalls[metal::min(unsigned(_e4 + i_13), (_buffer_sizes.size9 - 0 - 4) / 4)];
     return _e11;
 }
 
@@ -1075,7 +1079,8 @@ uint pack_f16x2_(
 }
 
 void epilogue_qkv(
-    type_16 slots_1,
+    uint wg_1,
+    uint s0_1,
     uint t_6,
     constant type_12& P,
     constant metal::uint4& S,
@@ -1084,165 +1089,192 @@ void epilogue_qkv(
     device type_8 const& rope,
     device type_4& kc,
     device type_4& vc,
-    threadgroup type_15& fin,
+    threadgroup type_9& fin,
     thread uint& tout0_,
     constant _mslBufferSizes& _buffer_sizes
 ) {
-    type_17 va = {};
-    type_17 vb = {};
-    type_18 ra_1 = {};
-    type_18 rb_3 = {};
+    type_15 slots_1 = {};
+    uint r_4 = 0u;
+    type_16 va = {};
+    type_16 vb = {};
+    type_17 ra_1 = {};
+    type_17 rb_3 = {};
     uint u_3 = 0u;
     float a_7 = {};
     float b_8 = {};
     uint u_4 = 0u;
     bool local_4 = {};
     uint u_5 = 0u;
-    uint _e3 = p(24u, P);
-    uint half_2 = naga_div(_e3, 2u);
-    uint _e8 = S.x;
-    uint _e10 = tout0_;
-    uint pos = (_e8 + _e10) + t_6;
-    uint _e14 = p(30u, P);
-    uint seg_8 = slots_1.inner[0].seg;
     uint2 loop_bound_15 = uint2(4294967295u);
     bool loop_init_15 = true;
     while(true) {
         if (metal::all(loop_bound_15 == uint2(0u))) { break; }
         loop_bound_15 -= uint2(loop_bound_15.y == 0u, 1u);
         if (!loop_init_15) {
-            uint _e96 = u_3;
-            u_3 = _e96 + 1u;
+            uint _e15 = r_4;
+            r_4 = _e15 + 1u;
         }
         loop_init_15 = false;
-        uint _e23 = u_3;
-        if (_e23 < 2u) {
+        uint _e6 = r_4;
+        if (_e6 < R) {
         } else {
             break;
         }
         {
-            uint _e26 = u_3;
-            uint _e28 = u_3;
-            ra_1.inner[metal::min(unsigned(_e26), 1u)] = slots_1.inner[metal::min(unsigned(_e28), 3u)].row;
-            uint _e31 = u_3;
-            uint _e33 = u_3;
-            rb_3.inner[metal::min(unsigned(_e31), 1u)] = slots_1.inner[metal::min(unsigned(_e33 + 2u), 3u)].row;
-            uint _e39 = u_3;
-            float _e44 = fin.inner[metal::min(unsigned((_e39 * TILE_T) + t_6), 15u)];
-            uint _e45 = u_3;
-            uint _e47 = ra_1.inner[metal::min(unsigned(_e45), 1u)];
-            float _e48 = bias_at(seg_8, _e47, P, smalls, _buffer_sizes);
-            a_7 = _e44 + _e48;
-            uint _e52 = u_3;
-            float _e59 = fin.inner[metal::min(unsigned(((_e52 + 2u) * TILE_T) + t_6), 15u)];
-            uint _e60 = u_3;
-            uint _e62 = rb_3.inner[metal::min(unsigned(_e60), 1u)];
-            float _e63 = bias_at(seg_8, _e62, P, smalls, _buffer_sizes);
-            b_8 = _e59 + _e63;
+            uint _e9 = r_4;
+            uint _e11 = r_4;
+            Slot _e13 = slot_of(wg_1, s0_1 + _e11, P);
+            slots_1.inner[metal::min(unsigned(_e9), 3u)] = _e13;
+        }
+    }
+    uint _e18 = p(24u, P);
+    uint half_2 = naga_div(_e18, 2u);
+    uint _e23 = S.x;
+    uint _e25 = tout0_;
+    uint pos = (_e23 + _e25) + t_6;
+    uint _e29 = p(30u, P);
+    uint seg_8 = slots_1.inner[0].seg;
+    uint2 loop_bound_16 = uint2(4294967295u);
+    bool loop_init_16 = true;
+    while(true) {
+        if (metal::all(loop_bound_16 == uint2(0u))) { break; }
+        loop_bound_16 -= uint2(loop_bound_16.y == 0u, 1u);
+        if (!loop_init_16) {
+            uint _e117 = u_3;
+            u_3 = _e117 + 1u;
+        }
+        loop_init_16 = false;
+        uint _e39 = u_3;
+        if (_e39 < 2u) {
+        } else {
+            break;
+        }
+        {
+            uint _e42 = u_3;
+            uint _e44 = u_3;
+            uint _e47 = slots_1.inner[metal::min(unsigned(_e44), 3u)].row;
+            ra_1.inner[metal::min(unsigned(_e42), 1u)] = _e47;
+            uint _e48 = u_3;
+            uint _e50 = u_3;
+            uint _e55 = slots_1.inner[metal::min(unsigned(_e50 + 2u), 3u)].row;
+            rb_3.inner[metal::min(unsigned(_e48), 1u)] = _e55;
+            uint _e57 = u_3;
+            float _e63 = fin.inner[metal::min(unsigned(((s0_1 + _e57) * TILE_T) + t_6), 1023u)];
+            uint _e64 = u_3;
+            uint _e66 = ra_1.inner[metal::min(unsigned(_e64), 1u)];
+            float _e67 = bias_at(seg_8, _e66, P, smalls, _buffer_sizes);
+            a_7 = _e63 + _e67;
+            uint _e71 = u_3;
+            float _e79 = fin.inner[metal::min(unsigned((((s0_1 + _e71) + 2u) * TILE_T) + t_6), 1023u)];
+            uint _e80 = u_3;
+            uint _e82 = rb_3.inner[metal::min(unsigned(_e80), 1u)];
+            float _e83 = bias_at(seg_8, _e82, P, smalls, _buffer_sizes);
+            b_8 = _e79 + _e83;
             if (seg_8 < 2u) {
-                uint _e68 = u_3;
-                uint i_15 = naga_mod(slots_1.inner[metal::min(unsigned(_e68), 3u)].lp, half_2);
-                uint cs = (pos * _e3) + (2u * i_15);
-                float _e76 = a_7;
-                float _e77 = b_8;
-                float _e80 = rope[metal::min(unsigned(cs), (_buffer_sizes.size10 - 0 - 4) / 4)];
-                float _e85 = rope[metal::min(unsigned(cs + 1u), (_buffer_sizes.size10 - 0 - 4) / 4)];
-                metal::float2 _e86 = rope_pair(_e76, _e77, _e80, _e85);
-                a_7 = _e86.x;
-                b_8 = _e86.y;
+                uint _e88 = u_3;
+                uint _e91 = slots_1.inner[metal::min(unsigned(_e88), 3u)].lp;
+                uint i_17 = naga_mod(_e91, half_2);
+                uint cs = (pos * _e18) + (2u * i_17);
+                float _e97 = a_7;
+                float _e98 = b_8;
+                float _e101 = rope[metal::min(unsigned(cs), (_buffer_sizes.size10 - 0 - 4) / 4)];
+                float _e106 = rope[metal::min(unsigned(cs + 1u), (_buffer_sizes.size10 - 0 - 4) / 4)];
+                metal::float2 _e107 = rope_pair(_e97, _e98, _e101, _e106);
+                a_7 = _e107.x;
+                b_8 = _e107.y;
             }
-            uint _e89 = u_3;
-            float _e91 = a_7;
-            va.inner[metal::min(unsigned(_e89), 1u)] = _e91;
-            uint _e92 = u_3;
-            float _e94 = b_8;
-            vb.inner[metal::min(unsigned(_e92), 1u)] = _e94;
+            uint _e110 = u_3;
+            float _e112 = a_7;
+            va.inner[metal::min(unsigned(_e110), 1u)] = _e112;
+            uint _e113 = u_3;
+            float _e115 = b_8;
+            vb.inner[metal::min(unsigned(_e113), 1u)] = _e115;
         }
     }
     if (seg_8 == 0u) {
-        uint _e101 = tout0_;
-        uint _e104 = p(5u, P);
-        uint o = (_e101 + t_6) * _e104;
-        uint2 loop_bound_16 = uint2(4294967295u);
-        bool loop_init_16 = true;
+        uint _e122 = tout0_;
+        uint _e125 = p(5u, P);
+        uint o = (_e122 + t_6) * _e125;
+        uint2 loop_bound_17 = uint2(4294967295u);
+        bool loop_init_17 = true;
         while(true) {
-            if (metal::all(loop_bound_16 == uint2(0u))) { break; }
-            loop_bound_16 -= uint2(loop_bound_16.y == 0u, 1u);
-            if (!loop_init_16) {
-                uint _e130 = u_4;
-                u_4 = _e130 + 1u;
+            if (metal::all(loop_bound_17 == uint2(0u))) { break; }
+            loop_bound_17 -= uint2(loop_bound_17.y == 0u, 1u);
+            if (!loop_init_17) {
+                uint _e151 = u_4;
+                u_4 = _e151 + 1u;
             }
-            loop_init_16 = false;
-            uint _e108 = u_4;
-            if (_e108 < 2u) {
+            loop_init_17 = false;
+            uint _e129 = u_4;
+            if (_e129 < 2u) {
             } else {
                 break;
             }
             {
-                uint _e112 = u_4;
-                uint _e114 = ra_1.inner[metal::min(unsigned(_e112), 1u)];
-                uint _e117 = u_4;
-                float _e119 = va.inner[metal::min(unsigned(_e117), 1u)];
-                out[metal::min(unsigned(o + _e114), (_buffer_sizes.size8 - 0 - 4) / 4)] = _e119;
-                uint _e121 = u_4;
-                uint _e123 = rb_3.inner[metal::min(unsigned(_e121), 1u)];
-                uint _e126 = u_4;
-                float _e128 = vb.inner[metal::min(unsigned(_e126), 1u)];
-                out[metal::min(unsigned(o + _e123), (_buffer_sizes.size8 - 0 - 4) / 4)] = _e128;
+                uint _e133 = u_4;
+                uint _e135 = ra_1.inner[metal::min(unsigned(_e133), 1u)];
+                uint _e138 = u_4;
+                float _e140 = va.inner[metal::min(unsigned(_e138), 1u)];
+                out[metal::min(unsigned(o + _e135), (_buffer_sizes.size8 - 0 - 4) / 4)] = _e140;
+                uint _e142 = u_4;
+                uint _e144 = rb_3.inner[metal::min(unsigned(_e142), 1u)];
+                uint _e147 = u_4;
+                float _e149 = vb.inner[metal::min(unsigned(_e147), 1u)];
+                out[metal::min(unsigned(o + _e144), (_buffer_sizes.size8 - 0 - 4) / 4)] = _e149;
             }
         }
         return;
     }
-    uint base_1 = naga_div(pos * _e14, 2u);
+    uint base_1 = naga_div(pos * _e29, 2u);
     if (seg_8 == 1u) {
-        uint _e140 = p(25u, P);
-        local_4 = _e140 != 0u;
+        uint _e161 = p(25u, P);
+        local_4 = _e161 != 0u;
     } else {
         local_4 = false;
     }
-    bool _e144 = local_4;
-    if (_e144) {
-        uint _e147 = ra_1.inner[0];
-        float _e153 = va.inner[0];
-        float _e155 = va.inner[1];
-        uint _e156 = pack_f16x2_(_e153, _e155);
-        kc[metal::min(unsigned(base_1 + naga_div(_e147, 2u)), (_buffer_sizes.size11 - 0 - 4) / 4)] = _e156;
-        uint _e159 = rb_3.inner[0];
-        float _e165 = vb.inner[0];
-        float _e167 = vb.inner[1];
-        uint _e168 = pack_f16x2_(_e165, _e167);
-        kc[metal::min(unsigned(base_1 + naga_div(_e159, 2u)), (_buffer_sizes.size11 - 0 - 4) / 4)] = _e168;
+    bool _e165 = local_4;
+    if (_e165) {
+        uint _e168 = ra_1.inner[0];
+        float _e174 = va.inner[0];
+        float _e176 = va.inner[1];
+        uint _e177 = pack_f16x2_(_e174, _e176);
+        kc[metal::min(unsigned(base_1 + naga_div(_e168, 2u)), (_buffer_sizes.size11 - 0 - 4) / 4)] = _e177;
+        uint _e180 = rb_3.inner[0];
+        float _e186 = vb.inner[0];
+        float _e188 = vb.inner[1];
+        uint _e189 = pack_f16x2_(_e186, _e188);
+        kc[metal::min(unsigned(base_1 + naga_div(_e180, 2u)), (_buffer_sizes.size11 - 0 - 4) / 4)] = _e189;
         return;
     }
-    uint2 loop_bound_17 = uint2(4294967295u);
-    bool loop_init_17 = true;
+    uint2 loop_bound_18 = uint2(4294967295u);
+    bool loop_init_18 = true;
     while(true) {
-        if (metal::all(loop_bound_17 == uint2(0u))) { break; }
-        loop_bound_17 -= uint2(loop_bound_17.y == 0u, 1u);
-        if (!loop_init_17) {
-            uint _e200 = u_5;
-            u_5 = _e200 + 1u;
+        if (metal::all(loop_bound_18 == uint2(0u))) { break; }
+        loop_bound_18 -= uint2(loop_bound_18.y == 0u, 1u);
+        if (!loop_init_18) {
+            uint _e221 = u_5;
+            u_5 = _e221 + 1u;
         }
-        loop_init_17 = false;
-        uint _e171 = u_5;
-        if (_e171 < 2u) {
+        loop_init_18 = false;
+        uint _e192 = u_5;
+        if (_e192 < 2u) {
         } else {
             break;
         }
         {
-            uint _e174 = u_5;
-            float _e176 = va.inner[metal::min(unsigned(_e174), 1u)];
-            uint _e177 = u_5;
-            float _e179 = vb.inner[metal::min(unsigned(_e177), 1u)];
-            uint _e180 = pack_f16x2_(_e176, _e179);
+            uint _e195 = u_5;
+            float _e197 = va.inner[metal::min(unsigned(_e195), 1u)];
+            uint _e198 = u_5;
+            float _e200 = vb.inner[metal::min(unsigned(_e198), 1u)];
+            uint _e201 = pack_f16x2_(_e197, _e200);
             if (seg_8 == 1u) {
-                uint _e184 = u_5;
-                uint _e186 = ra_1.inner[metal::min(unsigned(_e184), 1u)];
-                kc[metal::min(unsigned(base_1 + naga_div(_e186, 2u)), (_buffer_sizes.size11 - 0 - 4) / 4)] = _e180;
+                uint _e205 = u_5;
+                uint _e207 = ra_1.inner[metal::min(unsigned(_e205), 1u)];
+                kc[metal::min(unsigned(base_1 + naga_div(_e207, 2u)), (_buffer_sizes.size11 - 0 - 4) / 4)] = _e201;
             } else {
-                uint _e192 = u_5;
-                uint _e194 = ra_1.inner[metal::min(unsigned(_e192), 1u)];
-                vc[metal::min(unsigned(base_1 + naga_div(_e194, 2u)), (_buffer_sizes.size12 - 0 - 4) / 4)] = _e180;
+                uint _e213 = u_5;
+                uint _e215 = ra_1.inner[metal::min(unsigned(_e213), 1u)];
+                vc[metal::min(unsigned(base_1 + naga_div(_e215, 2u)), (_buffer_sizes.size12 - 0 - 4) / 4)] = _e201;
             }
         }
     }
@@ -1269,25 +1301,18 @@ struct main_Input {
 , device type_4& vc [[buffer(11)]]
 , threadgroup type_13& nscale
 , threadgroup type_14& kis
-, threadgroup type_15& fin
+, threadgroup type_9& fin
 , constant _mslBufferSizes& _buffer_sizes [[buffer(12)]]
 ) {
     uint tin0_ = {};
     uint ntile = {};
     uint tout0_ = {};
-    if (lid == 0u) {
-        red = {};
-        nscale = {};
-        kis = {};
-        fin = {};
-    }
-    metal::threadgroup_barrier(metal::mem_flags::mem_threadgroup);
     uint t = 0u;
     uint i = {};
     float v = {};
-    type_16 slots = {};
+    type_15 slots = {};
     uint r = 0u;
-    type_15 acc = {};
+    type_19 acc = {};
     uint i_1 = 0u;
     uint j = {};
     type_20 a = {};
@@ -1297,13 +1322,15 @@ struct main_Input {
     uint r_1 = {};
     uint t_2 = {};
     uint i_3 = 0u;
-    float s = 0.0;
-    uint k = 0u;
+    uint i_4 = {};
+    float s = {};
+    uint k = {};
     uint t_3 = 0u;
+    uint s0_ = {};
     uint u = {};
     uint r_2 = {};
     uint _e5 = p(28u, P);
-    uint wg_1 = wid.x + (wid.y * _e5);
+    uint wg_2 = wid.x + (wid.y * _e5);
     uint n_step = S.y;
     uint _e12 = p(27u, P);
     if (_e12 != 0u) {
@@ -1320,16 +1347,16 @@ struct main_Input {
     uint _e36 = p(1u, P);
     uint _e38 = p(6u, P);
     if (_e38 != NONE) {
-        uint2 loop_bound_18 = uint2(4294967295u);
-        bool loop_init_18 = true;
+        uint2 loop_bound_19 = uint2(4294967295u);
+        bool loop_init_19 = true;
         while(true) {
-            if (metal::all(loop_bound_18 == uint2(0u))) { break; }
-            loop_bound_18 -= uint2(loop_bound_18.y == 0u, 1u);
-            if (!loop_init_18) {
+            if (metal::all(loop_bound_19 == uint2(0u))) { break; }
+            loop_bound_19 -= uint2(loop_bound_19.y == 0u, 1u);
+            if (!loop_init_19) {
                 uint _e68 = t;
                 t = _e68 + 1u;
             }
-            loop_init_18 = false;
+            loop_init_19 = false;
             uint _e43 = t;
             if (_e43 < TILE_T) {
             } else {
@@ -1353,16 +1380,16 @@ struct main_Input {
     if (KQ) {
         uint n_sb = naga_div(_e36, 256u);
         i = lid;
-        uint2 loop_bound_19 = uint2(4294967295u);
-        bool loop_init_19 = true;
+        uint2 loop_bound_20 = uint2(4294967295u);
+        bool loop_init_20 = true;
         while(true) {
-            if (metal::all(loop_bound_19 == uint2(0u))) { break; }
-            loop_bound_19 -= uint2(loop_bound_19.y == 0u, 1u);
-            if (!loop_init_19) {
+            if (metal::all(loop_bound_20 == uint2(0u))) { break; }
+            loop_bound_20 -= uint2(loop_bound_20.y == 0u, 1u);
+            if (!loop_init_20) {
                 uint _e96 = i;
                 i = _e96 + WG;
             }
-            loop_init_19 = false;
+            loop_init_20 = false;
             uint _e74 = i;
             if (_e74 < (TILE_T * n_sb)) {
             } else {
@@ -1385,176 +1412,179 @@ struct main_Input {
         }
         metal::threadgroup_barrier(metal::mem_flags::mem_threadgroup);
     }
-    uint2 loop_bound_20 = uint2(4294967295u);
-    bool loop_init_20 = true;
-    while(true) {
-        if (metal::all(loop_bound_20 == uint2(0u))) { break; }
-        loop_bound_20 -= uint2(loop_bound_20.y == 0u, 1u);
-        if (!loop_init_20) {
-            uint _e110 = r;
-            r = _e110 + 1u;
-        }
-        loop_init_20 = false;
-        uint _e102 = r;
-        if (_e102 < R) {
-        } else {
-            break;
-        }
-        {
-            uint _e105 = r;
-            uint _e107 = r;
-            Slot _e108 = slot_of(wg_1, _e107, P);
-            slots.inner[metal::min(unsigned(_e105), 3u)] = _e108;
-        }
-    }
+    uint _e100 = p(26u, P);
+    uint grp = naga_div(lid, _e100);
+    uint lane = naga_mod(lid, _e100);
     uint2 loop_bound_21 = uint2(4294967295u);
     bool loop_init_21 = true;
     while(true) {
         if (metal::all(loop_bound_21 == uint2(0u))) { break; }
         loop_bound_21 -= uint2(loop_bound_21.y == 0u, 1u);
         if (!loop_init_21) {
-            uint _e122 = i_1;
-            i_1 = _e122 + 1u;
+            uint _e117 = r;
+            r = _e117 + 1u;
         }
         loop_init_21 = false;
-        uint _e115 = i_1;
-        if (_e115 < 4u) {
+        uint _e106 = r;
+        if (_e106 < R) {
         } else {
             break;
         }
         {
-            uint _e118 = i_1;
-            acc.inner[metal::min(unsigned(_e118), 15u)] = 0.0;
+            uint _e109 = r;
+            uint _e113 = r;
+            Slot _e115 = slot_of(wg_2, (grp * R) + _e113, P);
+            slots.inner[metal::min(unsigned(_e109), 3u)] = _e115;
         }
     }
-    uint n_sub = naga_div(_e36, 32u);
-    j = lid;
     uint2 loop_bound_22 = uint2(4294967295u);
     bool loop_init_22 = true;
     while(true) {
         if (metal::all(loop_bound_22 == uint2(0u))) { break; }
         loop_bound_22 -= uint2(loop_bound_22.y == 0u, 1u);
         if (!loop_init_22) {
-            uint _e224 = j;
-            j = _e224 + WG;
+            uint _e129 = i_1;
+            i_1 = _e129 + 1u;
         }
         loop_init_22 = false;
-        uint _e127 = j;
-        if (_e127 < n_sub) {
+        uint _e122 = i_1;
+        if (_e122 < 4u) {
+        } else {
+            break;
+        }
+        {
+            uint _e125 = i_1;
+            acc.inner[metal::min(unsigned(_e125), 15u)] = 0.0;
+        }
+    }
+    uint n_sub = naga_div(_e36, 32u);
+    j = lane;
+    uint2 loop_bound_23 = uint2(4294967295u);
+    bool loop_init_23 = true;
+    while(true) {
+        if (metal::all(loop_bound_23 == uint2(0u))) { break; }
+        loop_bound_23 -= uint2(loop_bound_23.y == 0u, 1u);
+        if (!loop_init_23) {
+            uint _e231 = j;
+            j = _e231 + _e100;
+        }
+        loop_init_23 = false;
+        uint _e134 = j;
+        if (_e134 < n_sub) {
         } else {
             break;
         }
         {
             a = type_20 {};
             t_1 = 0u;
-            uint2 loop_bound_23 = uint2(4294967295u);
-            bool loop_init_23 = true;
+            uint2 loop_bound_24 = uint2(4294967295u);
+            bool loop_init_24 = true;
             while(true) {
-                if (metal::all(loop_bound_23 == uint2(0u))) { break; }
-                loop_bound_23 -= uint2(loop_bound_23.y == 0u, 1u);
-                if (!loop_init_23) {
-                    uint _e176 = t_1;
-                    t_1 = _e176 + 1u;
+                if (metal::all(loop_bound_24 == uint2(0u))) { break; }
+                loop_bound_24 -= uint2(loop_bound_24.y == 0u, 1u);
+                if (!loop_init_24) {
+                    uint _e183 = t_1;
+                    t_1 = _e183 + 1u;
                 }
-                loop_init_23 = false;
-                uint _e133 = t_1;
-                uint _e135 = ntile;
-                if (_e133 < _e135) {
+                loop_init_24 = false;
+                uint _e140 = t_1;
+                uint _e142 = ntile;
+                if (_e140 < _e142) {
                 } else {
                     break;
                 }
                 {
                     xs = type_7 {};
                     i_2 = 0u;
-                    uint2 loop_bound_24 = uint2(4294967295u);
-                    bool loop_init_24 = true;
+                    uint2 loop_bound_25 = uint2(4294967295u);
+                    bool loop_init_25 = true;
                     while(true) {
-                        if (metal::all(loop_bound_24 == uint2(0u))) { break; }
-                        loop_bound_24 -= uint2(loop_bound_24.y == 0u, 1u);
-                        if (!loop_init_24) {
-                            uint _e154 = i_2;
-                            i_2 = _e154 + 1u;
+                        if (metal::all(loop_bound_25 == uint2(0u))) { break; }
+                        loop_bound_25 -= uint2(loop_bound_25.y == 0u, 1u);
+                        if (!loop_init_25) {
+                            uint _e161 = i_2;
+                            i_2 = _e161 + 1u;
                         }
-                        loop_init_24 = false;
-                        uint _e141 = i_2;
-                        if (_e141 < 32u) {
+                        loop_init_25 = false;
+                        uint _e148 = i_2;
+                        if (_e148 < 32u) {
                         } else {
                             break;
                         }
                         {
-                            uint _e144 = i_2;
-                            uint _e146 = t_1;
-                            uint _e148 = j;
-                            uint _e150 = i_2;
-                            float _e152 = act_value(_e146, (32u * _e148) + _e150, x_4, P, smalls, nscale, tin0_, _buffer_sizes);
-                            xs.inner[metal::min(unsigned(_e144), 31u)] = _e152;
+                            uint _e151 = i_2;
+                            uint _e153 = t_1;
+                            uint _e155 = j;
+                            uint _e157 = i_2;
+                            float _e159 = act_value(_e153, (32u * _e155) + _e157, x_4, P, smalls, nscale, tin0_, _buffer_sizes);
+                            xs.inner[metal::min(unsigned(_e151), 31u)] = _e159;
                         }
                     }
                     if (KQ) {
-                        uint _e157 = t_1;
-                        type_7 _e159 = xs;
-                        uint _e161 = t_1;
-                        uint _e164 = j;
-                        float _e169 = kis.inner[metal::min(unsigned((_e161 * MAX_KSB) + naga_div(_e164, 8u)), 511u)];
-                        ASub _e170 = quant_q8_k(_e159, _e169);
-                        a.inner[metal::min(unsigned(_e157), 0u)] = _e170;
+                        uint _e164 = t_1;
+                        type_7 _e166 = xs;
+                        uint _e168 = t_1;
+                        uint _e171 = j;
+                        float _e176 = kis.inner[metal::min(unsigned((_e168 * MAX_KSB) + naga_div(_e171, 8u)), 511u)];
+                        ASub _e177 = quant_q8_k(_e166, _e176);
+                        a.inner[metal::min(unsigned(_e164), 0u)] = _e177;
                     } else {
-                        uint _e171 = t_1;
-                        type_7 _e173 = xs;
-                        ASub _e174 = quant_q8_0_(_e173);
-                        a.inner[metal::min(unsigned(_e171), 0u)] = _e174;
+                        uint _e178 = t_1;
+                        type_7 _e180 = xs;
+                        ASub _e181 = quant_q8_0_(_e180);
+                        a.inner[metal::min(unsigned(_e178), 0u)] = _e181;
                     }
                 }
             }
             r_1 = 0u;
-            uint2 loop_bound_25 = uint2(4294967295u);
-            bool loop_init_25 = true;
+            uint2 loop_bound_26 = uint2(4294967295u);
+            bool loop_init_26 = true;
             while(true) {
-                if (metal::all(loop_bound_25 == uint2(0u))) { break; }
-                loop_bound_25 -= uint2(loop_bound_25.y == 0u, 1u);
-                if (!loop_init_25) {
-                    uint _e222 = r_1;
-                    r_1 = _e222 + 1u;
+                if (metal::all(loop_bound_26 == uint2(0u))) { break; }
+                loop_bound_26 -= uint2(loop_bound_26.y == 0u, 1u);
+                if (!loop_init_26) {
+                    uint _e229 = r_1;
+                    r_1 = _e229 + 1u;
                 }
-                loop_init_25 = false;
-                uint _e180 = r_1;
-                if (_e180 < R) {
+                loop_init_26 = false;
+                uint _e187 = r_1;
+                if (_e187 < R) {
                 } else {
                     break;
                 }
                 {
-                    uint _e183 = r_1;
-                    Slot sl_1 = slots.inner[metal::min(unsigned(_e183), 3u)];
+                    uint _e190 = r_1;
+                    Slot sl_1 = slots.inner[metal::min(unsigned(_e190), 3u)];
                     if (sl_1.valid) {
-                        uint _e190 = p(8u + sl_1.seg, P);
-                        uint _e196 = p(16u + sl_1.seg, P);
-                        uint _e198 = j;
-                        WSub _e199 = wsub_decode(_e190, sl_1.seg, sl_1.row * _e196, _e198, w0_, w1_, w2_, w3_, _buffer_sizes);
+                        uint _e197 = p(8u + sl_1.seg, P);
+                        uint _e203 = p(16u + sl_1.seg, P);
+                        uint _e205 = j;
+                        WSub _e206 = wsub_decode(_e197, sl_1.seg, sl_1.row * _e203, _e205, w0_, w1_, w2_, w3_, _buffer_sizes);
                         t_2 = 0u;
-                        uint2 loop_bound_26 = uint2(4294967295u);
-                        bool loop_init_26 = true;
+                        uint2 loop_bound_27 = uint2(4294967295u);
+                        bool loop_init_27 = true;
                         while(true) {
-                            if (metal::all(loop_bound_26 == uint2(0u))) { break; }
-                            loop_bound_26 -= uint2(loop_bound_26.y == 0u, 1u);
-                            if (!loop_init_26) {
-                                uint _e219 = t_2;
-                                t_2 = _e219 + 1u;
+                            if (metal::all(loop_bound_27 == uint2(0u))) { break; }
+                            loop_bound_27 -= uint2(loop_bound_27.y == 0u, 1u);
+                            if (!loop_init_27) {
+                                uint _e226 = t_2;
+                                t_2 = _e226 + 1u;
                             }
-                            loop_init_26 = false;
-                            uint _e202 = t_2;
-                            uint _e204 = ntile;
-                            if (_e202 < _e204) {
+                            loop_init_27 = false;
+                            uint _e209 = t_2;
+                            uint _e211 = ntile;
+                            if (_e209 < _e211) {
                             } else {
                                 break;
                             }
                             {
-                                uint _e206 = r_1;
-                                uint _e209 = t_2;
-                                float _e212 = acc.inner[metal::min(unsigned((_e206 * TILE_T) + _e209), 15u)];
-                                uint _e213 = t_2;
-                                ASub _e215 = a.inner[metal::min(unsigned(_e213), 0u)];
-                                float _e216 = wsub_dot(_e190, _e199, _e215);
-                                acc.inner[metal::min(unsigned((_e206 * TILE_T) + _e209), 15u)] = _e212 + _e216;
+                                uint _e213 = r_1;
+                                uint _e216 = t_2;
+                                float _e219 = acc.inner[metal::min(unsigned((_e213 * TILE_T) + _e216), 15u)];
+                                uint _e220 = t_2;
+                                ASub _e222 = a.inner[metal::min(unsigned(_e220), 0u)];
+                                float _e223 = wsub_dot(_e197, _e206, _e222);
+                                acc.inner[metal::min(unsigned((_e213 * TILE_T) + _e216), 15u)] = _e219 + _e223;
                             }
                         }
                     }
@@ -1562,154 +1592,200 @@ struct main_Input {
             }
         }
     }
-    uint2 loop_bound_27 = uint2(4294967295u);
-    bool loop_init_27 = true;
+    uint2 loop_bound_28 = uint2(4294967295u);
+    bool loop_init_28 = true;
     while(true) {
-        if (metal::all(loop_bound_27 == uint2(0u))) { break; }
-        loop_bound_27 -= uint2(loop_bound_27.y == 0u, 1u);
-        if (!loop_init_27) {
-            uint _e242 = i_3;
-            i_3 = _e242 + 1u;
+        if (metal::all(loop_bound_28 == uint2(0u))) { break; }
+        loop_bound_28 -= uint2(loop_bound_28.y == 0u, 1u);
+        if (!loop_init_28) {
+            uint _e252 = i_3;
+            i_3 = _e252 + 1u;
         }
-        loop_init_27 = false;
-        uint _e229 = i_3;
-        if (_e229 < 4u) {
+        loop_init_28 = false;
+        uint _e235 = i_3;
+        if (_e235 < 4u) {
         } else {
             break;
         }
         {
-            uint _e233 = i_3;
-            uint _e238 = i_3;
-            float _e240 = acc.inner[metal::min(unsigned(_e238), 15u)];
-            red.inner[metal::min(unsigned((_e233 * WG) + lid), 1023u)] = _e240;
+            uint _e243 = i_3;
+            uint _e248 = i_3;
+            float _e250 = acc.inner[metal::min(unsigned(_e248), 15u)];
+            red.inner[metal::min(unsigned(((((grp * R) * TILE_T) + _e243) * _e100) + lane), 1023u)] = _e250;
         }
     }
     metal::threadgroup_barrier(metal::mem_flags::mem_threadgroup);
-    if (lid < 4u) {
-        uint2 loop_bound_28 = uint2(4294967295u);
-        bool loop_init_28 = true;
-        while(true) {
-            if (metal::all(loop_bound_28 == uint2(0u))) { break; }
-            loop_bound_28 -= uint2(loop_bound_28.y == 0u, 1u);
-            if (!loop_init_28) {
-                uint _e263 = k;
-                k = _e263 + 1u;
-            }
-            loop_init_28 = false;
-            uint _e250 = k;
-            if (_e250 < WG) {
-            } else {
-                break;
-            }
-            {
-                float _e253 = s;
-                uint _e257 = k;
-                float _e260 = red.inner[metal::min(unsigned((lid * WG) + _e257), 1023u)];
-                s = _e253 + _e260;
-            }
-        }
-        float _e267 = s;
-        fin.inner[metal::min(unsigned(lid), 15u)] = _e267;
-    }
-    metal::threadgroup_barrier(metal::mem_flags::mem_threadgroup);
-    if (lid != 0u) {
-        return;
-    }
-    uint _e271 = p(0u, P);
+    uint n_fin = (naga_div(WG, _e100) * R) * TILE_T;
+    i_4 = lid;
     uint2 loop_bound_29 = uint2(4294967295u);
     bool loop_init_29 = true;
     while(true) {
         if (metal::all(loop_bound_29 == uint2(0u))) { break; }
         loop_bound_29 -= uint2(loop_bound_29.y == 0u, 1u);
         if (!loop_init_29) {
-            uint _e369 = t_3;
-            t_3 = _e369 + 1u;
+            uint _e285 = i_4;
+            i_4 = _e285 + WG;
         }
         loop_init_29 = false;
-        uint _e274 = t_3;
-        uint _e276 = ntile;
-        if (_e274 < _e276) {
+        uint _e261 = i_4;
+        if (_e261 < n_fin) {
         } else {
             break;
         }
         {
-            uint _e279 = tout0_;
-            uint _e280 = t_3;
-            uint _e283 = p(5u, P);
-            uint o_1 = (_e279 + _e280) * _e283;
-            if (_e271 == 3u) {
-                bool _e289 = slots.inner[0].valid;
-                if (_e289) {
-                    type_16 _e290 = slots;
-                    uint _e291 = t_3;
-                    epilogue_qkv(_e290, _e291, P, S, out, smalls, rope, kc, vc, fin, tout0_, _buffer_sizes);
+            s = 0.0;
+            k = 0u;
+            uint2 loop_bound_30 = uint2(4294967295u);
+            bool loop_init_30 = true;
+            while(true) {
+                if (metal::all(loop_bound_30 == uint2(0u))) { break; }
+                loop_bound_30 -= uint2(loop_bound_30.y == 0u, 1u);
+                if (!loop_init_30) {
+                    uint _e279 = k;
+                    k = _e279 + 1u;
                 }
-            } else {
-                if (_e271 == 2u) {
-                    u = 0u;
-                    uint2 loop_bound_30 = uint2(4294967295u);
-                    bool loop_init_30 = true;
-                    while(true) {
-                        if (metal::all(loop_bound_30 == uint2(0u))) { break; }
-                        loop_bound_30 -= uint2(loop_bound_30.y == 0u, 1u);
-                        if (!loop_init_30) {
-                            uint _e330 = u;
-                            u = _e330 + 1u;
-                        }
-                        loop_init_30 = false;
-                        uint _e296 = u;
-                        if (_e296 < 2u) {
-                        } else {
-                            break;
-                        }
-                        {
-                            uint _e299 = u;
-                            bool _e302 = slots.inner[metal::min(unsigned(_e299), 3u)].valid;
-                            if (_e302) {
-                                uint _e304 = u;
-                                uint _e307 = t_3;
-                                float g_1 = fin.inner[metal::min(unsigned((_e304 * TILE_T) + _e307), 15u)];
-                                uint _e312 = u;
-                                uint _e317 = t_3;
-                                float up_2 = fin.inner[metal::min(unsigned(((_e312 + 2u) * TILE_T) + _e317), 15u)];
-                                uint _e322 = u;
-                                uint _e325 = slots.inner[metal::min(unsigned(_e322), 3u)].unit;
-                                float _e328 = swiglu(g_1, up_2);
-                                out[metal::min(unsigned(o_1 + _e325), (_buffer_sizes.size8 - 0 - 4) / 4)] = _e328;
-                            }
-                        }
-                    }
+                loop_init_30 = false;
+                uint _e267 = k;
+                if (_e267 < _e100) {
                 } else {
-                    r_2 = 0u;
-                    uint2 loop_bound_31 = uint2(4294967295u);
-                    bool loop_init_31 = true;
-                    while(true) {
-                        if (metal::all(loop_bound_31 == uint2(0u))) { break; }
-                        loop_bound_31 -= uint2(loop_bound_31.y == 0u, 1u);
-                        if (!loop_init_31) {
-                            uint _e366 = r_2;
-                            r_2 = _e366 + 1u;
+                    break;
+                }
+                {
+                    float _e269 = s;
+                    uint _e271 = i_4;
+                    uint _e273 = k;
+                    float _e276 = red.inner[metal::min(unsigned((_e271 * _e100) + _e273), 1023u)];
+                    s = _e269 + _e276;
+                }
+            }
+            uint _e282 = i_4;
+            float _e284 = s;
+            fin.inner[metal::min(unsigned(_e282), 1023u)] = _e284;
+        }
+    }
+    metal::threadgroup_barrier(metal::mem_flags::mem_threadgroup);
+    if (lid != 0u) {
+        return;
+    }
+    uint _e291 = p(0u, P);
+    uint n_slots = naga_div(WG, _e100) * R;
+    uint2 loop_bound_31 = uint2(4294967295u);
+    bool loop_init_31 = true;
+    while(true) {
+        if (metal::all(loop_bound_31 == uint2(0u))) { break; }
+        loop_bound_31 -= uint2(loop_bound_31.y == 0u, 1u);
+        if (!loop_init_31) {
+            uint _e403 = t_3;
+            t_3 = _e403 + 1u;
+        }
+        loop_init_31 = false;
+        uint _e298 = t_3;
+        uint _e300 = ntile;
+        if (_e298 < _e300) {
+        } else {
+            break;
+        }
+        {
+            uint _e303 = tout0_;
+            uint _e304 = t_3;
+            uint _e307 = p(5u, P);
+            uint o_1 = (_e303 + _e304) * _e307;
+            s0_ = 0u;
+            uint2 loop_bound_32 = uint2(4294967295u);
+            bool loop_init_32 = true;
+            while(true) {
+                if (metal::all(loop_bound_32 == uint2(0u))) { break; }
+                loop_bound_32 -= uint2(loop_bound_32.y == 0u, 1u);
+                if (!loop_init_32) {
+                    uint _e399 = s0_;
+                    s0_ = _e399 + R;
+                }
+                loop_init_32 = false;
+                uint _e311 = s0_;
+                if (_e311 < n_slots) {
+                } else {
+                    break;
+                }
+                {
+                    if (_e291 == 3u) {
+                        uint _e315 = s0_;
+                        Slot _e316 = slot_of(wg_2, _e315, P);
+                        if (_e316.valid) {
+                            uint _e318 = s0_;
+                            uint _e319 = t_3;
+                            epilogue_qkv(wg_2, _e318, _e319, P, S, out, smalls, rope, kc, vc, fin, tout0_, _buffer_sizes);
                         }
-                        loop_init_31 = false;
-                        uint _e334 = r_2;
-                        if (_e334 < R) {
-                        } else {
-                            break;
-                        }
-                        {
-                            uint _e337 = r_2;
-                            Slot sl_2 = slots.inner[metal::min(unsigned(_e337), 3u)];
-                            if (sl_2.valid) {
-                                uint _e342 = r_2;
-                                uint _e345 = t_3;
-                                float _e348 = fin.inner[metal::min(unsigned((_e342 * TILE_T) + _e345), 15u)];
-                                float _e351 = bias_at(0u, sl_2.unit, P, smalls, _buffer_sizes);
-                                float v_6 = _e348 + _e351;
-                                if (_e271 == 1u) {
-                                    float _e359 = out[metal::min(unsigned(o_1 + sl_2.unit), (_buffer_sizes.size8 - 0 - 4) / 4)];
-                                    out[metal::min(unsigned(o_1 + sl_2.unit), (_buffer_sizes.size8 - 0 - 4) / 4)] = _e359 + v_6;
+                    } else {
+                        if (_e291 == 2u) {
+                            u = 0u;
+                            uint2 loop_bound_33 = uint2(4294967295u);
+                            bool loop_init_33 = true;
+                            while(true) {
+                                if (metal::all(loop_bound_33 == uint2(0u))) { break; }
+                                loop_bound_33 -= uint2(loop_bound_33.y == 0u, 1u);
+                                if (!loop_init_33) {
+                                    uint _e360 = u;
+                                    u = _e360 + 1u;
+                                }
+                                loop_init_33 = false;
+                                uint _e324 = u;
+                                if (_e324 < 2u) {
                                 } else {
-                                    out[metal::min(unsigned(o_1 + sl_2.unit), (_buffer_sizes.size8 - 0 - 4) / 4)] = v_6;
+                                    break;
+                                }
+                                {
+                                    uint _e327 = s0_;
+                                    uint _e328 = u;
+                                    Slot _e330 = slot_of(wg_2, _e327 + _e328, P);
+                                    if (_e330.valid) {
+                                        uint _e333 = s0_;
+                                        uint _e334 = u;
+                                        uint _e338 = t_3;
+                                        float g_1 = fin.inner[metal::min(unsigned(((_e333 + _e334) * TILE_T) + _e338), 1023u)];
+                                        uint _e343 = s0_;
+                                        uint _e344 = u;
+                                        uint _e350 = t_3;
+                                        float up_2 = fin.inner[metal::min(unsigned((((_e343 + _e344) + 2u) * TILE_T) + _e350), 1023u)];
+                                        float _e358 = swiglu(g_1, up_2);
+                                        out[metal::min(unsigned(o_1 + _e330.unit), (_buffer_sizes.size8 - 0 - 4) / 4)] = _e358;
+                                    }
+                                }
+                            }
+                        } else {
+                            uint _e362 = s0_;
+                            r_2 = _e362;
+                            uint2 loop_bound_34 = uint2(4294967295u);
+                            bool loop_init_34 = true;
+                            while(true) {
+                                if (metal::all(loop_bound_34 == uint2(0u))) { break; }
+                                loop_bound_34 -= uint2(loop_bound_34.y == 0u, 1u);
+                                if (!loop_init_34) {
+                                    uint _e397 = r_2;
+                                    r_2 = _e397 + 1u;
+                                }
+                                loop_init_34 = false;
+                                uint _e364 = r_2;
+                                uint _e365 = s0_;
+                                if (_e364 < (_e365 + R)) {
+                                } else {
+                                    break;
+                                }
+                                {
+                                    uint _e369 = r_2;
+                                    Slot _e370 = slot_of(wg_2, _e369, P);
+                                    if (_e370.valid) {
+                                        uint _e373 = r_2;
+                                        uint _e376 = t_3;
+                                        float _e379 = fin.inner[metal::min(unsigned((_e373 * TILE_T) + _e376), 1023u)];
+                                        float _e382 = bias_at(0u, _e370.unit, P, smalls, _buffer_sizes);
+                                        float v_6 = _e379 + _e382;
+                                        if (_e291 == 1u) {
+                                            float _e390 = out[metal::min(unsigned(o_1 + _e370.unit), (_buffer_sizes.size8 - 0 - 4) / 4)];
+                                            out[metal::min(unsigned(o_1 + _e370.unit), (_buffer_sizes.size8 - 0 - 4) / 4)] = _e390 + v_6;
+                                        } else {
+                                            out[metal::min(unsigned(o_1 + _e370.unit), (_buffer_sizes.size8 - 0 - 4) / 4)] = v_6;
+                                        }
+                                    }
                                 }
                             }
                         }

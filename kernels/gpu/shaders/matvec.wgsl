@@ -15,17 +15,19 @@
 // Weights come in up to four segments (w0..w3: several tensors, or one tensor split in row
 // ranges because it exceeds the largest storage binding), each with its own ggml type.
 //
-// Workgroup: WG = 64 invocations computing R = 4 weight rows for TILE_T tokens. Invocation
-// `lid` owns sub-blocks j = lid, lid + WG, ... (32 weights each) of all R rows: it quantizes
-// the activations of sub-block j once per token and multiplies them with the R rows; the
-// WG partial sums of each (row, token) are then added in order. In modes 2 and 3 the four
-// rows are two pairs (gate/up of two units, or the two elements of two RoPE pairs whose f16
-// cache words the workgroup owns whole).
+// Workgroup: WG = 64 invocations, split into G row groups of S lanes (S = the number of
+// 32-weight sub-blocks of a row rounded up to a power of two, at most 64; G = 64 / S, so a
+// short row does not leave invocations idle). Row group g computes R = 4 weight rows for
+// TILE_T tokens; its lane `l` owns sub-blocks j = l, l + S, ... of those rows: it quantizes
+// the activations of sub-block j once per token and multiplies them with the R rows; the S
+// partial sums of each (row, token) are then added in lane order. A workgroup computes
+// G * R rows. In modes 2 and 3 each group of four rows is two pairs (gate/up of two units,
+// or the two elements of two RoPE pairs whose f16 cache words the workgroup owns whole).
 //
 // Params P (u32 words): 0 mode, 1 n_in, 2 n_units, 3 n_seg, 4 x row stride, 5 out row stride,
 // 6 norm gain offset in `smalls` (NONE = no norm), 7 eps (f32 bits), 8..12 segment types,
 // 12..16 segment first unit, 16..20 segment row bytes, 20..24 segment bias offset in `smalls`
-// (NONE = no bias), 24 head_dim, 25 NeoX RoPE, 26 n_ctx, 27 last token only (its output in
+// (NONE = no bias), 24 head_dim, 25 NeoX RoPE, 26 lanes S, 27 last token only (its output in
 // row 0), 28 workgroups per grid row (x), 30 kv_dim. S: pos0 (position of the step's first
 // token), n_tok (tokens in the step).
 
@@ -50,10 +52,10 @@ const MAX_KSB: u32 = 128u;
 @group(0) @binding(10) var<storage, read_write> kc: array<u32>;
 @group(0) @binding(11) var<storage, read_write> vc: array<u32>;
 
-var<workgroup> red: array<f32, 1024>; // WG * R * TILE_T (at most 64 * 4 * 4)
+var<workgroup> red: array<f32, 1024>; // G * R * TILE_T * S = WG * R * TILE_T
 var<workgroup> nscale: array<f32, TILE_T>;
 var<workgroup> kis: array<f32, 512>; // MAX_KSB * TILE_T
-var<workgroup> fin: array<f32, 16>; // R * TILE_T
+var<workgroup> fin: array<f32, 1024>; // G * R * TILE_T
 
 var<private> tin0: u32; // input row of the tile's first token
 var<private> ntile: u32; // tokens of this tile
@@ -107,16 +109,22 @@ fn seg_of(unit: u32) -> u32 {
     return s;
 }
 
+// Slot r (0..G * R) of workgroup wg: group r / R, row r % R of the group.
 fn slot_of(wg: u32, r: u32) -> Slot {
     var sl: Slot;
     let mode = p(0u);
+    let rw = (WG / p(26u)) * R; // rows per workgroup
     if (mode <= 1u) {
-        sl.unit = wg * R + r;
+        sl.unit = wg * rw + r;
         sl.seg = seg_of(sl.unit);
         sl.row = sl.unit - p(12u + sl.seg);
     } else {
-        sl.unit = wg * (R / 2u) + r % (R / 2u);
-        let which = r / (R / 2u);
+        // each group of R = 4 slots is two units: slots 4k, 4k + 1 the first elements,
+        // 4k + 2, 4k + 3 the second
+        let k = r / R;
+        let i = r % R;
+        sl.unit = wg * (rw / 2u) + 2u * k + i % 2u;
+        let which = i / 2u;
         if (mode == 2u) {
             sl.seg = which;
             sl.row = sl.unit;
@@ -157,8 +165,13 @@ fn pack_f16x2(a: f32, b: f32) -> u32 {
     return f32_to_f16_bits(a) | (f32_to_f16_bits(b) << 16u);
 }
 
-// Epilogue of mode 3 for one token: two RoPE pairs (units u0 = slots 0/2, u1 = slots 1/3).
-fn epilogue_qkv(slots: array<Slot, R>, t: u32) {
+// Epilogue of mode 3 for one token and the group of slots s0..s0 + 4: two RoPE pairs (units
+// u0 = slots s0 / s0 + 2, u1 = s0 + 1 / s0 + 3).
+fn epilogue_qkv(wg: u32, s0: u32, t: u32) {
+    var slots: array<Slot, R>;
+    for (var r = 0u; r < R; r++) {
+        slots[r] = slot_of(wg, s0 + r);
+    }
     let hd = p(24u);
     let half = hd / 2u;
     let pos = S.x + tout0 + t;
@@ -171,8 +184,8 @@ fn epilogue_qkv(slots: array<Slot, R>, t: u32) {
     for (var u = 0u; u < 2u; u++) {
         ra[u] = slots[u].row;
         rb[u] = slots[u + 2u].row;
-        var a = fin[u * TILE_T + t] + bias_at(seg, ra[u]);
-        var b = fin[(u + 2u) * TILE_T + t] + bias_at(seg, rb[u]);
+        var a = fin[(s0 + u) * TILE_T + t] + bias_at(seg, ra[u]);
+        var b = fin[(s0 + u + 2u) * TILE_T + t] + bias_at(seg, rb[u]);
         if (seg < 2u) {
             let i = slots[u].lp % half;
             let cs = pos * hd + 2u * i;
@@ -247,16 +260,19 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
         workgroupBarrier();
     }
 
+    let lanes = p(26u);
+    let grp = lid / lanes;
+    let lane = lid % lanes;
     var slots: array<Slot, R>;
     for (var r = 0u; r < R; r++) {
-        slots[r] = slot_of(wg, r);
+        slots[r] = slot_of(wg, grp * R + r);
     }
     var acc: array<f32, 16>; // R * TILE_T
     for (var i = 0u; i < R * TILE_T; i++) {
         acc[i] = 0.0;
     }
     let n_sub = n_in / 32u;
-    for (var j = lid; j < n_sub; j += WG) {
+    for (var j = lane; j < n_sub; j += lanes) {
         var a: array<ASub, TILE_T>;
         for (var t = 0u; t < ntile; t++) {
             var xs: array<f32, 32>;
@@ -281,17 +297,18 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
         }
     }
 
-    // Sum the WG partial sums of every (row, token) in invocation order.
+    // Sum the S partial sums of every (row, token) in lane order.
     for (var i = 0u; i < R * TILE_T; i++) {
-        red[i * WG + lid] = acc[i];
+        red[((grp * R * TILE_T) + i) * lanes + lane] = acc[i];
     }
     workgroupBarrier();
-    if (lid < R * TILE_T) {
+    let n_fin = (WG / lanes) * R * TILE_T;
+    for (var i = lid; i < n_fin; i += WG) {
         var s = 0.0;
-        for (var k = 0u; k < WG; k++) {
-            s += red[lid * WG + k];
+        for (var k = 0u; k < lanes; k++) {
+            s += red[i * lanes + k];
         }
-        fin[lid] = s;
+        fin[i] = s;
     }
     workgroupBarrier();
     if (lid != 0u) {
@@ -299,29 +316,33 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     }
 
     let mode = p(0u);
+    let n_slots = (WG / lanes) * R;
     for (var t = 0u; t < ntile; t++) {
         let o = (tout0 + t) * p(5u);
-        if (mode == 3u) {
-            if (slots[0].valid) {
-                epilogue_qkv(slots, t);
-            }
-        } else if (mode == 2u) {
-            for (var u = 0u; u < R / 2u; u++) {
-                if (slots[u].valid) {
-                    let g = fin[u * TILE_T + t];
-                    let up = fin[(u + R / 2u) * TILE_T + t];
-                    out[o + slots[u].unit] = swiglu(g, up);
+        for (var s0 = 0u; s0 < n_slots; s0 += R) {
+            if (mode == 3u) {
+                if (slot_of(wg, s0).valid) {
+                    epilogue_qkv(wg, s0, t);
                 }
-            }
-        } else {
-            for (var r = 0u; r < R; r++) {
-                let sl = slots[r];
-                if (sl.valid) {
-                    let v = fin[r * TILE_T + t] + bias_at(0u, sl.unit);
-                    if (mode == 1u) {
-                        out[o + sl.unit] += v;
-                    } else {
-                        out[o + sl.unit] = v;
+            } else if (mode == 2u) {
+                for (var u = 0u; u < 2u; u++) {
+                    let sl = slot_of(wg, s0 + u);
+                    if (sl.valid) {
+                        let g = fin[(s0 + u) * TILE_T + t];
+                        let up = fin[(s0 + u + 2u) * TILE_T + t];
+                        out[o + sl.unit] = swiglu(g, up);
+                    }
+                }
+            } else {
+                for (var r = s0; r < s0 + R; r++) {
+                    let sl = slot_of(wg, r);
+                    if (sl.valid) {
+                        let v = fin[r * TILE_T + t] + bias_at(0u, sl.unit);
+                        if (mode == 1u) {
+                            out[o + sl.unit] += v;
+                        } else {
+                            out[o + sl.unit] = v;
+                        }
                     }
                 }
             }

@@ -145,11 +145,12 @@ impl Device {
             required_limits: limits.clone(),
             ..Default::default()
         };
-        let (device, queue) =
-            pollster::block_on(adapter.request_device(&desc)).map_err(|e| Error::RequestDevice {
+        let (device, queue) = pollster::block_on(adapter.request_device(&desc)).map_err(|e| {
+            Error::RequestDevice {
                 adapter: info.name.clone(),
                 message: e.to_string(),
-            })?;
+            }
+        })?;
         let lost = Arc::new(Mutex::new(None));
         let l2 = lost.clone();
         device.set_device_lost_callback(move |reason, msg| {
@@ -191,7 +192,12 @@ impl Device {
 
     /// Runs `f` inside an error scope: a validation or out-of-memory error becomes
     /// [`Error::Allocation`] naming `what`.
-    pub(crate) fn scoped<T>(&self, what: &str, bytes: u64, f: impl FnOnce() -> T) -> Result<T, Error> {
+    pub(crate) fn scoped<T>(
+        &self,
+        what: &str,
+        bytes: u64,
+        f: impl FnOnce() -> T,
+    ) -> Result<T, Error> {
         let oom = self.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
         let val = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
         let t = f();

@@ -80,7 +80,10 @@ impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Error::NoAdapter { seen } => {
-                write!(f, "no GPU adapter found (a software adapter is used only when named)")?;
+                write!(
+                    f,
+                    "no GPU adapter found (a software adapter is used only when named)"
+                )?;
                 if !seen.is_empty() {
                     write!(f, "; seen: {}", seen.join(", "))?;
                 }
@@ -89,13 +92,21 @@ impl fmt::Display for Error {
             Error::AdapterNotFound { name, seen } => write!(
                 f,
                 "no GPU adapter named like {name:?}; seen: {}",
-                if seen.is_empty() { "none".to_string() } else { seen.join(", ") }
+                if seen.is_empty() {
+                    "none".to_string()
+                } else {
+                    seen.join(", ")
+                }
             ),
             Error::RequestDevice { adapter, message } => {
                 write!(f, "adapter {adapter} refused the device: {message}")
             }
             Error::DeviceLost(m) => write!(f, "GPU device lost: {m}"),
-            Error::Allocation { what, bytes, message } => {
+            Error::Allocation {
+                what,
+                bytes,
+                message,
+            } => {
                 write!(f, "GPU refused {what} ({bytes} bytes): {message}")
             }
             Error::UnsupportedType { tensor, ty } => write!(
@@ -105,9 +116,16 @@ impl fmt::Display for Error {
             ),
             Error::UnsupportedShape { what, why } => write!(f, "{what}: {why}"),
             Error::TensorSize { tensor, got, want } => {
-                write!(f, "tensor {tensor}: {got} bytes, its type and shape need {want}")
+                write!(
+                    f,
+                    "tensor {tensor}: {got} bytes, its type and shape need {want}"
+                )
             }
-            Error::TensorTooLarge { tensor, bytes, max_binding } => write!(
+            Error::TensorTooLarge {
+                tensor,
+                bytes,
+                max_binding,
+            } => write!(
                 f,
                 "tensor {tensor}: {bytes} bytes needs more than 4 storage bindings of {max_binding} bytes"
             ),

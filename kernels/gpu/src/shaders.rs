@@ -109,7 +109,15 @@ impl Module {
     }
 
     fn parts(self) -> (&'static [Source], Option<(u32, bool)>) {
-        const MV: &[Source] = &[BYTES, QUANT_BLOCKS, ACT_QUANT, RMSNORM, ROPE, SWIGLU, MATVEC];
+        const MV: &[Source] = &[
+            BYTES,
+            QUANT_BLOCKS,
+            ACT_QUANT,
+            RMSNORM,
+            ROPE,
+            SWIGLU,
+            MATVEC,
+        ];
         match self {
             Module::MatvecB32 => (MV, Some((1, false))),
             Module::MatvecK => (MV, Some((1, true))),
@@ -135,7 +143,11 @@ impl Module {
                         &format!("const TILE_T: u32 = {tile}u;"),
                         1,
                     )
-                    .replacen("const KQ: bool = false;", &format!("const KQ: bool = {kq};"), 1);
+                    .replacen(
+                        "const KQ: bool = false;",
+                        &format!("const KQ: bool = {kq};"),
+                        1,
+                    );
             }
             s.push_str(&format!("// ---- {} ----\n", f.name));
             s.push_str(&text);
@@ -147,5 +159,18 @@ impl Module {
 
 /// Tokens per workgroup of the prefill matmul (`TILE_T` of its build).
 pub const MATMUL_TILE: u32 = 4;
-/// Rows per matvec workgroup (`R` in `matvec.wgsl`).
+/// Rows per matvec row group (`R` in `matvec.wgsl`).
 pub const MATVEC_ROWS: u32 = 4;
+/// Invocations per matvec workgroup (`WG` in `matvec.wgsl`).
+pub const MATVEC_WG: u32 = 64;
+
+/// `(lanes S, rows per workgroup)` of a matvec over rows of `n_in` weights: S = the number of
+/// 32-weight sub-blocks rounded up to a power of two, at most 64; the 64 invocations form
+/// 64 / S row groups of [`MATVEC_ROWS`] rows.
+pub fn matvec_shape(n_in: usize) -> (u32, u32) {
+    let lanes = (n_in / 32)
+        .max(1)
+        .next_power_of_two()
+        .min(MATVEC_WG as usize) as u32;
+    (lanes, MATVEC_WG / lanes * MATVEC_ROWS)
+}

@@ -3,7 +3,7 @@
 //! - the Metal Shading Language that naga's `msl-out` makes of it, with the binding map wgpu's
 //!   Metal back end builds (bindings of group 0 in order on buffer slots 0.., read-write
 //!   storage mutable, the sizes buffer after them, bounds checks `Restrict`, workgroup memory
-//!   zeroed), equals the committed `kernels/gpu/metal/<module>.metal` — run with
+//!   not zeroed, as `pipelines.rs` asks), equals the committed `kernels/gpu/metal/<module>.metal` — run with
 //!   `BAGUE_GPU_REGEN=1` to rewrite them (`ci/gpu.sh --regen`);
 //! - the SPIR-V (naga `spv-out`, Vulkan 1.1) passes `spirv-val --target-env vulkan1.1`; a
 //!   missing `spirv-val` fails the test when `BAGUE_REQUIRE_SPIRV_VAL=1` (CI sets it) and
@@ -66,7 +66,7 @@ fn msl_options(module: &naga::Module) -> msl::Options {
             image_load: naga::proc::BoundsCheckPolicy::Restrict,
             binding_array: naga::proc::BoundsCheckPolicy::Unchecked,
         },
-        zero_initialize_workgroup_memory: true,
+        zero_initialize_workgroup_memory: false,
         force_loop_bounding: true,
         ..Default::default()
     }
@@ -90,7 +90,8 @@ fn wgsl_validates_and_committed_msl_is_current() {
             .unwrap_or_else(|e| panic!("{}: msl-out: {e:?}", m.name()));
         let text = format!(
             "// Generated from kernels/gpu/shaders by naga {} msl-out (tests/shaders.rs); do not edit.\n// Module: {}\n{text}",
-            "30", m.name()
+            "30",
+            m.name()
         );
         let path = metal_dir().join(format!("{}.metal", m.name()));
         if regen {
