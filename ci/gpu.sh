@@ -20,14 +20,14 @@ export XDG_RUNTIME_DIR=${XDG_RUNTIME_DIR:-$(mktemp -d -t bague-gpu-xdg.XXXXXX)}
 die() { echo "gpu: FAILED: $*" >&2; exit 1; }
 
 if [[ "${1:-}" == --regen ]]; then
-    BAGUE_GPU_REGEN=1 cargo test --release -p bague-gpu --test shaders
+    BAGUE_GPU_REGEN=1 cargo test -p bague-gpu --test shaders
     exit 0
 fi
 
 # --- 1. naga validation, MSL currency, spirv-val -------------------------------------------
 command -v spirv-val >/dev/null || die "spirv-val missing: apt-get install spirv-tools"
 say "naga validation, committed MSL, spirv-val"
-BAGUE_REQUIRE_SPIRV_VAL=1 cargo test --release -p bague-gpu --test shaders
+BAGUE_REQUIRE_SPIRV_VAL=1 cargo test -p bague-gpu --test shaders
 
 # --- 2. Apple targets, check only ----------------------------------------------------------
 for t in aarch64-apple-ios aarch64-apple-darwin; do
@@ -42,6 +42,6 @@ ls /usr/share/vulkan/icd.d/lvp_icd.*.json >/dev/null 2>&1 \
 say "kernel and model tests on llvmpipe"
 start=$SECONDS
 BAGUE_GPU_ADAPTER=llvmpipe BAGUE_REQUIRE_GPU=1 BAGUE_REQUIRE_MODELS=1 \
-    cargo test --release -p bague-gpu --test kernels --test models "$@" -- --include-ignored --test-threads=1 --nocapture
+    cargo test -p bague-gpu --test kernels --test models --test errors "$@" -- --include-ignored --test-threads=1 --nocapture
 say "llvmpipe tests took $((SECONDS - start)) s"
 echo "gpu: ok"

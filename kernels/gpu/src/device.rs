@@ -182,6 +182,13 @@ impl Device {
         self.limits.max_storage_buffer_binding_size
     }
 
+    /// Destroys the device: the lost callback fires, and every later step of a session on
+    /// it fails with [`Error::DeviceLost`] (what a driver reset looks like to the caller).
+    pub fn destroy(&self) {
+        self.device.destroy();
+        let _ = self.device.poll(wgpu::PollType::Poll);
+    }
+
     /// `Err(DeviceLost)` once the device is lost.
     pub(crate) fn check_lost(&self) -> Result<(), Error> {
         match self.lost.lock().ok().and_then(|g| g.clone()) {

@@ -104,6 +104,75 @@ pub struct ModelDesc<'a> {
 }
 
 impl ModelDesc<'_> {
+    /// Checks, without a device, that the GPU kernels can run this model: every matrix of a
+    /// supported type and of the right shape and byte size, vectors F32, head_dim a multiple
+    /// of 4 up to 256, Q/K/V and gate/up sharing an activation format.
+    /// Errors: [`Error::UnsupportedType`] (naming the tensor), [`Error::UnsupportedShape`],
+    /// [`Error::TensorSize`].
+    pub fn check(&self) -> Result<(), Error> {
+        let (e, ff, v) = (self.n_embd, self.n_ff, self.n_vocab);
+        let (qd, kvd, hd) = (self.q_dim(), self.kv_dim(), self.head_dim);
+        let shape = |why: String| Error::UnsupportedShape {
+            what: "model".to_string(),
+            why,
+        };
+        if self.n_head == 0 || self.n_head_kv == 0 || self.n_head % self.n_head_kv != 0 {
+            return Err(shape(format!(
+                "{} query heads are not a multiple of {} KV heads",
+                self.n_head, self.n_head_kv
+            )));
+        }
+        if hd == 0 || hd % 4 != 0 || hd > 256 {
+            return Err(shape(format!(
+                "head_dim {hd}: the kernels need a multiple of 4, at most 256"
+            )));
+        }
+        if e == 0 || ff == 0 || v == 0 || self.layers.is_empty() {
+            return Err(shape("empty dimension or no layers".to_string()));
+        }
+        for l in &self.layers {
+            f32s(&l.attn_norm, e)?;
+            f32s(&l.ffn_norm, e)?;
+            for (b, n) in [(&l.bq, qd), (&l.bk, kvd), (&l.bv, kvd), (&l.bo, e)] {
+                if let Some(b) = b {
+                    f32s(b, n)?;
+                }
+            }
+            for (t, rows, cols) in [
+                (&l.wq, qd, e),
+                (&l.wk, kvd, e),
+                (&l.wv, kvd, e),
+                (&l.wo, e, qd),
+                (&l.w_gate, ff, e),
+                (&l.w_up, ff, e),
+                (&l.w_down, e, ff),
+            ] {
+                check_matrix(t, rows, cols)?;
+            }
+            for (a, b) in [(&l.wq, &l.wk), (&l.wq, &l.wv), (&l.w_gate, &l.w_up)] {
+                if is_k(a.ty) != is_k(b.ty) {
+                    return Err(Error::UnsupportedShape {
+                        what: format!("tensors {} and {}", a.name, b.name),
+                        why: format!(
+                            "{} and {} share one dispatch but not one activation format (Q8_K vs Q8_0)",
+                            a.ty.name(),
+                            b.ty.name()
+                        ),
+                    });
+                }
+            }
+        }
+        f32s(&self.output_norm, e)?;
+        if let Some(f) = &self.rope_freqs {
+            f32s(f, hd / 2)?;
+        }
+        check_matrix(&self.token_embd, v, e)?;
+        if let Some(o) = &self.output {
+            check_matrix(o, v, e)?;
+        }
+        Ok(())
+    }
+
     /// `n_head * head_dim`.
     pub fn q_dim(&self) -> usize {
         self.n_head * self.head_dim
@@ -258,12 +327,8 @@ pub(crate) fn upload_bytes(
     })
 }
 
-pub(crate) fn upload_matrix(
-    dev: &Device,
-    t: &TensorDesc<'_>,
-    rows: usize,
-    cols: usize,
-) -> Result<GpuTensor, Error> {
+/// Type, shape and byte size of a matrix `rows x cols`; returns its bytes per row.
+fn check_matrix(t: &TensorDesc<'_>, rows: usize, cols: usize) -> Result<usize, Error> {
     if !supports(t.ty) {
         return Err(Error::UnsupportedType {
             tensor: t.name.to_string(),
@@ -293,7 +358,17 @@ pub(crate) fn upload_matrix(
             want,
         });
     }
-    let row_bytes = want / rows.max(1);
+    Ok(want / rows.max(1))
+}
+
+pub(crate) fn upload_matrix(
+    dev: &Device,
+    t: &TensorDesc<'_>,
+    rows: usize,
+    cols: usize,
+) -> Result<GpuTensor, Error> {
+    let row_bytes = check_matrix(t, rows, cols)?;
+    let want = row_bytes * rows;
     let max = dev
         .limits
         .max_storage_buffer_binding_size
@@ -341,26 +416,13 @@ impl GpuModel {
     /// [`Error::TensorTooLarge`], [`Error::Allocation`] when the device refuses a buffer,
     /// [`Error::DeviceLost`].
     pub fn upload(dev: &Device, desc: &ModelDesc<'_>) -> Result<GpuModel, Error> {
+        desc.check()?;
         let (e, ff, v) = (desc.n_embd, desc.n_ff, desc.n_vocab);
         let (qd, kvd, hd) = (desc.q_dim(), desc.kv_dim(), desc.head_dim);
         let shape = |why: String| Error::UnsupportedShape {
             what: "model".to_string(),
             why,
         };
-        if desc.n_head == 0 || desc.n_head_kv == 0 || desc.n_head % desc.n_head_kv != 0 {
-            return Err(shape(format!(
-                "{} query heads are not a multiple of {} KV heads",
-                desc.n_head, desc.n_head_kv
-            )));
-        }
-        if hd == 0 || hd % 4 != 0 || hd > 256 {
-            return Err(shape(format!(
-                "head_dim {hd}: the kernels need a multiple of 4, at most 256"
-            )));
-        }
-        if e == 0 || ff == 0 || v == 0 || desc.layers.is_empty() {
-            return Err(shape("empty dimension or no layers".to_string()));
-        }
         let mut smalls: Vec<f32> = Vec::new();
         let mut push = |t: &TensorDesc<'_>, n: usize| -> Result<u32, Error> {
             let off = smalls.len() as u32;
@@ -382,19 +444,8 @@ impl GpuModel {
             let w_gate = upload_matrix(dev, &l.w_gate, ff, e)?;
             let w_up = upload_matrix(dev, &l.w_up, ff, e)?;
             let w_down = upload_matrix(dev, &l.w_down, e, ff)?;
-            for (a, b) in [(&wq, &wk), (&wq, &wv), (&w_gate, &w_up)] {
-                if is_k(a.ty) != is_k(b.ty) {
-                    return Err(Error::UnsupportedShape {
-                        what: format!("tensors {} and {}", a.name, b.name),
-                        why: format!(
-                            "{} and {} share one dispatch but not one activation format (Q8_K vs Q8_0)",
-                            a.ty.name(),
-                            b.ty.name()
-                        ),
-                    });
-                }
-            }
-            for t in [&wq, &wk, &wv] {
+            // Q/K/V and gate/up are segments of one dispatch: one buffer each.
+            for t in [&wq, &wk, &wv, &w_gate, &w_up] {
                 if t.chunks.len() > 1 {
                     return Err(shape(format!(
                         "tensor {} exceeds one storage binding",

@@ -443,12 +443,6 @@ impl<'m> GpuSession<'m> {
                     last_only: false,
                 },
             )?;
-            if l.w_gate.chunks.len() > 1 || l.w_up.chunks.len() > 1 {
-                return Err(Error::UnsupportedShape {
-                    what: format!("layer {li} gate/up"),
-                    why: "a feed-forward matrix exceeds one storage binding".into(),
-                });
-            }
             layers.push(LayerBinds {
                 qkv,
                 attn,

@@ -9,6 +9,7 @@
 //!   differ in f32 summation order only, as the GPU does; on SmolLM2 they differ by up to
 //!   0.4 on a top-10 logit, so 0.05 alone would ask the GPU to be closer to the SIMD path
 //!   than the CPU's own reference is. Measured maxima are printed.
+//!
 //! These tests are `#[ignore]`d in a plain `cargo test` (they need a Vulkan or Metal device
 //! and take minutes on llvmpipe); `ci/gpu.sh` runs them with `--include-ignored`.
 //! A missing model file fails when `BAGUE_REQUIRE_MODELS=1`; no device fails when
