@@ -9,14 +9,11 @@ using metal::uint;
 struct _mslBufferSizes {
     uint size0;
     uint size1;
-    uint size2;
-    uint size3;
-    uint size4;
+    uint size5;
+    uint size6;
+    uint size7;
     uint size8;
     uint size9;
-    uint size10;
-    uint size11;
-    uint size12;
 };
 
 typedef uint type_4[1];
@@ -49,7 +46,7 @@ struct type_9 {
     float inner[1024];
 };
 struct type_12 {
-    metal::uint4 inner[8];
+    metal::uint4 inner[9];
 };
 struct type_13 {
     float inner[1];
@@ -173,99 +170,54 @@ float round_f16_(
 }
 
 int sbyte(
-    uint w,
+    uint w_1,
     uint k_1
 ) {
     uint _e4 = 8u * k_1;
-    return metal::extract_bits(as_type<int>(w), metal::min(_e4, 32u), metal::min(8u, 32u - metal::min(_e4, 32u)));
-}
-
-uint wword(
-    uint seg,
-    uint i_5,
-    device type_4 const& w0_,
-    device type_4 const& w1_,
-    device type_4 const& w2_,
-    device type_4 const& w3_,
-    constant _mslBufferSizes& _buffer_sizes
-) {
-    switch(seg) {
-        case 0u: {
-            uint _e4 = w0_[metal::min(unsigned(i_5), (_buffer_sizes.size0 - 0 - 4) / 4)];
-            return _e4;
-        }
-        case 1u: {
-            uint _e7 = w1_[metal::min(unsigned(i_5), (_buffer_sizes.size1 - 0 - 4) / 4)];
-            return _e7;
-        }
-        case 2u: {
-            uint _e10 = w2_[metal::min(unsigned(i_5), (_buffer_sizes.size2 - 0 - 4) / 4)];
-            return _e10;
-        }
-        default: {
-            uint _e13 = w3_[metal::min(unsigned(i_5), (_buffer_sizes.size3 - 0 - 4) / 4)];
-            return _e13;
-        }
-    }
+    return metal::extract_bits(as_type<int>(w_1), metal::min(_e4, 32u), metal::min(8u, 32u - metal::min(_e4, 32u)));
 }
 
 uint wload(
-    uint seg_1,
     uint b,
-    device type_4 const& w0_,
-    device type_4 const& w1_,
-    device type_4 const& w2_,
-    device type_4 const& w3_,
+    device type_4 const& wbuf,
     constant _mslBufferSizes& _buffer_sizes
 ) {
-    uint i_14 = b >> 2u;
+    uint i_13 = b >> 2u;
     uint sh = (b & 3u) * 8u;
-    uint _e8 = wword(seg_1, i_14, w0_, w1_, w2_, w3_, _buffer_sizes);
+    uint lo_1 = wbuf[metal::min(unsigned(i_13), (_buffer_sizes.size0 - 0 - 4) / 4)];
     if (sh == 0u) {
-        return _e8;
+        return lo_1;
     }
-    uint _e13 = wword(seg_1, i_14 + 1u, w0_, w1_, w2_, w3_, _buffer_sizes);
-    return (_e8 >> sh) | (_e13 << (32u - sh));
+    uint hi_1 = wbuf[metal::min(unsigned(i_13 + 1u), (_buffer_sizes.size0 - 0 - 4) / 4)];
+    return (lo_1 >> sh) | (hi_1 << (32u - sh));
 }
 
 uint wbyte(
-    uint seg_2,
     uint b_1,
-    device type_4 const& w0_,
-    device type_4 const& w1_,
-    device type_4 const& w2_,
-    device type_4 const& w3_,
+    device type_4 const& wbuf,
     constant _mslBufferSizes& _buffer_sizes
 ) {
-    uint _e4 = wword(seg_2, b_1 >> 2u, w0_, w1_, w2_, w3_, _buffer_sizes);
-    return (_e4 >> ((b_1 & 3u) * 8u)) & 255u;
+    uint _e5 = wbuf[metal::min(unsigned(b_1 >> 2u), (_buffer_sizes.size0 - 0 - 4) / 4)];
+    return (_e5 >> ((b_1 & 3u) * 8u)) & 255u;
 }
 
 uint wu16_(
-    uint seg_3,
     uint b_2,
-    device type_4 const& w0_,
-    device type_4 const& w1_,
-    device type_4 const& w2_,
-    device type_4 const& w3_,
+    device type_4 const& wbuf,
     constant _mslBufferSizes& _buffer_sizes
 ) {
-    uint _e2 = wload(seg_3, b_2, w0_, w1_, w2_, w3_, _buffer_sizes);
-    return _e2 & 65535u;
+    uint _e1 = wload(b_2, wbuf, _buffer_sizes);
+    return _e1 & 65535u;
 }
 
 float wf16_(
-    uint seg_4,
     uint b_3,
-    device type_4 const& w0_,
-    device type_4 const& w1_,
-    device type_4 const& w2_,
-    device type_4 const& w3_,
+    device type_4 const& wbuf,
     constant _mslBufferSizes& _buffer_sizes
 ) {
-    uint _e2 = wu16_(seg_4, b_3, w0_, w1_, w2_, w3_, _buffer_sizes);
-    float _e3 = f16_bits_to_f32_(_e2);
-    return _e3;
+    uint _e1 = wu16_(b_3, wbuf, _buffer_sizes);
+    float _e2 = f16_bits_to_f32_(_e1);
+    return _e2;
 }
 
 uint spread4_(
@@ -274,40 +226,34 @@ uint spread4_(
     return ((((b_4 & 1u) | ((b_4 & 2u) << 7u)) | ((b_4 & 4u) << 14u)) | ((b_4 & 8u) << 21u)) << 4u;
 }
 
-WSub wsub_decode(
+WSub wsub_decode_b32_(
     uint ty,
-    uint seg_5,
     uint rb,
     uint j_1,
-    device type_4 const& w0_,
-    device type_4 const& w1_,
-    device type_4 const& w2_,
-    device type_4 const& w3_,
+    device type_4 const& wbuf,
     constant _mslBufferSizes& _buffer_sizes
 ) {
-    WSub w_1 = {};
+    WSub w_2 = {};
     uint k_2 = 0u;
     uint k_3 = 0u;
     uint k_4 = 0u;
-    uint k_5 = 0u;
-    uint i_6 = 0u;
-    w_1.zp = 0;
-    w_1.m = 0.0;
-    w_1.sc0_ = 1;
-    w_1.sc1_ = 0;
+    w_2.zp = 0;
+    w_2.m = 0.0;
+    w_2.sc0_ = 1;
+    w_2.sc1_ = 0;
     switch(ty) {
         case 2u:
         case 3u: {
             bool q41_ = ty == 3u;
             uint off = rb + (j_1 * (q41_ ? 20u : 18u));
-            float _e21 = wf16_(seg_5, off, w0_, w1_, w2_, w3_, _buffer_sizes);
-            w_1.d = _e21;
+            float _e20 = wf16_(off, wbuf, _buffer_sizes);
+            w_2.d = _e20;
             uint qoff = off + (q41_ ? 4u : 2u);
             if (q41_) {
-                float _e29 = wf16_(seg_5, off + 2u, w0_, w1_, w2_, w3_, _buffer_sizes);
-                w_1.m = _e29;
+                float _e28 = wf16_(off + 2u, wbuf, _buffer_sizes);
+                w_2.m = _e28;
             } else {
-                w_1.zp = 8;
+                w_2.zp = 8;
             }
             uint2 loop_bound = uint2(4294967295u);
             bool loop_init = true;
@@ -315,110 +261,130 @@ WSub wsub_decode(
                 if (metal::all(loop_bound == uint2(0u))) { break; }
                 loop_bound -= uint2(loop_bound.y == 0u, 1u);
                 if (!loop_init) {
-                    uint _e57 = k_2;
-                    k_2 = _e57 + 1u;
+                    uint _e56 = k_2;
+                    k_2 = _e56 + 1u;
                 }
                 loop_init = false;
-                uint _e34 = k_2;
-                if (_e34 < 4u) {
+                uint _e33 = k_2;
+                if (_e33 < 4u) {
                 } else {
                     break;
                 }
                 {
-                    uint _e38 = k_2;
-                    uint _e41 = wload(seg_5, qoff + (4u * _e38), w0_, w1_, w2_, w3_, _buffer_sizes);
-                    uint _e43 = k_2;
-                    w_1.u.inner[metal::min(unsigned(_e43), 7u)] = _e41 & 252645135u;
-                    uint _e48 = k_2;
-                    w_1.u.inner[metal::min(unsigned(_e48 + 4u), 7u)] = (_e41 >> 4u) & 252645135u;
+                    uint _e37 = k_2;
+                    uint _e40 = wload(qoff + (4u * _e37), wbuf, _buffer_sizes);
+                    uint _e42 = k_2;
+                    w_2.u.inner[metal::min(unsigned(_e42), 7u)] = _e40 & 252645135u;
+                    uint _e47 = k_2;
+                    w_2.u.inner[metal::min(unsigned(_e47 + 4u), 7u)] = (_e40 >> 4u) & 252645135u;
                 }
             }
             break;
         }
         case 6u: {
             uint off_1 = rb + (j_1 * 22u);
-            float _e63 = wf16_(seg_5, off_1, w0_, w1_, w2_, w3_, _buffer_sizes);
-            w_1.d = _e63;
-            uint _e66 = wload(seg_5, off_1 + 2u, w0_, w1_, w2_, w3_, _buffer_sizes);
-            w_1.zp = 16;
+            float _e62 = wf16_(off_1, wbuf, _buffer_sizes);
+            w_2.d = _e62;
+            uint _e65 = wload(off_1 + 2u, wbuf, _buffer_sizes);
+            w_2.zp = 16;
             uint2 loop_bound_1 = uint2(4294967295u);
             bool loop_init_1 = true;
             while(true) {
                 if (metal::all(loop_bound_1 == uint2(0u))) { break; }
                 loop_bound_1 -= uint2(loop_bound_1.y == 0u, 1u);
                 if (!loop_init_1) {
-                    uint _e110 = k_3;
-                    k_3 = _e110 + 1u;
+                    uint _e109 = k_3;
+                    k_3 = _e109 + 1u;
                 }
                 loop_init_1 = false;
-                uint _e71 = k_3;
-                if (_e71 < 4u) {
+                uint _e70 = k_3;
+                if (_e70 < 4u) {
                 } else {
                     break;
                 }
                 {
-                    uint _e77 = k_3;
-                    uint _e80 = wload(seg_5, (off_1 + 6u) + (4u * _e77), w0_, w1_, w2_, w3_, _buffer_sizes);
-                    uint _e82 = k_3;
-                    uint _e87 = k_3;
-                    uint _e90 = spread4_(_e66 >> (4u * _e87));
-                    w_1.u.inner[metal::min(unsigned(_e82), 7u)] = (_e80 & 252645135u) | _e90;
-                    uint _e93 = k_3;
-                    uint _e103 = k_3;
-                    uint _e107 = spread4_(_e66 >> (16u + (4u * _e103)));
-                    w_1.u.inner[metal::min(unsigned(_e93 + 4u), 7u)] = ((_e80 >> 4u) & 252645135u) | _e107;
+                    uint _e76 = k_3;
+                    uint _e79 = wload((off_1 + 6u) + (4u * _e76), wbuf, _buffer_sizes);
+                    uint _e81 = k_3;
+                    uint _e86 = k_3;
+                    uint _e89 = spread4_(_e65 >> (4u * _e86));
+                    w_2.u.inner[metal::min(unsigned(_e81), 7u)] = (_e79 & 252645135u) | _e89;
+                    uint _e92 = k_3;
+                    uint _e102 = k_3;
+                    uint _e106 = spread4_(_e65 >> (16u + (4u * _e102)));
+                    w_2.u.inner[metal::min(unsigned(_e92 + 4u), 7u)] = ((_e79 >> 4u) & 252645135u) | _e106;
                 }
             }
             break;
         }
-        case 8u: {
+        default: {
             uint off_2 = rb + (j_1 * 34u);
-            float _e116 = wf16_(seg_5, off_2, w0_, w1_, w2_, w3_, _buffer_sizes);
-            w_1.d = _e116;
-            w_1.zp = 128;
+            float _e115 = wf16_(off_2, wbuf, _buffer_sizes);
+            w_2.d = _e115;
+            w_2.zp = 128;
             uint2 loop_bound_2 = uint2(4294967295u);
             bool loop_init_2 = true;
             while(true) {
                 if (metal::all(loop_bound_2 == uint2(0u))) { break; }
                 loop_bound_2 -= uint2(loop_bound_2.y == 0u, 1u);
                 if (!loop_init_2) {
-                    uint _e137 = k_4;
-                    k_4 = _e137 + 1u;
+                    uint _e136 = k_4;
+                    k_4 = _e136 + 1u;
                 }
                 loop_init_2 = false;
-                uint _e121 = k_4;
-                if (_e121 < 8u) {
+                uint _e120 = k_4;
+                if (_e120 < 8u) {
                 } else {
                     break;
                 }
                 {
-                    uint _e125 = k_4;
-                    uint _e130 = k_4;
-                    uint _e133 = wload(seg_5, (off_2 + 2u) + (4u * _e130), w0_, w1_, w2_, w3_, _buffer_sizes);
-                    w_1.u.inner[metal::min(unsigned(_e125), 7u)] = _e133 ^ 2155905152u;
+                    uint _e124 = k_4;
+                    uint _e129 = k_4;
+                    uint _e132 = wload((off_2 + 2u) + (4u * _e129), wbuf, _buffer_sizes);
+                    w_2.u.inner[metal::min(unsigned(_e124), 7u)] = _e132 ^ 2155905152u;
                 }
             }
             break;
         }
+    }
+    WSub _e138 = w_2;
+    return _e138;
+}
+
+WSub wsub_decode_k(
+    uint ty_1,
+    uint rb_1,
+    uint j_2,
+    device type_4 const& wbuf,
+    constant _mslBufferSizes& _buffer_sizes
+) {
+    WSub w_3 = {};
+    uint k_5 = 0u;
+    uint i_5 = 0u;
+    w_3.zp = 0;
+    w_3.m = 0.0;
+    w_3.sc0_ = 1;
+    w_3.sc1_ = 0;
+    switch(ty_1) {
         case 12u: {
-            uint s_3 = j_1 & 7u;
-            uint off_3 = rb + ((j_1 >> 3u) * 144u);
-            float _e147 = wf16_(seg_5, off_3, w0_, w1_, w2_, w3_, _buffer_sizes);
-            w_1.d = _e147;
-            float _e151 = wf16_(seg_5, off_3 + 2u, w0_, w1_, w2_, w3_, _buffer_sizes);
-            w_1.m = _e151;
+            uint s_3 = j_2 & 7u;
+            uint off_3 = rb_1 + ((j_2 >> 3u) * 144u);
+            float _e20 = wf16_(off_3, wbuf, _buffer_sizes);
+            w_3.d = _e20;
+            float _e24 = wf16_(off_3 + 2u, wbuf, _buffer_sizes);
+            w_3.m = _e24;
             uint sc = off_3 + 4u;
             if (s_3 < 4u) {
-                uint _e158 = wbyte(seg_5, sc + s_3, w0_, w1_, w2_, w3_, _buffer_sizes);
-                w_1.sc0_ = static_cast<int>(_e158 & 63u);
-                uint _e166 = wbyte(seg_5, (sc + s_3) + 4u, w0_, w1_, w2_, w3_, _buffer_sizes);
-                w_1.sc1_ = static_cast<int>(_e166 & 63u);
+                uint _e31 = wbyte(sc + s_3, wbuf, _buffer_sizes);
+                w_3.sc0_ = static_cast<int>(_e31 & 63u);
+                uint _e39 = wbyte((sc + s_3) + 4u, wbuf, _buffer_sizes);
+                w_3.sc1_ = static_cast<int>(_e39 & 63u);
             } else {
-                uint _e173 = wbyte(seg_5, (sc + s_3) + 4u, w0_, w1_, w2_, w3_, _buffer_sizes);
-                uint _e180 = wbyte(seg_5, (sc + s_3) - 4u, w0_, w1_, w2_, w3_, _buffer_sizes);
-                w_1.sc0_ = static_cast<int>((_e173 & 15u) | ((_e180 >> 6u) << 4u));
-                uint _e191 = wbyte(seg_5, sc + s_3, w0_, w1_, w2_, w3_, _buffer_sizes);
-                w_1.sc1_ = static_cast<int>((_e173 >> 4u) | ((_e191 >> 6u) << 4u));
+                uint _e46 = wbyte((sc + s_3) + 4u, wbuf, _buffer_sizes);
+                uint _e53 = wbyte((sc + s_3) - 4u, wbuf, _buffer_sizes);
+                w_3.sc0_ = static_cast<int>((_e46 & 15u) | ((_e53 >> 6u) << 4u));
+                uint _e64 = wbyte(sc + s_3, wbuf, _buffer_sizes);
+                w_3.sc1_ = static_cast<int>((_e46 >> 4u) | ((_e64 >> 6u) << 4u));
             }
             uint qoff_1 = (off_3 + 16u) + (32u * (s_3 >> 1u));
             uint sh_1 = 4u * (s_3 & 1u);
@@ -428,27 +394,27 @@ WSub wsub_decode(
                 if (metal::all(loop_bound_3 == uint2(0u))) { break; }
                 loop_bound_3 -= uint2(loop_bound_3.y == 0u, 1u);
                 if (!loop_init_3) {
-                    uint _e226 = k_5;
-                    k_5 = _e226 + 1u;
+                    uint _e99 = k_5;
+                    k_5 = _e99 + 1u;
                 }
                 loop_init_3 = false;
-                uint _e211 = k_5;
-                if (_e211 < 8u) {
+                uint _e84 = k_5;
+                if (_e84 < 8u) {
                 } else {
                     break;
                 }
                 {
-                    uint _e215 = k_5;
-                    uint _e218 = k_5;
-                    uint _e221 = wload(seg_5, qoff_1 + (4u * _e218), w0_, w1_, w2_, w3_, _buffer_sizes);
-                    w_1.u.inner[metal::min(unsigned(_e215), 7u)] = (_e221 >> sh_1) & 252645135u;
+                    uint _e88 = k_5;
+                    uint _e91 = k_5;
+                    uint _e94 = wload(qoff_1 + (4u * _e91), wbuf, _buffer_sizes);
+                    w_3.u.inner[metal::min(unsigned(_e88), 7u)] = (_e94 >> sh_1) & 252645135u;
                 }
             }
             break;
         }
         default: {
-            uint s_4 = j_1 & 7u;
-            uint off_4 = rb + ((j_1 >> 3u) * 210u);
+            uint s_4 = j_2 & 7u;
+            uint off_4 = rb_1 + ((j_2 >> 3u) * 210u);
             uint h_2 = s_4 >> 2u;
             uint k_11 = s_4 & 3u;
             uint loff = (off_4 + (64u * h_2)) + (32u * (k_11 & 1u));
@@ -461,38 +427,60 @@ WSub wsub_decode(
                 if (metal::all(loop_bound_4 == uint2(0u))) { break; }
                 loop_bound_4 -= uint2(loop_bound_4.y == 0u, 1u);
                 if (!loop_init_4) {
-                    uint _e286 = i_6;
-                    i_6 = _e286 + 1u;
+                    uint _e159 = i_5;
+                    i_5 = _e159 + 1u;
                 }
                 loop_init_4 = false;
-                uint _e260 = i_6;
-                if (_e260 < 8u) {
+                uint _e133 = i_5;
+                if (_e133 < 8u) {
                 } else {
                     break;
                 }
                 {
-                    uint _e264 = i_6;
-                    uint _e267 = wload(seg_5, loff + (4u * _e264), w0_, w1_, w2_, w3_, _buffer_sizes);
-                    uint lo_1 = (_e267 >> lsh) & 252645135u;
-                    uint _e272 = i_6;
-                    uint _e275 = wload(seg_5, hoff + (4u * _e272), w0_, w1_, w2_, w3_, _buffer_sizes);
-                    uint hi_1 = ((_e275 >> hsh) & 50529027u) << 4u;
-                    uint _e282 = i_6;
-                    w_1.u.inner[metal::min(unsigned(_e282), 7u)] = lo_1 | hi_1;
+                    uint _e137 = i_5;
+                    uint _e140 = wload(loff + (4u * _e137), wbuf, _buffer_sizes);
+                    uint lo_2 = (_e140 >> lsh) & 252645135u;
+                    uint _e145 = i_5;
+                    uint _e148 = wload(hoff + (4u * _e145), wbuf, _buffer_sizes);
+                    uint hi_2 = ((_e148 >> hsh) & 50529027u) << 4u;
+                    uint _e155 = i_5;
+                    w_3.u.inner[metal::min(unsigned(_e155), 7u)] = lo_2 | hi_2;
                 }
             }
-            w_1.zp = 32;
-            uint _e296 = wbyte(seg_5, (off_4 + 192u) + (2u * s_4), w0_, w1_, w2_, w3_, _buffer_sizes);
-            w_1.sc0_ = metal::extract_bits(static_cast<int>(_e296), metal::min(0u, 32u), metal::min(8u, 32u - metal::min(0u, 32u)));
-            uint _e307 = wbyte(seg_5, (off_4 + 193u) + (2u * s_4), w0_, w1_, w2_, w3_, _buffer_sizes);
-            w_1.sc1_ = metal::extract_bits(static_cast<int>(_e307), metal::min(0u, 32u), metal::min(8u, 32u - metal::min(0u, 32u)));
-            float _e315 = wf16_(seg_5, off_4 + 208u, w0_, w1_, w2_, w3_, _buffer_sizes);
-            w_1.d = _e315;
+            w_3.zp = 32;
+            uint _e169 = wbyte((off_4 + 192u) + (2u * s_4), wbuf, _buffer_sizes);
+            w_3.sc0_ = metal::extract_bits(static_cast<int>(_e169), metal::min(0u, 32u), metal::min(8u, 32u - metal::min(0u, 32u)));
+            uint _e180 = wbyte((off_4 + 193u) + (2u * s_4), wbuf, _buffer_sizes);
+            w_3.sc1_ = metal::extract_bits(static_cast<int>(_e180), metal::min(0u, 32u), metal::min(8u, 32u - metal::min(0u, 32u)));
+            float _e188 = wf16_(off_4 + 208u, wbuf, _buffer_sizes);
+            w_3.d = _e188;
             break;
         }
     }
-    WSub _e316 = w_1;
-    return _e316;
+    WSub _e189 = w_3;
+    return _e189;
+}
+
+WSub wsub_decode(
+    uint ty_2,
+    uint rb_2,
+    uint j_3,
+    device type_4 const& wbuf,
+    constant _mslBufferSizes& _buffer_sizes
+) {
+    bool local_4 = {};
+    if (!((ty_2 == 12u))) {
+        local_4 = ty_2 == 14u;
+    } else {
+        local_4 = true;
+    }
+    bool _e11 = local_4;
+    if (_e11) {
+        WSub _e12 = wsub_decode_k(ty_2, rb_2, j_3, wbuf, _buffer_sizes);
+        return _e12;
+    }
+    WSub _e13 = wsub_decode_b32_(ty_2, rb_2, j_3, wbuf, _buffer_sizes);
+    return _e13;
 }
 
 int dot4_us(
@@ -507,8 +495,8 @@ int dot4_us(
 }
 
 float wsub_dot(
-    uint ty_1,
-    WSub w_2,
+    uint ty_3,
+    WSub w_4,
     ASub a_1
 ) {
     int lo = 0;
@@ -533,39 +521,39 @@ float wsub_dot(
             int _e12 = lo;
             uint _e14 = k_6;
             uint _e17 = k_6;
-            int _e19 = dot4_us(w_2.u.inner[metal::min(unsigned(_e14), 7u)], a_1.q.inner[metal::min(unsigned(_e17), 7u)]);
+            int _e19 = dot4_us(w_4.u.inner[metal::min(unsigned(_e14), 7u)], a_1.q.inner[metal::min(unsigned(_e17), 7u)]);
             lo = as_type<int>(as_type<uint>(_e12) + as_type<uint>(_e19));
             int _e21 = hi;
             uint _e23 = k_6;
             uint _e28 = k_6;
-            int _e32 = dot4_us(w_2.u.inner[metal::min(unsigned(_e23 + 4u), 7u)], a_1.q.inner[metal::min(unsigned(_e28 + 4u), 7u)]);
+            int _e32 = dot4_us(w_4.u.inner[metal::min(unsigned(_e23 + 4u), 7u)], a_1.q.inner[metal::min(unsigned(_e28 + 4u), 7u)]);
             hi = as_type<int>(as_type<uint>(_e21) + as_type<uint>(_e32));
         }
     }
     int _e37 = lo;
-    lo = as_type<int>(as_type<uint>(_e37) - as_type<uint>(as_type<int>(as_type<uint>(w_2.zp) * as_type<uint>(a_1.sum_lo))));
+    lo = as_type<int>(as_type<uint>(_e37) - as_type<uint>(as_type<int>(as_type<uint>(w_4.zp) * as_type<uint>(a_1.sum_lo))));
     int _e42 = hi;
-    hi = as_type<int>(as_type<uint>(_e42) - as_type<uint>(as_type<int>(as_type<uint>(w_2.zp) * as_type<uint>(a_1.sum_hi))));
-    switch(ty_1) {
+    hi = as_type<int>(as_type<uint>(_e42) - as_type<uint>(as_type<int>(as_type<uint>(w_4.zp) * as_type<uint>(a_1.sum_hi))));
+    switch(ty_3) {
         case 3u: {
             int _e50 = lo;
             int _e51 = hi;
-            return ((w_2.d * a_1.d) * static_cast<float>(as_type<int>(as_type<uint>(_e50) + as_type<uint>(_e51)))) + (w_2.m * a_1.s);
+            return ((w_4.d * a_1.d) * static_cast<float>(as_type<int>(as_type<uint>(_e50) + as_type<uint>(_e51)))) + (w_4.m * a_1.s);
         }
         case 12u: {
             int _e63 = lo;
             int _e64 = hi;
-            return ((w_2.d * a_1.d) * static_cast<float>(as_type<int>(as_type<uint>(w_2.sc0_) * as_type<uint>(as_type<int>(as_type<uint>(_e63) + as_type<uint>(_e64)))))) - ((w_2.m * a_1.d) * static_cast<float>(as_type<int>(as_type<uint>(w_2.sc1_) * as_type<uint>(as_type<int>(as_type<uint>(a_1.sum_lo) + as_type<uint>(a_1.sum_hi))))));
+            return ((w_4.d * a_1.d) * static_cast<float>(as_type<int>(as_type<uint>(w_4.sc0_) * as_type<uint>(as_type<int>(as_type<uint>(_e63) + as_type<uint>(_e64)))))) - ((w_4.m * a_1.d) * static_cast<float>(as_type<int>(as_type<uint>(w_4.sc1_) * as_type<uint>(as_type<int>(as_type<uint>(a_1.sum_lo) + as_type<uint>(a_1.sum_hi))))));
         }
         case 14u: {
             int _e84 = lo;
             int _e87 = hi;
-            return (w_2.d * a_1.d) * static_cast<float>(as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(w_2.sc0_) * as_type<uint>(_e84))) + as_type<uint>(as_type<int>(as_type<uint>(w_2.sc1_) * as_type<uint>(_e87)))));
+            return (w_4.d * a_1.d) * static_cast<float>(as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(w_4.sc0_) * as_type<uint>(_e84))) + as_type<uint>(as_type<int>(as_type<uint>(w_4.sc1_) * as_type<uint>(_e87)))));
         }
         default: {
             int _e92 = lo;
             int _e93 = hi;
-            return static_cast<float>(as_type<int>(as_type<uint>(_e92) + as_type<uint>(_e93))) * (w_2.d * a_1.d);
+            return static_cast<float>(as_type<int>(as_type<uint>(_e92) + as_type<uint>(_e93))) * (w_4.d * a_1.d);
         }
     }
 }
@@ -575,31 +563,27 @@ uint naga_div(uint lhs, uint rhs) {
 }
 
 float wdequant(
-    uint ty_2,
-    uint seg_6,
-    uint rb_1,
+    uint ty_4,
+    uint rb_3,
     uint e,
-    device type_4 const& w0_,
-    device type_4 const& w1_,
-    device type_4 const& w2_,
-    device type_4 const& w3_,
+    device type_4 const& wbuf,
     constant _mslBufferSizes& _buffer_sizes
 ) {
-    WSub _e6 = wsub_decode(ty_2, seg_6, rb_1, naga_div(e, 32u), w0_, w1_, w2_, w3_, _buffer_sizes);
+    WSub _e5 = wsub_decode(ty_4, rb_3, naga_div(e, 32u), wbuf, _buffer_sizes);
     uint l = e & 31u;
-    int q = as_type<int>(as_type<uint>(static_cast<int>((_e6.u.inner[metal::min(unsigned(l >> 2u), 7u)] >> (8u * (l & 3u))) & 255u)) - as_type<uint>(_e6.zp));
-    switch(ty_2) {
+    int q = as_type<int>(as_type<uint>(static_cast<int>((_e5.u.inner[metal::min(unsigned(l >> 2u), 7u)] >> (8u * (l & 3u))) & 255u)) - as_type<uint>(_e5.zp));
+    switch(ty_4) {
         case 3u: {
-            return (static_cast<float>(q) * _e6.d) + _e6.m;
+            return (static_cast<float>(q) * _e5.d) + _e5.m;
         }
         case 12u: {
-            return ((_e6.d * static_cast<float>(_e6.sc0_)) * static_cast<float>(q)) - (_e6.m * static_cast<float>(_e6.sc1_));
+            return ((_e5.d * static_cast<float>(_e5.sc0_)) * static_cast<float>(q)) - (_e5.m * static_cast<float>(_e5.sc1_));
         }
         case 14u: {
-            return (_e6.d * static_cast<float>((l >= 16u) ? _e6.sc1_ : _e6.sc0_)) * static_cast<float>(q);
+            return (_e5.d * static_cast<float>((l >= 16u) ? _e5.sc1_ : _e5.sc0_)) * static_cast<float>(q);
         }
         default: {
-            return static_cast<float>(q) * _e6.d;
+            return static_cast<float>(q) * _e5.d;
         }
     }
 }
@@ -610,7 +594,7 @@ ASub pack_q(
     ASub a_2 = {};
     uint k_7 = 0u;
     uint word = {};
-    uint i_7 = {};
+    uint i_6 = {};
     a_2.sum_lo = 0;
     a_2.sum_hi = 0;
     uint2 loop_bound_6 = uint2(4294967295u);
@@ -630,28 +614,28 @@ ASub pack_q(
         }
         {
             word = 0u;
-            i_7 = 0u;
+            i_6 = 0u;
             uint2 loop_bound_7 = uint2(4294967295u);
             bool loop_init_7 = true;
             while(true) {
                 if (metal::all(loop_bound_7 == uint2(0u))) { break; }
                 loop_bound_7 -= uint2(loop_bound_7.y == 0u, 1u);
                 if (!loop_init_7) {
-                    uint _e43 = i_7;
-                    i_7 = _e43 + 1u;
+                    uint _e43 = i_6;
+                    i_6 = _e43 + 1u;
                 }
                 loop_init_7 = false;
-                uint _e15 = i_7;
+                uint _e15 = i_6;
                 if (_e15 < 4u) {
                 } else {
                     break;
                 }
                 {
                     uint _e19 = k_7;
-                    uint _e21 = i_7;
+                    uint _e21 = i_6;
                     int q_1 = qs.inner[metal::min(unsigned((4u * _e19) + _e21), 31u)];
                     uint _e24 = word;
-                    uint _e29 = i_7;
+                    uint _e29 = i_6;
                     word = _e24 | ((as_type<uint>(q_1) & 255u) << (8u * _e29));
                     uint _e33 = k_7;
                     if (_e33 < 4u) {
@@ -680,10 +664,10 @@ ASub quant_q8_0_(
     type_7 x_2
 ) {
     float amax = 0.0;
-    uint i_8 = 0u;
+    uint i_7 = 0u;
     type_6 qs_1 = {};
     int sum = 0;
-    uint i_9 = 0u;
+    uint i_8 = 0u;
     ASub a_3 = {};
     uint2 loop_bound_8 = uint2(4294967295u);
     bool loop_init_8 = true;
@@ -691,18 +675,18 @@ ASub quant_q8_0_(
         if (metal::all(loop_bound_8 == uint2(0u))) { break; }
         loop_bound_8 -= uint2(loop_bound_8.y == 0u, 1u);
         if (!loop_init_8) {
-            uint _e14 = i_8;
-            i_8 = _e14 + 1u;
+            uint _e14 = i_7;
+            i_7 = _e14 + 1u;
         }
         loop_init_8 = false;
-        uint _e5 = i_8;
+        uint _e5 = i_7;
         if (_e5 < 32u) {
         } else {
             break;
         }
         {
             float _e8 = amax;
-            uint _e9 = i_8;
+            uint _e9 = i_7;
             amax = metal::max(_e8, metal::abs(x_2.inner[metal::min(unsigned(_e9), 31u)]));
         }
     }
@@ -717,21 +701,21 @@ ASub quant_q8_0_(
         if (metal::all(loop_bound_9 == uint2(0u))) { break; }
         loop_bound_9 -= uint2(loop_bound_9.y == 0u, 1u);
         if (!loop_init_9) {
-            uint _e48 = i_9;
-            i_9 = _e48 + 1u;
+            uint _e48 = i_8;
+            i_8 = _e48 + 1u;
         }
         loop_init_9 = false;
-        uint _e32 = i_9;
+        uint _e32 = i_8;
         if (_e32 < 32u) {
         } else {
             break;
         }
         {
-            uint _e35 = i_9;
+            uint _e35 = i_8;
             int v_3 = naga_f2i32(metal::rint(x_2.inner[metal::min(unsigned(_e35), 31u)] * id));
             int _e40 = sum;
             sum = as_type<int>(as_type<uint>(_e40) + as_type<uint>(v_3));
-            uint _e42 = i_9;
+            uint _e42 = i_8;
             qs_1.inner[metal::min(unsigned(_e42), 31u)] = metal::clamp(v_3, -128, 127);
         }
     }
@@ -752,7 +736,7 @@ ASub quant_q8_k(
     float iscale
 ) {
     type_6 qs_2 = {};
-    uint i_10 = 0u;
+    uint i_9 = 0u;
     ASub a_4 = {};
     uint2 loop_bound_10 = uint2(4294967295u);
     bool loop_init_10 = true;
@@ -760,18 +744,18 @@ ASub quant_q8_k(
         if (metal::all(loop_bound_10 == uint2(0u))) { break; }
         loop_bound_10 -= uint2(loop_bound_10.y == 0u, 1u);
         if (!loop_init_10) {
-            uint _e18 = i_10;
-            i_10 = _e18 + 1u;
+            uint _e18 = i_9;
+            i_9 = _e18 + 1u;
         }
         loop_init_10 = false;
-        uint _e5 = i_10;
+        uint _e5 = i_9;
         if (_e5 < 32u) {
         } else {
             break;
         }
         {
-            uint _e8 = i_10;
-            uint _e10 = i_10;
+            uint _e8 = i_9;
+            uint _e10 = i_9;
             qs_2.inner[metal::min(unsigned(_e8), 31u)] = metal::min(127, naga_f2i32(metal::rint(iscale * x_3.inner[metal::min(unsigned(_e10), 31u)])));
         }
     }
@@ -814,7 +798,7 @@ float rms_scale(
         }
         {
             uint _e10 = k_8;
-            float v_4 = x_4[metal::min(unsigned(base + _e10), (_buffer_sizes.size4 - 0 - 4) / 4)];
+            float v_4 = x_4[metal::min(unsigned(base + _e10), (_buffer_sizes.size1 - 0 - 4) / 4)];
             float _e14 = ss;
             ss = _e14 + (v_4 * v_4);
         }
@@ -870,10 +854,10 @@ float swiglu(
 }
 
 uint p(
-    uint i_11,
+    uint i_10,
     constant type_12& P
 ) {
-    uint _e8 = P.inner[metal::min(unsigned(i_11 >> 2u), 7u)][metal::min(unsigned(i_11 & 3u), 3u)];
+    uint _e8 = P.inner[metal::min(unsigned(i_10 >> 2u), 8u)][metal::min(unsigned(i_10 & 3u), 3u)];
     return _e8;
 }
 
@@ -889,13 +873,13 @@ float act_value(
 ) {
     uint _e4 = tin0_;
     uint _e7 = p(4u, P);
-    float v_5 = x_4[metal::min(unsigned(((_e4 + t_4) * _e7) + k_9), (_buffer_sizes.size4 - 0 - 4) / 4)];
+    float v_5 = x_4[metal::min(unsigned(((_e4 + t_4) * _e7) + k_9), (_buffer_sizes.size1 - 0 - 4) / 4)];
     uint _e13 = p(6u, P);
     if (_e13 == NONE) {
         return v_5;
     }
     float _e18 = nscale.inner[metal::min(unsigned(t_4), 0u)];
-    float _e23 = smalls[metal::min(unsigned(_e13 + k_9), (_buffer_sizes.size9 - 0 - 4) / 4)];
+    float _e23 = smalls[metal::min(unsigned(_e13 + k_9), (_buffer_sizes.size6 - 0 - 4) / 4)];
     return (v_5 * _e18) * _e23;
 }
 
@@ -911,24 +895,24 @@ float q8k_iscale(
 ) {
     float amax_1 = 0.0;
     float mx = 0.0;
-    uint i_12 = 0u;
+    uint i_11 = 0u;
     uint2 loop_bound_13 = uint2(4294967295u);
     bool loop_init_13 = true;
     while(true) {
         if (metal::all(loop_bound_13 == uint2(0u))) { break; }
         loop_bound_13 -= uint2(loop_bound_13.y == 0u, 1u);
         if (!loop_init_13) {
-            uint _e18 = i_12;
-            i_12 = _e18 + 1u;
+            uint _e18 = i_11;
+            i_11 = _e18 + 1u;
         }
         loop_init_13 = false;
-        uint _e8 = i_12;
+        uint _e8 = i_11;
         if (_e8 < 256u) {
         } else {
             break;
         }
         {
-            uint _e11 = i_12;
+            uint _e11 = i_11;
             float _e13 = act_value(t_5, k0_ + _e11, x_4, P, smalls, nscale, tin0_, _buffer_sizes);
             float av = metal::abs(_e13);
             float _e15 = amax_1;
@@ -989,83 +973,81 @@ Slot slot_of(
 ) {
     Slot sl = {};
     uint ra = {};
-    uint rb_2 = {};
+    uint rb_4 = {};
     uint _e4 = p(0u, P);
     uint _e7 = p(26u, P);
     uint rw = naga_div(WG, _e7) * R;
     if (_e4 <= 1u) {
-        sl.unit = (wg * rw) + r_3;
-        uint _e18 = sl.unit;
-        uint _e19 = seg_of(_e18, P);
-        sl.seg = _e19;
-        uint _e22 = sl.unit;
-        uint _e25 = sl.seg;
-        uint _e27 = p(12u + _e25, P);
-        sl.row = _e22 - _e27;
+        uint _e15 = p(12u, P);
+        sl.unit = (_e15 + (wg * rw)) + r_3;
+        sl.seg = 0u;
+        uint _e23 = sl.unit;
+        uint _e25 = p(12u, P);
+        sl.row = _e23 - _e25;
     } else {
         uint k_12 = naga_div(r_3, R);
-        uint i_15 = naga_mod(r_3, R);
-        sl.unit = ((wg * naga_div(rw, 2u)) + (2u * k_12)) + naga_mod(i_15, 2u);
-        uint which = naga_div(i_15, 2u);
+        uint i_14 = naga_mod(r_3, R);
+        sl.unit = ((wg * naga_div(rw, 2u)) + (2u * k_12)) + naga_mod(i_14, 2u);
+        uint which = naga_div(i_14, 2u);
         if (_e4 == 2u) {
             sl.seg = which;
-            uint _e50 = sl.unit;
-            sl.row = _e50;
+            uint _e48 = sl.unit;
+            sl.row = _e48;
         } else {
-            uint _e53 = sl.unit;
-            uint _e54 = seg_of(_e53, P);
-            sl.seg = _e54;
-            uint _e57 = sl.unit;
-            uint _e60 = sl.seg;
-            uint _e62 = p(12u + _e60, P);
-            sl.lp = _e57 - _e62;
-            uint _e66 = sl.lp;
-            ra = 2u * _e66;
-            uint _e69 = ra;
-            rb_2 = _e69 + 1u;
-            uint _e74 = sl.seg;
-            if (_e74 < 2u) {
-                uint _e78 = p(24u, P);
-                uint half_1 = naga_div(_e78, 2u);
-                uint _e82 = sl.lp;
-                uint head = naga_div(_e82, half_1);
-                uint _e85 = sl.lp;
-                uint i_16 = naga_mod(_e85, half_1);
-                uint _e88 = p(25u, P);
-                if (_e88 != 0u) {
-                    ra = (head * _e78) + i_16;
-                    uint _e93 = ra;
-                    rb_2 = _e93 + half_1;
+            uint _e51 = sl.unit;
+            uint _e52 = seg_of(_e51, P);
+            sl.seg = _e52;
+            uint _e55 = sl.unit;
+            uint _e58 = sl.seg;
+            uint _e60 = p(12u + _e58, P);
+            sl.lp = _e55 - _e60;
+            uint _e64 = sl.lp;
+            ra = 2u * _e64;
+            uint _e67 = ra;
+            rb_4 = _e67 + 1u;
+            uint _e72 = sl.seg;
+            if (_e72 < 2u) {
+                uint _e76 = p(24u, P);
+                uint half_1 = naga_div(_e76, 2u);
+                uint _e80 = sl.lp;
+                uint head = naga_div(_e80, half_1);
+                uint _e83 = sl.lp;
+                uint i_15 = naga_mod(_e83, half_1);
+                uint _e86 = p(25u, P);
+                if (_e86 != 0u) {
+                    ra = (head * _e76) + i_15;
+                    uint _e91 = ra;
+                    rb_4 = _e91 + half_1;
                 } else {
-                    ra = (head * _e78) + (2u * i_16);
-                    uint _e99 = ra;
-                    rb_2 = _e99 + 1u;
+                    ra = (head * _e76) + (2u * i_15);
+                    uint _e97 = ra;
+                    rb_4 = _e97 + 1u;
                 }
             }
-            uint _e103 = ra;
-            uint _e104 = rb_2;
-            sl.row = (which == 1u) ? _e104 : _e103;
+            uint _e101 = ra;
+            uint _e102 = rb_4;
+            sl.row = (which == 1u) ? _e102 : _e101;
         }
     }
-    uint _e110 = sl.unit;
-    uint _e112 = p(2u, P);
-    sl.valid = _e110 < _e112;
-    Slot _e114 = sl;
-    return _e114;
+    uint _e108 = sl.unit;
+    uint _e110 = p(2u, P);
+    sl.valid = _e108 < _e110;
+    Slot _e112 = sl;
+    return _e112;
 }
 
 float bias_at(
-    uint seg_7,
-    uint i_13,
+    uint seg,
+    uint i_12,
     constant type_12& P,
     device type_8 const& smalls,
     constant _mslBufferSizes& _buffer_sizes
 ) {
-    uint _e4 = p(20u + seg_7, P);
+    uint _e4 = p(20u + seg, P);
     if (_e4 == NONE) {
         return 0.0;
     }
-    float _e11 = smalls[metal::min(unsigned(_e4 + i_13), (_buffer_sizes.size9 - 0 - 4) / 4)];
+    float _e11 = smalls[metal::min(unsigned(_e4 + i_12), (_buffer_sizes.size6 - 0 - 4) / 4)];
     return _e11;
 }
 
@@ -1098,12 +1080,12 @@ void epilogue_qkv(
     type_16 va = {};
     type_16 vb = {};
     type_17 ra_1 = {};
-    type_17 rb_3 = {};
+    type_17 rb_5 = {};
     uint u_3 = 0u;
     float a_7 = {};
     float b_8 = {};
     uint u_4 = 0u;
-    bool local_4 = {};
+    bool local_5 = {};
     uint u_5 = 0u;
     uint2 loop_bound_15 = uint2(4294967295u);
     bool loop_init_15 = true;
@@ -1133,7 +1115,7 @@ void epilogue_qkv(
     uint _e25 = tout0_;
     uint pos = (_e23 + _e25) + t_6;
     uint _e29 = p(30u, P);
-    uint seg_8 = slots_1.inner[0].seg;
+    uint seg_1 = slots_1.inner[0].seg;
     uint2 loop_bound_16 = uint2(4294967295u);
     bool loop_init_16 = true;
     while(true) {
@@ -1157,28 +1139,28 @@ void epilogue_qkv(
             uint _e48 = u_3;
             uint _e50 = u_3;
             uint _e55 = slots_1.inner[metal::min(unsigned(_e50 + 2u), 3u)].row;
-            rb_3.inner[metal::min(unsigned(_e48), 1u)] = _e55;
+            rb_5.inner[metal::min(unsigned(_e48), 1u)] = _e55;
             uint _e57 = u_3;
             float _e63 = fin.inner[metal::min(unsigned(((s0_1 + _e57) * TILE_T) + t_6), 1023u)];
             uint _e64 = u_3;
             uint _e66 = ra_1.inner[metal::min(unsigned(_e64), 1u)];
-            float _e67 = bias_at(seg_8, _e66, P, smalls, _buffer_sizes);
+            float _e67 = bias_at(seg_1, _e66, P, smalls, _buffer_sizes);
             a_7 = _e63 + _e67;
             uint _e71 = u_3;
             float _e79 = fin.inner[metal::min(unsigned((((s0_1 + _e71) + 2u) * TILE_T) + t_6), 1023u)];
             uint _e80 = u_3;
-            uint _e82 = rb_3.inner[metal::min(unsigned(_e80), 1u)];
-            float _e83 = bias_at(seg_8, _e82, P, smalls, _buffer_sizes);
+            uint _e82 = rb_5.inner[metal::min(unsigned(_e80), 1u)];
+            float _e83 = bias_at(seg_1, _e82, P, smalls, _buffer_sizes);
             b_8 = _e79 + _e83;
-            if (seg_8 < 2u) {
+            if (seg_1 < 2u) {
                 uint _e88 = u_3;
                 uint _e91 = slots_1.inner[metal::min(unsigned(_e88), 3u)].lp;
-                uint i_17 = naga_mod(_e91, half_2);
-                uint cs = (pos * _e18) + (2u * i_17);
+                uint i_16 = naga_mod(_e91, half_2);
+                uint cs = (pos * _e18) + (2u * i_16);
                 float _e97 = a_7;
                 float _e98 = b_8;
-                float _e101 = rope[metal::min(unsigned(cs), (_buffer_sizes.size10 - 0 - 4) / 4)];
-                float _e106 = rope[metal::min(unsigned(cs + 1u), (_buffer_sizes.size10 - 0 - 4) / 4)];
+                float _e101 = rope[metal::min(unsigned(cs), (_buffer_sizes.size7 - 0 - 4) / 4)];
+                float _e106 = rope[metal::min(unsigned(cs + 1u), (_buffer_sizes.size7 - 0 - 4) / 4)];
                 metal::float2 _e107 = rope_pair(_e97, _e98, _e101, _e106);
                 a_7 = _e107.x;
                 b_8 = _e107.y;
@@ -1191,7 +1173,7 @@ void epilogue_qkv(
             vb.inner[metal::min(unsigned(_e113), 1u)] = _e115;
         }
     }
-    if (seg_8 == 0u) {
+    if (seg_1 == 0u) {
         uint _e122 = tout0_;
         uint _e125 = p(5u, P);
         uint o = (_e122 + t_6) * _e125;
@@ -1215,35 +1197,35 @@ void epilogue_qkv(
                 uint _e135 = ra_1.inner[metal::min(unsigned(_e133), 1u)];
                 uint _e138 = u_4;
                 float _e140 = va.inner[metal::min(unsigned(_e138), 1u)];
-                out[metal::min(unsigned(o + _e135), (_buffer_sizes.size8 - 0 - 4) / 4)] = _e140;
+                out[metal::min(unsigned(o + _e135), (_buffer_sizes.size5 - 0 - 4) / 4)] = _e140;
                 uint _e142 = u_4;
-                uint _e144 = rb_3.inner[metal::min(unsigned(_e142), 1u)];
+                uint _e144 = rb_5.inner[metal::min(unsigned(_e142), 1u)];
                 uint _e147 = u_4;
                 float _e149 = vb.inner[metal::min(unsigned(_e147), 1u)];
-                out[metal::min(unsigned(o + _e144), (_buffer_sizes.size8 - 0 - 4) / 4)] = _e149;
+                out[metal::min(unsigned(o + _e144), (_buffer_sizes.size5 - 0 - 4) / 4)] = _e149;
             }
         }
         return;
     }
     uint base_1 = naga_div(pos * _e29, 2u);
-    if (seg_8 == 1u) {
+    if (seg_1 == 1u) {
         uint _e161 = p(25u, P);
-        local_4 = _e161 != 0u;
+        local_5 = _e161 != 0u;
     } else {
-        local_4 = false;
+        local_5 = false;
     }
-    bool _e165 = local_4;
+    bool _e165 = local_5;
     if (_e165) {
         uint _e168 = ra_1.inner[0];
         float _e174 = va.inner[0];
         float _e176 = va.inner[1];
         uint _e177 = pack_f16x2_(_e174, _e176);
-        kc[metal::min(unsigned(base_1 + naga_div(_e168, 2u)), (_buffer_sizes.size11 - 0 - 4) / 4)] = _e177;
-        uint _e180 = rb_3.inner[0];
+        kc[metal::min(unsigned(base_1 + naga_div(_e168, 2u)), (_buffer_sizes.size8 - 0 - 4) / 4)] = _e177;
+        uint _e180 = rb_5.inner[0];
         float _e186 = vb.inner[0];
         float _e188 = vb.inner[1];
         uint _e189 = pack_f16x2_(_e186, _e188);
-        kc[metal::min(unsigned(base_1 + naga_div(_e180, 2u)), (_buffer_sizes.size11 - 0 - 4) / 4)] = _e189;
+        kc[metal::min(unsigned(base_1 + naga_div(_e180, 2u)), (_buffer_sizes.size8 - 0 - 4) / 4)] = _e189;
         return;
     }
     uint2 loop_bound_18 = uint2(4294967295u);
@@ -1267,14 +1249,14 @@ void epilogue_qkv(
             uint _e198 = u_5;
             float _e200 = vb.inner[metal::min(unsigned(_e198), 1u)];
             uint _e201 = pack_f16x2_(_e197, _e200);
-            if (seg_8 == 1u) {
+            if (seg_1 == 1u) {
                 uint _e205 = u_5;
                 uint _e207 = ra_1.inner[metal::min(unsigned(_e205), 1u)];
-                kc[metal::min(unsigned(base_1 + naga_div(_e207, 2u)), (_buffer_sizes.size11 - 0 - 4) / 4)] = _e201;
+                kc[metal::min(unsigned(base_1 + naga_div(_e207, 2u)), (_buffer_sizes.size8 - 0 - 4) / 4)] = _e201;
             } else {
                 uint _e213 = u_5;
                 uint _e215 = ra_1.inner[metal::min(unsigned(_e213), 1u)];
-                vc[metal::min(unsigned(base_1 + naga_div(_e215, 2u)), (_buffer_sizes.size12 - 0 - 4) / 4)] = _e201;
+                vc[metal::min(unsigned(base_1 + naga_div(_e215, 2u)), (_buffer_sizes.size9 - 0 - 4) / 4)] = _e201;
             }
         }
     }
@@ -1286,23 +1268,20 @@ struct main_Input {
 [[max_total_threads_per_threadgroup(64)]] kernel void main_(
   metal::uint3 wid [[threadgroup_position_in_grid]]
 , uint lid [[thread_index_in_threadgroup]]
-, device type_4 const& w0_ [[buffer(2)]]
-, device type_4 const& w1_ [[buffer(3)]]
-, device type_4 const& w2_ [[buffer(4)]]
-, device type_4 const& w3_ [[buffer(5)]]
-, device type_8 const& x_4 [[buffer(6)]]
+, device type_4 const& wbuf [[buffer(2)]]
+, device type_8 const& x_4 [[buffer(3)]]
 , threadgroup type_9& red
 , constant type_12& P [[buffer(0)]]
 , constant metal::uint4& S [[buffer(1)]]
-, device type_8& out [[buffer(7)]]
-, device type_8 const& smalls [[buffer(8)]]
-, device type_8 const& rope [[buffer(9)]]
-, device type_4& kc [[buffer(10)]]
-, device type_4& vc [[buffer(11)]]
+, device type_8& out [[buffer(4)]]
+, device type_8 const& smalls [[buffer(5)]]
+, device type_8 const& rope [[buffer(6)]]
+, device type_4& kc [[buffer(7)]]
+, device type_4& vc [[buffer(8)]]
 , threadgroup type_13& nscale
 , threadgroup type_14& kis
 , threadgroup type_9& fin
-, constant _mslBufferSizes& _buffer_sizes [[buffer(12)]]
+, constant _mslBufferSizes& _buffer_sizes [[buffer(9)]]
 ) {
     uint tin0_ = {};
     uint ntile = {};
@@ -1320,6 +1299,7 @@ struct main_Input {
     type_7 xs = {};
     uint i_2 = {};
     uint r_1 = {};
+    WSub w = {};
     uint t_2 = {};
     uint i_3 = 0u;
     uint i_4 = {};
@@ -1465,8 +1445,8 @@ struct main_Input {
         if (metal::all(loop_bound_23 == uint2(0u))) { break; }
         loop_bound_23 -= uint2(loop_bound_23.y == 0u, 1u);
         if (!loop_init_23) {
-            uint _e231 = j;
-            j = _e231 + _e100;
+            uint _e247 = j;
+            j = _e247 + _e100;
         }
         loop_init_23 = false;
         uint _e134 = j;
@@ -1483,56 +1463,59 @@ struct main_Input {
                 if (metal::all(loop_bound_24 == uint2(0u))) { break; }
                 loop_bound_24 -= uint2(loop_bound_24.y == 0u, 1u);
                 if (!loop_init_24) {
-                    uint _e183 = t_1;
-                    t_1 = _e183 + 1u;
+                    uint _e186 = t_1;
+                    t_1 = _e186 + 1u;
                 }
                 loop_init_24 = false;
                 uint _e140 = t_1;
-                uint _e142 = ntile;
-                if (_e140 < _e142) {
+                if (_e140 < TILE_T) {
                 } else {
                     break;
                 }
                 {
-                    xs = type_7 {};
-                    i_2 = 0u;
-                    uint2 loop_bound_25 = uint2(4294967295u);
-                    bool loop_init_25 = true;
-                    while(true) {
-                        if (metal::all(loop_bound_25 == uint2(0u))) { break; }
-                        loop_bound_25 -= uint2(loop_bound_25.y == 0u, 1u);
-                        if (!loop_init_25) {
-                            uint _e161 = i_2;
-                            i_2 = _e161 + 1u;
-                        }
-                        loop_init_25 = false;
-                        uint _e148 = i_2;
-                        if (_e148 < 32u) {
-                        } else {
-                            break;
-                        }
-                        {
+                    uint _e143 = t_1;
+                    uint _e145 = ntile;
+                    if (_e143 < _e145) {
+                        xs = type_7 {};
+                        i_2 = 0u;
+                        uint2 loop_bound_25 = uint2(4294967295u);
+                        bool loop_init_25 = true;
+                        while(true) {
+                            if (metal::all(loop_bound_25 == uint2(0u))) { break; }
+                            loop_bound_25 -= uint2(loop_bound_25.y == 0u, 1u);
+                            if (!loop_init_25) {
+                                uint _e164 = i_2;
+                                i_2 = _e164 + 1u;
+                            }
+                            loop_init_25 = false;
                             uint _e151 = i_2;
-                            uint _e153 = t_1;
-                            uint _e155 = j;
-                            uint _e157 = i_2;
-                            float _e159 = act_value(_e153, (32u * _e155) + _e157, x_4, P, smalls, nscale, tin0_, _buffer_sizes);
-                            xs.inner[metal::min(unsigned(_e151), 31u)] = _e159;
+                            if (_e151 < 32u) {
+                            } else {
+                                break;
+                            }
+                            {
+                                uint _e154 = i_2;
+                                uint _e156 = t_1;
+                                uint _e158 = j;
+                                uint _e160 = i_2;
+                                float _e162 = act_value(_e156, (32u * _e158) + _e160, x_4, P, smalls, nscale, tin0_, _buffer_sizes);
+                                xs.inner[metal::min(unsigned(_e154), 31u)] = _e162;
+                            }
                         }
-                    }
-                    if (KQ) {
-                        uint _e164 = t_1;
-                        type_7 _e166 = xs;
-                        uint _e168 = t_1;
-                        uint _e171 = j;
-                        float _e176 = kis.inner[metal::min(unsigned((_e168 * MAX_KSB) + naga_div(_e171, 8u)), 511u)];
-                        ASub _e177 = quant_q8_k(_e166, _e176);
-                        a.inner[metal::min(unsigned(_e164), 0u)] = _e177;
-                    } else {
-                        uint _e178 = t_1;
-                        type_7 _e180 = xs;
-                        ASub _e181 = quant_q8_0_(_e180);
-                        a.inner[metal::min(unsigned(_e178), 0u)] = _e181;
+                        if (KQ) {
+                            uint _e167 = t_1;
+                            type_7 _e169 = xs;
+                            uint _e171 = t_1;
+                            uint _e174 = j;
+                            float _e179 = kis.inner[metal::min(unsigned((_e171 * MAX_KSB) + naga_div(_e174, 8u)), 511u)];
+                            ASub _e180 = quant_q8_k(_e169, _e179);
+                            a.inner[metal::min(unsigned(_e167), 0u)] = _e180;
+                        } else {
+                            uint _e181 = t_1;
+                            type_7 _e183 = xs;
+                            ASub _e184 = quant_q8_0_(_e183);
+                            a.inner[metal::min(unsigned(_e181), 0u)] = _e184;
+                        }
                     }
                 }
             }
@@ -1543,23 +1526,33 @@ struct main_Input {
                 if (metal::all(loop_bound_26 == uint2(0u))) { break; }
                 loop_bound_26 -= uint2(loop_bound_26.y == 0u, 1u);
                 if (!loop_init_26) {
-                    uint _e229 = r_1;
-                    r_1 = _e229 + 1u;
+                    uint _e245 = r_1;
+                    r_1 = _e245 + 1u;
                 }
                 loop_init_26 = false;
-                uint _e187 = r_1;
-                if (_e187 < R) {
+                uint _e190 = r_1;
+                if (_e190 < R) {
                 } else {
                     break;
                 }
                 {
-                    uint _e190 = r_1;
-                    Slot sl_1 = slots.inner[metal::min(unsigned(_e190), 3u)];
+                    uint _e193 = r_1;
+                    Slot sl_1 = slots.inner[metal::min(unsigned(_e193), 3u)];
                     if (sl_1.valid) {
-                        uint _e197 = p(8u + sl_1.seg, P);
-                        uint _e203 = p(16u + sl_1.seg, P);
-                        uint _e205 = j;
-                        WSub _e206 = wsub_decode(_e197, sl_1.seg, sl_1.row * _e203, _e205, w0_, w1_, w2_, w3_, _buffer_sizes);
+                        uint _e200 = p(8u + sl_1.seg, P);
+                        uint _e204 = p(32u + sl_1.seg, P);
+                        uint _e209 = p(16u + sl_1.seg, P);
+                        uint rb_6 = _e204 + (sl_1.row * _e209);
+                        w = WSub {};
+                        if (KQ) {
+                            uint _e215 = j;
+                            WSub _e216 = wsub_decode_k(_e200, rb_6, _e215, wbuf, _buffer_sizes);
+                            w = _e216;
+                        } else {
+                            uint _e217 = j;
+                            WSub _e218 = wsub_decode_b32_(_e200, rb_6, _e217, wbuf, _buffer_sizes);
+                            w = _e218;
+                        }
                         t_2 = 0u;
                         uint2 loop_bound_27 = uint2(4294967295u);
                         bool loop_init_27 = true;
@@ -1567,24 +1560,28 @@ struct main_Input {
                             if (metal::all(loop_bound_27 == uint2(0u))) { break; }
                             loop_bound_27 -= uint2(loop_bound_27.y == 0u, 1u);
                             if (!loop_init_27) {
-                                uint _e226 = t_2;
-                                t_2 = _e226 + 1u;
+                                uint _e242 = t_2;
+                                t_2 = _e242 + 1u;
                             }
                             loop_init_27 = false;
-                            uint _e209 = t_2;
-                            uint _e211 = ntile;
-                            if (_e209 < _e211) {
+                            uint _e221 = t_2;
+                            if (_e221 < TILE_T) {
                             } else {
                                 break;
                             }
                             {
-                                uint _e213 = r_1;
-                                uint _e216 = t_2;
-                                float _e219 = acc.inner[metal::min(unsigned((_e213 * TILE_T) + _e216), 15u)];
-                                uint _e220 = t_2;
-                                ASub _e222 = a.inner[metal::min(unsigned(_e220), 0u)];
-                                float _e223 = wsub_dot(_e197, _e206, _e222);
-                                acc.inner[metal::min(unsigned((_e213 * TILE_T) + _e216), 15u)] = _e219 + _e223;
+                                uint _e224 = t_2;
+                                uint _e226 = ntile;
+                                if (_e224 < _e226) {
+                                    uint _e228 = r_1;
+                                    uint _e231 = t_2;
+                                    float _e234 = acc.inner[metal::min(unsigned((_e228 * TILE_T) + _e231), 15u)];
+                                    WSub _e235 = w;
+                                    uint _e236 = t_2;
+                                    ASub _e238 = a.inner[metal::min(unsigned(_e236), 0u)];
+                                    float _e239 = wsub_dot(_e200, _e235, _e238);
+                                    acc.inner[metal::min(unsigned((_e228 * TILE_T) + _e231), 15u)] = _e234 + _e239;
+                                }
                             }
                         }
                     }
@@ -1598,20 +1595,20 @@ struct main_Input {
         if (metal::all(loop_bound_28 == uint2(0u))) { break; }
         loop_bound_28 -= uint2(loop_bound_28.y == 0u, 1u);
         if (!loop_init_28) {
-            uint _e252 = i_3;
-            i_3 = _e252 + 1u;
+            uint _e268 = i_3;
+            i_3 = _e268 + 1u;
         }
         loop_init_28 = false;
-        uint _e235 = i_3;
-        if (_e235 < 4u) {
+        uint _e251 = i_3;
+        if (_e251 < 4u) {
         } else {
             break;
         }
         {
-            uint _e243 = i_3;
-            uint _e248 = i_3;
-            float _e250 = acc.inner[metal::min(unsigned(_e248), 15u)];
-            red.inner[metal::min(unsigned(((((grp * R) * TILE_T) + _e243) * _e100) + lane), 1023u)] = _e250;
+            uint _e259 = i_3;
+            uint _e264 = i_3;
+            float _e266 = acc.inner[metal::min(unsigned(_e264), 15u)];
+            red.inner[metal::min(unsigned(((((grp * R) * TILE_T) + _e259) * _e100) + lane), 1023u)] = _e266;
         }
     }
     metal::threadgroup_barrier(metal::mem_flags::mem_threadgroup);
@@ -1623,12 +1620,12 @@ struct main_Input {
         if (metal::all(loop_bound_29 == uint2(0u))) { break; }
         loop_bound_29 -= uint2(loop_bound_29.y == 0u, 1u);
         if (!loop_init_29) {
-            uint _e285 = i_4;
-            i_4 = _e285 + WG;
+            uint _e301 = i_4;
+            i_4 = _e301 + WG;
         }
         loop_init_29 = false;
-        uint _e261 = i_4;
-        if (_e261 < n_fin) {
+        uint _e277 = i_4;
+        if (_e277 < n_fin) {
         } else {
             break;
         }
@@ -1641,33 +1638,33 @@ struct main_Input {
                 if (metal::all(loop_bound_30 == uint2(0u))) { break; }
                 loop_bound_30 -= uint2(loop_bound_30.y == 0u, 1u);
                 if (!loop_init_30) {
-                    uint _e279 = k;
-                    k = _e279 + 1u;
+                    uint _e295 = k;
+                    k = _e295 + 1u;
                 }
                 loop_init_30 = false;
-                uint _e267 = k;
-                if (_e267 < _e100) {
+                uint _e283 = k;
+                if (_e283 < _e100) {
                 } else {
                     break;
                 }
                 {
-                    float _e269 = s;
-                    uint _e271 = i_4;
-                    uint _e273 = k;
-                    float _e276 = red.inner[metal::min(unsigned((_e271 * _e100) + _e273), 1023u)];
-                    s = _e269 + _e276;
+                    float _e285 = s;
+                    uint _e287 = i_4;
+                    uint _e289 = k;
+                    float _e292 = red.inner[metal::min(unsigned((_e287 * _e100) + _e289), 1023u)];
+                    s = _e285 + _e292;
                 }
             }
-            uint _e282 = i_4;
-            float _e284 = s;
-            fin.inner[metal::min(unsigned(_e282), 1023u)] = _e284;
+            uint _e298 = i_4;
+            float _e300 = s;
+            fin.inner[metal::min(unsigned(_e298), 1023u)] = _e300;
         }
     }
     metal::threadgroup_barrier(metal::mem_flags::mem_threadgroup);
     if (lid != 0u) {
         return;
     }
-    uint _e291 = p(0u, P);
+    uint _e307 = p(0u, P);
     uint n_slots = naga_div(WG, _e100) * R;
     uint2 loop_bound_31 = uint2(4294967295u);
     bool loop_init_31 = true;
@@ -1675,21 +1672,21 @@ struct main_Input {
         if (metal::all(loop_bound_31 == uint2(0u))) { break; }
         loop_bound_31 -= uint2(loop_bound_31.y == 0u, 1u);
         if (!loop_init_31) {
-            uint _e403 = t_3;
-            t_3 = _e403 + 1u;
+            uint _e419 = t_3;
+            t_3 = _e419 + 1u;
         }
         loop_init_31 = false;
-        uint _e298 = t_3;
-        uint _e300 = ntile;
-        if (_e298 < _e300) {
+        uint _e314 = t_3;
+        uint _e316 = ntile;
+        if (_e314 < _e316) {
         } else {
             break;
         }
         {
-            uint _e303 = tout0_;
-            uint _e304 = t_3;
-            uint _e307 = p(5u, P);
-            uint o_1 = (_e303 + _e304) * _e307;
+            uint _e319 = tout0_;
+            uint _e320 = t_3;
+            uint _e323 = p(5u, P);
+            uint o_1 = (_e319 + _e320) * _e323;
             s0_ = 0u;
             uint2 loop_bound_32 = uint2(4294967295u);
             bool loop_init_32 = true;
@@ -1697,26 +1694,26 @@ struct main_Input {
                 if (metal::all(loop_bound_32 == uint2(0u))) { break; }
                 loop_bound_32 -= uint2(loop_bound_32.y == 0u, 1u);
                 if (!loop_init_32) {
-                    uint _e399 = s0_;
-                    s0_ = _e399 + R;
+                    uint _e415 = s0_;
+                    s0_ = _e415 + R;
                 }
                 loop_init_32 = false;
-                uint _e311 = s0_;
-                if (_e311 < n_slots) {
+                uint _e327 = s0_;
+                if (_e327 < n_slots) {
                 } else {
                     break;
                 }
                 {
-                    if (_e291 == 3u) {
-                        uint _e315 = s0_;
-                        Slot _e316 = slot_of(wg_2, _e315, P);
-                        if (_e316.valid) {
-                            uint _e318 = s0_;
-                            uint _e319 = t_3;
-                            epilogue_qkv(wg_2, _e318, _e319, P, S, out, smalls, rope, kc, vc, fin, tout0_, _buffer_sizes);
+                    if (_e307 == 3u) {
+                        uint _e331 = s0_;
+                        Slot _e332 = slot_of(wg_2, _e331, P);
+                        if (_e332.valid) {
+                            uint _e334 = s0_;
+                            uint _e335 = t_3;
+                            epilogue_qkv(wg_2, _e334, _e335, P, S, out, smalls, rope, kc, vc, fin, tout0_, _buffer_sizes);
                         }
                     } else {
-                        if (_e291 == 2u) {
+                        if (_e307 == 2u) {
                             u = 0u;
                             uint2 loop_bound_33 = uint2(4294967295u);
                             bool loop_init_33 = true;
@@ -1724,66 +1721,66 @@ struct main_Input {
                                 if (metal::all(loop_bound_33 == uint2(0u))) { break; }
                                 loop_bound_33 -= uint2(loop_bound_33.y == 0u, 1u);
                                 if (!loop_init_33) {
-                                    uint _e360 = u;
-                                    u = _e360 + 1u;
+                                    uint _e376 = u;
+                                    u = _e376 + 1u;
                                 }
                                 loop_init_33 = false;
-                                uint _e324 = u;
-                                if (_e324 < 2u) {
+                                uint _e340 = u;
+                                if (_e340 < 2u) {
                                 } else {
                                     break;
                                 }
                                 {
-                                    uint _e327 = s0_;
-                                    uint _e328 = u;
-                                    Slot _e330 = slot_of(wg_2, _e327 + _e328, P);
-                                    if (_e330.valid) {
-                                        uint _e333 = s0_;
-                                        uint _e334 = u;
-                                        uint _e338 = t_3;
-                                        float g_1 = fin.inner[metal::min(unsigned(((_e333 + _e334) * TILE_T) + _e338), 1023u)];
-                                        uint _e343 = s0_;
-                                        uint _e344 = u;
-                                        uint _e350 = t_3;
-                                        float up_2 = fin.inner[metal::min(unsigned((((_e343 + _e344) + 2u) * TILE_T) + _e350), 1023u)];
-                                        float _e358 = swiglu(g_1, up_2);
-                                        out[metal::min(unsigned(o_1 + _e330.unit), (_buffer_sizes.size8 - 0 - 4) / 4)] = _e358;
+                                    uint _e343 = s0_;
+                                    uint _e344 = u;
+                                    Slot _e346 = slot_of(wg_2, _e343 + _e344, P);
+                                    if (_e346.valid) {
+                                        uint _e349 = s0_;
+                                        uint _e350 = u;
+                                        uint _e354 = t_3;
+                                        float g_1 = fin.inner[metal::min(unsigned(((_e349 + _e350) * TILE_T) + _e354), 1023u)];
+                                        uint _e359 = s0_;
+                                        uint _e360 = u;
+                                        uint _e366 = t_3;
+                                        float up_2 = fin.inner[metal::min(unsigned((((_e359 + _e360) + 2u) * TILE_T) + _e366), 1023u)];
+                                        float _e374 = swiglu(g_1, up_2);
+                                        out[metal::min(unsigned(o_1 + _e346.unit), (_buffer_sizes.size5 - 0 - 4) / 4)] = _e374;
                                     }
                                 }
                             }
                         } else {
-                            uint _e362 = s0_;
-                            r_2 = _e362;
+                            uint _e378 = s0_;
+                            r_2 = _e378;
                             uint2 loop_bound_34 = uint2(4294967295u);
                             bool loop_init_34 = true;
                             while(true) {
                                 if (metal::all(loop_bound_34 == uint2(0u))) { break; }
                                 loop_bound_34 -= uint2(loop_bound_34.y == 0u, 1u);
                                 if (!loop_init_34) {
-                                    uint _e397 = r_2;
-                                    r_2 = _e397 + 1u;
+                                    uint _e413 = r_2;
+                                    r_2 = _e413 + 1u;
                                 }
                                 loop_init_34 = false;
-                                uint _e364 = r_2;
-                                uint _e365 = s0_;
-                                if (_e364 < (_e365 + R)) {
+                                uint _e380 = r_2;
+                                uint _e381 = s0_;
+                                if (_e380 < (_e381 + R)) {
                                 } else {
                                     break;
                                 }
                                 {
-                                    uint _e369 = r_2;
-                                    Slot _e370 = slot_of(wg_2, _e369, P);
-                                    if (_e370.valid) {
-                                        uint _e373 = r_2;
-                                        uint _e376 = t_3;
-                                        float _e379 = fin.inner[metal::min(unsigned((_e373 * TILE_T) + _e376), 1023u)];
-                                        float _e382 = bias_at(0u, _e370.unit, P, smalls, _buffer_sizes);
-                                        float v_6 = _e379 + _e382;
-                                        if (_e291 == 1u) {
-                                            float _e390 = out[metal::min(unsigned(o_1 + _e370.unit), (_buffer_sizes.size8 - 0 - 4) / 4)];
-                                            out[metal::min(unsigned(o_1 + _e370.unit), (_buffer_sizes.size8 - 0 - 4) / 4)] = _e390 + v_6;
+                                    uint _e385 = r_2;
+                                    Slot _e386 = slot_of(wg_2, _e385, P);
+                                    if (_e386.valid) {
+                                        uint _e389 = r_2;
+                                        uint _e392 = t_3;
+                                        float _e395 = fin.inner[metal::min(unsigned((_e389 * TILE_T) + _e392), 1023u)];
+                                        float _e398 = bias_at(0u, _e386.unit, P, smalls, _buffer_sizes);
+                                        float v_6 = _e395 + _e398;
+                                        if (_e307 == 1u) {
+                                            float _e406 = out[metal::min(unsigned(o_1 + _e386.unit), (_buffer_sizes.size5 - 0 - 4) / 4)];
+                                            out[metal::min(unsigned(o_1 + _e386.unit), (_buffer_sizes.size5 - 0 - 4) / 4)] = _e406 + v_6;
                                         } else {
-                                            out[metal::min(unsigned(o_1 + _e370.unit), (_buffer_sizes.size8 - 0 - 4) / 4)] = v_6;
+                                            out[metal::min(unsigned(o_1 + _e386.unit), (_buffer_sizes.size5 - 0 - 4) / 4)] = v_6;
                                         }
                                     }
                                 }

@@ -12,8 +12,10 @@
 //   2 SWIGLU  out[t][u] = swiglu(y_gate[u], y_up[u])          (segments 0 = gate, 1 = up)
 //   3 QKV     segments 0 = Q, 1 = K, 2 = V: y + bias, RoPE on Q and K, Q to out (f32),
 //             K and V to the f16 KV cache at position pos0 + t.
-// Weights come in up to four segments (w0..w3: several tensors, or one tensor split in row
-// ranges because it exceeds the largest storage binding), each with its own ggml type.
+// The weights are one buffer (`wbuf`) holding up to three segments, each a tensor with its
+// own ggml type at its own byte offset (Q|K|V, gate|up); a tensor larger than one storage
+// binding is split in row ranges, one dispatch each (modes 0 and 1, one segment whose first
+// unit is the range's first row).
 //
 // Workgroup: WG = 64 invocations, split into G row groups of S lanes (S = the number of
 // 32-weight sub-blocks of a row rounded up to a power of two, at most 64; G = 64 / S, so a
@@ -24,11 +26,11 @@
 // G * R rows. In modes 2 and 3 each group of four rows is two pairs (gate/up of two units,
 // or the two elements of two RoPE pairs whose f16 cache words the workgroup owns whole).
 //
-// Params P (u32 words): 0 mode, 1 n_in, 2 n_units, 3 n_seg, 4 x row stride, 5 out row stride,
+// Params P (u32 words): 0 mode, 1 n_in, 2 end unit, 3 n_seg, 4 x row stride, 5 out row stride,
 // 6 norm gain offset in `smalls` (NONE = no norm), 7 eps (f32 bits), 8..12 segment types,
 // 12..16 segment first unit, 16..20 segment row bytes, 20..24 segment bias offset in `smalls`
 // (NONE = no bias), 24 head_dim, 25 NeoX RoPE, 26 lanes S, 27 last token only (its output in
-// row 0), 28 workgroups per grid row (x), 30 kv_dim. S: pos0 (position of the step's first
+// row 0), 28 workgroups per grid row (x), 30 kv_dim, 32..36 segment byte offset in `wbuf`. S: pos0 (position of the step's first
 // token), n_tok (tokens in the step).
 
 const TILE_T: u32 = 1u;
@@ -39,18 +41,15 @@ const NONE: u32 = 0xffffffffu;
 // Q8_K super-blocks per token row the prologue keeps (n_in <= 32768).
 const MAX_KSB: u32 = 128u;
 
-@group(0) @binding(0) var<uniform> P: array<vec4<u32>, 8>;
+@group(0) @binding(0) var<uniform> P: array<vec4<u32>, 9>;
 @group(0) @binding(1) var<uniform> S: vec4<u32>;
-@group(0) @binding(2) var<storage, read> w0: array<u32>;
-@group(0) @binding(3) var<storage, read> w1: array<u32>;
-@group(0) @binding(4) var<storage, read> w2: array<u32>;
-@group(0) @binding(5) var<storage, read> w3: array<u32>;
-@group(0) @binding(6) var<storage, read> x: array<f32>;
-@group(0) @binding(7) var<storage, read_write> out: array<f32>;
-@group(0) @binding(8) var<storage, read> smalls: array<f32>;
-@group(0) @binding(9) var<storage, read> rope: array<f32>;
-@group(0) @binding(10) var<storage, read_write> kc: array<u32>;
-@group(0) @binding(11) var<storage, read_write> vc: array<u32>;
+@group(0) @binding(2) var<storage, read> wbuf: array<u32>;
+@group(0) @binding(3) var<storage, read> x: array<f32>;
+@group(0) @binding(4) var<storage, read_write> out: array<f32>;
+@group(0) @binding(5) var<storage, read> smalls: array<f32>;
+@group(0) @binding(6) var<storage, read> rope: array<f32>;
+@group(0) @binding(7) var<storage, read_write> kc: array<u32>;
+@group(0) @binding(8) var<storage, read_write> vc: array<u32>;
 
 var<workgroup> red: array<f32, 1024>; // G * R * TILE_T * S = WG * R * TILE_T
 var<workgroup> nscale: array<f32, TILE_T>;
@@ -115,9 +114,9 @@ fn slot_of(wg: u32, r: u32) -> Slot {
     let mode = p(0u);
     let rw = (WG / p(26u)) * R; // rows per workgroup
     if (mode <= 1u) {
-        sl.unit = wg * rw + r;
-        sl.seg = seg_of(sl.unit);
-        sl.row = sl.unit - p(12u + sl.seg);
+        sl.unit = p(12u) + wg * rw + r;
+        sl.seg = 0u;
+        sl.row = sl.unit - p(12u);
     } else {
         // each group of R = 4 slots is two units: slots 4k, 4k + 1 the first elements,
         // 4k + 2, 4k + 3 the second
@@ -274,24 +273,37 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     let n_sub = n_in / 32u;
     for (var j = lane; j < n_sub; j += lanes) {
         var a: array<ASub, TILE_T>;
-        for (var t = 0u; t < ntile; t++) {
-            var xs: array<f32, 32>;
-            for (var i = 0u; i < 32u; i++) {
-                xs[i] = act_value(t, 32u * j + i);
-            }
-            if (KQ) {
-                a[t] = quant_q8_k(xs, kis[t * MAX_KSB + j / 8u]);
-            } else {
-                a[t] = quant_q8_0(xs);
+        // Constant trip counts (the tile's missing tokens are skipped inside) so that the
+        // compiler unrolls these loops and keeps `a` and `acc` in registers.
+        for (var t = 0u; t < TILE_T; t++) {
+            if (t < ntile) {
+                var xs: array<f32, 32>;
+                for (var i = 0u; i < 32u; i++) {
+                    xs[i] = act_value(t, 32u * j + i);
+                }
+                if (KQ) {
+                    a[t] = quant_q8_k(xs, kis[t * MAX_KSB + j / 8u]);
+                } else {
+                    a[t] = quant_q8_0(xs);
+                }
             }
         }
         for (var r = 0u; r < R; r++) {
             let sl = slots[r];
             if (sl.valid) {
                 let ty = p(8u + sl.seg);
-                let w = wsub_decode(ty, sl.seg, sl.row * p(16u + sl.seg), j);
-                for (var t = 0u; t < ntile; t++) {
-                    acc[r * TILE_T + t] += wsub_dot(ty, w, a[t]);
+                let rb = p(32u + sl.seg) + sl.row * p(16u + sl.seg);
+                var w: WSub;
+                // KQ is a constant: the other family's decoder is compiled out.
+                if (KQ) {
+                    w = wsub_decode_k(ty, rb, j);
+                } else {
+                    w = wsub_decode_b32(ty, rb, j);
+                }
+                for (var t = 0u; t < TILE_T; t++) {
+                    if (t < ntile) {
+                        acc[r * TILE_T + t] += wsub_dot(ty, w, a[t]);
+                    }
                 }
             }
         }

@@ -18,46 +18,37 @@
 // differ from the reference only in f32 rounding (tests: |gpu - ref| <= 2e-5 * Σ|w·a|).
 
 // Reading the bytes: GGUF blocks are byte-packed (Q4_0 is 18 bytes, Q6_K 210) and their f16
-// scales sit at odd offsets, so nothing assumes alignment: `wload(seg, byte)` returns the 4
-// bytes at any byte offset as one little-endian u32 (two word loads and a funnel shift when
-// the offset is not a multiple of 4). A tensor larger than the device's largest storage
-// binding is split by rows into up to four buffers; `seg` (0..3) says which, and each starts
-// with a whole row. The including kernel declares `w0`..`w3` (storage, array<u32>).
+// scales sit at odd offsets, so nothing assumes alignment: `wload(byte)` returns the 4 bytes
+// at any byte offset of the weight buffer as one little-endian u32 (two word loads and a
+// funnel shift when the offset is not a multiple of 4). The including kernel declares `wbuf`
+// (storage, array<u32>): one buffer per dispatch, holding one or several tensors (Q|K|V,
+// gate|up) or a row range of one tensor larger than a storage binding.
 
-fn wword(seg: u32, i: u32) -> u32 {
-    switch seg {
-        case 0u: { return w0[i]; }
-        case 1u: { return w1[i]; }
-        case 2u: { return w2[i]; }
-        default: { return w3[i]; }
-    }
-}
-
-// The 4 bytes at byte offset `b` of segment `seg`, little-endian.
-fn wload(seg: u32, b: u32) -> u32 {
+// The 4 bytes at byte offset `b`, little-endian.
+fn wload(b: u32) -> u32 {
     let i = b >> 2u;
     let sh = (b & 3u) * 8u;
-    let lo = wword(seg, i);
+    let lo = wbuf[i];
     if (sh == 0u) {
         return lo;
     }
-    let hi = wword(seg, i + 1u);
+    let hi = wbuf[i + 1u];
     return (lo >> sh) | (hi << (32u - sh));
 }
 
 // The byte at offset `b`.
-fn wbyte(seg: u32, b: u32) -> u32 {
-    return (wword(seg, b >> 2u) >> ((b & 3u) * 8u)) & 0xffu;
+fn wbyte(b: u32) -> u32 {
+    return (wbuf[b >> 2u] >> ((b & 3u) * 8u)) & 0xffu;
 }
 
 // The little-endian u16 at offset `b` (may straddle two words).
-fn wu16(seg: u32, b: u32) -> u32 {
-    return wload(seg, b) & 0xffffu;
+fn wu16(b: u32) -> u32 {
+    return wload(b) & 0xffffu;
 }
 
-// The f16 at byte offset `b` of segment `seg`, as f32.
-fn wf16(seg: u32, b: u32) -> f32 {
-    return f16_bits_to_f32(wu16(seg, b));
+// The f16 at byte offset `b`, as f32.
+fn wf16(b: u32) -> f32 {
+    return f16_bits_to_f32(wu16(b));
 }
 
 struct WSub {
@@ -74,8 +65,9 @@ fn spread4(b: u32) -> u32 {
     return ((b & 1u) | ((b & 2u) << 7u) | ((b & 4u) << 14u) | ((b & 8u) << 21u)) << 4u;
 }
 
-// Sub-block `j` (weights 32j..32j+32) of the row starting at byte `rb` of segment `seg`.
-fn wsub_decode(ty: u32, seg: u32, rb: u32, j: u32) -> WSub {
+// Sub-block `j` (weights 32j..32j+32) of the row starting at byte `rb`:
+// the block-of-32 types (Q4_0, Q4_1, Q5_0, Q8_0).
+fn wsub_decode_b32(ty: u32, rb: u32, j: u32) -> WSub {
     var w: WSub;
     w.zp = 0;
     w.m = 0.0;
@@ -86,15 +78,15 @@ fn wsub_decode(ty: u32, seg: u32, rb: u32, j: u32) -> WSub {
             // Q4_0 (18 B: d, qs[16]) / Q4_1 (20 B: d, m, qs[16])
             let q41 = ty == 3u;
             let off = rb + j * select(18u, 20u, q41);
-            w.d = wf16(seg, off);
+            w.d = wf16(off);
             let qoff = off + select(2u, 4u, q41);
             if (q41) {
-                w.m = wf16(seg, off + 2u);
+                w.m = wf16(off + 2u);
             } else {
                 w.zp = 8;
             }
             for (var k = 0u; k < 4u; k++) {
-                let qw = wload(seg, qoff + 4u * k);
+                let qw = wload(qoff + 4u * k);
                 w.u[k] = qw & 0x0f0f0f0fu;
                 w.u[k + 4u] = (qw >> 4u) & 0x0f0f0f0fu;
             }
@@ -102,44 +94,56 @@ fn wsub_decode(ty: u32, seg: u32, rb: u32, j: u32) -> WSub {
         case 6u: {
             // Q5_0 (22 B: d, qh u32, qs[16]): bit l of qh is the fifth bit of element l
             let off = rb + j * 22u;
-            w.d = wf16(seg, off);
-            let qh = wload(seg, off + 2u);
+            w.d = wf16(off);
+            let qh = wload(off + 2u);
             w.zp = 16;
             for (var k = 0u; k < 4u; k++) {
-                let qw = wload(seg, off + 6u + 4u * k);
+                let qw = wload(off + 6u + 4u * k);
                 w.u[k] = (qw & 0x0f0f0f0fu) | spread4(qh >> (4u * k));
                 w.u[k + 4u] = ((qw >> 4u) & 0x0f0f0f0fu) | spread4(qh >> (16u + 4u * k));
             }
         }
-        case 8u: {
+        default: {
             // Q8_0 (34 B: d, qs[32] i8), biased to unsigned
             let off = rb + j * 34u;
-            w.d = wf16(seg, off);
+            w.d = wf16(off);
             w.zp = 128;
             for (var k = 0u; k < 8u; k++) {
-                w.u[k] = wload(seg, off + 2u + 4u * k) ^ 0x80808080u;
+                w.u[k] = wload(off + 2u + 4u * k) ^ 0x80808080u;
             }
         }
+    }
+    return w;
+}
+
+// The same for the k-quants (Q4_K, Q6_K): sub-block j % 8 of super-block j / 8.
+fn wsub_decode_k(ty: u32, rb: u32, j: u32) -> WSub {
+    var w: WSub;
+    w.zp = 0;
+    w.m = 0.0;
+    w.sc0 = 1;
+    w.sc1 = 0;
+    switch ty {
         case 12u: {
             // Q4_K (144 B: d, dmin, scales[12], qs[128]); sub-block s of super-block j / 8
             let s = j & 7u;
             let off = rb + (j >> 3u) * 144u;
-            w.d = wf16(seg, off);
-            w.m = wf16(seg, off + 2u);
+            w.d = wf16(off);
+            w.m = wf16(off + 2u);
             let sc = off + 4u;
             if (s < 4u) {
-                w.sc0 = i32(wbyte(seg, sc + s) & 63u);
-                w.sc1 = i32(wbyte(seg, sc + s + 4u) & 63u);
+                w.sc0 = i32(wbyte(sc + s) & 63u);
+                w.sc1 = i32(wbyte(sc + s + 4u) & 63u);
             } else {
-                let b = wbyte(seg, sc + s + 4u);
-                w.sc0 = i32((b & 0x0fu) | ((wbyte(seg, sc + s - 4u) >> 6u) << 4u));
-                w.sc1 = i32((b >> 4u) | ((wbyte(seg, sc + s) >> 6u) << 4u));
+                let b = wbyte(sc + s + 4u);
+                w.sc0 = i32((b & 0x0fu) | ((wbyte(sc + s - 4u) >> 6u) << 4u));
+                w.sc1 = i32((b >> 4u) | ((wbyte(sc + s) >> 6u) << 4u));
             }
             // chunk s / 2 holds sub-block s in its low (s even) or high nibbles
             let qoff = off + 16u + 32u * (s >> 1u);
             let sh = 4u * (s & 1u);
             for (var k = 0u; k < 8u; k++) {
-                w.u[k] = (wload(seg, qoff + 4u * k) >> sh) & 0x0f0f0f0fu;
+                w.u[k] = (wload(qoff + 4u * k) >> sh) & 0x0f0f0f0fu;
             }
         }
         default: {
@@ -153,17 +157,25 @@ fn wsub_decode(ty: u32, seg: u32, rb: u32, j: u32) -> WSub {
             let lsh = 4u * (k >> 1u);
             let hsh = 2u * k;
             for (var i = 0u; i < 8u; i++) {
-                let lo = (wload(seg, loff + 4u * i) >> lsh) & 0x0f0f0f0fu;
-                let hi = ((wload(seg, hoff + 4u * i) >> hsh) & 0x03030303u) << 4u;
+                let lo = (wload(loff + 4u * i) >> lsh) & 0x0f0f0f0fu;
+                let hi = ((wload(hoff + 4u * i) >> hsh) & 0x03030303u) << 4u;
                 w.u[i] = lo | hi;
             }
             w.zp = 32;
-            w.sc0 = extractBits(i32(wbyte(seg, off + 192u + 2u * s)), 0u, 8u);
-            w.sc1 = extractBits(i32(wbyte(seg, off + 193u + 2u * s)), 0u, 8u);
-            w.d = wf16(seg, off + 208u);
+            w.sc0 = extractBits(i32(wbyte(off + 192u + 2u * s)), 0u, 8u);
+            w.sc1 = extractBits(i32(wbyte(off + 193u + 2u * s)), 0u, 8u);
+            w.d = wf16(off + 208u);
         }
     }
     return w;
+}
+
+// Either family, by type.
+fn wsub_decode(ty: u32, rb: u32, j: u32) -> WSub {
+    if (ty == 12u || ty == 14u) {
+        return wsub_decode_k(ty, rb, j);
+    }
+    return wsub_decode_b32(ty, rb, j);
 }
 
 // Σ u_k * b_k over four bytes: `u` unsigned, `b` signed.
@@ -199,22 +211,22 @@ fn wsub_dot(ty: u32, w: WSub, a: ASub) -> f32 {
 }
 
 // Weight `e` of the row at byte `rb` as the CPU's dequantizer computes it.
-fn wdequant(ty: u32, seg: u32, rb: u32, e: u32) -> f32 {
-    let w = wsub_decode(ty, seg, rb, e / 32u);
+fn wdequant(ty: u32, rb: u32, e: u32) -> f32 {
+    let ws = wsub_decode(ty, rb, e / 32u);
     let l = e & 31u;
-    let q = i32((w.u[l >> 2u] >> (8u * (l & 3u))) & 0xffu) - w.zp;
+    let q = i32((ws.u[l >> 2u] >> (8u * (l & 3u))) & 0xffu) - ws.zp;
     switch ty {
         case 3u: {
-            return f32(q) * w.d + w.m;
+            return f32(q) * ws.d + ws.m;
         }
         case 12u: {
-            return (w.d * f32(w.sc0)) * f32(q) - w.m * f32(w.sc1);
+            return (ws.d * f32(ws.sc0)) * f32(q) - ws.m * f32(ws.sc1);
         }
         case 14u: {
-            return (w.d * f32(select(w.sc0, w.sc1, l >= 16u))) * f32(q);
+            return (ws.d * f32(select(ws.sc0, ws.sc1, l >= 16u))) * f32(q);
         }
         default: {
-            return f32(q) * w.d;
+            return f32(q) * ws.d;
         }
     }
 }

@@ -7,11 +7,12 @@
 //! (case-insensitive), software ones included: that is how tests run on llvmpipe.
 //!
 //! The device is opened with the adapter's own limits (not WebGPU's defaults), so storage
-//! bindings up to the adapter's `max_storage_buffer_binding_size` and twelve storage buffers
-//! per stage are available; larger tensors are split by rows ([`crate::GpuModel`]).
+//! bindings up to the adapter's `max_storage_buffer_binding_size` are available (the kernels
+//! need seven storage buffers per stage, WebGPU's default allows eight); larger tensors are split by rows ([`crate::GpuModel`]).
 
 use crate::Error;
-use std::sync::{Arc, Mutex};
+use crate::pipelines::Pipelines;
+use std::sync::{Arc, Mutex, OnceLock};
 
 /// Which adapter to open.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -86,6 +87,8 @@ pub struct Device {
     info: wgpu::AdapterInfo,
     pub(crate) limits: wgpu::Limits,
     lost: Arc<Mutex<Option<String>>>,
+    /// Compiled once per device, on first use, shared by every model on it.
+    pipelines: Arc<OnceLock<Pipelines>>,
 }
 
 impl core::fmt::Debug for Device {
@@ -130,11 +133,11 @@ impl Device {
         };
         let info = adapter.get_info();
         let limits = adapter.limits();
-        if limits.max_storage_buffers_per_shader_stage < 10 {
+        if limits.max_storage_buffers_per_shader_stage < 7 {
             return Err(Error::RequestDevice {
                 adapter: info.name.clone(),
                 message: format!(
-                    "needs 10 storage buffers per shader stage, the adapter has {}",
+                    "needs 7 storage buffers per shader stage, the adapter has {}",
                     limits.max_storage_buffers_per_shader_stage
                 ),
             });
@@ -164,6 +167,7 @@ impl Device {
             info,
             limits,
             lost,
+            pipelines: Arc::new(OnceLock::new()),
         })
     }
 
@@ -187,6 +191,16 @@ impl Device {
     pub fn destroy(&self) {
         self.device.destroy();
         let _ = self.device.poll(wgpu::PollType::Poll);
+    }
+
+    /// The compute pipelines, built on first use (shader compilation can take seconds on
+    /// some drivers; it is paid once per device).
+    pub(crate) fn pipelines(&self) -> Result<&Pipelines, Error> {
+        if let Some(p) = self.pipelines.get() {
+            return Ok(p);
+        }
+        let p = Pipelines::new(self)?;
+        Ok(self.pipelines.get_or_init(|| p))
     }
 
     /// `Err(DeviceLost)` once the device is lost.

@@ -9,7 +9,6 @@
 
 use crate::Error;
 use crate::device::Device;
-use crate::pipelines::Pipelines;
 use bague_kernels::GgmlType;
 
 /// Which dimensions RoPE rotates together.
@@ -197,7 +196,6 @@ pub(crate) fn is_k(ty: GgmlType) -> bool {
 /// A matrix on the device: row ranges in up to four buffers.
 #[derive(Debug)]
 pub(crate) struct GpuTensor {
-    pub name: String,
     pub ty: GgmlType,
     pub rows: usize,
     pub row_bytes: usize,
@@ -205,21 +203,38 @@ pub(crate) struct GpuTensor {
     pub chunks: Vec<(wgpu::Buffer, usize)>,
 }
 
+/// One tensor inside a [`Packed`] buffer.
+#[derive(Debug)]
+pub(crate) struct Part {
+    pub ty: GgmlType,
+    pub rows: usize,
+    pub row_bytes: usize,
+    /// Byte offset of its first row in the buffer.
+    pub offset: usize,
+}
+
+/// Several matrices read by one dispatch (Q|K|V, gate|up), one after the other in one
+/// buffer, each as the file stores it.
+#[derive(Debug)]
+pub(crate) struct Packed {
+    pub buf: wgpu::Buffer,
+    pub parts: Vec<Part>,
+}
+
 /// The uploaded tensors of one block; vectors are offsets (f32 elements) in `smalls`.
 #[derive(Debug)]
 pub(crate) struct GpuLayer {
     pub attn_norm: u32,
-    pub wq: GpuTensor,
-    pub wk: GpuTensor,
-    pub wv: GpuTensor,
+    /// Q, K, V.
+    pub qkv: Packed,
     pub bq: Option<u32>,
     pub bk: Option<u32>,
     pub bv: Option<u32>,
     pub wo: GpuTensor,
     pub bo: Option<u32>,
     pub ffn_norm: u32,
-    pub w_gate: GpuTensor,
-    pub w_up: GpuTensor,
+    /// gate, up.
+    pub gate_up: Packed,
     pub w_down: GpuTensor,
 }
 
@@ -260,7 +275,6 @@ pub struct GpuModel {
     pub(crate) layers: Vec<GpuLayer>,
     /// Every F32 vector of the model, concatenated.
     pub(crate) smalls: wgpu::Buffer,
-    pub(crate) pipelines: Pipelines,
     weight_bytes: u64,
 }
 
@@ -399,12 +413,47 @@ pub(crate) fn upload_matrix(
         chunks.push((buf, r0));
     }
     Ok(GpuTensor {
-        name: t.name.to_string(),
         ty: t.ty,
         rows,
         row_bytes,
         chunks,
     })
+}
+
+/// Uploads `tensors` (each `(desc, rows, cols)`) one after the other into one buffer, each
+/// starting at a multiple of 4 bytes. Errors as [`upload_matrix`]; [`Error::TensorTooLarge`]
+/// when together they exceed one storage binding.
+fn upload_packed(
+    dev: &Device,
+    what: &str,
+    tensors: &[(&TensorDesc<'_>, usize, usize)],
+) -> Result<Packed, Error> {
+    let mut parts = Vec::with_capacity(tensors.len());
+    let mut total = 0usize;
+    for (t, rows, cols) in tensors {
+        let row_bytes = check_matrix(t, *rows, *cols)?;
+        parts.push(Part {
+            ty: t.ty,
+            rows: *rows,
+            row_bytes,
+            offset: total,
+        });
+        total = (total + row_bytes * rows).next_multiple_of(4);
+    }
+    let max = dev.limits.max_storage_buffer_binding_size.saturating_sub(8);
+    if total as u64 > max {
+        return Err(Error::TensorTooLarge {
+            tensor: what.to_string(),
+            bytes: total as u64,
+            max_binding: dev.limits.max_storage_buffer_binding_size,
+        });
+    }
+    let mut bytes = vec![0u8; total];
+    for ((t, _, _), p) in tensors.iter().zip(&parts) {
+        bytes[p.offset..p.offset + t.bytes.len()].copy_from_slice(t.bytes);
+    }
+    let buf = upload_bytes(dev, what, &bytes, wgpu::BufferUsages::STORAGE)?;
+    Ok(Packed { buf, parts })
 }
 
 impl GpuModel {
@@ -419,10 +468,6 @@ impl GpuModel {
         desc.check()?;
         let (e, ff, v) = (desc.n_embd, desc.n_ff, desc.n_vocab);
         let (qd, kvd, hd) = (desc.q_dim(), desc.kv_dim(), desc.head_dim);
-        let shape = |why: String| Error::UnsupportedShape {
-            what: "model".to_string(),
-            why,
-        };
         let mut smalls: Vec<f32> = Vec::new();
         let mut push = |t: &TensorDesc<'_>, n: usize| -> Result<u32, Error> {
             let off = smalls.len() as u32;
@@ -437,35 +482,29 @@ impl GpuModel {
             let bk = l.bk.as_ref().map(|b| push(b, kvd)).transpose()?;
             let bv = l.bv.as_ref().map(|b| push(b, kvd)).transpose()?;
             let bo = l.bo.as_ref().map(|b| push(b, e)).transpose()?;
-            let wq = upload_matrix(dev, &l.wq, qd, e)?;
-            let wk = upload_matrix(dev, &l.wk, kvd, e)?;
-            let wv = upload_matrix(dev, &l.wv, kvd, e)?;
+            let name = l.wq.name.rsplit_once(".attn_q").map_or(l.wq.name, |x| x.0);
+            let qkv = upload_packed(
+                dev,
+                &format!("{name} Q|K|V"),
+                &[(&l.wq, qd, e), (&l.wk, kvd, e), (&l.wv, kvd, e)],
+            )?;
             let wo = upload_matrix(dev, &l.wo, e, qd)?;
-            let w_gate = upload_matrix(dev, &l.w_gate, ff, e)?;
-            let w_up = upload_matrix(dev, &l.w_up, ff, e)?;
+            let gate_up = upload_packed(
+                dev,
+                &format!("{name} gate|up"),
+                &[(&l.w_gate, ff, e), (&l.w_up, ff, e)],
+            )?;
             let w_down = upload_matrix(dev, &l.w_down, e, ff)?;
-            // Q/K/V and gate/up are segments of one dispatch: one buffer each.
-            for t in [&wq, &wk, &wv, &w_gate, &w_up] {
-                if t.chunks.len() > 1 {
-                    return Err(shape(format!(
-                        "tensor {} exceeds one storage binding",
-                        t.name
-                    )));
-                }
-            }
             layers.push(GpuLayer {
                 attn_norm,
-                wq,
-                wk,
-                wv,
+                qkv,
                 bq,
                 bk,
                 bv,
                 wo,
                 bo,
                 ffn_norm,
-                w_gate,
-                w_up,
+                gate_up,
                 w_down,
             });
         }
@@ -487,15 +526,21 @@ impl GpuModel {
             bytemuck::cast_slice(&smalls),
             wgpu::BufferUsages::STORAGE,
         )?;
-        let pipelines = Pipelines::new(dev)?;
+        dev.pipelines()?;
         let mut weight_bytes = (smalls.len() * 4) as u64;
         for t in layers
             .iter()
-            .flat_map(|l| [&l.wq, &l.wk, &l.wv, &l.wo, &l.w_gate, &l.w_up, &l.w_down])
+            .flat_map(|l| [&l.wo, &l.w_down])
             .chain([&token_embd])
             .chain(output.as_ref())
         {
             weight_bytes += (t.rows * t.row_bytes) as u64;
+        }
+        for p in layers
+            .iter()
+            .flat_map(|l| l.qkv.parts.iter().chain(&l.gate_up.parts))
+        {
+            weight_bytes += (p.rows * p.row_bytes) as u64;
         }
         Ok(GpuModel {
             dev: dev.clone(),
@@ -517,7 +562,6 @@ impl GpuModel {
             output_norm,
             layers,
             smalls: smalls_buf,
-            pipelines,
             weight_bytes,
         })
     }

@@ -97,8 +97,7 @@ impl Pipelines {
             dev,
             "matvec",
             &[
-                Uniform, Uniform, Read, Read, Read, Read, Read, ReadWrite, Read, Read, ReadWrite,
-                ReadWrite,
+                Uniform, Uniform, Read, Read, ReadWrite, Read, Read, ReadWrite, ReadWrite,
             ],
         );
         let attention_layout = layout(
@@ -106,11 +105,7 @@ impl Pipelines {
             "attention",
             &[Uniform, Uniform, Read, Read, Read, ReadWrite],
         );
-        let get_rows_layout = layout(
-            dev,
-            "get_rows",
-            &[Uniform, Uniform, Read, Read, Read, Read, Read, ReadWrite],
-        );
+        let get_rows_layout = layout(dev, "get_rows", &[Uniform, Uniform, Read, Read, ReadWrite]);
         let select_layout = layout(dev, "argmax/topk", &[Uniform, Read, ReadWrite]);
         Ok(Pipelines {
             matvec: [

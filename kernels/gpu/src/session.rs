@@ -9,7 +9,7 @@
 //! down projection + residual), the output matrix with the final RMSNorm (one dispatch,
 //! however many buffers it is split into), and argmax or top-k: `5 n_layer + 3`.
 
-use crate::model::{GpuModel, GpuTensor, is_k, upload_bytes};
+use crate::model::{GpuModel, GpuTensor, Packed, upload_bytes};
 use crate::{Error, shaders};
 
 /// Options of a session.
@@ -81,9 +81,10 @@ struct Matvec {
 struct LayerBinds {
     qkv: Matvec,
     attn: wgpu::BindGroup,
-    wo: Matvec,
+    /// One dispatch per row range of the matrix (one unless it exceeds a storage binding).
+    wo: Vec<Matvec>,
     gate_up: Matvec,
-    down: Matvec,
+    down: Vec<Matvec>,
 }
 
 /// One conversation on the device.
@@ -94,9 +95,9 @@ pub struct GpuSession<'m> {
     pos: usize,
     step: wgpu::Buffer,
     ids: wgpu::Buffer,
-    embed_bind: wgpu::BindGroup,
+    embed: Vec<wgpu::BindGroup>,
     layers: Vec<LayerBinds>,
-    output: Matvec,
+    output: Vec<Matvec>,
     select_params: wgpu::Buffer,
     argmax_bind: wgpu::BindGroup,
     topk_bind: wgpu::BindGroup,
@@ -242,7 +243,7 @@ impl<'m> GpuSession<'m> {
         }
         let kv_bytes = 2 * kv_layer_bytes * model.layers.len() as u64;
 
-        let p = &model.pipelines;
+        let p = dev.pipelines()?;
         let params_buf = |what: &str, words: &[u32]| -> Result<wgpu::Buffer, Error> {
             upload_bytes(dev, what, bytemuck::cast_slice(words), uniform)
         };
@@ -250,10 +251,12 @@ impl<'m> GpuSession<'m> {
         // A matvec dispatch: parameters and bind group.
         struct Spec<'a> {
             mode: u32,
-            /// (tensor, chunk, first unit)
-            segs: Vec<(&'a GpuTensor, usize, u32)>,
+            /// The weight buffer and its segments: (type, first unit, row bytes, byte offset).
+            w: &'a wgpu::Buffer,
+            segs: Vec<(u32, u32, u32, u32)>,
             n_in: usize,
-            n_units: usize,
+            /// First unit past the dispatch.
+            end: usize,
             x: &'a wgpu::Buffer,
             x_stride: usize,
             out: &'a wgpu::Buffer,
@@ -270,21 +273,27 @@ impl<'m> GpuSession<'m> {
             } else {
                 rows_per_wg / 2
             };
-            let groups = (s.n_units as u32).div_ceil(per_wg);
+            let units = if s.mode <= MODE_ADD {
+                s.end - s.segs[0].1 as usize
+            } else {
+                s.end
+            };
+            let groups = (units as u32).div_ceil(per_wg);
             let gx = groups.min(MAX_GRID);
-            let mut w = [0u32; 32];
+            let mut w = [0u32; 36];
             w[0] = s.mode;
             w[1] = s.n_in as u32;
-            w[2] = s.n_units as u32;
+            w[2] = s.end as u32;
             w[3] = s.segs.len() as u32;
             w[4] = s.x_stride as u32;
             w[5] = s.out_stride as u32;
             w[6] = s.norm.unwrap_or(NONE);
             w[7] = d.rms_eps.to_bits();
-            for (i, (t, _, first)) in s.segs.iter().enumerate() {
-                w[8 + i] = t.ty as u32;
-                w[12 + i] = *first;
-                w[16 + i] = t.row_bytes as u32;
+            for (i, &(ty, first, row_bytes, offset)) in s.segs.iter().enumerate() {
+                w[8 + i] = ty;
+                w[12 + i] = first;
+                w[16 + i] = row_bytes;
+                w[32 + i] = offset;
             }
             w[20..24].copy_from_slice(&s.biases);
             w[24] = d.head_dim as u32;
@@ -295,16 +304,12 @@ impl<'m> GpuSession<'m> {
             w[29] = qd as u32;
             w[30] = kvd as u32;
             let params = params_buf(what, &w)?;
-            let wbuf = |i: usize| s.segs.get(i).map_or(&dummy_r, |(t, c, _)| &t.chunks[*c].0);
             let (kb, vb) = s.kv.unwrap_or((&dummy_k, &dummy_v));
             let rope_b = if s.kv.is_some() { &rope } else { &dummy_r };
             let entries = [
                 entire_binding(&params),
                 entire_binding(&step),
-                entire_binding(wbuf(0)),
-                entire_binding(wbuf(1)),
-                entire_binding(wbuf(2)),
-                entire_binding(wbuf(3)),
+                entire_binding(s.w),
                 entire_binding(s.x),
                 entire_binding(s.out),
                 entire_binding(&model.smalls),
@@ -326,7 +331,7 @@ impl<'m> GpuSession<'m> {
                         .collect::<Vec<_>>(),
                 })
             })?;
-            let k = is_k(s.segs[0].0.ty);
+            let k = is_k_num(s.segs[0].0);
             Ok(Matvec {
                 _params: params,
                 bind,
@@ -336,11 +341,29 @@ impl<'m> GpuSession<'m> {
                 last_only: s.last_only,
             })
         };
-        let single = |t: &'m GpuTensor| -> Vec<(&'m GpuTensor, usize, u32)> {
+        // One (buffer, segment, end row) per row range of a matrix.
+        let ranges = |t: &'m GpuTensor| -> Vec<(&'m wgpu::Buffer, (u32, u32, u32, u32), usize)> {
             t.chunks
                 .iter()
                 .enumerate()
-                .map(|(c, (_, r0))| (t, c, *r0 as u32))
+                .map(|(c, (b, r0))| {
+                    let end = t.chunks.get(c + 1).map_or(t.rows, |n| n.1);
+                    (b, (t.ty as u32, *r0 as u32, t.row_bytes as u32, 0), end)
+                })
+                .collect()
+        };
+        let packed = |pk: &'m Packed, firsts: &[usize]| -> Vec<(u32, u32, u32, u32)> {
+            pk.parts
+                .iter()
+                .zip(firsts)
+                .map(|(pt, &f)| {
+                    (
+                        pt.ty as u32,
+                        f as u32,
+                        pt.row_bytes as u32,
+                        pt.offset as u32,
+                    )
+                })
                 .collect()
         };
         let bias = |b: Option<u32>| b.unwrap_or(NONE);
@@ -361,13 +384,10 @@ impl<'m> GpuSession<'m> {
                 &format!("layer {li} Q/K/V"),
                 Spec {
                     mode: MODE_QKV,
-                    segs: vec![
-                        (&l.wq, 0, 0),
-                        (&l.wk, 0, (qd / 2) as u32),
-                        (&l.wv, 0, (qd / 2 + kvd / 2) as u32),
-                    ],
+                    w: &l.qkv.buf,
+                    segs: packed(&l.qkv, &[0, qd / 2, qd / 2 + kvd / 2]),
                     n_in: e,
-                    n_units: qd / 2 + kvd,
+                    end: qd / 2 + kvd,
                     x: &x,
                     x_stride: e,
                     out: &q,
@@ -392,30 +412,37 @@ impl<'m> GpuSession<'m> {
                         .collect::<Vec<_>>(),
                 })
             })?;
-            let wo = make(
-                &format!("layer {li} attention output"),
-                Spec {
-                    mode: MODE_ADD,
-                    segs: single(&l.wo),
-                    n_in: qd,
-                    n_units: e,
-                    x: &att,
-                    x_stride: qd,
-                    out: &x,
-                    out_stride: e,
-                    norm: None,
-                    biases: [bias(l.bo), NONE, NONE, NONE],
-                    kv: None,
-                    last_only: false,
-                },
-            )?;
+            let wo = ranges(&l.wo)
+                .into_iter()
+                .map(|(b, seg, end)| {
+                    make(
+                        &format!("layer {li} attention output"),
+                        Spec {
+                            mode: MODE_ADD,
+                            w: b,
+                            segs: vec![seg],
+                            n_in: qd,
+                            end,
+                            x: &att,
+                            x_stride: qd,
+                            out: &x,
+                            out_stride: e,
+                            norm: None,
+                            biases: [bias(l.bo), NONE, NONE, NONE],
+                            kv: None,
+                            last_only: false,
+                        },
+                    )
+                })
+                .collect::<Result<Vec<_>, _>>()?;
             let gate_up = make(
                 &format!("layer {li} gate/up"),
                 Spec {
                     mode: MODE_SWIGLU,
-                    segs: vec![(&l.w_gate, 0, 0), (&l.w_up, 0, 0)],
+                    w: &l.gate_up.buf,
+                    segs: packed(&l.gate_up, &[0, 0]),
                     n_in: e,
-                    n_units: ff,
+                    end: ff,
                     x: &x,
                     x_stride: e,
                     out: &h,
@@ -426,23 +453,29 @@ impl<'m> GpuSession<'m> {
                     last_only: false,
                 },
             )?;
-            let down = make(
-                &format!("layer {li} down"),
-                Spec {
-                    mode: MODE_ADD,
-                    segs: single(&l.w_down),
-                    n_in: ff,
-                    n_units: e,
-                    x: &h,
-                    x_stride: ff,
-                    out: &x,
-                    out_stride: e,
-                    norm: None,
-                    biases: [NONE; 4],
-                    kv: None,
-                    last_only: false,
-                },
-            )?;
+            let down = ranges(&l.w_down)
+                .into_iter()
+                .map(|(b, seg, end)| {
+                    make(
+                        &format!("layer {li} down"),
+                        Spec {
+                            mode: MODE_ADD,
+                            w: b,
+                            segs: vec![seg],
+                            n_in: ff,
+                            end,
+                            x: &h,
+                            x_stride: ff,
+                            out: &x,
+                            out_stride: e,
+                            norm: None,
+                            biases: [NONE; 4],
+                            kv: None,
+                            last_only: false,
+                        },
+                    )
+                })
+                .collect::<Result<Vec<_>, _>>()?;
             layers.push(LayerBinds {
                 qkv,
                 attn,
@@ -451,43 +484,44 @@ impl<'m> GpuSession<'m> {
                 down,
             });
         }
-        let out_t = model.output_matrix();
-        let mut output = make(
-            "output",
-            Spec {
-                mode: MODE_STORE,
-                segs: single(out_t),
-                n_in: e,
-                n_units: v,
-                x: &x,
-                x_stride: e,
-                out: &logits,
-                out_stride: v,
-                norm: Some(model.output_norm),
-                biases: [NONE; 4],
-                kv: None,
-                last_only: true,
-            },
-        )?;
-        output.prefill = false;
-
-        let embed_params = {
-            let t = &model.token_embd;
-            let mut w = [0u32; 32];
+        let output = ranges(model.output_matrix())
+            .into_iter()
+            .map(|(b, seg, end)| {
+                make(
+                    "output",
+                    Spec {
+                        mode: MODE_STORE,
+                        w: b,
+                        segs: vec![seg],
+                        n_in: e,
+                        end,
+                        x: &x,
+                        x_stride: e,
+                        out: &logits,
+                        out_stride: v,
+                        norm: Some(model.output_norm),
+                        biases: [NONE; 4],
+                        kv: None,
+                        last_only: true,
+                    },
+                )
+                .map(|mut m| {
+                    m.prefill = false;
+                    m
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut embed = Vec::new();
+        for (b, (ty, first, row_bytes, _), end) in ranges(&model.token_embd) {
+            let mut w = [0u32; 36];
             w[1] = e as u32;
-            w[3] = t.chunks.len() as u32;
-            for (i, (_, r0)) in t.chunks.iter().enumerate() {
-                w[8 + i] = t.ty as u32;
-                w[12 + i] = *r0 as u32;
-                w[16 + i] = t.row_bytes as u32;
-            }
-            params_buf("embedding parameters", &w)?
-        };
-        let embed_bind = {
-            let t = &model.token_embd;
-            let wb = |i: usize| t.chunks.get(i).map_or(&dummy_r, |c| &c.0);
-            let bufs = [&embed_params, &step, wb(0), wb(1), wb(2), wb(3), &ids, &x];
-            dev.scoped("embedding bind group", 0, || {
+            w[2] = end as u32;
+            w[8] = ty;
+            w[12] = first;
+            w[16] = row_bytes;
+            let params = params_buf("embedding parameters", &w)?;
+            let bufs = [&params, &step, b, &ids, &x];
+            embed.push(dev.scoped("embedding bind group", 0, || {
                 dev.device.create_bind_group(&wgpu::BindGroupDescriptor {
                     label: Some("get_rows"),
                     layout: &p.get_rows_layout,
@@ -500,8 +534,9 @@ impl<'m> GpuSession<'m> {
                         })
                         .collect::<Vec<_>>(),
                 })
-            })?
-        };
+            })?);
+            keep.push(params);
+        }
         let select_params = params_buf("argmax/top-k parameters", &[v as u32, 1, 0, 0])?;
         let select_bind = |label: &str| {
             dev.scoped(label, 0, || {
@@ -521,18 +556,7 @@ impl<'m> GpuSession<'m> {
         };
         let argmax_bind = select_bind("argmax")?;
         let topk_bind = select_bind("top-k")?;
-        keep.extend([
-            x,
-            q,
-            att,
-            h,
-            dummy_r,
-            dummy_k,
-            dummy_v,
-            rope,
-            embed_params,
-            attn_params,
-        ]);
+        keep.extend([x, q, att, h, dummy_r, dummy_k, dummy_v, rope, attn_params]);
         keep.extend(kc);
         keep.extend(vc);
         Ok(GpuSession {
@@ -542,7 +566,7 @@ impl<'m> GpuSession<'m> {
             pos: 0,
             step,
             ids,
-            embed_bind,
+            embed,
             layers,
             output,
             select_params,
@@ -648,7 +672,7 @@ impl<'m> GpuSession<'m> {
         let dev = &m.dev;
         dev.check_lost()?;
         let n = tokens.len() as u32;
-        let p = &m.pipelines;
+        let p = dev.pipelines()?;
         if let Some(Readback::TopK(k)) = rb {
             if k == 0 || k > 64 {
                 return Err(Error::Invalid(format!("top-k {k}: must be 1..=64")));
@@ -703,22 +727,31 @@ impl<'m> GpuSession<'m> {
                 };
                 dispatch(pass, gx, gy, gz);
             };
+            let mut extra = 0;
             pass.set_pipeline(&p.get_rows);
-            pass.set_bind_group(0, &self.embed_bind, &[]);
-            pass.dispatch_workgroups(n, 1, 1);
-            let mut extra = 1;
+            for b in &self.embed {
+                pass.set_bind_group(0, b, &[]);
+                pass.dispatch_workgroups(n, 1, 1);
+                extra += 1;
+            }
             for l in &self.layers {
                 matvec(&mut pass, &l.qkv);
                 pass.set_pipeline(&p.attention);
                 pass.set_bind_group(0, &l.attn, &[]);
                 pass.dispatch_workgroups(m.dims.n_head as u32, n, 1);
                 extra += 1;
-                matvec(&mut pass, &l.wo);
+                for mv in &l.wo {
+                    matvec(&mut pass, mv);
+                }
                 matvec(&mut pass, &l.gate_up);
-                matvec(&mut pass, &l.down);
+                for mv in &l.down {
+                    matvec(&mut pass, mv);
+                }
             }
             if rb.is_some() {
-                matvec(&mut pass, &self.output);
+                for mv in &self.output {
+                    matvec(&mut pass, mv);
+                }
                 match rb {
                     Some(Readback::TopK(_)) => {
                         pass.set_pipeline(&p.topk);
@@ -788,6 +821,11 @@ impl<'m> GpuSession<'m> {
         }
         Ok(out)
     }
+}
+
+/// ggml number of a k-quant (Q8_K activations).
+fn is_k_num(ty: u32) -> bool {
+    ty == bague_kernels::GgmlType::Q4_K as u32 || ty == bague_kernels::GgmlType::Q6_K as u32
 }
 
 fn entire_binding(b: &wgpu::Buffer) -> wgpu::BindingResource<'_> {

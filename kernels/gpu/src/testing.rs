@@ -11,7 +11,6 @@ use crate::{Error, shaders};
 #[derive(Debug)]
 pub struct Runner {
     dev: Device,
-    p: Pipelines,
 }
 
 const NONE: u32 = u32::MAX;
@@ -19,10 +18,12 @@ const NONE: u32 = u32::MAX;
 impl Runner {
     /// Builds the pipelines on `dev`.
     pub fn new(dev: &Device) -> Result<Runner, Error> {
-        Ok(Runner {
-            dev: dev.clone(),
-            p: Pipelines::new(dev)?,
-        })
+        dev.pipelines()?;
+        Ok(Runner { dev: dev.clone() })
+    }
+
+    fn p(&self) -> Result<&Pipelines, Error> {
+        self.dev.pipelines()
     }
 
     fn storage(&self, what: &str, bytes: &[u8]) -> Result<wgpu::Buffer, Error> {
@@ -113,26 +114,6 @@ impl Runner {
         }
         let t = upload_matrix(&self.dev, w, rows, cols)?;
         let (lanes, per_wg) = shaders::matvec_shape(cols);
-        let groups = (rows as u32).div_ceil(per_wg);
-        let gx = groups.min(65535);
-        let mut p = [0u32; 32];
-        p[0] = 0; // STORE
-        p[1] = cols as u32;
-        p[2] = rows as u32;
-        p[3] = t.chunks.len() as u32;
-        p[4] = cols as u32;
-        p[5] = rows as u32;
-        p[6] = if norm.is_some() { 0 } else { NONE };
-        p[7] = norm.map_or(0.0, |n| n.1).to_bits();
-        for (i, (_, r0)) in t.chunks.iter().enumerate() {
-            p[8 + i] = t.ty as u32;
-            p[12 + i] = *r0 as u32;
-            p[16 + i] = t.row_bytes as u32;
-        }
-        p[20..24].fill(NONE);
-        p[26] = lanes;
-        p[28] = gx;
-        let params = self.uniform(&p)?;
         let step = self.uniform(&[0, n_tok as u32, 0, 0])?;
         let xb = self.storage("x", bytemuck::cast_slice(x))?;
         let out = self.storage("y", &vec![0u8; n_tok * rows * 4])?;
@@ -141,40 +122,49 @@ impl Runner {
         let d_r = self.storage("unused", &[0; 16])?;
         let d_k = self.storage("unused", &[0; 16])?;
         let d_v = self.storage("unused", &[0; 16])?;
-        let wb = |i: usize| t.chunks.get(i).map_or(&d_r, |c| &c.0);
-        let bind = self.bind(
-            &self.p.matvec_layout,
-            &[
-                &params,
-                &step,
-                wb(0),
-                wb(1),
-                wb(2),
-                wb(3),
-                &xb,
-                &out,
-                &smalls,
-                &d_r,
-                &d_k,
-                &d_v,
-            ],
-        );
         let k = crate::model::is_k(w.ty) as usize;
-        let (pipe, gz) = if prefill {
-            (
-                &self.p.matmul[k],
-                (n_tok as u32).div_ceil(shaders::MATMUL_TILE),
-            )
-        } else {
-            (&self.p.matvec[k], n_tok as u32)
-        };
-        let words = self.run(
-            pipe,
-            &bind,
-            (gx, groups.div_ceil(gx), gz),
-            &out,
-            (n_tok * rows * 4) as u64,
-        )?;
+        let mut words = Vec::new();
+        // One dispatch per row range, as the session does.
+        for (c, (buf, r0)) in t.chunks.iter().enumerate() {
+            let end = t.chunks.get(c + 1).map_or(rows, |n| n.1);
+            let groups = ((end - r0) as u32).div_ceil(per_wg);
+            let gx = groups.min(65535);
+            let mut p = [0u32; 36];
+            p[0] = 0; // STORE
+            p[1] = cols as u32;
+            p[2] = end as u32;
+            p[3] = 1;
+            p[4] = cols as u32;
+            p[5] = rows as u32;
+            p[6] = if norm.is_some() { 0 } else { NONE };
+            p[7] = norm.map_or(0.0, |n| n.1).to_bits();
+            p[8] = t.ty as u32;
+            p[12] = *r0 as u32;
+            p[16] = t.row_bytes as u32;
+            p[20..24].fill(NONE);
+            p[26] = lanes;
+            p[28] = gx;
+            let params = self.uniform(&p)?;
+            let bind = self.bind(
+                &self.p()?.matvec_layout,
+                &[&params, &step, buf, &xb, &out, &smalls, &d_r, &d_k, &d_v],
+            );
+            let (pipe, gz) = if prefill {
+                (
+                    &self.p()?.matmul[k],
+                    (n_tok as u32).div_ceil(shaders::MATMUL_TILE),
+                )
+            } else {
+                (&self.p()?.matvec[k], n_tok as u32)
+            };
+            words = self.run(
+                pipe,
+                &bind,
+                (gx, groups.div_ceil(gx), gz),
+                &out,
+                (n_tok * rows * 4) as u64,
+            )?;
+        }
         Ok(words.into_iter().map(f32::from_bits).collect())
     }
 
@@ -184,32 +174,32 @@ impl Runner {
         if let Some(&bad) = ids.iter().find(|&&i| i as usize >= table.rows) {
             return Err(Error::Invalid(format!("row {bad} out of range")));
         }
-        let mut p = [0u32; 32];
-        p[1] = table.cols as u32;
-        p[3] = t.chunks.len() as u32;
-        for (i, (_, r0)) in t.chunks.iter().enumerate() {
-            p[8 + i] = t.ty as u32;
-            p[12 + i] = *r0 as u32;
-            p[16 + i] = t.row_bytes as u32;
-        }
-        let params = self.uniform(&p)?;
         let step = self.uniform(&[0, ids.len() as u32, 0, 0])?;
         let idb = self.storage("ids", bytemuck::cast_slice(ids))?;
         let n = ids.len() * table.cols;
         let out = self.storage("rows", &vec![0u8; n * 4])?;
-        let d_r = self.storage("unused", &[0; 16])?;
-        let wb = |i: usize| t.chunks.get(i).map_or(&d_r, |c| &c.0);
-        let bind = self.bind(
-            &self.p.get_rows_layout,
-            &[&params, &step, wb(0), wb(1), wb(2), wb(3), &idb, &out],
-        );
-        let words = self.run(
-            &self.p.get_rows,
-            &bind,
-            (ids.len() as u32, 1, 1),
-            &out,
-            (n * 4) as u64,
-        )?;
+        let mut words = Vec::new();
+        for (c, (buf, r0)) in t.chunks.iter().enumerate() {
+            let end = t.chunks.get(c + 1).map_or(table.rows, |n| n.1);
+            let mut p = [0u32; 36];
+            p[1] = table.cols as u32;
+            p[2] = end as u32;
+            p[8] = t.ty as u32;
+            p[12] = *r0 as u32;
+            p[16] = t.row_bytes as u32;
+            let params = self.uniform(&p)?;
+            let bind = self.bind(
+                &self.p()?.get_rows_layout,
+                &[&params, &step, buf, &idb, &out],
+            );
+            words = self.run(
+                &self.p()?.get_rows,
+                &bind,
+                (ids.len() as u32, 1, 1),
+                &out,
+                (n * 4) as u64,
+            )?;
+        }
         Ok(words.into_iter().map(f32::from_bits).collect())
     }
 
@@ -243,11 +233,11 @@ impl Runner {
         let vb = self.storage("V", bytemuck::cast_slice(v))?;
         let out = self.storage("att", &vec![0u8; n_tok * qd * 4])?;
         let bind = self.bind(
-            &self.p.attention_layout,
+            &self.p()?.attention_layout,
             &[&params, &step, &qb, &kb, &vb, &out],
         );
         let words = self.run(
-            &self.p.attention,
+            &self.p()?.attention,
             &bind,
             (n_head as u32, n_tok as u32, 1),
             &out,
@@ -258,7 +248,7 @@ impl Runner {
 
     /// The argmax kernel: `(index, value)`.
     pub fn argmax(&self, logits: &[f32]) -> Result<(u32, f32), Error> {
-        let r = self.select(&self.p.argmax, logits, 1)?;
+        let r = self.select(&self.p()?.argmax, logits, 1)?;
         Ok(r[0])
     }
 
@@ -267,7 +257,7 @@ impl Runner {
         if k == 0 || k > 64 {
             return Err(Error::Invalid(format!("top-k {k}: must be 1..=64")));
         }
-        self.select(&self.p.topk, logits, k)
+        self.select(&self.p()?.topk, logits, k)
     }
 
     fn select(
@@ -279,7 +269,7 @@ impl Runner {
         let params = self.uniform(&[logits.len() as u32, k as u32, 0, 0])?;
         let lb = self.storage("logits", bytemuck::cast_slice(logits))?;
         let out = self.storage("result", &vec![0u8; 8 * k])?;
-        let bind = self.bind(&self.p.select_layout, &[&params, &lb, &out]);
+        let bind = self.bind(&self.p()?.select_layout, &[&params, &lb, &out]);
         let w = self.run(pipe, &bind, (1, 1, 1), &out, 8 * k as u64)?;
         Ok((0..k)
             .map(|r| (w[2 * r], f32::from_bits(w[2 * r + 1])))
