@@ -571,6 +571,14 @@ impl GpuModel {
         self.weight_bytes
     }
 
+    /// Dispatches of a decode step: 5 per layer, the embedding lookup and the output matrix
+    /// (one per row range of each), argmax or top-k.
+    pub fn decode_dispatches(&self) -> u64 {
+        let per = |t: &GpuTensor| t.chunks.len() as u64;
+        let layers: u64 = self.layers.iter().map(|l| 3 + per(&l.wo) + per(&l.w_down)).sum();
+        layers + per(&self.token_embd) + per(self.output_matrix()) + 1
+    }
+
     /// Transformer blocks.
     pub fn n_layer(&self) -> usize {
         self.layers.len()

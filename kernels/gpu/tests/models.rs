@@ -1,14 +1,16 @@
 //! Whole models on the GPU against the CPU path (`bague::session::Session`, same file):
 //! - tiny models (`testdata/models`): every greedy token equal to the CPU's for 32 steps;
 //! - SmolLM2-135M (Q4_1) and Qwen2.5-Coder-0.5B (Q4_K_M mix): greedy tokens equal to the
-//!   CPU's before the first step whose CPU top-2 logit margin is below 0.1, and on 15 steps
-//!   (all fed the CPU's token) the logits of the CPU's top 10 within 0.05 of the CPU's —
-//!   or, at a step where the CPU's own scalar kernels land farther from its SIMD kernels
-//!   than that, within that distance — and the same top-10 set (unless the scalar CPU's
-//!   set differs too). The CPU's scalar and SIMD kernels share the integer arithmetic and
-//!   differ in f32 summation order only, as the GPU does; on SmolLM2 they differ by up to
-//!   0.4 on a top-10 logit, so 0.05 alone would ask the GPU to be closer to the SIMD path
-//!   than the CPU's own reference is. Measured maxima are printed.
+//!   CPU's (default, SIMD kernels) before the first step whose CPU top-2 logit margin is
+//!   below 0.1, and on 15 steps (all paths fed the CPU's greedy token) the logits of the top
+//!   10 within 0.05 of the CPU path's with its scalar reference kernels, and the same top-10
+//!   set. Why the scalar path: the GPU does the CPU's integer arithmetic (activations
+//!   quantized to Q8_0/Q8_1/Q8_K, integer dot products) and differs only in f32 summation
+//!   order — as the CPU's own SIMD kernels do; and that alone moves logits by more than 0.05
+//!   on these models (the CPU's scalar and SIMD paths differ by up to ~0.4 on a SmolLM2
+//!   top-10 logit: an activation that lands on a different side of a Q8 rounding boundary
+//!   changes one quant, and the change grows through the layers). The distances to the SIMD
+//!   path, and between the two CPU paths, are printed beside it.
 //!
 //! These tests are `#[ignore]`d in a plain `cargo test` (they need a Vulkan or Metal device
 //! and take minutes on llvmpipe); `ci/gpu.sh` runs them with `--include-ignored`.
@@ -24,8 +26,7 @@ use bague_gpu::{GpuModel, GpuSession, Readback, SessionOptions as GpuOptions};
 use common::*;
 
 const N_CTX: usize = 512;
-/// Logit tolerance of the brief; widened to the CPU scalar path's own distance from the
-/// CPU SIMD path at a step where that is larger (see `real`).
+/// Largest |Δlogit| on the CPU's top 10.
 const TOL: f32 = 0.05;
 
 fn cpu_session<'m, 'a>(m: &'m Model<'a>) -> Session<'m, 'a> {
@@ -131,8 +132,8 @@ fn real(id: &str) {
     let mapped = bague::loader::MappedFile::open(&path).unwrap();
     let file = mapped.parse().unwrap();
     let model = Model::from_gguf(&file).unwrap();
-    // The CPU's scalar kernels: the same integer arithmetic as the SIMD ones, other f32
-    // summation orders; how far they land from the SIMD path calibrates "close".
+    // The CPU path with its scalar reference kernels: the same integer arithmetic as the
+    // SIMD kernels (and as the GPU's), other f32 summation orders.
     let scalar = Model::with_kernels(&file, Kernels::by_name("scalar").unwrap()).unwrap();
     let gm = GpuModel::upload(&dev, &desc(&model)).unwrap();
     let prompt = prompt(id, 0);
@@ -143,8 +144,7 @@ fn real(id: &str) {
     let mut s = cpu_s.prefill(&prompt).unwrap().to_vec();
     let mut g = gpu.prefill_with(&prompt, Readback::Logits).unwrap();
     let mut fragile = None;
-    let (mut max_g_top, mut max_s_top, mut max_g_all, mut max_s_all) = (0f32, 0f32, 0f32, 0f32);
-    let all: Vec<u32> = (0..c.len() as u32).collect();
+    let mut worst = [0f32; 6]; // GPU–scalar top-10, all; GPU–SIMD top-10, all; scalar–SIMD top-10, all
     let mut failures = Vec::new();
     for step in 0..15 {
         let gl = g.logits.as_ref().unwrap();
@@ -159,26 +159,31 @@ fn real(id: &str) {
         if fragile.is_none() && m < 0.1 {
             fragile = Some(step);
         }
-        let ct = top_k(&c, 10);
-        let (dg, ds) = (max_diff(gl, &c, &ct), max_diff(&s, &c, &ct));
-        max_g_top = max_g_top.max(dg);
-        max_s_top = max_s_top.max(ds);
-        max_g_all = max_g_all.max(max_diff(gl, &c, &all));
-        max_s_all = max_s_all.max(max_diff(&s, &c, &all));
-        let same_g = sorted(top_k(gl, 10)) == sorted(ct.clone());
-        let same_s = sorted(top_k(&s, 10)) == sorted(ct.clone());
-        eprintln!(
-            "{id} step {step}: CPU margin {m:.3}; top-10 max |Δ| GPU {dg:.4} (same set {same_g}), CPU scalar {ds:.4} (same set {same_s})"
-        );
-        if dg > TOL.max(ds) {
-            failures.push(format!(
-                "step {step}: top-10 |Δlogit| {dg:.4} > max({TOL}, scalar CPU's {ds:.4})"
-            ));
+        let (ct, st) = (top_k(&c, 10), top_k(&s, 10));
+        let all: Vec<u32> = (0..c.len() as u32).collect();
+        let d = [
+            max_diff(gl, &s, &st),
+            max_diff(gl, &s, &all),
+            max_diff(gl, &c, &ct),
+            max_diff(gl, &c, &all),
+            max_diff(&s, &c, &ct),
+            max_diff(&s, &c, &all),
+        ];
+        for (w, v) in worst.iter_mut().zip(d) {
+            *w = w.max(v);
         }
-        if !same_g && same_s {
+        let same = sorted(top_k(gl, 10)) == sorted(st.clone());
+        eprintln!(
+            "{id} step {step}: CPU margin {m:.3}; top-10 |Δlogit| GPU–CPU scalar {:.4} (same set {same}), GPU–CPU SIMD {:.4}, CPU scalar–SIMD {:.4}",
+            d[0], d[2], d[4]
+        );
+        if d[0] > TOL {
+            failures.push(format!("step {step}: top-10 |Δlogit| vs the CPU's scalar path {:.4} > {TOL}", d[0]));
+        }
+        if !same {
             failures.push(format!("step {step}: top-10 set differs from the CPU's"));
         }
-        // All continue with the CPU's token.
+        // All continue with the CPU's greedy token.
         c = cpu.decode(want).unwrap().to_vec();
         s = cpu_s.decode(want).unwrap().to_vec();
         g = gpu.decode_with(want, Readback::Logits).unwrap();
@@ -190,7 +195,8 @@ fn real(id: &str) {
         s.last_stats()
     };
     eprintln!(
-        "{id}: 15 steps (first CPU margin < 0.1 at step {fragile:?}); max |Δlogit| vs CPU SIMD: GPU top-10 {max_g_top:.4}, vocabulary {max_g_all:.4}; CPU scalar top-10 {max_s_top:.4}, vocabulary {max_s_all:.4}"
+        "{id}: 15 steps, first CPU margin < 0.1 at step {fragile:?}; max |Δlogit| GPU–CPU scalar: top-10 {:.4}, vocabulary {:.4}; GPU–CPU SIMD: top-10 {:.4}, vocabulary {:.4}; CPU scalar–SIMD: top-10 {:.4}, vocabulary {:.4}",
+        worst[0], worst[1], worst[2], worst[3], worst[4], worst[5]
     );
     eprintln!(
         "{id}: decode step: {} dispatches ({} layers), {} pass, {} submission, {} bytes read back",
@@ -202,7 +208,9 @@ fn real(id: &str) {
     );
     assert!(failures.is_empty(), "{id}: {failures:#?}");
     assert_eq!(st.submissions, 1);
-    assert_eq!(st.dispatches, 5 * gm.n_layer() as u64 + 3);
+    assert_eq!(st.passes, 1);
+    assert_eq!(st.dispatches, gm.decode_dispatches());
+    assert!(st.dispatches <= 8 * gm.n_layer() as u64 + 4);
     assert!(st.bytes_read <= 64);
 }
 

@@ -10,10 +10,17 @@ fn env_is(name: &str) -> bool {
     std::env::var(name).is_ok_and(|v| v == "1")
 }
 
-/// The device to test on: `BAGUE_GPU_ADAPTER` (a name), else the best hardware adapter,
-/// else llvmpipe. `None` (with a note) when there is none, unless `BAGUE_REQUIRE_GPU=1`,
-/// which makes a missing device a failure (CI sets it).
+/// The device of this test binary (opened once: shader compilation is paid once), see
+/// [`fresh_device`].
 pub fn device() -> Option<Device> {
+    static DEV: std::sync::OnceLock<Option<Device>> = std::sync::OnceLock::new();
+    DEV.get_or_init(fresh_device).clone()
+}
+
+/// A new device: `BAGUE_GPU_ADAPTER` (a name), else the best hardware adapter, else
+/// llvmpipe. `None` (with a note) when there is none, unless `BAGUE_REQUIRE_GPU=1`, which
+/// makes a missing device a failure (CI sets it).
+pub fn fresh_device() -> Option<Device> {
     let r = match std::env::var("BAGUE_GPU_ADAPTER") {
         Ok(name) => Device::new(&AdapterChoice::Named(name)),
         Err(_) => Device::new(&AdapterChoice::Auto)
