@@ -124,12 +124,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         out = s.decode(out.token)?;
         let st = s.last_stats();
         println!(
-            "decode {i}: token {} ({:.3} s); {} dispatches ({} layers: {:.1} per layer + 3), {} pass, {} submission, {} bytes read back",
+            "decode {i}: token {} ({:.3} s); {} dispatches ({} layers x 5 + {} for embedding, output matrix, argmax), {} pass, {} submission, {} bytes read back",
             out.token,
             t.elapsed().as_secs_f64(),
             st.dispatches,
             gm.n_layer(),
-            (st.dispatches - 3) as f64 / gm.n_layer() as f64,
+            st.dispatches - 5 * gm.n_layer() as u64,
             st.passes,
             st.submissions,
             st.bytes_read

@@ -575,7 +575,11 @@ impl GpuModel {
     /// (one per row range of each), argmax or top-k.
     pub fn decode_dispatches(&self) -> u64 {
         let per = |t: &GpuTensor| t.chunks.len() as u64;
-        let layers: u64 = self.layers.iter().map(|l| 3 + per(&l.wo) + per(&l.w_down)).sum();
+        let layers: u64 = self
+            .layers
+            .iter()
+            .map(|l| 3 + per(&l.wo) + per(&l.w_down))
+            .sum();
         layers + per(&self.token_embd) + per(self.output_matrix()) + 1
     }
 

@@ -120,6 +120,10 @@ impl core::fmt::Debug for GpuSession<'_> {
     }
 }
 
+/// A weight segment of a matvec dispatch: (ggml type, first unit, row bytes, byte offset in
+/// the weight buffer).
+type Seg = (u32, u32, u32, u32);
+
 const NONE: u32 = u32::MAX;
 const MODE_STORE: u32 = 0;
 const MODE_ADD: u32 = 1;
@@ -253,7 +257,7 @@ impl<'m> GpuSession<'m> {
             mode: u32,
             /// The weight buffer and its segments: (type, first unit, row bytes, byte offset).
             w: &'a wgpu::Buffer,
-            segs: Vec<(u32, u32, u32, u32)>,
+            segs: Vec<Seg>,
             n_in: usize,
             /// First unit past the dispatch.
             end: usize,
@@ -342,7 +346,7 @@ impl<'m> GpuSession<'m> {
             })
         };
         // One (buffer, segment, end row) per row range of a matrix.
-        let ranges = |t: &'m GpuTensor| -> Vec<(&'m wgpu::Buffer, (u32, u32, u32, u32), usize)> {
+        let ranges = |t: &'m GpuTensor| -> Vec<(&'m wgpu::Buffer, Seg, usize)> {
             t.chunks
                 .iter()
                 .enumerate()
@@ -352,7 +356,7 @@ impl<'m> GpuSession<'m> {
                 })
                 .collect()
         };
-        let packed = |pk: &'m Packed, firsts: &[usize]| -> Vec<(u32, u32, u32, u32)> {
+        let packed = |pk: &'m Packed, firsts: &[usize]| -> Vec<Seg> {
             pk.parts
                 .iter()
                 .zip(firsts)

@@ -178,7 +178,10 @@ fn real(id: &str) {
             d[0], d[2], d[4]
         );
         if d[0] > TOL {
-            failures.push(format!("step {step}: top-10 |Δlogit| vs the CPU's scalar path {:.4} > {TOL}", d[0]));
+            failures.push(format!(
+                "step {step}: top-10 |Δlogit| vs the CPU's scalar path {:.4} > {TOL}",
+                d[0]
+            ));
         }
         if !same {
             failures.push(format!("step {step}: top-10 set differs from the CPU's"));
