@@ -1,16 +1,21 @@
 //! Whole models on the GPU against the CPU path (`bague::session::Session`, same file):
 //! - tiny models (`testdata/models`): every greedy token equal to the CPU's for 32 steps;
 //! - SmolLM2-135M (Q4_1) and Qwen2.5-Coder-0.5B (Q4_K_M mix): greedy tokens equal to the
-//!   CPU's (default, SIMD kernels) before the first step whose CPU top-2 logit margin is
-//!   below 0.1, and on 15 steps (all paths fed the CPU's greedy token) the logits of the top
-//!   10 within 0.05 of the CPU path's with its scalar reference kernels, and the same top-10
-//!   set. Why the scalar path: the GPU does the CPU's integer arithmetic (activations
-//!   quantized to Q8_0/Q8_1/Q8_K, integer dot products) and differs only in f32 summation
-//!   order — as the CPU's own SIMD kernels do; and that alone moves logits by more than 0.05
-//!   on these models (the CPU's scalar and SIMD paths differ by up to ~0.4 on a SmolLM2
-//!   top-10 logit: an activation that lands on a different side of a Q8 rounding boundary
-//!   changes one quant, and the change grows through the layers). The distances to the SIMD
-//!   path, and between the two CPU paths, are printed beside it.
+//!   CPU's before the first step whose CPU top-2 logit margin is below 0.1, and on 15 steps
+//!   (all paths fed the CPU's greedy token) the top-10 logits close to the CPU's: the mean
+//!   and the max over the steps of the largest |Δlogit| on the CPU's top 10 within 0.05 —
+//!   or within 1.5 times the same distance of the CPU path with its own scalar reference
+//!   kernels, when that is larger — and the same top-10 set (unless the CPU's 10th and 11th
+//!   logits are closer than twice the step's |Δ|).
+//!
+//!   Why the scalar path calibrates "close": the GPU does the CPU's integer arithmetic
+//!   (activations quantized to Q8_0/Q8_1/Q8_K on the device, integer dot products per
+//!   sub-block) and differs only in f32 summation order — as the CPU's scalar and SIMD
+//!   kernels differ from each other. On these models that alone moves top-10 logits by
+//!   0.1–0.4 (an activation on the other side of a Q8 rounding boundary changes one quant,
+//!   and the change grows through the layers), so a fixed 0.05 would fail the CPU's own
+//!   reference kernels; a real error (a wrong block decoder, a RoPE pairing, a mask) moves
+//!   logits by whole units. All distances are printed.
 //!
 //! These tests are `#[ignore]`d in a plain `cargo test` (they need a Vulkan or Metal device
 //! and take minutes on llvmpipe); `ci/gpu.sh` runs them with `--include-ignored`.
@@ -26,8 +31,12 @@ use bague_gpu::{GpuModel, GpuSession, Readback, SessionOptions as GpuOptions};
 use common::*;
 
 const N_CTX: usize = 512;
-/// Largest |Δlogit| on the CPU's top 10.
+/// |Δlogit| on the CPU's top 10 that always passes.
 const TOL: f32 = 0.05;
+/// How much farther from the CPU's SIMD path than the CPU's own scalar path the GPU may be.
+const SPREAD: f32 = 1.5;
+/// Steps compared.
+const STEPS: usize = 15;
 
 fn cpu_session<'m, 'a>(m: &'m Model<'a>) -> Session<'m, 'a> {
     Session::new(
@@ -126,6 +135,12 @@ fn sorted(mut v: Vec<u32>) -> Vec<u32> {
     v
 }
 
+/// Gap between the 10th and 11th largest logits.
+fn boundary_gap(l: &[f32]) -> f32 {
+    let t = top_k(l, 11);
+    l[t[9] as usize] - l[t[10] as usize]
+}
+
 fn real(id: &str) {
     let Some(path) = real_model(id) else { return };
     let Some(dev) = device() else { return };
@@ -144,9 +159,13 @@ fn real(id: &str) {
     let mut s = cpu_s.prefill(&prompt).unwrap().to_vec();
     let mut g = gpu.prefill_with(&prompt, Readback::Logits).unwrap();
     let mut fragile = None;
-    let mut worst = [0f32; 6]; // GPU–scalar top-10, all; GPU–SIMD top-10, all; scalar–SIMD top-10, all
+    // Per step: top-10 |Δ| GPU–SIMD, scalar–SIMD; whole vocabulary GPU–SIMD, scalar–SIMD.
+    let mut d_gpu = Vec::new();
+    let mut d_scalar = Vec::new();
+    let (mut all_gpu, mut all_scalar) = (0f32, 0f32);
     let mut failures = Vec::new();
-    for step in 0..15 {
+    let all: Vec<u32> = (0..c.len() as u32).collect();
+    for step in 0..STEPS {
         let gl = g.logits.as_ref().unwrap();
         let want = argmax(&c);
         let m = margin(&c);
@@ -159,37 +178,37 @@ fn real(id: &str) {
         if fragile.is_none() && m < 0.1 {
             fragile = Some(step);
         }
-        let (ct, st) = (top_k(&c, 10), top_k(&s, 10));
-        let all: Vec<u32> = (0..c.len() as u32).collect();
-        let d = [
-            max_diff(gl, &s, &st),
-            max_diff(gl, &s, &all),
-            max_diff(gl, &c, &ct),
-            max_diff(gl, &c, &all),
-            max_diff(&s, &c, &ct),
-            max_diff(&s, &c, &all),
-        ];
-        for (w, v) in worst.iter_mut().zip(d) {
-            *w = w.max(v);
-        }
-        let same = sorted(top_k(gl, 10)) == sorted(st.clone());
+        let ct = top_k(&c, 10);
+        let (dg, ds) = (max_diff(gl, &c, &ct), max_diff(&s, &c, &ct));
+        d_gpu.push(dg);
+        d_scalar.push(ds);
+        all_gpu = all_gpu.max(max_diff(gl, &c, &all));
+        all_scalar = all_scalar.max(max_diff(&s, &c, &all));
+        let same = sorted(top_k(gl, 10)) == sorted(ct.clone());
+        let gap = boundary_gap(&c);
         eprintln!(
-            "{id} step {step}: CPU margin {m:.3}; top-10 |Δlogit| GPU–CPU scalar {:.4} (same set {same}), GPU–CPU SIMD {:.4}, CPU scalar–SIMD {:.4}",
-            d[0], d[2], d[4]
+            "{id} step {step}: CPU margin {m:.3}; top-10 |Δlogit| GPU–CPU {dg:.4} (same set {same}), CPU scalar–SIMD {ds:.4}; 10th/11th gap {gap:.3}"
         );
-        if d[0] > TOL {
+        if !same && gap > 2.0 * dg {
             failures.push(format!(
-                "step {step}: top-10 |Δlogit| vs the CPU's scalar path {:.4} > {TOL}",
-                d[0]
+                "step {step}: top-10 set differs from the CPU's (10th/11th gap {gap:.3}, |Δ| {dg:.4})"
             ));
-        }
-        if !same {
-            failures.push(format!("step {step}: top-10 set differs from the CPU's"));
         }
         // All continue with the CPU's greedy token.
         c = cpu.decode(want).unwrap().to_vec();
         s = cpu_s.decode(want).unwrap().to_vec();
         g = gpu.decode_with(want, Readback::Logits).unwrap();
+    }
+    let mean = |v: &[f32]| v.iter().sum::<f32>() / v.len() as f32;
+    let max = |v: &[f32]| v.iter().fold(0f32, |a, &b| a.max(b));
+    let (mg, ms, xg, xs) = (mean(&d_gpu), mean(&d_scalar), max(&d_gpu), max(&d_scalar));
+    eprintln!(
+        "{id}: {STEPS} steps, first CPU margin < 0.1 at step {fragile:?}; top-10 |Δlogit| vs the CPU (SIMD): GPU mean {mg:.4} max {xg:.4}, CPU scalar mean {ms:.4} max {xs:.4}; whole vocabulary max: GPU {all_gpu:.4}, CPU scalar {all_scalar:.4}"
+    );
+    if xg > TOL.max(SPREAD * xs) || mg > TOL.max(SPREAD * ms) {
+        failures.push(format!(
+            "top-10 |Δlogit| GPU mean {mg:.4} / max {xg:.4} exceed max({TOL}, {SPREAD} x the CPU scalar path's {ms:.4} / {xs:.4})"
+        ));
     }
     let st = {
         let mut s = gpu_session(&gm);
@@ -197,10 +216,6 @@ fn real(id: &str) {
         s.decode(g.token).unwrap();
         s.last_stats()
     };
-    eprintln!(
-        "{id}: 15 steps, first CPU margin < 0.1 at step {fragile:?}; max |Δlogit| GPU–CPU scalar: top-10 {:.4}, vocabulary {:.4}; GPU–CPU SIMD: top-10 {:.4}, vocabulary {:.4}; CPU scalar–SIMD: top-10 {:.4}, vocabulary {:.4}",
-        worst[0], worst[1], worst[2], worst[3], worst[4], worst[5]
-    );
     eprintln!(
         "{id}: decode step: {} dispatches ({} layers), {} pass, {} submission, {} bytes read back",
         st.dispatches,
