@@ -1,7 +1,9 @@
 //! Whole models on the GPU against the CPU path (`bague::session::Session`, same file):
 //! - tiny models (`testdata/models`): every greedy token equal to the CPU's for 32 steps;
 //! - SmolLM2-135M (Q4_1) and Qwen2.5-Coder-0.5B (Q4_K_M mix): greedy tokens equal to the
-//!   CPU's before the first step whose CPU top-2 logit margin is below 0.1, and on 15 steps
+//!   CPU's before the first fragile step — whose CPU top-2 logit margin is below 0.1, or
+//!   below twice the top-10 |Δlogit| between the CPU's scalar and SIMD paths at that step
+//!   (see below) — and on 15 steps
 //!   (all paths fed the CPU's greedy token) the top-10 logits close to the CPU's: the mean
 //!   and the max over the steps of the largest |Δlogit| on the CPU's top 10 within 0.05 —
 //!   or within 1.5 times the same distance of the CPU path with its own scalar reference
@@ -37,6 +39,8 @@ const TOL: f32 = 0.05;
 const SPREAD: f32 = 1.5;
 /// Steps compared.
 const STEPS: usize = 15;
+/// Top-2 margin below which a greedy token may differ.
+const MARGIN: f32 = 0.1;
 
 fn cpu_session<'m, 'a>(m: &'m Model<'a>) -> Session<'m, 'a> {
     Session::new(
@@ -169,17 +173,19 @@ fn real(id: &str) {
         let gl = g.logits.as_ref().unwrap();
         let want = argmax(&c);
         let m = margin(&c);
+        let ct = top_k(&c, 10);
+        let (dg, ds) = (max_diff(gl, &c, &ct), max_diff(&s, &c, &ct));
+        // A step is fragile when the CPU's margin is below 0.1, or below twice what the
+        // CPU's own two kernel sets disagree by there.
+        if fragile.is_none() && m < MARGIN.max(2.0 * ds) {
+            fragile = Some(step);
+        }
         if fragile.is_none() && g.token != want {
             failures.push(format!(
                 "step {step}: greedy token {} vs CPU {want} (CPU margin {m:.3})",
                 g.token
             ));
         }
-        if fragile.is_none() && m < 0.1 {
-            fragile = Some(step);
-        }
-        let ct = top_k(&c, 10);
-        let (dg, ds) = (max_diff(gl, &c, &ct), max_diff(&s, &c, &ct));
         d_gpu.push(dg);
         d_scalar.push(ds);
         all_gpu = all_gpu.max(max_diff(gl, &c, &all));
@@ -203,7 +209,7 @@ fn real(id: &str) {
     let max = |v: &[f32]| v.iter().fold(0f32, |a, &b| a.max(b));
     let (mg, ms, xg, xs) = (mean(&d_gpu), mean(&d_scalar), max(&d_gpu), max(&d_scalar));
     eprintln!(
-        "{id}: {STEPS} steps, first CPU margin < 0.1 at step {fragile:?}; top-10 |Δlogit| vs the CPU (SIMD): GPU mean {mg:.4} max {xg:.4}, CPU scalar mean {ms:.4} max {xs:.4}; whole vocabulary max: GPU {all_gpu:.4}, CPU scalar {all_scalar:.4}"
+        "{id}: {STEPS} steps, first fragile step {fragile:?}; top-10 |Δlogit| vs the CPU (SIMD): GPU mean {mg:.4} max {xg:.4}, CPU scalar mean {ms:.4} max {xs:.4}; whole vocabulary max: GPU {all_gpu:.4}, CPU scalar {all_scalar:.4}"
     );
     if xg > TOL.max(SPREAD * xs) || mg > TOL.max(SPREAD * ms) {
         failures.push(format!(
