@@ -3,9 +3,10 @@
 //!
 //! Weights are uploaded as the file stores them (GGUF blocks, byte-packed): no repacking, so
 //! the device holds exactly the bytes of the matrices plus one buffer of every F32 vector
-//! (norm gains, biases). A tensor larger than the device's largest storage binding (the
-//! 151,936-row output matrix of Qwen2.5 on a 128 MiB binding) is split by rows into up to
-//! four buffers, which one dispatch reads as four segments.
+//! (norm gains, biases). Q, K, V of a layer share one buffer (one dispatch reads them), as do
+//! gate and up. A matrix larger than the device's largest storage binding (the 151,936-row
+//! output matrix of Qwen2.5 on a 128 MiB binding) is split by rows into up to four buffers,
+//! one dispatch each.
 
 use crate::Error;
 use crate::device::Device;

@@ -6,8 +6,9 @@
 //!
 //! Dispatches per token: 1 embedding lookup, 5 per layer (Q/K/V with RMSNorm, bias, RoPE and
 //! the KV store; attention; output projection + residual; gate/up + SwiGLU with RMSNorm;
-//! down projection + residual), the output matrix with the final RMSNorm (one dispatch,
-//! however many buffers it is split into), and argmax or top-k: `5 n_layer + 3`.
+//! down projection + residual), the output matrix with the final RMSNorm (one dispatch per
+//! row range: one unless it exceeds a storage binding), and argmax or top-k:
+//! `5 n_layer + 3` when no matrix is split ([`GpuModel::decode_dispatches`] counts).
 
 use crate::model::{GpuModel, GpuTensor, Packed, upload_bytes};
 use crate::{Error, shaders};
