@@ -177,6 +177,24 @@ impl<'m> GpuSession<'m> {
         }
         let (e, qd, kvd, ff, v) = (d.n_embd, d.q_dim(), d.kv_dim(), d.n_ff, d.n_vocab);
         let max_bind = dev.limits.max_storage_buffer_binding_size;
+        // Sizes that scale with n_ctx, checked before anything is allocated.
+        let kv_layer_bytes = (opts.n_ctx as u64).saturating_mul(2 * kvd as u64);
+        let rope_bytes = (opts.n_ctx as u64).saturating_mul(4 * d.head_dim as u64);
+        for (what, bytes) in [
+            ("KV cache layer 0 K", kv_layer_bytes),
+            ("RoPE table [n_ctx][head_dim]", rope_bytes),
+        ] {
+            if bytes > max_bind {
+                return Err(Error::Allocation {
+                    what: what.to_string(),
+                    bytes,
+                    message: format!(
+                        "n_ctx {} needs more than the largest storage binding ({max_bind} bytes)",
+                        opts.n_ctx
+                    ),
+                });
+            }
+        }
         let mut keep = Vec::new();
         let storage = wgpu::BufferUsages::STORAGE;
         let buf = |what: &str,
@@ -231,7 +249,6 @@ impl<'m> GpuSession<'m> {
             bytemuck::cast_slice(&rope_table(model, opts.n_ctx)),
             storage,
         )?;
-        let kv_layer_bytes = (opts.n_ctx as u64) * (kvd as u64) * 2;
         let mut kc = Vec::with_capacity(model.layers.len());
         let mut vc = Vec::with_capacity(model.layers.len());
         for l in 0..model.layers.len() {
