@@ -122,11 +122,13 @@ fn check_matvec(r: &Runner, w: &TensorDesc<'_>, n_tok: usize, rng: &mut Rng) -> 
     for norm in [false, true] {
         // The CPU path's activations: x, or RMSNorm(x) * gain.
         let xs: Vec<f32> = if norm {
+            let k = bague_kernels::Kernels::by_name("scalar").unwrap();
+            let gain_bytes: Vec<u8> = gain.iter().flat_map(|g| g.to_le_bytes()).collect();
             x.chunks(cols)
                 .flat_map(|xt| {
                     let mut o = vec![0f32; cols];
-                    bague_kernels::ops::rms_norm(xt, eps, &mut o);
-                    o.iter().zip(&gain).map(|(v, g)| v * g).collect::<Vec<_>>()
+                    k.rms_norm(xt, &gain_bytes, eps, &mut o).unwrap();
+                    o
                 })
                 .collect()
         } else {
