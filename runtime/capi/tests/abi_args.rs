@@ -13,7 +13,7 @@ fn null_handles_and_out_pointers_are_invalid_arguments() {
     let s = m.session(64, 1);
     let mut out_m = null_mut();
     let mut n = 0usize;
-    // SAFETY (whole test): every non-NULL pointer passed is valid; NULLs are the subject.
+    // SAFETY: (whole test) every non-NULL pointer passed is valid; NULLs are the subject.
     unsafe {
         expect_err(
             bague_model_open_path(null(), null(), &mut out_m),
@@ -259,7 +259,7 @@ fn bad_options_and_parameters() {
         kv_type: 1,
         ..session_defaults()
     };
-    // SAFETY (whole block): valid pointers.
+    // SAFETY: (whole block) valid pointers.
     unsafe {
         // BAGUE_KV_Q8_0 needs a head size that is a multiple of 32; the tiny models' is 16
         expect_err(

@@ -233,10 +233,8 @@ fn sessions_over_memory_are_refused() {
     };
     let mut p = bague_memory_plan::default();
     // SAFETY: live model, valid options, writable out.
-    assert_eq!(
-        unsafe { bague_model_plan_memory(m.0, &o, &mut p) },
-        BAGUE_OK
-    );
+    let st = unsafe { bague_model_plan_memory(m.0, &o, &mut p) };
+    assert_eq!(st, BAGUE_OK);
     let need = p.kv_bytes + p.scratch_bytes;
     let tight = bague_session_options {
         memory_budget: need - 1,

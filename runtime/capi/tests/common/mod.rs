@@ -253,10 +253,8 @@ impl Drop for Session {
 pub fn session_defaults() -> bague_session_options {
     let mut o = std::mem::MaybeUninit::uninit();
     // SAFETY: writable out.
-    assert_eq!(
-        unsafe { bague_session_options_default(o.as_mut_ptr()) },
-        BAGUE_OK
-    );
+    let st = unsafe { bague_session_options_default(o.as_mut_ptr()) };
+    assert_eq!(st, BAGUE_OK);
     // SAFETY: written on BAGUE_OK.
     unsafe { o.assume_init() }
 }
@@ -265,10 +263,8 @@ pub fn session_defaults() -> bague_session_options {
 pub fn params(model: *const bague_model) -> bague_generate_params {
     let mut p = std::mem::MaybeUninit::uninit();
     // SAFETY: model NULL or live; writable out.
-    assert_eq!(
-        unsafe { bague_generate_params_default(model, p.as_mut_ptr()) },
-        BAGUE_OK
-    );
+    let st = unsafe { bague_generate_params_default(model, p.as_mut_ptr()) };
+    assert_eq!(st, BAGUE_OK);
     // SAFETY: written on BAGUE_OK.
     unsafe { p.assume_init() }
 }
