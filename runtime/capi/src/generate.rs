@@ -8,7 +8,7 @@
 //! llama.cpp evaluates a prompt; greedy decoding equals llama.cpp's `--temp 0`.
 
 use crate::args;
-use crate::model::{model_error, tokenizer_error};
+use crate::errors::{generate_error, prompt_error, sampler_error, tokenizer_error};
 use crate::session::{State, bague_session};
 use crate::status::{Error, Result, bague_status, guard};
 use crate::text::{bague_message, read_messages};
@@ -16,7 +16,7 @@ use bague::bundle::PromptError;
 use bague::chat::Message;
 use bague::generate::{Error as GenError, NoClock, Piece, Request, Sink, StopReason};
 use bague::model::Error as ModelError;
-use bague::sampler::{SamplerConfig, SamplerError};
+use bague::sampler::SamplerConfig;
 use bague::tokenizer::EncodeOptions;
 use std::ffi::{c_char, c_int, c_void};
 use std::ops::ControlFlow;
@@ -353,48 +353,6 @@ fn sampler_config(p: &bague_generate_params, seed: u64) -> Result<SamplerConfig>
     };
     cfg.validate().map_err(sampler_error)?;
     Ok(cfg)
-}
-
-fn sampler_error(e: SamplerError) -> Error {
-    match e {
-        SamplerError::OutOfMemory { .. } => {
-            Error::with(BAGUE_ERR_OUT_OF_MEMORY, "generation parameters", e)
-        }
-        SamplerError::BadConfig { .. } => {
-            Error::with(BAGUE_ERR_INVALID_ARGUMENT, "generation parameters", e)
-        }
-        // NaN or -inf everywhere: the model's numbers are broken, not bague.
-        SamplerError::AllMasked => Error::new(
-            BAGUE_ERR_BAD_MODEL,
-            "the model produced no finite logit (NaN or -inf everywhere): its weights are broken",
-        ),
-        e => Error::with(BAGUE_ERR_INTERNAL, "sampler", e),
-    }
-}
-
-/// Status and message of a chat prompt error.
-fn prompt_error(e: PromptError) -> Error {
-    match e {
-        PromptError::Template(e) => Error::with(BAGUE_ERR_TEMPLATE, "chat template", e),
-        PromptError::Tokenizer(e) => tokenizer_error(e),
-    }
-}
-
-/// Status and message of a generation error.
-pub(crate) fn generate_error(e: GenError) -> Error {
-    match e {
-        GenError::Model(ModelError::EmptyInput) => Error::invalid("the prompt has no tokens"),
-        GenError::Model(ModelError::ContextFull {
-            n_ctx, n_tokens, ..
-        }) => Error::new(
-            BAGUE_ERR_CONTEXT_FULL,
-            format!("the prompt has {n_tokens} tokens, the context holds {n_ctx}"),
-        ),
-        GenError::Model(e) => model_error(e),
-        GenError::Tokenizer(e) => tokenizer_error(e),
-        GenError::Sampler(e) => sampler_error(e),
-        e => Error::with(BAGUE_ERR_INTERNAL, "generation", e),
-    }
 }
 
 /// The caller's callbacks, as the core generation loop's sink.

@@ -33,6 +33,7 @@
 #![allow(non_camel_case_types)]
 
 mod args;
+mod errors;
 pub mod generate;
 pub mod model;
 pub mod session;

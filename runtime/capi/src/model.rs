@@ -6,6 +6,7 @@
 //! while sessions exist is allowed: the last one to go releases it.
 
 use crate::args;
+use crate::errors::bundle_error;
 use crate::status::{Error, Result, bague_status, guard};
 use bague::bundle::{Bundle, BundleOptions};
 use bague::chat::ChatTemplate;
@@ -189,50 +190,6 @@ impl Loaded {
             has_thinking: b.has_thinking(),
         }
     }
-}
-
-/// Status and message of a load error.
-pub(crate) fn bundle_error(e: bague::bundle::Error) -> Error {
-    use bague::bundle::Error as E;
-    match e {
-        E::Gguf(e) => Error::with(BAGUE_ERR_BAD_MODEL, "GGUF", e),
-        E::Tokenizer(e) => tokenizer_error(e),
-        E::Model(e) => model_error(e),
-        E::Kernels(e) => Error::with(BAGUE_ERR_INVALID_ARGUMENT, "environment", e),
-    }
-}
-
-/// Status and message of a model error.
-pub(crate) fn model_error(e: bague::model::Error) -> Error {
-    use bague::model::Error as E;
-    let status = match e {
-        E::UnknownArch(_) | E::UnsupportedRopeScaling(_) | E::UnsupportedTensorType { .. } => {
-            BAGUE_ERR_UNSUPPORTED
-        }
-        E::Gguf(_) | E::BadHyperparameter { .. } | E::MissingTensor(_) | E::TensorShape { .. } => {
-            BAGUE_ERR_BAD_MODEL
-        }
-        E::ContextFull { .. } => BAGUE_ERR_CONTEXT_FULL,
-        E::OutOfMemory { .. } | E::OverBudget { .. } => BAGUE_ERR_OUT_OF_MEMORY,
-        E::TokenOutOfRange { .. } | E::EmptyInput | E::BadOption { .. } => {
-            BAGUE_ERR_INVALID_ARGUMENT
-        }
-        E::Threads(bague::parallel::PoolError::ZeroThreads) => BAGUE_ERR_INVALID_ARGUMENT,
-        E::Threads(_) => BAGUE_ERR_IO,
-        _ => BAGUE_ERR_INTERNAL,
-    };
-    Error::with(status, "model", e)
-}
-
-/// Status and message of a tokenizer error.
-pub(crate) fn tokenizer_error(e: bague::tokenizer::Error) -> Error {
-    use bague::tokenizer::Error as E;
-    let status = match e {
-        E::UnsupportedModel(_) | E::UnknownPreTokenizer(_) => BAGUE_ERR_UNSUPPORTED,
-        E::InvalidToken { .. } => BAGUE_ERR_INVALID_ARGUMENT,
-        _ => BAGUE_ERR_BAD_MODEL,
-    };
-    Error::with(status, "tokenizer", e)
 }
 
 /// The options behind a possibly-NULL pointer.

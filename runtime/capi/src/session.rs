@@ -2,7 +2,8 @@
 //! memory plan that sizes them before anything is allocated, reset and cancellation.
 
 use crate::args;
-use crate::model::{Loaded, bague_model, model_error};
+use crate::errors::{generate_error, model_error};
+use crate::model::{Loaded, bague_model};
 use crate::status::{Error, Result, bague_status, guard};
 use bague::generate::Generator;
 use bague::model::KvType;
@@ -293,8 +294,7 @@ pub unsafe extern "C" fn bague_session_new(
             seed: raw.seed,
             ..bundle.sampling
         };
-        let generator =
-            Generator::new(&bundle.tokenizer, sampling).map_err(crate::generate::generate_error)?;
+        let generator = Generator::new(&bundle.tokenizer, sampling).map_err(generate_error)?;
         let handle = Box::new(bague_session {
             cancel: AtomicBool::new(false),
             busy: AtomicBool::new(false),

@@ -4,7 +4,8 @@
 //! call again (or pass NULL and 0 first to ask for the length).
 
 use crate::args;
-use crate::model::{bague_model, tokenizer_error};
+use crate::errors::tokenizer_error;
+use crate::model::bague_model;
 use crate::status::{Error, Result, bague_status, guard};
 use bague::chat::{Message, Role};
 use bague::tokenizer::{DecodeOptions, EncodeOptions};

@@ -27,6 +27,7 @@
 //! `build_ffn` (SILU, parallel gate), ggml-cpu `ops.cpp`.
 
 use super::Model;
+use super::buffer::zeroed;
 use super::error::Error;
 use super::kv_cache::{KvCache, KvType};
 use super::rope::Rope;
@@ -134,18 +135,6 @@ impl Scratch {
             logits: f(c.n_vocab)?,
         })
     }
-}
-
-/// `n` zeroed values, or `OutOfMemory` naming `what` when the heap refuses them (instead
-/// of aborting the process, as `vec!` does).
-pub(crate) fn zeroed<T: Clone + Default>(n: usize, what: &'static str) -> Result<Vec<T>, Error> {
-    let mut v = Vec::new();
-    v.try_reserve_exact(n).map_err(|_| Error::OutOfMemory {
-        what,
-        bytes: n.saturating_mul(core::mem::size_of::<T>()),
-    })?;
-    v.resize(n, T::default());
-    Ok(v)
 }
 
 /// f32 slots of one attention task's scratch: scores, f16 probabilities, f16 (or Q8_0)

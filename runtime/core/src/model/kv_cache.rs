@@ -104,8 +104,8 @@ impl KvCache {
             n_ctx,
             kv_dim: cfg.kv_dim(),
             row,
-            k: super::forward::zeroed(per, "KV cache")?,
-            v: super::forward::zeroed(per, "KV cache")?,
+            k: super::buffer::zeroed(per, "KV cache")?,
+            v: super::buffer::zeroed(per, "KV cache")?,
         })
     }
 

@@ -8,6 +8,7 @@
 //!                                    │           x += Wdown·(silu(Wgate·n) ⊙ Wup·n),           n = RMSNorm(x)·ffn_norm
 //! ```
 
+pub(crate) mod buffer;
 mod config;
 mod error;
 pub(crate) mod forward;

@@ -164,7 +164,7 @@ impl<'m, 'a> Session<'m, 'a> {
         Self::plan(model, &opts)?;
         let kv = KvCache::try_new(&model.config, opts.n_ctx, opts.kv_type)?;
         let scratch = Scratch::try_new(model, opts.batch_size(), opts.n_ctx, opts.n_threads)?;
-        let shift_tmp = forward::zeroed(
+        let shift_tmp = crate::model::buffer::zeroed(
             model.config.head_dim + model.config.kv_dim(),
             "work buffers",
         )?;
