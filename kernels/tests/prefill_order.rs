@@ -8,7 +8,7 @@
 //! super-block); Q4_0 of 8k rows, llama.cpp's 8x8 repack (a scalar chain over blocks); Q6_K
 //! from 8 tokens on, ggml's tiled kernel (one `fma(d_w * s1, d_a, acc)` per super-block).
 //! Bit equality, every row range / token count shape (tile tails). The oracle test
-//! `kernels/oracle/tests/mul_mat.rs` checks the same kernels against ggml itself.
+//! `runtime/oracle/tests/mul_mat.rs` checks the same kernels against ggml itself.
 //! x86-64 only; a host without AVX2 fails the tests rather than skipping them.
 #![cfg(target_arch = "x86_64")]
 

@@ -21,7 +21,7 @@
 //!   are llama.cpp time / our time (> 1: ours faster). `-- --quick` does fewer repetitions.
 //! - llama.cpp is the oracle's build (CMake `RelWithDebInfo`, `-O2`; see the crate docs).
 
-#[path = "../../../runtime/core/benches/support/mixed_text.rs"]
+#[path = "../../core/benches/support/mixed_text.rs"]
 mod mixed_text;
 
 use std::path::{Path, PathBuf};

@@ -8,7 +8,7 @@
 
 mod common;
 
-#[path = "../../../runtime/core/benches/support/mixed_text.rs"]
+#[path = "../../core/benches/support/mixed_text.rs"]
 mod mixed_text;
 
 use std::path::Path;
