@@ -6,8 +6,6 @@ extern crate alloc;
 
 pub use bague_kernels::GgmlType;
 
-#[cfg(feature = "std")]
-pub mod bench;
 pub mod bundle;
 pub mod chat;
 pub mod generate;

@@ -1,4 +1,4 @@
-//! llama.cpp as a [`bague::bench::Engine`]: the same prefill / decode calls `llama-bench`
+//! llama.cpp as a [`bague_bench::Engine`]: the same prefill / decode calls `llama-bench`
 //! makes, so `bague-bench-vs` can time it beside our engine in the same process.
 //!
 //! Settings are `llama-bench`'s for a CPU build: model mmapped, no GPU layers; one context
@@ -14,7 +14,7 @@ use std::path::Path;
 use std::ptr::NonNull;
 use std::sync::Once;
 
-use bague::bench::{BoxError, Engine, ModelInfo};
+use bague_bench::{BoxError, Engine, ModelInfo};
 use llama_cpp_sys_2 as sys;
 
 unsafe extern "C" fn quiet_log(

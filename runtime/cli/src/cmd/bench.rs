@@ -1,10 +1,10 @@
 //! `bague bench`: prefill and decode speed (tokens/s) as llama.cpp's `llama-bench` measures
-//! them (definitions: [`bague::bench`]).
+//! them (definitions: the `bague-bench` crate).
 //!
-//! The measuring and reporting code is shared with the `bague-bench-vs` runner of the
-//! `bague-oracle` crate, which measures llama.cpp side by side in the same run; that binary
-//! links llama.cpp, so the `bague` binary does not: `--vs-llama-cpp` runs it when it was
-//! built next to `bague` (same target directory and profile) and says how to build it
+//! The measuring and reporting code and the arguments are shared with the `bague-bench-vs`
+//! runner of the `bague-oracle` crate, which measures llama.cpp side by side in the same run;
+//! that binary links llama.cpp, so the `bague` binary does not: `--vs-llama-cpp` runs it when
+//! it was built next to `bague` (same target directory and profile) and says how to build it
 //! otherwise.
 //!
 //! Peak RSS is this process's `VmHWM` after all runs (our engine is the only one here).
@@ -13,37 +13,19 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::{Context, Result, anyhow, bail};
-use bague::bench::{self, BagueEngine, ModelInfo, Spec};
 use bague::loader::MappedFile;
 use bague::model::Model;
+use bague_bench::{self as bench, BagueEngine, ModelInfo, Spec};
 
 /// Name of the side-by-side runner (a binary of the `bague-oracle` crate).
 const VS_BIN: &str = "bague-bench-vs";
 
-/// Arguments of `bague bench`.
+/// Arguments of `bague bench`: the measurement's (shared with `bague-bench-vs`) and
+/// `--vs-llama-cpp`.
 #[derive(clap::Args)]
 pub struct Args {
-    /// A GGUF file or a model id (see `bague list`).
-    #[arg(long, short)]
-    model: String,
-    /// Prompt tokens of the prefill test (ppN, one batch); 0 skips it.
-    #[arg(short = 'p', long = "n-prompt", default_value_t = 128)]
-    n_prompt: usize,
-    /// Decode steps of the decode test (tgN); 0 skips it.
-    #[arg(short = 'n', long = "n-gen", default_value_t = 64)]
-    n_gen: usize,
-    /// Thread counts, comma-separated (default: the CPUs available to this process).
-    #[arg(short = 't', long = "threads", value_delimiter = ',')]
-    threads: Vec<usize>,
-    /// Repetitions of each test.
-    #[arg(short = 'r', long = "repetitions", default_value_t = 5)]
-    reps: usize,
-    /// Seed of the random prompt tokens.
-    #[arg(long, default_value_t = 1)]
-    seed: u64,
-    /// Print a JSON array of rows instead of tables.
-    #[arg(long)]
-    json: bool,
+    #[command(flatten)]
+    bench: bench::BenchArgs,
     /// Measure llama.cpp too, interleaved in the same run (runs the bague-bench-vs binary).
     #[arg(long)]
     vs_llama_cpp: bool,
@@ -51,22 +33,10 @@ pub struct Args {
 
 /// Runs `bague bench`.
 pub fn run(args: Args) -> Result<()> {
-    let path = crate::models::resolve_model(&args.model)?;
-    let threads = if args.threads.is_empty() {
-        vec![std::thread::available_parallelism().map_or(1, |n| n.get())]
-    } else {
-        args.threads.clone()
-    };
-    let spec = Spec {
-        n_prompt: args.n_prompt,
-        n_gen: args.n_gen,
-        threads,
-        reps: args.reps,
-        seed: args.seed,
-    };
-    spec.check().map_err(|e| anyhow!("{e}"))?;
+    let path = crate::models::resolve_model(&args.bench.model)?;
+    let spec = args.bench.spec().map_err(|e| anyhow!("{e}"))?;
     if args.vs_llama_cpp {
-        return run_vs(&args, &path, &spec);
+        return run_vs(&args.bench, &path, &spec);
     }
 
     let map =
@@ -76,9 +46,10 @@ pub fn run(args: Args) -> Result<()> {
         .parse()
         .with_context(|| format!("{p}: not a valid GGUF file"))?;
     let model = Model::from_gguf(&file).with_context(|| format!("{p}: cannot load the model"))?;
-    let info = ModelInfo::from_gguf(&model_name(&path), &file).map_err(|e| anyhow!("{p}: {e}"))?;
+    let info =
+        ModelInfo::from_gguf(&bench::model_name(&path), &file).map_err(|e| anyhow!("{p}: {e}"))?;
     let mut engine = BagueEngine::new(&model, &spec);
-    let quiet = args.json;
+    let quiet = args.bench.json;
     let rows = bench::run(&mut [&mut engine], &info, &spec, |line| {
         if !quiet {
             eprintln!("bench: {line}");
@@ -86,7 +57,7 @@ pub fn run(args: Args) -> Result<()> {
     })
     .map_err(|e| anyhow!("{p}: {e}"))?;
     let rss = [("bague".to_string(), bench::peak_rss_bytes())];
-    if args.json {
+    if args.bench.json {
         println!("{}", bench::to_json(&rows, &info, &rss));
     } else {
         print!("{}", bench::table(&rows, &info, &rss));
@@ -94,17 +65,10 @@ pub fn run(args: Args) -> Result<()> {
     Ok(())
 }
 
-/// The model's name in reports: the file stem.
-fn model_name(path: &Path) -> String {
-    path.file_stem().map_or_else(
-        || path.display().to_string(),
-        |s| s.to_string_lossy().into(),
-    )
-}
-
 /// `--vs-llama-cpp`: runs `bague-bench-vs` from this binary's directory with the same
-/// arguments. Errors: that binary is missing (with the command that builds it), or fails.
-fn run_vs(args: &Args, path: &Path, spec: &Spec) -> Result<()> {
+/// measurement (the model as the resolved path, the thread counts as resolved). Errors:
+/// that binary is missing (with the command that builds it), or fails.
+fn run_vs(args: &bench::BenchArgs, path: &Path, spec: &Spec) -> Result<()> {
     let vs = sibling(VS_BIN)?;
     if !vs.is_file() {
         bail!(
@@ -114,19 +78,12 @@ fn run_vs(args: &Args, path: &Path, spec: &Spec) -> Result<()> {
             vs.display()
         );
     }
-    let threads: Vec<String> = spec.threads.iter().map(|t| t.to_string()).collect();
-    let mut cmd = Command::new(&vs);
-    cmd.arg("--model")
-        .arg(path)
-        .args(["-p", &spec.n_prompt.to_string()])
-        .args(["-n", &spec.n_gen.to_string()])
-        .args(["-t", &threads.join(",")])
-        .args(["-r", &spec.reps.to_string()])
-        .args(["--seed", &spec.seed.to_string()]);
-    if args.json {
-        cmd.arg("--json");
-    }
-    let status = cmd
+    let same = bench::BenchArgs {
+        threads: spec.threads.clone(),
+        ..args.clone()
+    };
+    let status = Command::new(&vs)
+        .args(same.command_line(path.as_os_str()))
         .status()
         .with_context(|| format!("cannot run {}", vs.display()))?;
     if !status.success() {

@@ -1,6 +1,7 @@
 //! `bague-bench-vs`: `bague bench` with llama.cpp measured side by side, in the same process
 //! and run, on the same file, tokens and thread counts, interleaved per repetition (see
-//! [`bague::bench`] for the definitions), then the ratio bague / llama.cpp per figure.
+//! [`bague_bench`] for the definitions), then the ratio bague / llama.cpp per figure. Its
+//! measurement arguments are `bague bench`'s ([`bague_bench::BenchArgs`]).
 //!
 //! ```text
 //! cargo run --release -p bague-oracle --bin bague-bench-vs -- \
@@ -18,9 +19,9 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
-use bague::bench::{self, BagueEngine, BoxError, Engine, ModelInfo, Spec};
 use bague::loader::MappedFile;
 use bague::model::Model;
+use bague_bench::{self as bench, BagueEngine, BoxError, Engine, ModelInfo, Spec};
 use bague_oracle::bench::LlamaEngine;
 use clap::Parser;
 
@@ -28,27 +29,8 @@ use clap::Parser;
 #[derive(Parser)]
 #[command(name = "bague-bench-vs")]
 struct Args {
-    /// A GGUF file, or a model id in $BAGUE_HOME/models (default ~/.cache/bague/models).
-    #[arg(long, short)]
-    model: String,
-    /// Prompt tokens of the prefill test (one batch); 0 skips it.
-    #[arg(short = 'p', long = "n-prompt", default_value_t = 128)]
-    n_prompt: usize,
-    /// Decode steps of the decode test; 0 skips it.
-    #[arg(short = 'n', long = "n-gen", default_value_t = 64)]
-    n_gen: usize,
-    /// Thread counts, comma-separated (default: the CPUs available).
-    #[arg(short = 't', long = "threads", value_delimiter = ',')]
-    threads: Vec<usize>,
-    /// Repetitions of each test.
-    #[arg(short = 'r', long = "repetitions", default_value_t = 5)]
-    reps: usize,
-    /// Seed of the random prompt tokens.
-    #[arg(long, default_value_t = 1)]
-    seed: u64,
-    /// Print a JSON array of rows instead of tables.
-    #[arg(long)]
-    json: bool,
+    #[command(flatten)]
+    bench: bench::BenchArgs,
     /// Do not measure each engine's peak RSS in a child process.
     #[arg(long)]
     no_rss: bool,
@@ -97,24 +79,9 @@ fn resolve(arg: &str) -> Result<PathBuf, BoxError> {
 }
 
 fn run(args: Args) -> Result<(), BoxError> {
-    let path = resolve(&args.model)?;
-    let name = path.file_stem().map_or_else(
-        || path.display().to_string(),
-        |s| s.to_string_lossy().into(),
-    );
-    let threads = if args.threads.is_empty() {
-        vec![std::thread::available_parallelism().map_or(1, |n| n.get())]
-    } else {
-        args.threads.clone()
-    };
-    let spec = Spec {
-        n_prompt: args.n_prompt,
-        n_gen: args.n_gen,
-        threads,
-        reps: args.reps,
-        seed: args.seed,
-    };
-    spec.check()?;
+    let path = resolve(&args.bench.model)?;
+    let name = bench::model_name(&path);
+    let spec = args.bench.spec()?;
     let n_batch = spec.n_prompt.clamp(1, spec.n_ctx());
     let p = path.display();
 
@@ -132,7 +99,7 @@ fn run(args: Args) -> Result<(), BoxError> {
             .map(|e| {
                 Ok((
                     e.to_string(),
-                    Some(probe_child(e, &path, &spec, max_t, args.poll)?),
+                    Some(probe_child(e, &args.bench, &path, max_t, args.poll)?),
                 ))
             })
             .collect::<Result<Vec<_>, BoxError>>()?
@@ -154,7 +121,7 @@ fn run(args: Args) -> Result<(), BoxError> {
         )
         .into());
     }
-    let quiet = args.json;
+    let quiet = args.bench.json;
     let engines: &mut [&mut dyn Engine] = match args.only.as_deref() {
         None => &mut [&mut ours, &mut theirs],
         Some("bague") => &mut [&mut ours],
@@ -166,7 +133,7 @@ fn run(args: Args) -> Result<(), BoxError> {
             eprintln!("bench: {line}");
         }
     })?;
-    if args.json {
+    if args.bench.json {
         println!("{}", bench::to_json(&rows, &info, &rss));
         return Ok(());
     }
@@ -194,24 +161,26 @@ fn loadavg() -> String {
         .unwrap_or_else(|| "?".into())
 }
 
-/// Runs this binary with `--rss-probe engine` and reads the peak RSS it prints.
+/// Runs this binary with `--rss-probe engine` (one repetition at `threads` threads) and
+/// reads the peak RSS it prints.
 fn probe_child(
     engine: &str,
+    args: &bench::BenchArgs,
     path: &Path,
-    spec: &Spec,
     threads: usize,
     poll: u32,
 ) -> Result<u64, BoxError> {
     let exe = std::env::current_exe()?;
+    let once = bench::BenchArgs {
+        threads: vec![threads],
+        reps: 1,
+        json: false,
+        ..args.clone()
+    };
     let out = Command::new(exe)
         .arg("--rss-probe")
         .arg(engine)
-        .arg("--model")
-        .arg(path)
-        .args(["-p", &spec.n_prompt.to_string()])
-        .args(["-n", &spec.n_gen.to_string()])
-        .args(["-t", &threads.to_string()])
-        .args(["-r", "1"])
+        .args(once.command_line(path.as_os_str()))
         .args(["--poll", &poll.to_string()])
         .output()?;
     if !out.status.success() {
@@ -257,4 +226,38 @@ fn rss_probe(
     let rss = bench::peak_rss_bytes().ok_or("no /proc/self/status here")?;
     println!("peak_rss_bytes {rss}");
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    /// The flags (ours and the flattened `bague_bench::BenchArgs`) make one valid command,
+    /// and the command line `bague bench --vs-llama-cpp` builds parses.
+    #[test]
+    fn arguments_parse() {
+        Args::command().debug_assert();
+        let mut line = vec!["bague-bench-vs".into()];
+        let bench = bench::BenchArgs {
+            model: "m".into(),
+            n_prompt: 8,
+            n_gen: 4,
+            threads: vec![1, 2],
+            reps: 3,
+            seed: 7,
+            json: true,
+        };
+        line.extend(bench.command_line("/x/m.gguf".as_ref()));
+        line.extend(["--poll".into(), "0".into()]);
+        let a = Args::try_parse_from(line).unwrap();
+        assert_eq!(
+            a.bench,
+            bench::BenchArgs {
+                model: "/x/m.gguf".into(),
+                ..bench
+            }
+        );
+        assert_eq!(a.poll, 0);
+    }
 }

@@ -2,19 +2,17 @@
 //! ratio table (first engine / each other engine), and JSON.
 
 use std::fmt::Write as _;
-use std::string::{String, ToString};
-use std::vec::Vec;
 
 use super::{ModelInfo, Row};
 
 /// Mebibytes with one decimal.
 fn mib(bytes: u64) -> String {
-    std::format!("{:.1} MiB", bytes as f64 / (1024.0 * 1024.0))
+    format!("{:.1} MiB", bytes as f64 / (1024.0 * 1024.0))
 }
 
 /// Millions of parameters with two decimals.
 fn millions(n: u64) -> String {
-    std::format!("{:.2} M", n as f64 / 1e6)
+    format!("{:.2} M", n as f64 / 1e6)
 }
 
 /// A Markdown table of `rows` (llama-bench's columns), one line per row. `peak_rss` gives
@@ -46,7 +44,7 @@ pub fn table(rows: &[Row], info: &ModelInfo, peak_rss: &[(String, Option<u64>)])
             r.tok_s,
             r.stddev,
             r.cpu_tok_s
-                .map_or_else(|| "?".to_string(), |c| std::format!("{c:.2}"))
+                .map_or_else(|| "?".to_string(), |c| format!("{c:.2}"))
         );
     }
     s
@@ -72,10 +70,10 @@ pub fn ratio_table(rows: &[Row]) -> String {
                 let _ = writeln!(s, "|---|--:|--:|--:|--:|--:|--:|");
             }
             let ratio = |a: f64, b: f64| if b > 0.0 { a / b } else { f64::NAN };
-            let cpu_ratio = r.cpu_tok_s.zip(o.cpu_tok_s).map_or_else(
-                || "?".to_string(),
-                |(a, b)| std::format!("{:.3}", ratio(a, b)),
-            );
+            let cpu_ratio = r
+                .cpu_tok_s
+                .zip(o.cpu_tok_s)
+                .map_or_else(|| "?".to_string(), |(a, b)| format!("{:.3}", ratio(a, b)));
             let _ = writeln!(
                 s,
                 "| {} | {} | {} | {:.2} ± {:.2} | {:.2} ± {:.2} | {:.3} | {} |",
@@ -118,7 +116,7 @@ fn json_str(s: &str) -> String {
 /// A finite number as JSON (`null` for NaN / infinity).
 fn json_num(x: f64) -> String {
     if x.is_finite() {
-        std::format!("{x}")
+        format!("{x}")
     } else {
         "null".to_string()
     }

@@ -1,9 +1,11 @@
-//! Speed measurement (std only): prefill and decode tokens per second as `llama-bench`
-//! defines them, for one or several engines run side by side in the same process.
+//! Speed measurement: prefill and decode tokens per second as `llama-bench` defines them,
+//! for one or several engines run side by side in the same process.
 //!
 //! Shared by `bague bench` (our engine alone) and the `bague-bench-vs` runner of the
-//! `bague-oracle` crate (our engine and llama.cpp, interleaved). An engine is anything that
-//! implements [`Engine`]; [`BagueEngine`] is ours.
+//! `bague-oracle` crate (our engine and llama.cpp, interleaved), which also share their
+//! command-line arguments ([`BenchArgs`]). An engine is anything that implements [`Engine`];
+//! [`BagueEngine`] is ours. A std crate of its own: it reads `/proc`, formats tables and
+//! parses arguments, none of which belongs in the `no_std` core.
 //!
 //! Definitions (those of llama.cpp's `tools/llama-bench`):
 //! - `ppP` (prefill): clear the KV cache, then run `P` prompt tokens as **one batch**; the
@@ -27,19 +29,19 @@
 //! them. The order alternates between repetitions (A B, B A, A B, …) so that neither engine
 //! always runs on a cache warmed by the other.
 
-use std::string::{String, ToString};
 use std::time::Instant;
-use std::vec::Vec;
 
-use crate::gguf::File;
-use crate::model::Model;
-use crate::session::{Session, SessionOptions};
+use bague::gguf::File;
+use bague::model::Model;
+use bague::session::{Session, SessionOptions};
 
+mod args;
 mod report;
+pub use args::{BenchArgs, model_name};
 pub use report::{ratio_table, table, to_json};
 
 /// Errors of an engine or of the runner (any error type, boxed).
-pub type BoxError = std::boxed::Box<dyn std::error::Error + Send + Sync>;
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// An inference engine the runner can time. Calls come in this order: `set_threads`, then
 /// any number of `clear` / `prefill` / `decode`; `set_threads` may come again.
@@ -121,7 +123,7 @@ impl ModelInfo {
         }
         let n_vocab = file
             .get_array("tokenizer.ggml.tokens")
-            .map_err(|e| std::format!("vocabulary size: {e}"))?
+            .map_err(|e| format!("vocabulary size: {e}"))?
             .len();
         let n_vocab = u32::try_from(n_vocab).map_err(|_| "vocabulary too large")?;
         if n_vocab == 0 {
@@ -254,7 +256,7 @@ pub fn run(
     let mut rng = Rng(spec.seed);
     let mut rows = Vec::new();
     for &threads in &spec.threads {
-        progress(&std::format!("{threads} thread(s): warmup"));
+        progress(&format!("{threads} thread(s): warmup"));
         for e in engines.iter_mut() {
             e.set_threads(threads)?;
             if spec.n_prompt > 0 {
@@ -269,12 +271,12 @@ pub fn run(
         let tests = [("pp", spec.n_prompt), ("tg", spec.n_gen)];
         // samples[test][engine]: wall tok/s, CPU tok/s
         let mut samples = [
-            std::vec![Vec::new(); engines.len()],
-            std::vec![Vec::new(); engines.len()],
+            vec![Vec::new(); engines.len()],
+            vec![Vec::new(); engines.len()],
         ];
         let mut cpu = samples.clone();
         for rep in 0..spec.reps {
-            progress(&std::format!(
+            progress(&format!(
                 "{threads} thread(s): repetition {}/{}",
                 rep + 1,
                 spec.reps
@@ -314,7 +316,7 @@ pub fn run(
                     engine: e.name().to_string(),
                     backend: e.backend(),
                     model: info.name.clone(),
-                    test: std::format!("{kind}{n}"),
+                    test: format!("{kind}{n}"),
                     threads,
                     tok_s,
                     stddev,
