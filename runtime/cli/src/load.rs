@@ -53,7 +53,7 @@ fn model_path(arg: &str) -> Result<PathBuf> {
     }
     let reg = crate::registry::Registry::load()?;
     if reg.find(arg).is_some() {
-        return crate::models::ensure_model(arg);
+        return crate::fetch::ensure_model(arg);
     }
     crate::models::resolve_model(arg)
 }

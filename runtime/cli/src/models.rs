@@ -1,4 +1,5 @@
 //! Where models live on this machine, and how a command-line argument names one.
+//! Nothing here fetches: [`crate::fetch`] builds on this module (never the reverse).
 //!
 //! The cache is `$BAGUE_HOME/models/ID.gguf` (`$BAGUE_HOME` defaults to `~/.cache/bague`).
 //! Next to each verified file, `ID.gguf.sha256` records its sha256, size and mtime, so a
@@ -86,26 +87,6 @@ pub fn resolve_model(arg: &str) -> Result<PathBuf> {
             model.id
         ),
     }
-}
-
-/// The path of registry model `id`, pulling it first if it is not on this machine.
-/// Errors: unknown id, or any failure of [`crate::fetch::pull`].
-#[allow(dead_code)] // for `bague run` and other subcommands that need a default model
-pub fn ensure_model(id: &str) -> Result<PathBuf> {
-    let reg = Registry::load()?;
-    let model = reg.get(id)?;
-    if let Some(p) = local_path(model)? {
-        let len = fs::metadata(&p)?.len();
-        if len == model.size {
-            return Ok(p);
-        }
-        eprintln!(
-            "{}: {len} bytes, expected {}; fetching it again",
-            p.display(),
-            model.size
-        );
-    }
-    crate::fetch::pull(model, false)
 }
 
 /// Size and mtime (nanoseconds since the epoch) of a file, as a stamp records them.
