@@ -138,12 +138,12 @@ fn bad_files_are_clear_errors() {
     assert!(h.is_null());
 }
 
-/// `BAGUE_KV_Q8_0` on SmolLM2 (head size 64; skipped when it is not pulled): the plan's KV
+/// `BAGUE_KV_Q8_0` on SmolLM2 (head size 64; needs it pulled: `bague_testkit::model`): the plan's KV
 /// cache is 34/64 of the f16 one, and greedy generation gives the f16 cache's tokens (the
 /// core measures SmolLM2's top logits within 1 of f16's: `model_kv_q8.rs`).
 #[test]
 fn q8_0_kv_cache_on_smollm2() {
-    let Some(path) = real_model("smollm2-135m-instruct-q4_1") else {
+    let Some(path) = bague_testkit::model("smollm2-135m-instruct-q4_1") else {
         return;
     };
     let m = Model::open_path(&path);

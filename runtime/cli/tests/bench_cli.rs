@@ -3,15 +3,8 @@
 
 use assert_cmd::Command;
 use serde_json::Value;
-use std::path::{Path, PathBuf};
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
 fn tiny() -> String {
-    repo()
-        .join("testdata/models/smol-tiny-random-q4_0.gguf")
+    bague_testkit::tiny_path("smol-tiny-random-q4_0")
         .display()
         .to_string()
 }
@@ -124,7 +117,7 @@ fn vs_llama_cpp_without_the_runner_says_how_to_build_it() {
     let exe = assert_cmd::cargo::cargo_bin("bague");
     let vs = exe.with_file_name(format!("bague-bench-vs{}", std::env::consts::EXE_SUFFIX));
     if vs.exists() {
-        eprintln!("SKIP: {} exists (built with the oracle)", vs.display());
+        bague_testkit::skip(&format!("{} exists (built with the oracle)", vs.display()));
         return;
     }
     let out = bague()

@@ -3,18 +3,11 @@
 //! Expected counts come from testdata/reference/README.md ("Tiny random-weight models").
 
 use assert_cmd::Command;
+use bague_testkit::tiny_path as tiny;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::fs;
-use std::path::{Path, PathBuf};
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn tiny(name: &str) -> PathBuf {
-    repo().join("testdata/models").join(name)
-}
+use std::path::Path;
 
 /// `bague` with an empty cache, so ids resolve to the repository's files only.
 fn bague(home: &Path) -> Command {
@@ -57,7 +50,7 @@ fn type_counts(v: &Value) -> BTreeMap<String, u64> {
 
 #[test]
 fn r1_tiny_json() {
-    let path = tiny("r1-tiny-random-q4_0.gguf");
+    let path = tiny("r1-tiny-random-q4_0");
     let (r, v) = json_of(&["inspect", path.to_str().unwrap(), "--json"]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!(v["version"], 3);
@@ -131,7 +124,7 @@ fn smol_tiny_by_id_text_and_json() {
 
 #[test]
 fn truncated_copy_names_first_missing_tensor() {
-    let src = tiny("smol-tiny-random-q4_0.gguf");
+    let src = tiny("smol-tiny-random-q4_0");
     let (_, full) = json_of(&["inspect", src.to_str().unwrap(), "--json"]);
     let bytes = fs::read(&src).unwrap();
     let cut = bytes.len() - 3000;
@@ -205,7 +198,7 @@ fn unknown_model_is_a_clear_error() {
 /// Rows of F32 and Q4_0 tensors, checked against bytes read here from the file.
 #[test]
 fn tensor_rows_match_the_file() {
-    let path = tiny("r1-tiny-random-q4_0.gguf");
+    let path = tiny("r1-tiny-random-q4_0");
     let p = path.to_str().unwrap();
     let (_, info) = json_of(&["inspect", p, "--json"]);
     let bytes = fs::read(&path).unwrap();
@@ -271,7 +264,7 @@ fn tensor_rows_match_the_file() {
 
 #[test]
 fn tensor_errors_are_clear() {
-    let p = tiny("r1-tiny-random-q4_0.gguf");
+    let p = tiny("r1-tiny-random-q4_0");
     let p = p.to_str().unwrap();
     let home = tempfile::tempdir().unwrap();
     let r = run(bague(home.path()).args(["inspect", p, "--tensor", "blk.0.attn_q.wieght"]));
@@ -297,12 +290,11 @@ fn tensor_errors_are_clear() {
     assert!(r.stdout.is_empty());
 }
 
-/// The real R1-Distill-Qwen-7B head (header + tokenizer, tensor data cut): only when it has
-/// been pulled (`bague pull r1-distill-qwen-7b-head`); it is checked by sha256 in `pull`.
+/// The real R1-Distill-Qwen-7B head (header + tokenizer, tensor data cut), pulled by
+/// `bague pull r1-distill-qwen-7b-head` (which checks its sha256); skipped when absent.
 #[test]
 fn r1_head_reports_truncation() {
-    let Ok(path) = cached("r1-distill-qwen-7b-head") else {
-        eprintln!("skipped: r1-distill-qwen-7b-head is not in the cache");
+    let Some(path) = bague_testkit::model("r1-distill-qwen-7b-head") else {
         return;
     };
     let mut c = Command::cargo_bin("bague").unwrap();
@@ -322,14 +314,4 @@ fn r1_head_reports_truncation() {
     assert!(r.stderr.contains("output.weight"), "{}", r.stderr);
     assert_eq!(v["metadata"]["qwen2.rope.freq_base"], 10000.0);
     assert_eq!(v["metadata"]["tokenizer.ggml.eos_token_id"], 151_643);
-}
-
-/// Path of a pulled model in the user's cache, if there.
-fn cached(id: &str) -> Result<PathBuf, ()> {
-    let home = std::env::var_os("BAGUE_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/bague")))
-        .ok_or(())?;
-    let p = home.join("models").join(format!("{id}.gguf"));
-    if p.is_file() { Ok(p) } else { Err(()) }
 }

@@ -3,11 +3,7 @@
 
 use assert_cmd::Command;
 use serde_json::Value;
-use std::path::{Path, PathBuf};
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+use std::path::Path;
 
 /// `bague` with an empty cache, so ids resolve to the repository's files only.
 fn bague(home: &Path) -> Command {
@@ -17,21 +13,17 @@ fn bague(home: &Path) -> Command {
 }
 
 fn reference(model: &str) -> Value {
-    let p = repo()
-        .join("testdata/reference")
-        .join(model)
-        .join("tokenize.json");
-    serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap()
+    bague_testkit::reference(model, "tokenize.json")
 }
 
 #[test]
 fn json_output_equals_reference() {
     let home = tempfile::tempdir().unwrap();
     for (model, file) in [
-        ("r1-distill-qwen-7b-head", "r1-tiny-random-q4_0.gguf"),
-        ("smollm2-135m-instruct-q4_1", "smol-tiny-random-q4_0.gguf"),
+        ("r1-distill-qwen-7b-head", "r1-tiny-random-q4_0"),
+        ("smollm2-135m-instruct-q4_1", "smol-tiny-random-q4_0"),
     ] {
-        let path = repo().join("testdata/models").join(file);
+        let path = bague_testkit::tiny_path(file);
         let cases = reference(model)["cases"].as_array().unwrap().clone();
         for case in cases.iter().filter(|c| c["add_special"] == true) {
             let mut cmd = bague(home.path());
@@ -62,7 +54,7 @@ fn json_output_equals_reference() {
 #[test]
 fn detokenize_and_errors() {
     let home = tempfile::tempdir().unwrap();
-    let r1 = repo().join("testdata/models/r1-tiny-random-q4_0.gguf");
+    let r1 = bague_testkit::tiny_path("r1-tiny-random-q4_0");
     let out = bague(home.path())
         .args(["detokenize", "--model"])
         .arg(&r1)

@@ -7,21 +7,14 @@
 //!
 //! Text: ~1 MB built from `testdata/reference/texts/kjv-genesis-1-11.txt` and every text of
 //! the reference `tokenize.json` / `chat.json` files (English, code, CJK, emoji, …), repeated
-//! (`support/mixed_text.rs`, shared with the oracle's bench against llama.cpp:
+//! (`bague_testkit::mixed_text`, shared with the oracle's bench against llama.cpp:
 //! `cargo bench -p bague-oracle --bench tokenizer_vs_llama`).
 
-#[path = "support/mixed_text.rs"]
-mod mixed_text;
-
-use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use bague::gguf;
 use bague::tokenizer::{EncodeOptions, Tokenizer};
-
-fn testdata() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata")
-}
+use bague_testkit::{QWEN25_CODER, R1_HEAD, SMOLLM2, TINY_MODELS};
 
 /// CPU time of this thread (Linux `/proc/thread-self/schedstat`, updated at scheduler
 /// ticks), so that numbers stay meaningful on a busy machine; `None` elsewhere.
@@ -53,23 +46,11 @@ fn time<T>(runs: usize, mut f: impl FnMut() -> T) -> (Duration, Duration) {
 
 fn model_files() -> Vec<(String, Vec<u8>)> {
     let mut out = Vec::new();
-    for name in ["r1-tiny-random-q4_0.gguf", "smol-tiny-random-q4_0.gguf"] {
-        out.push((
-            name.to_string(),
-            std::fs::read(testdata().join("models").join(name)).unwrap(),
-        ));
+    for id in TINY_MODELS {
+        out.push((format!("{id}.gguf"), bague_testkit::tiny_bytes(id)));
     }
-    let home = std::env::var_os("BAGUE_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/bague")));
-    for id in [
-        "r1-distill-qwen-7b-head",
-        "qwen2.5-coder-0.5b-instruct-q4_k_m",
-        "smollm2-135m-instruct-q4_1",
-    ] {
-        let path = home
-            .as_ref()
-            .map(|h| h.join("models").join(format!("{id}.gguf")));
+    for id in [R1_HEAD, QWEN25_CODER, SMOLLM2] {
+        let path = bague_testkit::cache_path(id);
         if let Some(bytes) = path.and_then(|p| std::fs::read(p).ok()) {
             out.push((id.to_string(), bytes));
         }
@@ -78,10 +59,10 @@ fn model_files() -> Vec<(String, Vec<u8>)> {
 }
 
 fn main() {
-    let text = mixed_text::mixed_text(&testdata(), 1 << 20);
+    let text = bague_testkit::mixed_text(1 << 20);
     let mb = text.len() as f64 / 1e6;
     println!("text: {} bytes", text.len());
-    let pieces = mixed_text::chunks(&text, 4096);
+    let pieces = bague_testkit::chunks(&text, 4096);
     // `cargo bench -p bague --bench tokenizer -- <name part>`: only matching models.
     let filter: Vec<String> = std::env::args()
         .skip(1)

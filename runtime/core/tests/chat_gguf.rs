@@ -4,22 +4,13 @@
 
 mod chat_data;
 
-use std::path::PathBuf;
-
 use bague::chat::{Builtin, ChatTemplate};
 use bague::gguf::File;
 use bague::sampler::{ModelHints, SamplerConfig};
 
-fn read_model(name: &str) -> Vec<u8> {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../testdata/models")
-        .join(name);
-    std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
-}
-
 #[test]
 fn r1_tiny_template_and_sampling_defaults() {
-    let bytes = read_model("r1-tiny-random-q4_0.gguf");
+    let bytes = bague_testkit::tiny_bytes("r1-tiny-random-q4_0");
     let f = File::parse(&bytes).unwrap();
     let reference = chat_data::load("r1-tiny-random-q4_0", "r1-distill-qwen-7b-head");
     let src = f.get_str("tokenizer.chat_template").unwrap();
@@ -40,7 +31,7 @@ fn r1_tiny_template_and_sampling_defaults() {
 
 #[test]
 fn smol_tiny_template_and_sampling_defaults() {
-    let bytes = read_model("smol-tiny-random-q4_0.gguf");
+    let bytes = bague_testkit::tiny_bytes("smol-tiny-random-q4_0");
     let f = File::parse(&bytes).unwrap();
     let src = f.get_str("tokenizer.chat_template").unwrap();
     assert_eq!(Builtin::detect(src), Some(Builtin::smollm()));

@@ -6,14 +6,7 @@
 use bague::bundle::{Bundle, BundleOptions};
 use bague::chat::{Message, Role};
 use bague::tokenizer::EncodeOptions;
-use std::path::PathBuf;
-
-fn tiny(id: &str) -> Vec<u8> {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../testdata/models")
-        .join(format!("{id}.gguf"));
-    std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
-}
+use bague_testkit::tiny_bytes as tiny;
 
 fn count(ids: &[u32], id: u32) -> usize {
     ids.iter().filter(|&&x| x == id).count()

@@ -15,6 +15,7 @@ use bague::gguf::File;
 use bague::model::Model;
 use bague::session::{Session, SessionOptions};
 use bague::tokenizer::{EncodeOptions, Tokenizer};
+use bague_testkit::{floats, ids, reference, tiny_bytes as tiny};
 use generate_util::*;
 
 /// Greedy ids from prefill / decode / argmax (first index on ties), stopping after an EOG.

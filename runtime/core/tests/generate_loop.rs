@@ -13,6 +13,7 @@ use bague::model::{self, Model};
 use bague::sampler::SamplerConfig;
 use bague::session::{Session, SessionOptions};
 use bague::tokenizer::{EncodeOptions, Tokenizer};
+use bague_testkit::tiny_bytes as tiny;
 use generate_util::*;
 
 const THINK_CLOSE: u32 = 151649;

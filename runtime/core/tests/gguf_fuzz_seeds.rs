@@ -2,8 +2,6 @@
 //! checks the committed seeds are exactly what the writer makes and that they parse.
 //! Regenerate them with `BAGUE_WRITE_FUZZ_SEEDS=1 cargo test -p bague --test gguf_fuzz_seeds`.
 
-use std::path::PathBuf;
-
 use bague::gguf::writer::Val;
 use bague::gguf::{File, GgmlType, ValueType, Writer};
 
@@ -70,18 +68,14 @@ fn seeds() -> Vec<(&'static str, Vec<u8>)> {
     out.push(("tokenizer-only.gguf", w.finish()));
 
     // The first 4 KiB of a committed tiny model: a real header, cut.
-    let tiny = std::fs::read(repo().join("testdata/models/smol-tiny-random-q4_0.gguf")).unwrap();
+    let tiny = bague_testkit::tiny_bytes("smol-tiny-random-q4_0");
     out.push(("smol-tiny-head-4k.gguf", tiny[..4096].to_vec()));
     out
 }
 
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
 #[test]
 fn committed_seeds_match_the_writer() {
-    let dir = repo().join("fuzz/corpus/gguf_parse");
+    let dir = bague_testkit::repo().join("fuzz/corpus/gguf_parse");
     let write = std::env::var_os("BAGUE_WRITE_FUZZ_SEEDS").is_some();
     for (name, bytes) in seeds() {
         assert!(bytes.len() <= 8192, "{name} is {} bytes", bytes.len());

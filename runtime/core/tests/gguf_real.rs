@@ -2,41 +2,18 @@
 //! (`testdata/reference/<model>/model_info.json`).
 //!
 //! The three downloaded models live in `$BAGUE_HOME/models` (default `~/.cache/bague/models`);
-//! a test whose file is absent prints a note and passes. The two tiny models are committed.
+//! a test whose file is absent is skipped, or fails under `BAGUE_REQUIRE_MODELS=1`
+//! (`bague_testkit::model`). The two tiny models are committed.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 
 use bague::gguf::{ErrorKind, File, Value};
 use bague::loader::MappedFile;
 use serde_json::Value as Json;
 
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn model_path(id: &str) -> Option<PathBuf> {
-    let home = std::env::var_os("BAGUE_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/bague")))?;
-    let p = home.join("models").join(format!("{id}.gguf"));
-    if p.exists() {
-        Some(p)
-    } else {
-        eprintln!(
-            "note: {} absent, test skipped (run `bague pull {id}`)",
-            p.display()
-        );
-        None
-    }
-}
-
+/// `testdata/reference/ID/model_info.json`: llama.cpp's dump of the header.
 fn model_info(id: &str) -> Json {
-    let p = repo()
-        .join("testdata/reference")
-        .join(id)
-        .join("model_info.json");
-    serde_json::from_str(&std::fs::read_to_string(&p).unwrap()).unwrap()
+    bague_testkit::reference(id, "model_info.json")
 }
 
 /// Compares header facts with model_info.json: counts, every tensor (order, type, shape),
@@ -111,7 +88,7 @@ fn check_against_info(f: &File<'_>, info: &Json) {
 
 #[test]
 fn r1_head_parses_and_reports_truncated_output_weight() {
-    let Some(p) = model_path("r1-distill-qwen-7b-head") else {
+    let Some(p) = bague_testkit::model("r1-distill-qwen-7b-head") else {
         return;
     };
     let m = MappedFile::open(&p).unwrap();
@@ -158,7 +135,7 @@ fn r1_head_parses_and_reports_truncated_output_weight() {
 
 #[test]
 fn smollm2_opens_and_all_tensor_data_is_present() {
-    let Some(p) = model_path("smollm2-135m-instruct-q4_1") else {
+    let Some(p) = bague_testkit::model("smollm2-135m-instruct-q4_1") else {
         return;
     };
     let m = MappedFile::open(&p).unwrap();
@@ -176,7 +153,7 @@ fn smollm2_opens_and_all_tensor_data_is_present() {
 
 #[test]
 fn qwen_coder_opens_and_all_tensor_data_is_present() {
-    let Some(p) = model_path("qwen2.5-coder-0.5b-instruct-q4_k_m") else {
+    let Some(p) = bague_testkit::model("qwen2.5-coder-0.5b-instruct-q4_k_m") else {
         return;
     };
     let m = MappedFile::open(&p).unwrap();
@@ -190,7 +167,7 @@ fn qwen_coder_opens_and_all_tensor_data_is_present() {
 #[test]
 fn tiny_models_parse_and_hold_all_data() {
     for id in ["r1-tiny-random-q4_0", "smol-tiny-random-q4_0"] {
-        let p = repo().join("testdata/models").join(format!("{id}.gguf"));
+        let p = bague_testkit::tiny_path(id);
         let m = MappedFile::open(&p).unwrap();
         let f = m.parse().unwrap();
         assert!(f.n_tensors() > 0, "{id}");

@@ -4,11 +4,14 @@
 
 mod model_util;
 use bague::session::{Session, SessionOptions};
+use bague_testkit::{ids, reference};
 use model_util::*;
 use std::time::Instant;
 
 fn bench(id: &str) {
-    let Some(path) = real_model(id) else { return };
+    let Some(path) = bague_testkit::model(id) else {
+        return;
+    };
     let bytes = read(&path);
     let m = model(&bytes);
     // A real prompt from the reference data, repeated to 128 tokens.

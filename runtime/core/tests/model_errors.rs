@@ -69,7 +69,7 @@ fn synthetic_model_runs() {
 
 #[test]
 fn truncated_r1_head_names_the_tensor() {
-    let Some(path) = real_model("r1-distill-qwen-7b-head") else {
+    let Some(path) = bague_testkit::model("r1-distill-qwen-7b-head") else {
         return;
     };
     let bytes = read(&path);
@@ -223,7 +223,7 @@ fn context_shift_keeps_generating() {
 fn memory_plan_from_the_header_alone() {
     use bague::session::MemoryPlan;
     // Works on the truncated R1 head: only the header is read.
-    if let Some(path) = real_model("r1-distill-qwen-7b-head") {
+    if let Some(path) = bague_testkit::model("r1-distill-qwen-7b-head") {
         let bytes = read(&path);
         let f = File::parse(&bytes).unwrap();
         let o = SessionOptions {
@@ -248,6 +248,11 @@ fn memory_plan_from_the_header_alone() {
             p.kv_cache * 34
         );
     }
+}
+
+#[test]
+fn memory_plan_equals_what_a_session_allocates() {
+    use bague::session::MemoryPlan;
     // The header's plan equals the bound model's, and what a session allocates.
     let bytes = synthetic(|_, _| true, "llama");
     let f = File::parse(&bytes).unwrap();

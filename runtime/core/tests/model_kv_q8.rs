@@ -11,6 +11,7 @@
 mod model_util;
 use bague::model::{Error, KvCache, KvType};
 use bague::session::{Session, SessionOptions};
+use bague_testkit::{ids, reference};
 use model_util::*;
 
 fn opts_kv(kv_type: KvType) -> SessionOptions {
@@ -30,7 +31,7 @@ fn kv_type_names_and_sizes() {
 #[test]
 fn q8_0_needs_head_dim_multiple_of_32() {
     // The tiny models have head_dim 16.
-    let bytes = read(&testdata().join("models/r1-tiny-random-q4_0.gguf"));
+    let bytes = bague_testkit::tiny_bytes("r1-tiny-random-q4_0");
     let m = model(&bytes);
     assert_eq!(m.config.head_dim, 16);
     assert!(KvCache::bytes_needed(&m.config, 512, KvType::Q8_0).is_none());
@@ -41,7 +42,9 @@ fn q8_0_needs_head_dim_multiple_of_32() {
 }
 
 fn close_to_f16(id: &str, tol: Option<f32>) {
-    let Some(path) = real_model(id) else { return };
+    let Some(path) = bague_testkit::model(id) else {
+        return;
+    };
     let bytes = read(&path);
     let m = model(&bytes);
     let (f, q) = (
@@ -98,7 +101,9 @@ fn qwen25_q8_0_kv_runs() {
 #[test]
 fn q8_0_kv_context_shift() {
     let id = "smollm2-135m-instruct-q4_1";
-    let Some(path) = real_model(id) else { return };
+    let Some(path) = bague_testkit::model(id) else {
+        return;
+    };
     let bytes = read(&path);
     let m = model(&bytes);
     let prompt = ids(&reference(id, "greedy.json")["cases"][0]["prompt_ids"]);

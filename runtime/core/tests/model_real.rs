@@ -1,5 +1,6 @@
-//! Whole-model tests on the real models (`~/.cache/bague/models/*.gguf`, skipped with a note
-//! when absent) against llama.cpp's greedy tokens and logits (`testdata/reference/`).
+//! Whole-model tests on the real models (`$BAGUE_HOME/models/*.gguf`; when absent, skipped,
+//! or failed under `BAGUE_REQUIRE_MODELS=1`) against llama.cpp's greedy tokens and logits
+//! (`testdata/reference/`).
 //!
 //! Two levels:
 //! - `*_tracks_llama_cpp` (always run): greedy ids equal up to the first step whose llama.cpp
@@ -21,7 +22,9 @@ const SMOL: &str = "smollm2-135m-instruct-q4_1";
 const QWEN: &str = "qwen2.5-coder-0.5b-instruct-q4_k_m";
 
 fn tracks(id: &str) {
-    let Some(path) = real_model(id) else { return };
+    let Some(path) = bague_testkit::model(id) else {
+        return;
+    };
     let bytes = read(&path);
     let m = model(&bytes);
     let spread = flash_attn_spread(id);
@@ -33,7 +36,9 @@ fn tracks(id: &str) {
 
 /// At 1 and 2 threads: the same bits whatever the thread count.
 fn exact(id: &str) {
-    let Some(path) = real_model(id) else { return };
+    let Some(path) = bague_testkit::model(id) else {
+        return;
+    };
     let bytes = read(&path);
     let m = model(&bytes);
     for n_threads in [1, 2] {

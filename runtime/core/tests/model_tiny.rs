@@ -2,12 +2,13 @@
 //! llama.cpp's greedy tokens and logits (`testdata/reference/*-tiny-random-q4_0/`).
 
 mod model_util;
+use bague_testkit::{ids, reference};
 use model_util::*;
 
 const MODELS: [&str; 2] = ["r1-tiny-random-q4_0", "smol-tiny-random-q4_0"];
 
 fn load(id: &str) -> Vec<u8> {
-    read(&testdata().join("models").join(format!("{id}.gguf")))
+    bague_testkit::tiny_bytes(id)
 }
 
 /// With the scalar reference kernels (per block: exact integer sum, then one f32 scale and

@@ -13,6 +13,7 @@ use bague::gguf::File;
 use bague::model::Model;
 use bague::session::{Session, SessionOptions};
 use bague::tokenizer::{EncodeOptions, Tokenizer};
+use bague_testkit::{reference, testdata, tiny_bytes as tiny};
 use generate_util::*;
 
 const TEXT_OPTS: EncodeOptions = EncodeOptions {

@@ -2,12 +2,10 @@
 //! (`testdata/reference/*/tokenize.json` and `chat.json`), with the tokenizers of the tiny
 //! test models (byte-identical to R1's and SmolLM2's) and of the real model files when present.
 
-mod tokenizer_util;
-
 use bague::gguf;
 use bague::tokenizer::{EncodeOptions, Tokenizer};
+use bague_testkit::{bytes_of, ids, model_bytes, reference, reference_path, tiny_bytes};
 use serde_json::Value;
-use tokenizer_util::{bytes_of, ids_of, real_model, reference, tiny_model};
 
 /// Checks the `vocab` object of a reference file against the tokenizer.
 fn check_vocab(tok: &Tokenizer<'_>, vocab: &Value) {
@@ -28,11 +26,7 @@ fn check_vocab(tok: &Tokenizer<'_>, vocab: &Value) {
         vocab["add_eos"].as_bool().unwrap(),
         "add_eos"
     );
-    assert_eq!(
-        tok.eog_ids(),
-        ids_of(&vocab["eog_ids"]).as_slice(),
-        "eog_ids"
-    );
+    assert_eq!(tok.eog_ids(), ids(&vocab["eog_ids"]).as_slice(), "eog_ids");
 }
 
 /// Runs every case of a tokenize.json; returns (passed, total) and prints each failure.
@@ -46,7 +40,7 @@ fn run_tokenize(tok: &Tokenizer<'_>, reference: &Value) -> (usize, usize) {
             add_special: case["add_special"].as_bool().unwrap(),
             parse_special: case["parse_special"].as_bool().unwrap(),
         };
-        let want = ids_of(&case["ids"]);
+        let want = ids(&case["ids"]);
         let got = tok.encode(text, opts).unwrap();
         let mut ok = got == want;
         if !ok {
@@ -86,7 +80,7 @@ fn run_chat(tok: &Tokenizer<'_>, reference: &Value) -> (usize, usize) {
     let mut passed = 0;
     for (i, case) in cases.iter().enumerate() {
         let text = case["formatted_text"].as_str().unwrap();
-        let want = ids_of(&case["ids"]);
+        let want = ids(&case["ids"]);
         let got = tok.encode(text, EncodeOptions::PROMPT).unwrap();
         if got == want {
             passed += 1;
@@ -116,7 +110,7 @@ fn with_tokenizer(bytes: &[u8], f: impl FnOnce(&Tokenizer<'_>)) {
 
 #[test]
 fn r1_tiny_model_tokenizer() {
-    let bytes = tiny_model("r1-tiny-random-q4_0.gguf");
+    let bytes = tiny_bytes("r1-tiny-random-q4_0");
     with_tokenizer(&bytes, |tok| {
         check(
             "r1 (tiny)",
@@ -138,7 +132,7 @@ fn r1_tiny_model_tokenizer() {
 
 #[test]
 fn smollm2_tiny_model_tokenizer() {
-    let bytes = tiny_model("smol-tiny-random-q4_0.gguf");
+    let bytes = tiny_bytes("smol-tiny-random-q4_0");
     with_tokenizer(&bytes, |tok| {
         check(
             "smollm2 (tiny)",
@@ -163,7 +157,7 @@ fn smollm2_tiny_model_tokenizer() {
 
 #[test]
 fn r1_head_file() {
-    let Some(bytes) = real_model("r1-distill-qwen-7b-head") else {
+    let Some(bytes) = model_bytes("r1-distill-qwen-7b-head") else {
         return;
     };
     with_tokenizer(&bytes, |tok| {
@@ -183,7 +177,7 @@ fn r1_head_file() {
 #[test]
 fn qwen25_coder_file() {
     let id = "qwen2.5-coder-0.5b-instruct-q4_k_m";
-    let Some(bytes) = real_model(id) else { return };
+    let Some(bytes) = model_bytes(id) else { return };
     with_tokenizer(&bytes, |tok| {
         check(
             id,
@@ -197,7 +191,7 @@ fn qwen25_coder_file() {
 #[test]
 fn smollm2_file() {
     let id = "smollm2-135m-instruct-q4_1";
-    let Some(bytes) = real_model(id) else { return };
+    let Some(bytes) = model_bytes(id) else { return };
     with_tokenizer(&bytes, |tok| {
         check(
             id,
@@ -219,12 +213,12 @@ fn run_greedy(tok: &Tokenizer<'_>, model: &str) -> usize {
                 .unwrap();
             assert_eq!(
                 got,
-                ids_of(&case["prompt_ids"]),
+                ids(&case["prompt_ids"]),
                 "{model} {file} {}",
                 case["id"]
             );
             if let Some(out) = case.get("output_ids") {
-                let text = tok.decode(&ids_of(out)).unwrap();
+                let text = tok.decode(&ids(out)).unwrap();
                 assert_eq!(
                     text,
                     bytes_of(&case["output_text"]),
@@ -244,10 +238,7 @@ fn run_perplexity_count(tok: &Tokenizer<'_>, model: &str) {
     let want = reference(model, "perplexity.json")["text"]["n_tokens_add_special"]
         .as_u64()
         .unwrap();
-    let text = std::fs::read_to_string(
-        tokenizer_util::testdata().join("reference/texts/kjv-genesis-1-11.txt"),
-    )
-    .unwrap();
+    let text = std::fs::read_to_string(reference_path("texts", "kjv-genesis-1-11.txt")).unwrap();
     let opts = EncodeOptions {
         add_special: true,
         parse_special: false,
@@ -259,10 +250,10 @@ fn run_perplexity_count(tok: &Tokenizer<'_>, model: &str) {
 
 #[test]
 fn tiny_models_greedy_logits_and_perplexity_text() {
-    with_tokenizer(&tiny_model("r1-tiny-random-q4_0.gguf"), |tok| {
+    with_tokenizer(&tiny_bytes("r1-tiny-random-q4_0"), |tok| {
         run_greedy(tok, "r1-tiny-random-q4_0");
     });
-    with_tokenizer(&tiny_model("smol-tiny-random-q4_0.gguf"), |tok| {
+    with_tokenizer(&tiny_bytes("smol-tiny-random-q4_0"), |tok| {
         run_greedy(tok, "smol-tiny-random-q4_0");
         // Same tokenizer as SmolLM2-135M-Instruct.
         run_perplexity_count(tok, "smollm2-135m-instruct-q4_1");
@@ -275,7 +266,7 @@ fn real_models_greedy_logits_and_perplexity_text() {
         "qwen2.5-coder-0.5b-instruct-q4_k_m",
         "smollm2-135m-instruct-q4_1",
     ] {
-        let Some(bytes) = real_model(id) else {
+        let Some(bytes) = model_bytes(id) else {
             continue;
         };
         with_tokenizer(&bytes, |tok| {
@@ -291,7 +282,7 @@ fn real_models_greedy_logits_and_perplexity_text() {
 #[test]
 fn general_merge_table_agrees() {
     use bague::tokenizer::{SpecialIds, TokenizerMetadata};
-    let bytes = tiny_model("r1-tiny-random-q4_0.gguf");
+    let bytes = tiny_bytes("r1-tiny-random-q4_0");
     let file = gguf::File::parse(&bytes).unwrap();
     let positional = Tokenizer::from_gguf(&file).unwrap();
     let mut tokens: Vec<&str> = file
@@ -346,10 +337,7 @@ fn general_merge_table_agrees() {
             }
         }
     }
-    let kjv = std::fs::read_to_string(
-        tokenizer_util::testdata().join("reference/texts/kjv-genesis-1-11.txt"),
-    )
-    .unwrap();
+    let kjv = std::fs::read_to_string(reference_path("texts", "kjv-genesis-1-11.txt")).unwrap();
     assert_eq!(
         positional.encode(&kjv, EncodeOptions::TEXT).unwrap(),
         general.encode(&kjv, EncodeOptions::TEXT).unwrap()

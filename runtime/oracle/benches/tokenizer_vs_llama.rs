@@ -1,6 +1,6 @@
 //! Tokenizer speed, ours vs llama.cpp's, in one process on the same bytes: encode throughput
 //! on the ~1 MB mixed text of `runtime/core/benches/tokenizer.rs` (shared builder
-//! `runtime/core/benches/support/mixed_text.rs`), and vocabulary load time from the file path.
+//! `bague_testkit::mixed_text`), and vocabulary load time from the file path.
 //!
 //! Run: `cargo bench -p bague-oracle --bench tokenizer_vs_llama` (with ci/oracle.sh's
 //! environment, so llama.cpp is not rebuilt). Models: the three real files in
@@ -21,10 +21,7 @@
 //!   are llama.cpp time / our time (> 1: ours faster). `-- --quick` does fewer repetitions.
 //! - llama.cpp is the oracle's build (CMake `RelWithDebInfo`, `-O2`; see the crate docs).
 
-#[path = "../../core/benches/support/mixed_text.rs"]
-mod mixed_text;
-
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use bague::loader::MappedFile;
@@ -32,19 +29,10 @@ use bague::tokenizer::{EncodeOptions, Tokenizer};
 use bague_oracle::llama::{Model, PaddedCopy};
 
 const MODELS: [&str; 3] = [
-    "r1-distill-qwen-7b-head",
-    "qwen2.5-coder-0.5b-instruct-q4_k_m",
-    "smollm2-135m-instruct-q4_1",
+    bague_testkit::R1_HEAD,
+    bague_testkit::QWEN25_CODER,
+    bague_testkit::SMOLLM2,
 ];
-
-fn models_dir() -> PathBuf {
-    std::env::var_os("BAGUE_HOME")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cache/bague")
-        })
-        .join("models")
-}
 
 /// CPU time of this thread (Linux `/proc/thread-self/schedstat`); `None` elsewhere.
 fn cpu_time() -> Option<Duration> {
@@ -110,8 +98,7 @@ fn ms(d: Duration) -> f64 {
 fn main() {
     let quick = std::env::args().any(|a| a == "--quick");
     let (load_reps, enc_reps) = if quick { (5, 3) } else { (21, 9) };
-    let testdata = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata");
-    let text = mixed_text::mixed_text(&testdata, 1 << 20);
+    let text = bague_testkit::mixed_text(1 << 20);
     let mb = text.len() as f64 / 1e6;
     println!(
         "text: {} bytes; encode x{enc_reps}, load x{load_reps}, interleaved; times min / median",
@@ -120,11 +107,10 @@ fn main() {
     let mut rows = Vec::new();
     let mut mismatch = false;
     for id in MODELS {
-        let path = models_dir().join(format!("{id}.gguf"));
-        if !path.exists() {
-            println!("note: {} missing, skipped", path.display());
+        let Some(path) = bague_testkit::cache_path(id).filter(|p| p.exists()) else {
+            println!("note: {id} is not in the model cache ($BAGUE_HOME/models), skipped");
             continue;
-        }
+        };
         let map = MappedFile::open(&path).unwrap();
         let file = map.parse().unwrap();
         let ours = Tokenizer::from_gguf(&file).unwrap();
@@ -158,7 +144,7 @@ fn main() {
             },
         );
         // The same text in calls of at most 4 KiB (prompt-sized), cut at char boundaries.
-        let pieces = mixed_text::chunks(&text, 4096);
+        let pieces = bague_testkit::chunks(&text, 4096);
         let (co, cl) = interleaved(
             enc_reps,
             || {

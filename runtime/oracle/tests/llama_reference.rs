@@ -8,52 +8,24 @@ mod common;
 use std::path::{Path, PathBuf};
 
 use bague_oracle::llama::{ContextParams, Model, argmax};
+use bague_testkit::{QWEN25_CODER, R1_HEAD, SMOLLM2, TINY_MODELS, reference};
 use serde_json::Value;
 
-fn reference_dir(id: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../testdata/reference")
-        .join(id)
-}
-
-fn json(path: &Path) -> Value {
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-}
-
+/// A reference id array as llama.cpp's `llama_token`s.
 fn ids(v: &Value) -> Vec<i32> {
-    v.as_array()
-        .unwrap()
-        .iter()
-        .map(|x| x.as_i64().unwrap() as i32)
+    bague_testkit::ids(v)
+        .into_iter()
+        .map(|x| x as i32)
         .collect()
 }
 
-/// (reference id, model path) pairs that exist here.
+/// (reference id, model path) pairs: the real models (absent: skipped, or a failure under
+/// `BAGUE_REQUIRE_MODELS=1`), then the tiny ones.
 fn models() -> Vec<(&'static str, PathBuf)> {
-    let td = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/models");
-    let all = [
-        (
-            "smollm2-135m-instruct-q4_1",
-            common::models_dir().join("smollm2-135m-instruct-q4_1.gguf"),
-        ),
-        (
-            "qwen2.5-coder-0.5b-instruct-q4_k_m",
-            common::models_dir().join("qwen2.5-coder-0.5b-instruct-q4_k_m.gguf"),
-        ),
-        (
-            "smol-tiny-random-q4_0",
-            td.join("smol-tiny-random-q4_0.gguf"),
-        ),
-        ("r1-tiny-random-q4_0", td.join("r1-tiny-random-q4_0.gguf")),
-    ];
-    all.into_iter()
-        .filter(|(_, p)| {
-            let ok = p.exists();
-            if !ok {
-                eprintln!("note: {} missing, skipped", p.display());
-            }
-            ok
-        })
+    let real = [SMOLLM2, QWEN25_CODER]
+        .into_iter()
+        .filter_map(|id| Some((id, bague_testkit::model(id)?)));
+    real.chain(TINY_MODELS.map(|id| (id, bague_testkit::tiny_path(id))))
         .collect()
 }
 
@@ -92,19 +64,15 @@ impl Drop for PaddedCopy {
 
 #[test]
 fn tokenization_matches_reference() {
-    let mut cases = vec![(
-        "r1-distill-qwen-7b-head",
-        common::models_dir().join("r1-distill-qwen-7b-head.gguf"),
-    )];
+    let mut cases: Vec<_> = bague_testkit::model(R1_HEAD)
+        .map(|p| (R1_HEAD, p))
+        .into_iter()
+        .collect();
     cases.extend(models().into_iter().filter(|(id, _)| !id.contains("tiny")));
     for (id, path) in cases {
-        if !path.exists() {
-            eprintln!("note: {} missing, skipped", path.display());
-            continue;
-        }
         let padded = id.contains("head").then(|| PaddedCopy::new(&path));
         let model = Model::load(padded.as_ref().map_or(&path, |p| &p.0), true).unwrap();
-        let r = json(&reference_dir(id).join("tokenize.json"));
+        let r = reference(id, "tokenize.json");
         let mut n = 0;
         for c in r["cases"].as_array().unwrap() {
             let text = c["text"].as_str().unwrap();
@@ -132,7 +100,7 @@ fn tokenization_matches_reference() {
 fn greedy_and_logits_match_reference() {
     for (id, path) in models() {
         let model = Model::load(&path, false).unwrap();
-        let g = json(&reference_dir(id).join("greedy.json"));
+        let g = reference(id, "greedy.json");
         let s = &g["settings"];
         // One thread, not the reference's 2: its variant check found 1 thread bit-identical,
         // and ggml's spinning thread barrier is very slow on an oversubscribed machine.
@@ -186,7 +154,7 @@ fn greedy_and_logits_match_reference() {
             );
         }
 
-        let l = json(&reference_dir(id).join("logits.json"));
+        let l = reference(id, "logits.json");
         let mut worst = 0f64;
         for c in l["cases"].as_array().unwrap() {
             let case = c["id"].as_str().unwrap();

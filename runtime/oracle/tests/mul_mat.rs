@@ -118,7 +118,7 @@ const EXACT: [GgmlType; 4] = [
 #[test]
 fn batch_mul_mat_bit_identical_to_ggml() {
     let Some(k) = Kernels::by_name("avx2") else {
-        eprintln!("no AVX2 here: skipped");
+        bague_testkit::skip("this CPU has no AVX2");
         return;
     };
     let mut rng = Rng::new(0x6d75_6c6d);
@@ -266,7 +266,7 @@ fn assert_bits(what: &str, got: &[f32], want: &[f32]) {
 fn batch_mul_mat_tiled_q6_k_bit_identical_to_ggml() {
     // Q6_K has no x86 repack; from 8 tokens on ggml takes its "tiled" kernel
     let Some(k) = Kernels::by_name("avx2") else {
-        eprintln!("no AVX2 here: skipped");
+        bague_testkit::skip("this CPU has no AVX2");
         return;
     };
     let mut rng = Rng::new(0x7469_6c65);
@@ -289,7 +289,7 @@ fn batch_mul_mat_tiled_q6_k_bit_identical_to_ggml() {
 #[test]
 fn batch_mul_mat_repacked_bit_identical_to_llama() {
     let Some(k) = Kernels::by_name("avx2") else {
-        eprintln!("no AVX2 here: skipped");
+        bague_testkit::skip("this CPU has no AVX2");
         return;
     };
     let mut rng = Rng::new(0x7265_7061);

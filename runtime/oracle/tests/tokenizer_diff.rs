@@ -4,14 +4,10 @@
 //! the pieces pre-tokenizers care about (letters of many scripts, digits, contractions,
 //! whitespace runs, special-token text, code points unassigned in llama.cpp's Unicode tables).
 //! Flags (`add_special`, `parse_special`) vary per case. A model file that is absent is
-//! skipped with a note. Takes a few seconds in release.
+//! skipped (`bague_testkit::model`: a failure under `BAGUE_REQUIRE_MODELS=1`). Takes a few
+//! seconds in release.
 
 mod common;
-
-#[path = "../../core/benches/support/mixed_text.rs"]
-mod mixed_text;
-
-use std::path::Path;
 
 use bague::loader::MappedFile;
 use bague::tokenizer::{EncodeOptions, Tokenizer};
@@ -139,16 +135,13 @@ impl Checker<'_> {
 
 #[test]
 fn ids_equal_llama_cpp() {
-    let testdata = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata");
-    let text = mixed_text::mixed_text(&testdata, 1 << 20);
+    let text = bague_testkit::mixed_text(1 << 20);
     let mut failures = Vec::new();
     let mut tested = 0;
     for id in MODELS {
-        let path = common::models_dir().join(format!("{id}.gguf"));
-        if !path.exists() {
-            eprintln!("note: {} missing, skipped", path.display());
+        let Some(path) = bague_testkit::model(id) else {
             continue;
-        }
+        };
         let map = MappedFile::open(&path).unwrap();
         let file = map.parse().unwrap();
         let ours = Tokenizer::from_gguf(&file).unwrap();

@@ -1,12 +1,12 @@
 //! Helpers of the ABI tests: RAII wrappers over the handles, a generation that records
-//! pieces and ids through the C callbacks, the reference data of `testdata/`.
+//! pieces and ids through the C callbacks (model files and reference data: `bague_testkit`).
 //! Everything goes through the exported `extern "C"` functions, as a C caller would.
 
 #![allow(dead_code, unused_imports)]
 
 use bague_capi::*;
 use std::ffi::{CStr, CString, c_char, c_int, c_void};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::ptr;
 
 pub use bague_capi::bague_piece_kind::*;
@@ -16,41 +16,9 @@ pub use bague_capi::bague_stop_reason::*;
 pub const R1: &str = "r1-tiny-random-q4_0";
 pub const SMOL: &str = "smol-tiny-random-q4_0";
 
-pub fn testdata() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata")
-}
-
-pub fn model_path(id: &str) -> PathBuf {
-    testdata().join("models").join(format!("{id}.gguf"))
-}
-
-/// `$BAGUE_HOME/models/ID.gguf` (default `~/.cache/bague`), where `bague pull ID` puts a
-/// real model; `None` (printing SKIP) when it is not there.
-pub fn real_model(id: &str) -> Option<PathBuf> {
-    let home = std::env::var_os("BAGUE_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/bague")))?;
-    let p = home.join("models").join(format!("{id}.gguf"));
-    if p.exists() {
-        Some(p)
-    } else {
-        eprintln!("SKIP: {} not found", p.display());
-        None
-    }
-}
-
-pub fn reference(id: &str, file: &str) -> serde_json::Value {
-    let p = testdata().join("reference").join(id).join(file);
-    serde_json::from_slice(&std::fs::read(&p).unwrap()).unwrap()
-}
-
-pub fn ids(v: &serde_json::Value) -> Vec<u32> {
-    v.as_array()
-        .unwrap()
-        .iter()
-        .map(|x| x.as_u64().unwrap() as u32)
-        .collect()
-}
+/// `testdata/models/ID.gguf`: a committed tiny model.
+pub use bague_testkit::tiny_path as model_path;
+pub use bague_testkit::{ids, reference, testdata};
 
 /// The calling thread's last error message.
 pub fn last_error() -> String {

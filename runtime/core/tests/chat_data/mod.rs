@@ -2,9 +2,8 @@
 
 #![allow(dead_code)]
 
-use std::path::PathBuf;
-
 use bague::chat::{Message, Role, SpecialTokens};
+use bague_testkit::reference;
 use serde_json::Value;
 
 /// The five models whose chat.json the tests check, and the folder whose tokenize.json
@@ -35,15 +34,6 @@ pub struct ModelChat {
     pub cases: Vec<Case>,
 }
 
-fn reference_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../testdata/reference")
-}
-
-fn read_json(path: PathBuf) -> Value {
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
-
 /// The piece of token `id` as llama.cpp printed it in some tokenize.json case.
 fn piece_of(tokenize: &Value, id: u64) -> String {
     for case in tokenize["cases"].as_array().unwrap() {
@@ -64,8 +54,8 @@ pub fn message(v: &Value) -> Message {
 }
 
 pub fn load(model: &'static str, vocab_from: &str) -> ModelChat {
-    let chat = read_json(reference_dir().join(model).join("chat.json"));
-    let tok = read_json(reference_dir().join(vocab_from).join("tokenize.json"));
+    let chat = reference(model, "chat.json");
+    let tok = reference(vocab_from, "tokenize.json");
     let v = &chat["vocab"];
     let (bos_id, eos_id) = (v["bos"].as_u64().unwrap(), v["eos"].as_u64().unwrap());
     let tokens = SpecialTokens {

@@ -1,8 +1,8 @@
-//! Shared helpers of the generate / perplexity tests: model files, reference JSON, a
-//! greedy run through [`Generator`], and the agreement rule.
+//! Shared helpers of the generate / perplexity tests: a real model mapped, the chat
+//! template, a greedy run through [`Generator`], and the agreement rule (model files and
+//! reference JSON: `bague_testkit`).
 #![allow(dead_code)]
 
-use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
 
 use bague::chat::{ChatTemplate, Message, Role, SpecialTokens};
@@ -15,56 +15,11 @@ use bague::session::{Session, SessionOptions};
 use bague::tokenizer::Tokenizer;
 use serde_json::Value;
 
-/// `testdata/` of the repository.
-pub fn testdata() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../testdata")
-}
-
-/// Bytes of a committed tiny model (`testdata/models/ID.gguf`).
-pub fn tiny(id: &str) -> Vec<u8> {
-    let p = testdata().join("models").join(format!("{id}.gguf"));
-    std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
-}
-
-/// A real model from the cache (`$BAGUE_HOME/models` or `~/.cache/bague/models`), mapped,
-/// or `None` with a printed skip note.
+/// A real model from the cache, mapped; `None` when it is absent and the test is skipped
+/// (under `BAGUE_REQUIRE_MODELS=1` an absent model fails the test: [`bague_testkit::model`]).
 pub fn real(id: &str) -> Option<MappedFile> {
-    let home = std::env::var_os("BAGUE_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/bague")))?;
-    let p = home.join("models").join(format!("{id}.gguf"));
-    match MappedFile::open(&p) {
-        Ok(m) => Some(m),
-        Err(_) => {
-            eprintln!("SKIP: {} not found (run `bague pull {id}`)", p.display());
-            None
-        }
-    }
-}
-
-/// `testdata/reference/{model}/{file}` as JSON.
-pub fn reference(model: &str, file: &str) -> Value {
-    let p = testdata().join("reference").join(model).join(file);
-    let s = std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
-    serde_json::from_str(&s).unwrap()
-}
-
-/// A JSON array of ids.
-pub fn ids(v: &Value) -> Vec<u32> {
-    v.as_array()
-        .expect("id array")
-        .iter()
-        .map(|x| x.as_u64().unwrap() as u32)
-        .collect()
-}
-
-/// A JSON array of numbers.
-pub fn floats(v: &Value) -> Vec<f64> {
-    v.as_array()
-        .expect("number array")
-        .iter()
-        .map(|x| x.as_f64().unwrap())
-        .collect()
+    let p = bague_testkit::model(id)?;
+    Some(MappedFile::open(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display())))
 }
 
 /// The file's chat template with the vocabulary's BOS/EOS texts.

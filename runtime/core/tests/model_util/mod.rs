@@ -1,47 +1,13 @@
-//! Shared helpers of the model tests: load a GGUF, read llama.cpp's reference JSON, run
-//! greedy decoding and compare logits.
+//! Shared helpers of the model tests: load a GGUF, run greedy decoding and compare logits
+//! with llama.cpp's reference JSON (model files, reference data and the skip policy for
+//! absent models: `bague_testkit`).
 #![allow(dead_code)]
 
 use bague::gguf::File;
 use bague::model::Model;
 use bague::session::{Session, SessionOptions};
+use bague_testkit::{ids, reference};
 use serde_json::Value;
-use std::path::PathBuf;
-
-/// `testdata/` of the repository.
-pub fn testdata() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../testdata")
-}
-
-/// A real model file from the cache (`$BAGUE_HOME/models` or `~/.cache/bague/models`),
-/// or `None` with a skip note.
-pub fn real_model(id: &str) -> Option<PathBuf> {
-    let home = std::env::var_os("BAGUE_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/bague")))?;
-    let p = home.join("models").join(format!("{id}.gguf"));
-    if p.exists() {
-        Some(p)
-    } else {
-        eprintln!("SKIP: {} not found", p.display());
-        None
-    }
-}
-
-/// Reference JSON `testdata/reference/{model}/{file}`.
-pub fn reference(model: &str, file: &str) -> Value {
-    let p = testdata().join("reference").join(model).join(file);
-    let s = std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
-    serde_json::from_str(&s).unwrap()
-}
-
-pub fn ids(v: &Value) -> Vec<u32> {
-    v.as_array()
-        .unwrap()
-        .iter()
-        .map(|x| x.as_u64().unwrap() as u32)
-        .collect()
-}
 
 /// Index of the largest logit (the first one on ties, as llama.cpp's greedy sampler).
 pub fn argmax(l: &[f32]) -> u32 {

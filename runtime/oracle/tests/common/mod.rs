@@ -1,5 +1,5 @@
 //! Shared helpers of the differential tests: a seeded RNG, random blocks with sane scales,
-//! activation rows of several shapes, and real tensor rows from the model files.
+//! activation rows of several shapes, and the model files whose tensor rows tests read.
 #![allow(dead_code)]
 
 pub mod gguf;
@@ -160,38 +160,13 @@ pub fn activation_rows(n: usize, rng: &mut Rng) -> Vec<(&'static str, Vec<f32>)>
     rows
 }
 
-/// Directory of the real model files (`$BAGUE_HOME/models`, default `~/.cache/bague/models`).
-pub fn models_dir() -> std::path::PathBuf {
-    let home = std::env::var_os("BAGUE_HOME")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| {
-            std::path::PathBuf::from(std::env::var_os("HOME").unwrap_or_default())
-                .join(".cache/bague")
-        });
-    home.join("models")
-}
-
-/// The real model files that exist on this machine (full ones, not the truncated head),
-/// plus the tiny random models in testdata. Tests skip what is missing and say so.
+/// The full real models (not the truncated R1 head) that are on this machine, then the tiny
+/// random models of testdata. An absent real model makes the test a skipped one, or a failed
+/// one under `BAGUE_REQUIRE_MODELS=1` (`bague_testkit::model`).
 pub fn model_files() -> Vec<std::path::PathBuf> {
-    let mut v = Vec::new();
-    for name in [
-        "smollm2-135m-instruct-q4_1.gguf",
-        "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf",
-    ] {
-        let p = models_dir().join(name);
-        if p.exists() {
-            v.push(p);
-        } else {
-            eprintln!("note: {} missing, skipped", p.display());
-        }
-    }
-    let td = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/models");
-    for name in ["smol-tiny-random-q4_0.gguf", "r1-tiny-random-q4_0.gguf"] {
-        let p = td.join(name);
-        if p.exists() {
-            v.push(p);
-        }
-    }
-    v
+    let real = [bague_testkit::SMOLLM2, bague_testkit::QWEN25_CODER]
+        .into_iter()
+        .filter_map(bague_testkit::model);
+    let tiny = [bague_testkit::TINY_SMOL, bague_testkit::TINY_R1].map(bague_testkit::tiny_path);
+    real.chain(tiny).collect()
 }
