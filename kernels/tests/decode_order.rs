@@ -1,6 +1,6 @@
 //! The decode matvec's summation orders, bit for bit, against plain-Rust emulations of the
 //! ggml x86 AVX2 kernels they follow (read from ggml's sources; the oracle crate checks the
-//! same against ggml itself, `kernels/oracle/tests/vec_dot.rs`):
+//! same against ggml itself, `runtime/oracle/tests/vec_dot.rs`):
 //!
 //! - `vec_dot` order (Q4_0, Q4_1, Q5_0, Q8_0, Q6_K, Q4_K): 8 f32 lanes, one fused
 //!   multiply-add per block or super-block and lane, then ggml's `hsum_float_8`.
