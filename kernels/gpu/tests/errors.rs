@@ -11,7 +11,7 @@ use bague_kernels::GgmlType;
 use common::*;
 
 fn tiny_bytes() -> Vec<u8> {
-    std::fs::read(testdata().join("models/smol-tiny-random-q4_0.gguf")).unwrap()
+    bague_testkit::tiny_bytes("smol-tiny-random-q4_0")
 }
 
 #[test]

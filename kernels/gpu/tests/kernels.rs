@@ -252,11 +252,11 @@ fn matvec_real_rows() {
             seen.push(t.ty);
         }
     };
-    run(testdata().join("models/r1-tiny-random-q4_0.gguf"));
-    if let Some(p) = real_model("smollm2-135m-instruct-q4_1") {
+    run(bague_testkit::tiny_path("r1-tiny-random-q4_0"));
+    if let Some(p) = bague_testkit::model("smollm2-135m-instruct-q4_1") {
         run(p);
     }
-    if let Some(p) = real_model("qwen2.5-coder-0.5b-instruct-q4_k_m") {
+    if let Some(p) = bague_testkit::model("qwen2.5-coder-0.5b-instruct-q4_k_m") {
         run(p);
     }
     eprintln!("real rows checked for {seen:?}");

@@ -68,7 +68,7 @@ fn gpu_session(m: &GpuModel) -> GpuSession<'_> {
 /// Greedy decoding of 32 tokens on both paths; every token must agree.
 fn tiny(id: &str) {
     let Some(dev) = device() else { return };
-    let path = testdata().join("models").join(format!("{id}.gguf"));
+    let path = bague_testkit::tiny_path(id);
     let bytes = std::fs::read(&path).unwrap();
     let file = File::parse(&bytes).unwrap();
     let model = Model::from_gguf(&file).unwrap();
@@ -146,7 +146,9 @@ fn boundary_gap(l: &[f32]) -> f32 {
 }
 
 fn real(id: &str) {
-    let Some(path) = real_model(id) else { return };
+    let Some(path) = bague_testkit::model(id) else {
+        return;
+    };
     let Some(dev) = device() else { return };
     let mapped = bague::loader::MappedFile::open(&path).unwrap();
     let file = mapped.parse().unwrap();

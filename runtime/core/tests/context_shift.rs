@@ -8,12 +8,9 @@
 //! tail's keys and values were computed while the dropped tokens were in context. So the
 //! test measures what a user sees: how varied the text after the shift is.)
 
-mod model_util;
-
 use bague::model::Model;
 use bague::session::{ContextPolicy, Session, SessionOptions};
 use bague::tokenizer::{EncodeOptions, Tokenizer};
-use model_util::real_model;
 
 fn argmax(l: &[f32]) -> u32 {
     let mut best = 0;
@@ -59,7 +56,7 @@ fn text_after_a_shift_stays_varied_when_the_prompt_is_kept() {
         "smollm2-135m-instruct-q4_1",
         "qwen2.5-coder-0.5b-instruct-q4_k_m",
     ] {
-        let Some(path) = real_model(id) else {
+        let Some(path) = bague_testkit::model(id) else {
             continue;
         };
         let bytes = std::fs::read(&path).unwrap();

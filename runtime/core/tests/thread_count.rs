@@ -2,12 +2,9 @@
 //! forward pass runs on 1, 2 or 3 threads, for every batch size (kernels pick their path
 //! from the batch size, so a per-thread share of another size must not change the sum).
 
-mod model_util;
-
 use bague::gguf::File;
 use bague::model::Model;
 use bague::session::{Session, SessionOptions};
-use model_util::{real_model, testdata};
 
 fn logits(m: &Model<'_>, prompt: &[u32], n_threads: usize) -> Vec<f32> {
     let opts = SessionOptions {
@@ -46,8 +43,11 @@ fn check(id: &str, bytes: &[u8], lens: impl Iterator<Item = usize>) {
 #[test]
 fn tiny_models_same_logits_at_1_2_3_threads() {
     for id in ["smol-tiny-random-q4_0", "r1-tiny-random-q4_0"] {
-        let p = testdata().join("models").join(format!("{id}.gguf"));
-        check(id, &std::fs::read(p).unwrap(), (1..=24).chain([31, 40, 64]));
+        check(
+            id,
+            &bague_testkit::tiny_bytes(id),
+            (1..=24).chain([31, 40, 64]),
+        );
     }
 }
 
@@ -57,7 +57,9 @@ fn real_models_same_logits_at_1_2_3_threads() {
         "qwen2.5-coder-0.5b-instruct-q4_k_m",
         "smollm2-135m-instruct-q4_1",
     ] {
-        let Some(p) = real_model(id) else { continue };
+        let Some(p) = bague_testkit::model(id) else {
+            continue;
+        };
         check(
             id,
             &std::fs::read(p).unwrap(),

@@ -4,17 +4,20 @@
 
 use bague::model::{Model, RopeKind as CpuRope, Tensor};
 use bague_gpu::{AdapterChoice, Device, LayerDesc, ModelDesc, RopeKind, TensorDesc};
-use std::path::PathBuf;
 
 fn env_is(name: &str) -> bool {
     std::env::var(name).is_ok_and(|v| v == "1")
 }
 
 /// The device of this test binary (opened once: shader compilation is paid once), see
-/// [`fresh_device`].
+/// [`fresh_device`]; `None` records the calling test as skipped.
 pub fn device() -> Option<Device> {
     static DEV: std::sync::OnceLock<Option<Device>> = std::sync::OnceLock::new();
-    DEV.get_or_init(fresh_device).clone()
+    let dev = DEV.get_or_init(fresh_device).clone();
+    if dev.is_none() {
+        bague_testkit::skip("no GPU device");
+    }
+    dev
 }
 
 /// A new device: `BAGUE_GPU_ADAPTER` (a name), else the best hardware adapter, else
@@ -30,34 +33,10 @@ pub fn fresh_device() -> Option<Device> {
         Ok(d) => Some(d),
         Err(e) => {
             assert!(!env_is("BAGUE_REQUIRE_GPU"), "BAGUE_REQUIRE_GPU=1: {e}");
-            eprintln!("SKIP: no GPU device: {e}");
+            bague_testkit::skip(&format!("no GPU device: {e}"));
             None
         }
     }
-}
-
-/// `testdata/` of the repository.
-pub fn testdata() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../testdata")
-}
-
-/// A model of the cache (`$BAGUE_HOME/models`, default `~/.cache/bague/models`). Missing:
-/// `None` with a note, or a failure when `BAGUE_REQUIRE_MODELS=1` (CI).
-pub fn real_model(id: &str) -> Option<PathBuf> {
-    let home = std::env::var_os("BAGUE_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/bague")))?;
-    let p = home.join("models").join(format!("{id}.gguf"));
-    if p.exists() {
-        return Some(p);
-    }
-    assert!(
-        !env_is("BAGUE_REQUIRE_MODELS"),
-        "BAGUE_REQUIRE_MODELS=1 and {} is missing (bague pull {id})",
-        p.display()
-    );
-    eprintln!("SKIP: {} not found", p.display());
-    None
 }
 
 pub fn tensor<'a>(t: &Tensor<'a>) -> TensorDesc<'a> {
@@ -117,15 +96,7 @@ pub fn desc<'a>(m: &Model<'a>) -> ModelDesc<'a> {
 
 /// Prompt ids of case `i` of `testdata/reference/<model>/greedy.json`.
 pub fn prompt(model: &str, i: usize) -> Vec<u32> {
-    let p = testdata().join("reference").join(model).join("greedy.json");
-    let s = std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
-    let v: serde_json::Value = serde_json::from_str(&s).unwrap();
-    v["cases"][i]["prompt_ids"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|x| x.as_u64().unwrap() as u32)
-        .collect()
+    bague_testkit::ids(&bague_testkit::reference(model, "greedy.json")["cases"][i]["prompt_ids"])
 }
 
 /// Index of the largest value (the first on ties).
