@@ -1,4 +1,4 @@
-//! The `bague` command: pull, list and inspect models (run, chat, bench and plan to come).
+//! The `bague` command: run, chat, pull, list, inspect, tokenize, bench and plan.
 //!
 //! `main` only parses the command line and reports errors; each subcommand lives in its own
 //! module under `cmd/`. Errors are printed on one line (`bague: error: ...`) with exit code 1.

@@ -85,7 +85,7 @@ pub struct SessionArgs {
 }
 
 /// `f16` | `q8_0` (case-insensitive).
-fn parse_kv_type(s: &str) -> Result<KvType, String> {
+pub fn parse_kv_type(s: &str) -> Result<KvType, String> {
     KvType::from_name(s).ok_or_else(|| format!("unknown KV cache type {s:?} (f16 or q8_0)"))
 }
 

@@ -6,6 +6,7 @@ extern crate alloc;
 
 pub use bague_kernels::GgmlType;
 
+pub mod board;
 pub mod bundle;
 pub mod chat;
 pub mod generate;

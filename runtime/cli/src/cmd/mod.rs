@@ -44,4 +44,6 @@ subcommands! {
     Detokenize => detokenize,
     /// Prefill and decode speed (tokens/s) as llama-bench measures them
     Bench => bench,
+    /// Memory a model needs on a board (ring, hearing, phone, car), whether it fits, largest context
+    Plan => plan,
 }

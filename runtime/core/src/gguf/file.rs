@@ -52,6 +52,16 @@ pub struct File<'a> {
 }
 
 impl<'a> File<'a> {
+    /// Heap bytes of this parsed file's key and tensor index (what [`File::parse`]
+    /// allocated; the memory plan counts them).
+    pub fn index_bytes(&self) -> usize {
+        use core::mem::size_of;
+        self.kvs.capacity() * size_of::<KvEntry>()
+            + self.kv_sorted.capacity() * size_of::<u32>()
+            + self.tensors.capacity() * size_of::<usize>()
+            + self.tensor_sorted.capacity() * size_of::<u32>()
+    }
+
     /// Parses and checks the header, metadata and tensor table of a GGUF buffer.
     ///
     /// Succeeds when the header is complete even if tensor data is missing (see

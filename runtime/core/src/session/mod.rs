@@ -14,7 +14,7 @@
 
 mod plan;
 
-pub use plan::{MemoryPlan, PLAN_PENALTY_LAST_N};
+pub use plan::{MemoryPlan, PLAN_GENERATE_FIXED, PLAN_PENALTY_LAST_N, TokenizerRam, tokenizer_ram};
 
 use crate::model::forward::{self, Rows, Scratch};
 use crate::model::{Error, KvCache, KvType, Model};

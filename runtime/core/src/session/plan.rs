@@ -15,6 +15,11 @@ use bague_kernels::Kernels;
 /// `penalty_last_n` default).
 pub const PLAN_PENALTY_LAST_N: usize = 64;
 
+/// Bytes the plan allows for the generation loop's small fixed buffers: the stop-string
+/// matcher (two 64-byte strings and the end-of-generation ids), the streaming decoder's
+/// pending and piece bytes, and the outcome's bookkeeping.
+pub const PLAN_GENERATE_FIXED: usize = 1024;
+
 /// Bytes needed to run a model with one session. Weights are mapped (an mmap, XIP flash),
 /// not copied: they are counted apart from the heap.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -24,13 +29,25 @@ pub struct MemoryPlan {
     /// KV cache (heap): `2 × n_layer × n_ctx × kv_dim` values of the KV type.
     pub kv_cache: usize,
     /// Work buffers of the forward pass (heap): activations, quantized activations,
-    /// attention scores per thread, logits.
+    /// attention scores per thread, logits, and the context shift's RoPE table and key row.
     pub scratch: usize,
     /// The generation loop's buffers (heap, while a `Generator` exists): the sampler's
     /// candidates (12 bytes per vocabulary entry) and repetition window (for a window of
     /// [`PLAN_PENALTY_LAST_N`]), the ids in the KV cache and the output ids (4 bytes per
     /// position each).
     pub generator: usize,
+    /// The tokenizer's tables in RAM once loaded ([`tokenizer_ram`]): token texts (borrowed
+    /// from the file: one `&str` each), types and attributes, the text → id index, the
+    /// merge table. 0 for a file without a tokenizer, and in [`for_model`](Self::for_model)
+    /// (a bound model has no tokenizer).
+    pub tokenizer: usize,
+    /// Bytes over [`tokenizer`](Self::tokenizer) that loading the tokenizer holds for a
+    /// while (the metadata's token types and merge list), freed before a session exists.
+    pub tokenizer_load: usize,
+    /// The parsed file's key and tensor index ([`File::index_bytes`]) and the model's
+    /// table of per-layer tensor views (`n_layer` × the size of a [`Layer`](crate::model::Layer)).
+    /// 0 in [`for_model`](Self::for_model) (a bound model's file was parsed before).
+    pub index: usize,
 }
 
 impl MemoryPlan {
@@ -51,7 +68,20 @@ impl MemoryPlan {
             }
         }
         let max_act = usize::try_from(max_act).map_err(|_| overflow())?;
-        Self::compute(&cfg, max_act, weights_mapped, opts)
+        let mut plan = Self::compute(&cfg, max_act, weights_mapped, opts)?;
+        plan.index = cfg
+            .n_layer
+            .checked_mul(core::mem::size_of::<crate::model::Layer<'_>>())
+            .and_then(|l| l.checked_add(file.index_bytes()))
+            .ok_or_else(overflow)?;
+        let count = |key| file.get_array(key).map_or(0, |a| a.len());
+        let n_tokens = count("tokenizer.ggml.tokens");
+        if n_tokens > 0 {
+            let t = tokenizer_ram(n_tokens, count("tokenizer.ggml.merges"));
+            plan.tokenizer = t.resident;
+            plan.tokenizer_load = t.load;
+        }
+        Ok(plan)
     }
 
     /// The plan for a bound model (the same numbers as [`new`](Self::new) on its file).
@@ -94,18 +124,23 @@ impl MemoryPlan {
             opts.n_ctx,
             opts.n_threads.max(1),
         )
+        .and_then(|s| s.checked_add((cfg.head_dim + cfg.kv_dim()).checked_mul(4)?))
         .ok_or_else(overflow)?;
         let generator = cfg
             .n_vocab
             .checked_mul(core::mem::size_of::<Candidate>())
             .and_then(|c| c.checked_add(2 * PLAN_PENALTY_LAST_N * 4))
             .and_then(|c| c.checked_add(opts.n_ctx.checked_add(8)?.checked_mul(8)?))
+            .and_then(|c| c.checked_add(PLAN_GENERATE_FIXED))
             .ok_or_else(overflow)?;
         Ok(MemoryPlan {
             weights_mapped,
             kv_cache,
             scratch,
             generator,
+            tokenizer: 0,
+            tokenizer_load: 0,
+            index: 0,
         })
     }
 
@@ -120,9 +155,99 @@ impl MemoryPlan {
         self.session().saturating_add(self.generator)
     }
 
+    /// RAM bytes a board must give for the whole run, loading the tokenizer first: the
+    /// file and model index, the tokenizer's tables, plus the larger of the load's transient buffers and the session with its
+    /// generation loop. This is the static arena of an MCU board.
+    pub fn ram_bytes(&self) -> u64 {
+        let run = self.heap().max(self.tokenizer_load) as u64;
+        (self.tokenizer as u64)
+            .saturating_add(self.index as u64)
+            .saturating_add(run)
+    }
+
     /// Heap bytes plus the mapped weights (what a device must hold in RAM or map).
     pub fn total(&self) -> u64 {
         self.weights_mapped.saturating_add(self.heap() as u64)
+    }
+}
+
+/// The tokenizer's RAM ([`MemoryPlan::tokenizer`], [`MemoryPlan::tokenizer_load`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TokenizerRam {
+    /// Tables kept while the tokenizer lives.
+    pub resident: usize,
+    /// Transient bytes over `resident` while it is built.
+    pub load: usize,
+}
+
+/// RAM of a byte-level BPE tokenizer with `n_tokens` tokens and `n_merges` merges on this
+/// target (pointer width matters: a token text is a borrowed `&str`): the text slice
+/// table, one byte of type and two of attributes per token, the text → id hash index
+/// (hashbrown: the next power of two ≥ 8/7 of the tokens, 16-byte slots plus one control
+/// byte each and a group), and the positional merge table (2 bytes per merge); while
+/// loading, the metadata's `i32` types and a `&str` per merge line.
+/// Vocabularies whose merges are not positional (see the tokenizer's `vocab` module) use a
+/// hash table instead and need more; the GGUF files the project knows are positional.
+pub fn tokenizer_ram(n_tokens: usize, n_merges: usize) -> TokenizerRam {
+    let str_ref = core::mem::size_of::<&str>();
+    let cap = n_tokens.saturating_add(256); // byte-level symbols that are not tokens
+    let buckets = if cap < 8 {
+        8
+    } else {
+        cap.saturating_mul(8).div_ceil(7).next_power_of_two()
+    };
+    let index = buckets.saturating_mul(16 + 1).saturating_add(16);
+    let resident = n_tokens
+        .saturating_mul(str_ref + 1 + 2)
+        .saturating_add(index)
+        .saturating_add(n_merges.saturating_mul(2));
+    let load = n_tokens
+        .saturating_mul(4)
+        .saturating_add(n_merges.saturating_mul(str_ref));
+    TokenizerRam { resident, load }
+}
+
+impl MemoryPlan {
+    /// The largest context (at most `max_ctx`) whose plan for `file` with `opts` fits
+    /// `board` ([`MemoryPlan::fit`]; `file_bytes` is the file's size), or `None` when not
+    /// even one position fits. A plan grows with `n_ctx`, so this is a bisection. The
+    /// batch size follows the context (`n_batch` is capped at `n_ctx`).
+    /// Errors: those of [`MemoryPlan::new`] other than the context's.
+    pub fn largest_ctx(
+        file: &File<'_>,
+        opts: &SessionOptions,
+        board: &crate::board::BoardSpec,
+        file_bytes: u64,
+        max_ctx: usize,
+    ) -> Result<Option<usize>, Error> {
+        let fits = |n_ctx: usize| -> Result<bool, Error> {
+            let o = SessionOptions {
+                n_ctx,
+                n_batch: opts.n_batch.min(n_ctx),
+                ..*opts
+            };
+            match MemoryPlan::new(file, &o) {
+                Ok(p) => Ok(p.fit(board, file_bytes).fits()),
+                Err(Error::BadOption {
+                    why: "memory sizes overflow",
+                    ..
+                }) => Ok(false),
+                Err(e) => Err(e),
+            }
+        };
+        if max_ctx == 0 || !fits(1)? {
+            return Ok(None);
+        }
+        let (mut lo, mut hi) = (1usize, max_ctx); // fits(lo); answer in lo..=hi
+        while lo < hi {
+            let mid = lo + (hi - lo).div_ceil(2);
+            if fits(mid)? {
+                lo = mid;
+            } else {
+                hi = mid - 1;
+            }
+        }
+        Ok(Some(lo))
     }
 }
 
