@@ -1,0 +1,352 @@
+//! The ring firmware: a GGUF model runs `no_std` on a Cortex-M33 (qemu `mps2-an505`), read
+//! in place from the XIP window, in a static arena no larger than the memory plan says.
+//!
+//! What it does, in order, printing each step over semihosting:
+//! 1. parses the embedded GGUF file (a corrupt file is an error code, exit 2);
+//! 2. computes the [`MemoryPlan`] for the ring's session options and checks it against the
+//!    board ([`RING`]): a model that does not fit is refused with the numbers (exit 3)
+//!    before anything else is allocated; the arena's limit becomes the plan's bytes;
+//! 3. loads tokenizer and model (exit 4 on error), tokenizes the prompt on the MCU, and
+//!    generates [`N_TOKENS`] greedy tokens (exit 5 on error, `OutOfMemory` included);
+//! 4. prints the ids, the text, the arena's peak against the plan, and the instructions
+//!    per token counted by SysTick under `-icount shift=0`.
+//!
+//! Build with `BAGUE_RING_MODEL=file.gguf cargo run --release` in this folder (see
+//! `ci/ring.sh`, which also compares the ids with the host's `bague run --temp 0`).
+#![no_std]
+#![no_main]
+
+extern crate alloc;
+
+mod arena;
+mod clock;
+
+use core::fmt::Write as _;
+use core::ops::ControlFlow;
+use core::sync::atomic::AtomicBool;
+
+use bague::board::{Board, BoardClock, BoardSpec, RING};
+use bague::bundle::{Bundle, BundleOptions};
+use bague::generate::{Generator, Piece, Request, Sink};
+use bague::gguf;
+use bague::sampler::SamplerConfig;
+use bague::session::{MemoryPlan, Session, SessionOptions};
+use cortex_m_rt::entry;
+use cortex_m_semihosting::hio;
+
+include!(concat!(env!("OUT_DIR"), "/config.rs"));
+
+#[global_allocator]
+static ARENA: arena::Arena = arena::Arena::empty();
+
+const MODEL_LEN: usize = include_bytes!(env!("BAGUE_RING_MODEL_FILE")).len();
+
+/// The GGUF file, placed in the XIP window (`.model` at 0x8000_0000, see `memory.x`) and
+/// read in place: tensor views point into it, nothing is copied.
+#[unsafe(link_section = ".model")]
+static MODEL: [u8; MODEL_LEN] = *include_bytes!(env!("BAGUE_RING_MODEL_FILE"));
+
+/// The board: the ring's numbers and SysTick.
+struct Ring;
+
+impl Board for Ring {
+    fn spec(&self) -> &BoardSpec {
+        &RING
+    }
+    fn ticks(&self) -> u64 {
+        clock::ticks()
+    }
+    fn ticks_per_second(&self) -> u64 {
+        clock::TICKS_PER_SECOND
+    }
+}
+
+/// Semihosting output: one host `write` per line.
+struct Out {
+    buf: heapless_line::Line,
+}
+
+mod heapless_line {
+    /// A fixed line buffer (no heap: printing must not touch the arena).
+    pub struct Line {
+        pub bytes: [u8; 256],
+        pub len: usize,
+    }
+}
+
+impl Out {
+    const fn new() -> Self {
+        Out {
+            buf: heapless_line::Line {
+                bytes: [0; 256],
+                len: 0,
+            },
+        }
+    }
+    fn flush(&mut self) {
+        if let Ok(mut h) = hio::hstdout() {
+            let _ = h.write_all(&self.buf.bytes[..self.buf.len]);
+        }
+        self.buf.len = 0;
+    }
+}
+
+impl core::fmt::Write for Out {
+    fn write_str(&mut self, s: &str) -> core::fmt::Result {
+        for &b in s.as_bytes() {
+            if self.buf.len == self.buf.bytes.len() {
+                self.flush();
+            }
+            self.buf.bytes[self.buf.len] = b;
+            self.buf.len += 1;
+            if b == b'\n' {
+                self.flush();
+            }
+        }
+        Ok(())
+    }
+}
+
+macro_rules! say {
+    ($out:expr, $($arg:tt)*) => {{ let _ = writeln!($out, $($arg)*); }};
+}
+
+/// Exit codes (semihosting `SYS_EXIT_EXTENDED`).
+#[derive(Clone, Copy)]
+enum Exit {
+    Ok = 0,
+    CorruptGguf = 2,
+    DoesNotFit = 3,
+    Load = 4,
+    Generate = 5,
+}
+
+/// Collects the generated ids and the tick count at each one, and prints the text.
+struct Collect<'o> {
+    out: &'o mut Out,
+    n: usize,
+    ids: [u32; N_TOKENS as usize],
+    ticks: [u64; N_TOKENS as usize],
+}
+
+impl Sink for Collect<'_> {
+    fn token(&mut self, id: u32) -> ControlFlow<()> {
+        if self.n < self.ids.len() {
+            self.ticks[self.n] = clock::ticks();
+            self.ids[self.n] = id;
+            self.n += 1;
+        }
+        ControlFlow::Continue(())
+    }
+    fn piece(&mut self, piece: Piece<'_>) -> ControlFlow<()> {
+        let _ = write!(self.out, "{}", piece.text);
+        ControlFlow::Continue(())
+    }
+}
+
+#[entry]
+fn main() -> ! {
+    let cp = cortex_m::Peripherals::take().unwrap();
+    clock::start(cp.SYST);
+    let mut out = Out::new();
+    let code = run(&mut out);
+    out.flush();
+    exit(code as u32)
+}
+
+fn run(out: &mut Out) -> Exit {
+    let board = Ring;
+    let spec = board.spec();
+    let model: &'static [u8] = &MODEL;
+    say!(out, "ring: board {} — {}", spec.name, spec.about);
+    say!(
+        out,
+        "ring: model {} ({} bytes at {:#010x}, read in place)",
+        MODEL_PATH,
+        model.len(),
+        model.as_ptr() as usize
+    );
+    // Parsing builds the file's key and tensor index, before the plan can be known: the
+    // arena is open up to its capacity until then, then closed to exactly the plan.
+    ARENA.init(arena::CAPACITY);
+    let file = match gguf::File::parse(model) {
+        Ok(f) => f,
+        Err(e) => {
+            say!(out, "ring: error: corrupt GGUF: {e}");
+            return Exit::CorruptGguf;
+        }
+    };
+    let opts = SessionOptions {
+        n_ctx: N_CTX,
+        n_batch: spec.n_batch.min(N_CTX),
+        n_threads: spec.threads,
+        memory_budget: Some(spec.ram_bytes as usize),
+        ..SessionOptions::default()
+    };
+    let plan = match MemoryPlan::new(&file, &opts) {
+        Ok(p) => p,
+        Err(e) => {
+            say!(out, "ring: error: no plan: {e}");
+            return Exit::Load;
+        }
+    };
+    let fit = plan.fit(spec, model.len() as u64);
+    say!(
+        out,
+        "ring: plan n_ctx {} n_batch {}: kv {} + scratch {} + generator {} + tokenizer {} (load +{}) + index {} = {} bytes RAM (budget {})",
+        opts.n_ctx,
+        opts.batch_size(),
+        plan.kv_cache,
+        plan.scratch,
+        plan.generator,
+        plan.tokenizer,
+        plan.tokenizer_load,
+        plan.index,
+        plan.ram_bytes(),
+        fit.ram_budget
+    );
+    if !fit.fits() {
+        say!(
+            out,
+            "ring: error: does not fit: RAM over by {} bytes, weight memory over by {} bytes",
+            fit.ram_over(),
+            fit.flash_over()
+        );
+        return Exit::DoesNotFit;
+    }
+    // The file's index (allocated by the parse) is part of the plan: from here on the
+    // arena holds exactly the plan's bytes.
+    ARENA.set_limit(plan.ram_bytes() as usize);
+    let t0 = clock::ticks();
+    let bundle = match Bundle::from_file(
+        file,
+        BundleOptions {
+            kernels: Some(board.kernels()),
+            builtin_template: true,
+        },
+    ) {
+        Ok(b) => b,
+        Err(e) => {
+            say!(out, "ring: error: load: {e}");
+            return Exit::Load;
+        }
+    };
+    let t_load = clock::ticks() - t0;
+    let (after_load, load_peak, _) = ARENA.stats();
+    say!(
+        out,
+        "ring: loaded: index, tokenizer and model hold {} bytes (plan {}), peak while loading {} (plan {})",
+        after_load,
+        plan.tokenizer + plan.index,
+        load_peak,
+        plan.index + plan.tokenizer + plan.tokenizer_load
+    );
+    let prompt = match bundle.encode(PROMPT, true, N_CTX) {
+        Ok(p) => p,
+        Err(e) => {
+            say!(out, "ring: error: tokenize: {e}");
+            return Exit::Generate;
+        }
+    };
+    let _ = write!(out, "prompt_ids:");
+    for id in &prompt {
+        let _ = write!(out, " {id}");
+    }
+    say!(out, "");
+    let mut session = match Session::new(&bundle.model, opts) {
+        Ok(s) => s,
+        Err(e) => {
+            say!(out, "ring: error: session: {e}");
+            return Exit::Generate;
+        }
+    };
+    let mut generator = match Generator::new(&bundle.tokenizer, SamplerConfig::greedy()) {
+        Ok(g) => g,
+        Err(e) => {
+            say!(out, "ring: error: generator: {e}");
+            return Exit::Generate;
+        }
+    };
+    let mut sink = Collect {
+        out,
+        n: 0,
+        ids: [0; N_TOKENS as usize],
+        ticks: [0; N_TOKENS as usize],
+    };
+    let req = Request {
+        prompt: &prompt,
+        max_tokens: Some(N_TOKENS),
+        stop: &[],
+        reasoning: None,
+    };
+    let cancel = AtomicBool::new(false);
+    let clock = BoardClock(&board);
+    let t_start = clock::ticks();
+    let outcome = generator.generate(&mut session, &req, &cancel, &clock, &mut sink);
+    let Collect { out, n, ids, ticks } = sink;
+    let (ids, ticks) = (&ids[..n], &ticks[..n]);
+    say!(out, "");
+    if let Err(e) = outcome {
+        say!(out, "ring: error: generate: {e}");
+        return Exit::Generate;
+    }
+    let _ = write!(out, "output_ids:");
+    for id in ids {
+        let _ = write!(out, " {id}");
+    }
+    say!(out, "");
+    let (_, peak, refused) = ARENA.stats();
+    let used = peak;
+    let planned = plan.ram_bytes() as usize;
+    say!(
+        out,
+        "ring: arena: used {} bytes at peak, plan {} bytes ({}.{:01} % of used), {} refused",
+        used,
+        planned,
+        planned * 100 / used.max(1),
+        (planned * 1000 / used.max(1)) % 10,
+        refused
+    );
+    let insns = |t: u64| t * clock::INSNS_PER_TICK;
+    say!(out, "ring: load {} instructions", insns(t_load));
+    if let (Some(&first), Some(&last)) = (ticks.first(), ticks.last()) {
+        say!(
+            out,
+            "ring: prefill {} tokens: {} instructions",
+            prompt.len(),
+            insns(first - t_start)
+        );
+        if ids.len() > 1 {
+            let per = insns(last - first) / (ids.len() as u64 - 1);
+            let tok_s_x10 = 1_500_000_000 / per.max(1);
+            say!(
+                out,
+                "ring: decode {} tokens: {} instructions per token; estimate at 150 MHz and 1 instruction per cycle: {}.{} tok/s",
+                ids.len() - 1,
+                per,
+                tok_s_x10 / 10,
+                tok_s_x10 % 10
+            );
+        }
+    }
+    Exit::Ok
+}
+
+/// Ends qemu with `code` (semihosting `SYS_EXIT_EXTENDED`, reason "application exit").
+fn exit(code: u32) -> ! {
+    const SYS_EXIT_EXTENDED: usize = 0x20;
+    const ADP_STOPPED_APPLICATION_EXIT: u32 = 0x20026;
+    let block = [ADP_STOPPED_APPLICATION_EXIT, code];
+    loop {
+        // SAFETY: a semihosting call with a valid two-word parameter block.
+        unsafe { cortex_m_semihosting::syscall(SYS_EXIT_EXTENDED, &block) };
+    }
+}
+
+#[panic_handler]
+fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
+    let mut out = Out::new();
+    let _ = writeln!(out, "ring: panic: {info}");
+    out.flush();
+    exit(101)
+}
