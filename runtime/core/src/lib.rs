@@ -9,6 +9,7 @@ pub use bague_kernels::GgmlType;
 pub mod board;
 pub mod bundle;
 pub mod chat;
+pub mod constraint;
 pub mod generate;
 pub mod gguf;
 #[cfg(feature = "std")]

@@ -37,6 +37,15 @@
 //!   allocate in the steady state.
 //! - **Time.** A [`Clock`] gives microseconds: any `Fn() -> u64`, [`NoClock`], or
 //!   [`StdClock`] (`std`).
+//! - **Constrained output.** With a [`Constraint`] set ([`Generator::set_constraint`]), each
+//!   sampled token comes from the constraint's mask (end-of-generation only where it says
+//!   the output is complete). Its next mask is started right after a token is accepted, so an
+//!   implementation with a worker thread computes it while the forward pass runs; the first
+//!   one is started before the prefill. With a reasoning split the constraint applies to the
+//!   answer: a thinking block is free, and the first token may also be the open tag.
+//!   `Request::pin_empty_thinking` prefills an empty block (`<think>\n\n</think>`) after the
+//!   prompt so the answer starts at once. A mask that allows nothing ends the generation
+//!   with [`StopReason::NoAllowedToken`]. Each mask's timing is in [`Outcome::masks`].
 //!
 //! ```no_run
 //! # fn demo(model: &bague::model::Model<'_>, tok: &bague::tokenizer::Tokenizer<'_>) -> Result<(), bague::generate::Error> {
@@ -59,12 +68,15 @@
 // so it is a little over clippy's size limit; it is returned once per generation.
 #![allow(clippy::result_large_err)]
 
+use alloc::boxed::Box;
 use alloc::vec::Vec;
 use core::fmt;
 use core::ops::ControlFlow;
 use core::sync::atomic::{AtomicBool, Ordering};
 
+use crate::chat::reasoning::Phase;
 use crate::chat::{Reasoning, ReasoningConfig};
+use crate::constraint::{Constraint, ConstraintError, MaskTime, TokenMask};
 use crate::model;
 use crate::sampler::{Sampler, SamplerConfig, SamplerError};
 use crate::session::Session;
@@ -90,6 +102,9 @@ pub enum Error {
     Tokenizer(tokenizer::Error),
     /// Bad sampler settings, or every logit masked.
     Sampler(SamplerError),
+    /// The output constraint failed (its engine's limits, an internal error), or was made
+    /// for another vocabulary.
+    Constraint(ConstraintError),
     /// Perplexity needs at least `needed` tokens (two chunks), the text has `n_tokens`.
     TextTooShort {
         /// Tokens in the text.
@@ -121,6 +136,11 @@ impl From<SamplerError> for Error {
         Error::Sampler(e)
     }
 }
+impl From<ConstraintError> for Error {
+    fn from(e: ConstraintError) -> Self {
+        Error::Constraint(e)
+    }
+}
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -134,6 +154,7 @@ impl fmt::Display for Error {
             Error::Model(e) => fmt::Display::fmt(e, f),
             Error::Tokenizer(e) => fmt::Display::fmt(e, f),
             Error::Sampler(e) => fmt::Display::fmt(e, f),
+            Error::Constraint(e) => fmt::Display::fmt(e, f),
             Error::TextTooShort { n_tokens, needed } => write!(
                 f,
                 "the text has {n_tokens} tokens; perplexity at this context needs at least {needed}"
@@ -192,6 +213,11 @@ pub struct Request<'r> {
     pub stop: &'r [&'r str],
     /// Split thinking from answer (and apply a think budget); `None` = everything is answer.
     pub reasoning: Option<ReasoningConfig>,
+    /// With `reasoning`: skip thinking. An empty block, `<think>\n\n</think>` (or the rest
+    /// of it after a prompt that opened it), is prefilled with the prompt (and counted in
+    /// [`Outcome::n_prompt`]); everything generated is answer. For latency-bound callers,
+    /// with or without a constraint. Ignored without `reasoning`.
+    pub pin_empty_thinking: bool,
 }
 
 impl<'r> Request<'r> {
@@ -202,6 +228,7 @@ impl<'r> Request<'r> {
             max_tokens: None,
             stop: &[],
             reasoning: None,
+            pin_empty_thinking: false,
         }
     }
 }
@@ -260,7 +287,7 @@ pub struct Outcome {
     pub output_ids: Vec<u32>,
     /// Why it ended.
     pub stop_reason: StopReason,
-    /// Prompt tokens.
+    /// Prompt tokens (with a pinned empty thinking block, when asked for).
     pub n_prompt: usize,
     /// Prompt tokens found already in the KV cache (not prefilled again).
     pub n_reused: usize,
@@ -270,6 +297,10 @@ pub struct Outcome {
     pub thinking_forced_end: bool,
     /// Times.
     pub timings: Timings,
+    /// One entry per constrained sampling step (empty without a constraint): how long the
+    /// mask took, how long the generator waited for it, whether it was computed while the
+    /// forward pass ran.
+    pub masks: Vec<MaskTime>,
 }
 
 /// Runs generations over a session, remembering what its KV cache holds.
@@ -278,6 +309,10 @@ pub struct Generator<'t, 'a> {
     sampler: Sampler,
     /// Ids in the session's KV cache, position order (what the next prompt may reuse).
     cached: Vec<u32>,
+    /// The output constraint, reset at the start of every generation.
+    constraint: Option<Box<dyn Constraint + Send + 't>>,
+    /// `[n_vocab]` bits: the allowed next tokens (allocated with the constraint).
+    mask: Option<TokenMask>,
 }
 
 impl fmt::Debug for Generator<'_, '_> {
@@ -285,6 +320,7 @@ impl fmt::Debug for Generator<'_, '_> {
         f.debug_struct("Generator")
             .field("sampler", self.sampler.config())
             .field("cached", &self.cached.len())
+            .field("constrained", &self.constraint.is_some())
             .finish()
     }
 }
@@ -297,7 +333,37 @@ impl<'t, 'a> Generator<'t, 'a> {
             tok,
             sampler: Sampler::new(cfg, tok.n_vocab())?,
             cached: Vec::new(),
+            constraint: None,
+            mask: None,
         })
+    }
+
+    /// Constrains every following generation to `constraint` (reset at the start of each);
+    /// `None` lifts it. Errors: `Constraint(VocabMismatch)` when it was made for another
+    /// vocabulary size, `Constraint(OutOfMemory)` for the mask (`n_vocab / 8` bytes).
+    pub fn set_constraint(
+        &mut self,
+        constraint: Option<Box<dyn Constraint + Send + 't>>,
+    ) -> Result<(), Error> {
+        if let Some(c) = &constraint {
+            if c.n_vocab() != self.tok.n_vocab() {
+                return Err(ConstraintError::VocabMismatch {
+                    constraint: c.n_vocab(),
+                    tokenizer: self.tok.n_vocab(),
+                }
+                .into());
+            }
+            if self.mask.is_none() {
+                self.mask = Some(TokenMask::new(self.tok.n_vocab())?);
+            }
+        }
+        self.constraint = constraint;
+        Ok(())
+    }
+
+    /// The constraint in use, if any (for [`Constraint::last_error`] after an error).
+    pub fn constraint(&self) -> Option<&(dyn Constraint + Send + 't)> {
+        self.constraint.as_deref()
     }
 
     /// The sampler (its settings, repetition window).
@@ -350,8 +416,8 @@ impl<'t, 'a> Generator<'t, 'a> {
     ///
     /// Errors (nothing was generated): `Model(ContextFull)` when the prompt is longer than
     /// the context, `Model(EmptyInput)`, `Model(TokenOutOfRange)`, `VocabMismatch`.
-    /// Errors after output began: `Sampler(AllMasked)`, `Tokenizer` — the text streamed so
-    /// far stays valid.
+    /// Errors after output began: `Sampler(AllMasked)`, `Tokenizer`, `Constraint` — the text
+    /// streamed so far stays valid.
     pub fn generate(
         &mut self,
         session: &mut Session<'_, '_>,
@@ -361,7 +427,15 @@ impl<'t, 'a> Generator<'t, 'a> {
         sink: &mut dyn Sink,
     ) -> Result<Outcome, Error> {
         let t_start = clock.now_us();
-        let prompt = req.prompt;
+        // An empty thinking block pinned after the prompt: prefilled with it, no split.
+        let pinned;
+        let (prompt, reasoning_cfg) = match &req.reasoning {
+            Some(cfg) if req.pin_empty_thinking => {
+                pinned = self.pin_empty_thinking(req.prompt, cfg)?;
+                (&pinned[..], None)
+            }
+            cfg => (req.prompt, cfg.clone()),
+        };
         self.validate(session, prompt)?;
         let n_ctx = session.n_ctx();
 
@@ -393,13 +467,14 @@ impl<'t, 'a> Generator<'t, 'a> {
             thinking_tokens: 0,
             thinking_forced_end: false,
             timings: Timings::default(),
+            masks: Vec::new(),
         };
 
         // --- per-run state ---
-        let mut reasoning = req
-            .reasoning
-            .clone()
-            .map(|cfg| Reasoning::new(cfg, |t| self.tok.token_id(t)));
+        let open_id = reasoning_cfg
+            .as_ref()
+            .and_then(|cfg| self.tok.token_id(&cfg.open_tag));
+        let mut reasoning = reasoning_cfg.map(|cfg| Reasoning::new(cfg, |t| self.tok.token_id(t)));
         let close_ids = match &reasoning {
             Some(r) if r.close_ids().is_empty() => self.tok.encode(
                 r.close_tag(),
@@ -417,6 +492,21 @@ impl<'t, 'a> Generator<'t, 'a> {
         let mut out_sink = Out { sink, open: true };
         for &id in suffix {
             self.sampler.accept(id);
+        }
+
+        // --- constraint: where it applies; its first mask is computed during the prefill ---
+        let mut gate = Gate::Off;
+        if let Some(c) = self.constraint.as_mut() {
+            c.reset()?;
+            out.masks.reserve(limit + 4);
+            gate = match (&reasoning, open_id) {
+                (Some(r), _) if r.phase() == Phase::Thinking => Gate::Free,
+                (Some(r), Some(open)) if r.phase() == Phase::Start => Gate::First(open),
+                _ => Gate::On,
+            };
+            if gate != Gate::Free {
+                c.start_mask();
+            }
         }
 
         // --- prefill ---
@@ -444,6 +534,7 @@ impl<'t, 'a> Generator<'t, 'a> {
         if let Some(r) = reasoning.as_mut().filter(|r| r.force_due()) {
             out_sink.step(r.force_end());
             out.thinking_forced_end = true;
+            self.open_gate(&mut gate);
             let t = clock.now_us();
             let res = self.inject(session, &close_ids, &mut out, cancel, &mut out_sink);
             out.timings.decode_us += clock.now_us().saturating_sub(t);
@@ -460,7 +551,16 @@ impl<'t, 'a> Generator<'t, 'a> {
                 out.stop_reason = StopReason::Cancelled;
                 break;
             }
-            let id = self.sampler.sample(session.logits())?;
+            let id = match gate {
+                Gate::Off | Gate::Free => self.sampler.sample(session.logits())?,
+                Gate::First(_) | Gate::On => match self.sample_masked(session, gate, &mut out)? {
+                    Some(id) => id,
+                    None => {
+                        out.stop_reason = StopReason::NoAllowedToken;
+                        break;
+                    }
+                },
+            };
             self.sampler.accept(id);
             let t = clock.now_us();
             if out.output_ids.is_empty() {
@@ -498,6 +598,23 @@ impl<'t, 'a> Generator<'t, 'a> {
                 break;
             }
 
+            // The constraint follows the answer: accept the token and start the next mask,
+            // which a worker computes while the forward pass below runs.
+            match gate {
+                Gate::First(open) if id == open => gate = Gate::Free,
+                Gate::First(_) | Gate::On => {
+                    gate = Gate::On;
+                    if let Some(c) = self.constraint.as_mut() {
+                        c.accept(id)?;
+                        c.start_mask();
+                    }
+                }
+                Gate::Free if forced || reasoning.as_ref().is_some_and(|r| r.phase() == Phase::Answer) => {
+                    self.open_gate(&mut gate)
+                }
+                Gate::Free | Gate::Off => {}
+            }
+
             // Feed the token back (then the close tag, when the budget ran out).
             t_step = clock.now_us();
             match session.decode_cancellable(id, cancel) {
@@ -520,6 +637,80 @@ impl<'t, 'a> Generator<'t, 'a> {
             }
         }
         Ok(self.finish(out, &mut stop, &mut decoder, reasoning, &mut out_sink))
+    }
+
+    /// The ids of `prompt` followed by an empty thinking block: `open \n\n close`, or the
+    /// rest of it when the prompt already opened the block (`<think>\n`, the newer R1
+    /// template). Errors: `Tokenizer`.
+    fn pin_empty_thinking(&self, prompt: &[u32], cfg: &ReasoningConfig) -> Result<Vec<u32>, Error> {
+        const EMPTY: &str = "\n\n";
+        let mut text = alloc::string::String::new();
+        let open = self.tok.token_id(&cfg.open_tag);
+        let after_open = open.and_then(|o| prompt.iter().rposition(|&id| id == o));
+        match after_open {
+            Some(i) if cfg.starts_in_thinking => {
+                let tail = self.tok.decode(&prompt[i + 1..])?;
+                let ws = core::str::from_utf8(&tail).unwrap_or("");
+                text.push_str(EMPTY.strip_prefix(ws).unwrap_or(""));
+            }
+            _ => {
+                text.push_str(&cfg.open_tag);
+                text.push_str(EMPTY);
+            }
+        }
+        text.push_str(&cfg.close_tag);
+        let ids = self.tok.encode(
+            &text,
+            EncodeOptions {
+                add_special: false,
+                parse_special: true,
+            },
+        )?;
+        let mut all = Vec::with_capacity(prompt.len() + ids.len());
+        all.extend_from_slice(prompt);
+        all.extend_from_slice(&ids);
+        Ok(all)
+    }
+
+    /// Thinking is over: the constraint applies from the next token; its first mask is
+    /// started now.
+    fn open_gate(&mut self, gate: &mut Gate) {
+        if *gate == Gate::Free {
+            *gate = Gate::On;
+            if let Some(c) = self.constraint.as_mut() {
+                c.start_mask();
+            }
+        }
+    }
+
+    /// Takes the constraint's mask (waiting for it when the worker is not done), allows
+    /// end-of-generation only where the output is complete (and the open tag where thinking
+    /// may still begin), and samples from it. `None` when the mask allows nothing.
+    fn sample_masked(
+        &mut self,
+        session: &Session<'_, '_>,
+        gate: Gate,
+        out: &mut Outcome,
+    ) -> Result<Option<u32>, Error> {
+        let (Some(c), Some(mask)) = (self.constraint.as_mut(), self.mask.as_mut()) else {
+            return Ok(Some(self.sampler.sample(session.logits())?));
+        };
+        let step = c.take_mask(mask)?;
+        for &e in self.tok.eog_ids() {
+            if step.complete {
+                mask.allow(e);
+            } else {
+                mask.forbid(e);
+            }
+        }
+        if let Gate::First(open) = gate {
+            mask.allow(open);
+        }
+        out.masks.push(step.into());
+        if mask.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some(self.sampler.sample_masked(session.logits(), mask)?))
     }
 
     /// Decodes the close-tag ids as if generated. `Some(reason)` when the session stopped
@@ -615,4 +806,18 @@ impl Out<'_> {
         self.piece(s.thinking, true);
         self.piece(s.answer, false);
     }
+}
+
+/// Where the output constraint stands in one generation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Gate {
+    /// No constraint.
+    Off,
+    /// Inside a thinking block: unconstrained until it closes.
+    Free,
+    /// The first token of a reasoning model's output: the constraint's mask or the open tag
+    /// (this id).
+    First(u32),
+    /// Every token from the constraint's mask.
+    On,
 }

@@ -33,11 +33,14 @@ pub enum StopReason {
     ContextFull,
     /// A failure elsewhere (model, sampler).
     Error,
+    /// The output constraint allows no next token: the output cannot be continued (nor is it
+    /// complete, else end-of-generation would have been allowed).
+    NoAllowedToken,
 }
 
 impl StopReason {
     /// Short lower-case name: "eog", "max_tokens", "stop_string", "cancelled",
-    /// "context_full", "error".
+    /// "context_full", "error", "no_allowed_token".
     pub fn as_str(self) -> &'static str {
         match self {
             StopReason::Eog => "eog",
@@ -46,6 +49,7 @@ impl StopReason {
             StopReason::Cancelled => "cancelled",
             StopReason::ContextFull => "context_full",
             StopReason::Error => "error",
+            StopReason::NoAllowedToken => "no_allowed_token",
         }
     }
 }

@@ -9,8 +9,13 @@
 //! (none when greedy), so the same seed and logits give the same ids on every target.
 //!
 //! All buffers (the candidate set, sized for the vocabulary, and the repetition window) are
-//! allocated once in [`Sampler::new`]; [`Sampler::sample`] and [`Sampler::accept`] never
-//! allocate.
+//! allocated once in [`Sampler::new`]; [`Sampler::sample`], [`Sampler::sample_masked`] and
+//! [`Sampler::accept`] never allocate.
+//!
+//! Constrained decoding ([`Sampler::sample_masked`]): the candidate set is built from the
+//! allowed ids only, before every stage of the chain, so a masked token is never a candidate
+//! (no penalty, filter or temperature can bring it back) and greedy is the argmax over the
+//! allowed ids.
 //!
 //! ```
 //! use bague::sampler::{Sampler, SamplerConfig};
@@ -26,6 +31,8 @@ mod rng;
 
 use alloc::vec::Vec;
 use core::fmt;
+
+use crate::constraint::TokenMask;
 
 pub use config::{
     FileSampling, KEY_MIN_P, KEY_PENALTY_LAST_N, KEY_PENALTY_REPEAT, KEY_TEMP, KEY_TOP_K,
@@ -67,8 +74,16 @@ pub enum SamplerError {
         /// logits.len().
         got: usize,
     },
-    /// Every logit is −∞ or NaN: there is nothing to sample.
+    /// Every logit is −∞ or NaN, or the token mask allows nothing: there is nothing to
+    /// sample.
     AllMasked,
+    /// The token mask is for another vocabulary size than the sampler's.
+    MaskLen {
+        /// n_vocab.
+        expected: usize,
+        /// The mask's vocabulary size.
+        got: usize,
+    },
     /// The candidate buffer could not be allocated.
     OutOfMemory {
         /// Bytes requested.
@@ -86,7 +101,15 @@ impl fmt::Display for SamplerError {
             SamplerError::LogitsLen { expected, got } => {
                 write!(f, "sampler: got {got} logits, vocabulary has {expected}")
             }
-            SamplerError::AllMasked => write!(f, "sampler: every logit is -inf or NaN"),
+            SamplerError::AllMasked => {
+                write!(f, "sampler: every allowed logit is -inf or NaN")
+            }
+            SamplerError::MaskLen { expected, got } => {
+                write!(
+                    f,
+                    "sampler: the token mask covers {got} tokens, vocabulary has {expected}"
+                )
+            }
             SamplerError::OutOfMemory { bytes } => {
                 write!(f, "sampler: cannot allocate {bytes} bytes of candidates")
             }
@@ -237,13 +260,44 @@ impl Sampler {
         self.cands
             .extend(logits.iter().enumerate().map(|(i, &l)| Candidate {
                 id: i as u32,
-                logit: if l.is_nan() {
-                    f32::NEG_INFINITY
-                } else {
-                    l.min(f32::MAX)
-                },
+                logit: clean(l),
                 p: 0.0,
             }));
+        self.choose()
+    }
+
+    /// [`sample`](Self::sample) over the ids `mask` allows: the candidate set holds only
+    /// them from the start, so every stage (penalties included) sees the allowed ids alone.
+    /// Errors: `LogitsLen`, `MaskLen`, `AllMasked` (the mask is empty, or every allowed logit
+    /// is −∞ or NaN). No allocation.
+    pub fn sample_masked(&mut self, logits: &[f32], mask: &TokenMask) -> Result<u32, SamplerError> {
+        if logits.len() != self.n_vocab {
+            return Err(SamplerError::LogitsLen {
+                expected: self.n_vocab,
+                got: logits.len(),
+            });
+        }
+        if mask.n_vocab() != self.n_vocab {
+            return Err(SamplerError::MaskLen {
+                expected: self.n_vocab,
+                got: mask.n_vocab(),
+            });
+        }
+        self.cands.clear();
+        let cands = &mut self.cands;
+        mask.for_each_allowed(|id| {
+            cands.push(Candidate {
+                id,
+                logit: clean(logits[id as usize]),
+                p: 0.0,
+            })
+        });
+        self.choose()
+    }
+
+    /// The chain over `self.cands` (in id order): penalties, then greedy or the filters
+    /// and a draw.
+    fn choose(&mut self) -> Result<u32, SamplerError> {
         self.apply_penalties();
 
         let best = filters::argmax(&self.cands).ok_or(SamplerError::AllMasked)?;
@@ -282,7 +336,8 @@ impl Sampler {
         &self.cands[..self.n_kept]
     }
 
-    /// Penalties over the window, applied to `cands` while it is still in id order.
+    /// Penalties over the window, applied to `cands` while it is still in id order (every
+    /// id, or the allowed ids of a mask: then found by binary search).
     fn apply_penalties(&mut self) {
         if !self.cfg.penalties_active() || self.window.is_empty() {
             return;
@@ -296,10 +351,29 @@ impl Sampler {
             self.cfg.penalty_present,
         );
         let cands = &mut self.cands;
+        let full = cands.len() == self.n_vocab;
         filters::for_each_run(&self.scratch, |id, count| {
-            if let Some(c) = cands.get_mut(id as usize) {
+            let c = if full {
+                cands.get_mut(id as usize)
+            } else {
+                cands
+                    .binary_search_by_key(&id, |c| c.id)
+                    .ok()
+                    .map(|i| &mut cands[i])
+            };
+            if let Some(c) = c {
                 c.logit = filters::penalize(c.logit, count, r, f, p);
             }
         });
+    }
+}
+
+/// A logit as the chain takes it: NaN counts as −∞, +∞ as f32::MAX.
+#[inline]
+fn clean(l: f32) -> f32 {
+    if l.is_nan() {
+        f32::NEG_INFINITY
+    } else {
+        l.min(f32::MAX)
     }
 }
