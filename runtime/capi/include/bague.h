@@ -91,6 +91,9 @@ typedef enum bague_stop_reason {
   BAGUE_STOP_CONTEXT_FULL = 4,
   // A failure; the status says which.
   BAGUE_STOP_ERROR = 5,
+  // The schema or grammar allows no next token (the output cannot be continued and is
+  // not complete).
+  BAGUE_STOP_NO_ALLOWED_TOKEN = 6,
 } bague_stop_reason;
 
 // Element type of the KV cache (`bague_session_options.kv_type`).
@@ -172,6 +175,17 @@ typedef struct bague_generate_params {
   // block is closed (`</think>` is fed to the model, and its id reported like a
   // generated one) and the answer follows. Negative: no budget. Default -1.
   int32_t think_budget;
+  // A JSON schema (UTF-8 JSON text, copied during the call): the answer is one JSON
+  // value it accepts. `{NULL, 0}`: none (the default). An invalid schema is
+  // INVALID_ARGUMENT, with the position and reason in `bague_last_error()`, before
+  // anything runs. At most one of `json_schema` and `grammar`.
+  struct bague_str json_schema;
+  // A grammar in llguidance's Lark-like syntax (UTF-8; GBNF is not supported and is
+  // INVALID_ARGUMENT): the answer matches it. `{NULL, 0}`: none (the default).
+  struct bague_str grammar;
+  // Models with `<think>` tags: skip thinking. An empty block (`<think>\n\n</think>`)
+  // is added after the prompt and everything generated is answer. Default false.
+  bool skip_thinking;
 } bague_generate_params;
 
 // Receives a piece of generated text: `len` bytes of complete UTF-8 at `text`, followed
@@ -316,7 +330,8 @@ const char *bague_version(void);
 // Writes default generation parameters to `*out`: the model's recommended sampling
 // (llama.cpp's defaults, DeepSeek's temperature 0.6 for R1 distills, then the file's
 // `general.sampling.*` keys) when `model` is not NULL, llama.cpp's defaults otherwise;
-// no token limit, no stop strings, add_special and parse_special true, no think budget.
+// no token limit, no stop strings, add_special and parse_special true, no think budget, no
+// schema or grammar, thinking not skipped.
 //
 // Errors: INVALID_ARGUMENT (`out` NULL). Thread-safe.
 //
@@ -338,13 +353,16 @@ enum bague_status bague_generate_params_default(const struct bague_model *model,
 // `result->stop_reason`: end-of-generation, token limit, stop string, cancel, context
 // full). `result` (may be NULL) is written on every return except INTERNAL.
 //
-// Errors: INVALID_ARGUMENT (NULL session, empty prompt, bad parameter, session in use),
-// INVALID_UTF8 (prompt or a stop string), CONTEXT_FULL (the prompt alone does not fit).
+// Errors: INVALID_ARGUMENT (NULL session, empty prompt, bad parameter, session in use, a
+// schema or grammar that does not compile), INVALID_UTF8 (prompt, a stop string, the
+// schema or grammar), CONTEXT_FULL (the prompt alone does not fit), UNSUPPORTED (a schema
+// or grammar in a build without the `grammar` feature, or one too complex for the engine).
 // One thread at a time per session; `bague_cancel` from any thread.
 //
 // # Safety
 // `session` NULL or live; `prompt` NULL or `prompt_len` readable bytes; `params` NULL or
-// valid, with `n_stop` valid `bague_str` at `params->stop`; `result` NULL or writable.
+// valid, with `n_stop` valid `bague_str` at `params->stop` and `json_schema` / `grammar`
+// each NULL or `len` readable bytes; `result` NULL or writable.
 // `on_piece` / `params->on_token`, when not NULL, must be safe to call with `user_data`.
 enum bague_status bague_generate(struct bague_session *session,
                                  const char *prompt,

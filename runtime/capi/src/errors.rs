@@ -3,6 +3,7 @@
 
 use crate::status::Error;
 use bague::bundle::PromptError;
+use bague::constraint::ConstraintError;
 use bague::generate::Error as GenError;
 use bague::model::Error as ModelError;
 use bague::sampler::SamplerError;
@@ -91,6 +92,12 @@ pub(crate) fn generate_error(e: GenError) -> Error {
         GenError::Model(e) => model_error(e),
         GenError::Tokenizer(e) => tokenizer_error(e),
         GenError::Sampler(e) => sampler_error(e),
+        GenError::Constraint(ConstraintError::TooComplex) => {
+            Error::with(BAGUE_ERR_UNSUPPORTED, "generation", e)
+        }
+        GenError::Constraint(ConstraintError::OutOfMemory { .. }) => {
+            Error::with(BAGUE_ERR_OUT_OF_MEMORY, "generation", e)
+        }
         e => Error::with(BAGUE_ERR_INTERNAL, "generation", e),
     }
 }

@@ -6,6 +6,11 @@
 //! limit, stop strings matched across tokens) → reasoning splitter (thinking / answer, think
 //! budget) → callbacks → decode the token. The prompt is tokenized with BOS as the vocabulary asks and control tokens parsed, as
 //! llama.cpp evaluates a prompt; greedy decoding equals llama.cpp's `--temp 0`.
+//!
+//! Structured output (feature `grammar`, on by default): `params->json_schema` or
+//! `params->grammar` constrain the answer (the core's `constraint::grammar`, llguidance).
+//! The model's token trie is built on first use and kept with the model; a session keeps
+//! its last compiled schema or grammar and compiles again only when the text changes.
 
 use crate::args;
 use crate::errors::{generate_error, prompt_error, sampler_error, tokenizer_error};
@@ -14,6 +19,7 @@ use crate::status::{Error, Result, bague_status, guard};
 use crate::text::{bague_message, read_messages};
 use bague::bundle::PromptError;
 use bague::chat::Message;
+use bague::constraint::ConstraintError;
 use bague::generate::{Error as GenError, NoClock, Piece, Request, Sink, StopReason};
 use bague::model::Error as ModelError;
 use bague::sampler::SamplerConfig;
@@ -41,6 +47,9 @@ pub enum bague_stop_reason {
     BAGUE_STOP_CONTEXT_FULL = 4,
     /// A failure; the status says which.
     BAGUE_STOP_ERROR = 5,
+    /// The schema or grammar allows no next token (the output cannot be continued and is
+    /// not complete).
+    BAGUE_STOP_NO_ALLOWED_TOKEN = 6,
 }
 
 /// What a streamed piece is.
@@ -115,6 +124,17 @@ pub struct bague_generate_params {
     /// block is closed (`</think>` is fed to the model, and its id reported like a
     /// generated one) and the answer follows. Negative: no budget. Default -1.
     pub think_budget: i32,
+    /// A JSON schema (UTF-8 JSON text, copied during the call): the answer is one JSON
+    /// value it accepts. `{NULL, 0}`: none (the default). An invalid schema is
+    /// INVALID_ARGUMENT, with the position and reason in `bague_last_error()`, before
+    /// anything runs. At most one of `json_schema` and `grammar`.
+    pub json_schema: bague_str,
+    /// A grammar in llguidance's Lark-like syntax (UTF-8; GBNF is not supported and is
+    /// INVALID_ARGUMENT): the answer matches it. `{NULL, 0}`: none (the default).
+    pub grammar: bague_str,
+    /// Models with `<think>` tags: skip thinking. An empty block (`<think>\n\n</think>`)
+    /// is added after the prompt and everything generated is answer. Default false.
+    pub skip_thinking: bool,
 }
 
 /// Counts of one generation.
@@ -158,13 +178,23 @@ fn params_from(cfg: &SamplerConfig) -> bague_generate_params {
         parse_special: true,
         on_token: None,
         think_budget: -1,
+        json_schema: bague_str {
+            ptr: std::ptr::null(),
+            len: 0,
+        },
+        grammar: bague_str {
+            ptr: std::ptr::null(),
+            len: 0,
+        },
+        skip_thinking: false,
     }
 }
 
 /// Writes default generation parameters to `*out`: the model's recommended sampling
 /// (llama.cpp's defaults, DeepSeek's temperature 0.6 for R1 distills, then the file's
 /// `general.sampling.*` keys) when `model` is not NULL, llama.cpp's defaults otherwise;
-/// no token limit, no stop strings, add_special and parse_special true, no think budget.
+/// no token limit, no stop strings, add_special and parse_special true, no think budget, no
+/// schema or grammar, thinking not skipped.
 ///
 /// Errors: INVALID_ARGUMENT (`out` NULL). Thread-safe.
 ///
@@ -201,13 +231,16 @@ pub unsafe extern "C" fn bague_generate_params_default(
 /// `result->stop_reason`: end-of-generation, token limit, stop string, cancel, context
 /// full). `result` (may be NULL) is written on every return except INTERNAL.
 ///
-/// Errors: INVALID_ARGUMENT (NULL session, empty prompt, bad parameter, session in use),
-/// INVALID_UTF8 (prompt or a stop string), CONTEXT_FULL (the prompt alone does not fit).
+/// Errors: INVALID_ARGUMENT (NULL session, empty prompt, bad parameter, session in use, a
+/// schema or grammar that does not compile), INVALID_UTF8 (prompt, a stop string, the
+/// schema or grammar), CONTEXT_FULL (the prompt alone does not fit), UNSUPPORTED (a schema
+/// or grammar in a build without the `grammar` feature, or one too complex for the engine).
 /// One thread at a time per session; `bague_cancel` from any thread.
 ///
 /// # Safety
 /// `session` NULL or live; `prompt` NULL or `prompt_len` readable bytes; `params` NULL or
-/// valid, with `n_stop` valid `bague_str` at `params->stop`; `result` NULL or writable.
+/// valid, with `n_stop` valid `bague_str` at `params->stop` and `json_schema` / `grammar`
+/// each NULL or `len` readable bytes; `result` NULL or writable.
 /// `on_piece` / `params->on_token`, when not NULL, must be safe to call with `user_data`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn bague_generate(
@@ -311,7 +344,10 @@ unsafe fn generate(
     // SAFETY: `p.stop` holds `p.n_stop` strings by contract.
     let stops = unsafe { stop_strings(&p) }?;
     let stops: Vec<&str> = stops.iter().map(String::as_str).collect();
+    // SAFETY: `json_schema` / `grammar` are readable by contract.
+    let spec = unsafe { constraint_spec(&p) }?;
     let state = &mut *lock.state;
+    set_constraint(state, spec)?;
     let mut piece = std::mem::take(&mut state.piece);
     let mut sink = Callbacks {
         on_piece,
@@ -338,6 +374,73 @@ unsafe fn stop_strings(p: &bague_generate_params) -> Result<Vec<String>> {
         .collect()
 }
 
+/// What `json_schema` / `grammar` ask for: (is a schema, text), or `None`.
+///
+/// # Safety
+/// Each is NULL or `len` readable bytes.
+unsafe fn constraint_spec(p: &bague_generate_params) -> Result<Option<(bool, String)>> {
+    let read = |s: &bague_str, what: &str| -> Result<Option<String>> {
+        if s.ptr.is_null() && s.len == 0 {
+            return Ok(None);
+        }
+        // SAFETY: forwarded contract.
+        unsafe { args::text(s.ptr, s.len, what) }.map(|t| Some(t.to_string()))
+    };
+    match (
+        read(&p.json_schema, "params->json_schema")?,
+        read(&p.grammar, "params->grammar")?,
+    ) {
+        (Some(_), Some(_)) => Err(Error::invalid(
+            "params->json_schema and params->grammar are both set: give one",
+        )),
+        (Some(s), None) => Ok(Some((true, s))),
+        (None, Some(g)) => Ok(Some((false, g))),
+        (None, None) => Ok(None),
+    }
+}
+
+/// Puts the asked-for constraint on the session's generator, compiling it unless it is the
+/// one already there. Errors: INVALID_ARGUMENT (does not compile), UNSUPPORTED (no
+/// `grammar` feature).
+fn set_constraint(st: &mut State, spec: Option<(bool, String)>) -> Result<()> {
+    if spec == st.constraint {
+        return Ok(());
+    }
+    match &spec {
+        None => st.generator.set_constraint(None).map_err(generate_error)?,
+        Some((is_schema, text)) => compile_into(st, *is_schema, text)?,
+    }
+    st.constraint = spec;
+    Ok(())
+}
+
+#[cfg(feature = "grammar")]
+fn compile_into(st: &mut State, is_schema: bool, text: &str) -> Result<()> {
+    use bague::constraint::grammar::GrammarSpec;
+    let (what, spec) = if is_schema {
+        (
+            "params->json_schema",
+            Ok(GrammarSpec::JsonSchema(text.into())),
+        )
+    } else {
+        ("params->grammar", GrammarSpec::from_grammar_text(text))
+    };
+    let grammar = spec
+        .and_then(|s| st.model.vocab()?.compile(&s))
+        .map_err(|e| Error::with(BAGUE_ERR_INVALID_ARGUMENT, what, e))?;
+    st.generator
+        .set_constraint(Some(Box::new(grammar.constraint())))
+        .map_err(generate_error)
+}
+
+#[cfg(not(feature = "grammar"))]
+fn compile_into(_: &mut State, _: bool, _: &str) -> Result<()> {
+    Err(Error::new(
+        BAGUE_ERR_UNSUPPORTED,
+        "json_schema / grammar: this libbague was built without the `grammar` feature".into(),
+    ))
+}
+
 fn sampler_config(p: &bague_generate_params, seed: u64) -> Result<SamplerConfig> {
     let cfg = SamplerConfig {
         seed,
@@ -353,6 +456,17 @@ fn sampler_config(p: &bague_generate_params, seed: u64) -> Result<SamplerConfig>
     };
     cfg.validate().map_err(sampler_error)?;
     Ok(cfg)
+}
+
+/// [`generate_error`], with the constraint engine's own message when it has one.
+fn generate_error_with(e: GenError, g: &bague::generate::Generator<'_, '_>) -> Error {
+    let mut err = generate_error(e);
+    if let (GenError::Constraint(_), Some(detail)) =
+        (e, g.constraint().and_then(|c| c.last_error()))
+    {
+        err.message = format!("{}: {detail}", err.message);
+    }
+    err
 }
 
 /// The caller's callbacks, as the core generation loop's sink.
@@ -402,6 +516,7 @@ fn stop_code(r: StopReason) -> bague_stop_reason {
         StopReason::Cancelled => BAGUE_STOP_CANCELLED,
         StopReason::ContextFull => BAGUE_STOP_CONTEXT_FULL,
         StopReason::Error => BAGUE_STOP_ERROR,
+        StopReason::NoAllowedToken => BAGUE_STOP_NO_ALLOWED_TOKEN,
     }
 }
 
@@ -466,10 +581,11 @@ fn run(
         max_tokens: (p.max_tokens > 0).then_some(p.max_tokens),
         stop: stops,
         reasoning: b.reasoning(&prompt, u32::try_from(p.think_budget).ok()),
+        pin_empty_thinking: p.skip_thinking,
     };
     let out = generator
         .generate(session, &req, cancel, &NoClock, sink)
-        .map_err(generate_error)?;
+        .map_err(|e| generate_error_with(e, generator))?;
     res.stop_reason = stop_code(out.stop_reason);
     res.n_reused_tokens = u32::try_from(out.n_reused).unwrap_or(u32::MAX);
     res.n_generated_tokens = u32::try_from(out.output_ids.len()).unwrap_or(u32::MAX);

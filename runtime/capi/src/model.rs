@@ -99,6 +99,15 @@ pub(crate) struct Loaded {
     name: CString,
     kernels: CString,
     file_bytes: u64,
+    /// llguidance's token trie of the vocabulary, built by the first generation that asks
+    /// for a schema or grammar, then shared by every session.
+    #[cfg(feature = "grammar")]
+    vocab: std::sync::OnceLock<
+        std::result::Result<
+            bague::constraint::grammar::Vocab,
+            bague::constraint::grammar::GrammarError,
+        >,
+    >,
     _source: Source,
 }
 
@@ -112,6 +121,20 @@ impl Loaded {
     /// The model file's parts.
     pub fn bundle(&self) -> &Bundle<'_> {
         &self.bundle
+    }
+
+    /// The vocabulary's token trie for schemas and grammars (built once, on first use).
+    #[cfg(feature = "grammar")]
+    pub fn vocab(
+        &self,
+    ) -> std::result::Result<
+        &bague::constraint::grammar::Vocab,
+        bague::constraint::grammar::GrammarError,
+    > {
+        self.vocab
+            .get_or_init(|| bague::constraint::grammar::Vocab::new(&self.bundle.tokenizer))
+            .as_ref()
+            .map_err(Clone::clone)
     }
 
     /// The chat template, or why there is none.
@@ -157,6 +180,8 @@ impl Loaded {
             name,
             kernels,
             file_bytes: bytes.len() as u64,
+            #[cfg(feature = "grammar")]
+            vocab: std::sync::OnceLock::new(),
             _source: source,
         }))
     }

@@ -124,6 +124,9 @@ pub(crate) struct State {
     pub seed: u64,
     /// The NUL-terminated piece handed to the callback.
     pub piece: Vec<u8>,
+    /// The schema (true) or grammar (false) text the generator's constraint was compiled
+    /// from; `None`: no constraint.
+    pub constraint: Option<(bool, String)>,
     /// Keeps the model's data alive; dropped last.
     pub model: Arc<Loaded>,
 }
@@ -303,6 +306,7 @@ pub unsafe extern "C" fn bague_session_new(
                 generator,
                 seed: raw.seed,
                 piece: Vec::new(),
+                constraint: None,
                 model,
             }),
         });

@@ -4,6 +4,7 @@
 //! module under `cmd/`. Errors are printed on one line (`bague: error: ...`) with exit code 1.
 
 mod cmd;
+mod constraint;
 mod fetch;
 mod load;
 mod models;

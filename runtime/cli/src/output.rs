@@ -201,6 +201,18 @@ pub fn session_error(e: bague::model::Error) -> anyhow::Error {
     }
 }
 
+/// A generation error for the user: [`with_ctx_hint`], and a constraint's failure with the
+/// engine's own words.
+pub fn generate_error(
+    e: bague::generate::Error,
+    g: &bague::generate::Generator<'_, '_>,
+) -> anyhow::Error {
+    match (e, g.constraint().and_then(|c| c.last_error())) {
+        (bague::generate::Error::Constraint(_), Some(detail)) => anyhow::anyhow!("{e}: {detail}"),
+        _ => with_ctx_hint(e),
+    }
+}
+
 /// A generation error as the user sees it: a prompt that does not fit the context names the
 /// flag that changes it.
 pub fn with_ctx_hint(e: bague::generate::Error) -> anyhow::Error {

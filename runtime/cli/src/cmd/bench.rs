@@ -8,6 +8,13 @@
 //! otherwise.
 //!
 //! Peak RSS is this process's `VmHWM` after all runs (our engine is the only one here).
+//!
+//! `--json-schema FILE|JSON` measures constrained decoding instead ([`schema`]): grammar
+//! compile time, mask time per token and the whole-token overhead against unconstrained
+//! decoding, at each thread count.
+
+#[cfg(feature = "grammar")]
+mod schema;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -29,12 +36,19 @@ pub struct Args {
     /// Measure llama.cpp too, interleaved in the same run (runs the bague-bench-vs binary).
     #[arg(long)]
     vs_llama_cpp: bool,
+    /// Measure structured output instead: decoding constrained to this JSON schema (a file,
+    /// or the schema itself) against unconstrained decoding, per token, up to -n tokens.
+    #[arg(long, value_name = "FILE|JSON", conflicts_with = "vs_llama_cpp")]
+    json_schema: Option<String>,
 }
 
 /// Runs `bague bench`.
 pub fn run(args: Args) -> Result<()> {
     let path = crate::models::resolve_model(&args.bench.model)?;
     let spec = args.bench.spec().map_err(|e| anyhow!("{e}"))?;
+    if let Some(s) = &args.json_schema {
+        return run_schema(&args.bench, &path, s, &spec);
+    }
     if args.vs_llama_cpp {
         return run_vs(&args.bench, &path, &spec);
     }
@@ -63,6 +77,30 @@ pub fn run(args: Args) -> Result<()> {
         print!("{}", bench::table(&rows, &info, &rss));
     }
     Ok(())
+}
+
+/// `--json-schema`: the constrained-decoding measurement.
+#[cfg(feature = "grammar")]
+fn run_schema(args: &bench::BenchArgs, path: &Path, schema: &str, spec: &Spec) -> Result<()> {
+    let text = crate::constraint::schema_text(schema)?;
+    let map =
+        MappedFile::open(path).with_context(|| format!("{}: cannot open", path.display()))?;
+    let bundle = bague::bundle::Bundle::load(map.bytes(), Default::default())
+        .with_context(|| path.display().to_string())?;
+    schema::run(
+        &bundle,
+        &bench::model_name(path),
+        &text,
+        &spec.threads,
+        spec.reps,
+        spec.n_gen,
+        args.json,
+    )
+}
+
+#[cfg(not(feature = "grammar"))]
+fn run_schema(_: &bench::BenchArgs, _: &Path, _: &str, _: &Spec) -> Result<()> {
+    bail!("--json-schema needs a bague built with the `grammar` feature")
 }
 
 /// `--vs-llama-cpp`: runs `bague-bench-vs` from this binary's directory with the same

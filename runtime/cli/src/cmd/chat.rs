@@ -6,6 +6,9 @@
 //! thinking, as the R1 template renders them, so after a thinking turn the cache is cut
 //! back to where that answer began.
 //!
+//! `--json-schema` / `--grammar` / `--regex` constrain every answer; `--skip-thinking` pins an
+//! empty thinking block before each.
+//!
 //! Commands: `/reset` forgets the conversation, `/exit` (or end of input) quits. Ctrl-C
 //! stops the answer being written and keeps what was written; Ctrl-C at the prompt quits.
 
@@ -19,6 +22,7 @@ use bague::chat::{Message, reasoning::drop_thinking};
 use bague::generate::{Generator, Request, StdClock, StopReason};
 use bague::session::Session;
 
+use crate::constraint::{ConstraintArgs, MaskStats};
 use crate::load::{DEFAULT_MODEL, Mapped};
 use crate::options::{SamplingArgs, SessionArgs};
 use crate::output::{Printer, stats_text};
@@ -45,6 +49,8 @@ pub struct Args {
     sampling: SamplingArgs,
     #[command(flatten)]
     session: SessionArgs,
+    #[command(flatten)]
+    constraint: ConstraintArgs,
     /// Close the thinking block after N thinking tokens and go on with the answer.
     #[arg(long, value_name = "N")]
     think_budget: Option<u32>,
@@ -92,6 +98,7 @@ pub fn run(args: Args) -> Result<()> {
     let cfg = args.sampling.config(&m);
     let mut session = Session::new(&m.model, opts).map_err(crate::output::session_error)?;
     let mut generator = Generator::new(&m.tokenizer, cfg)?;
+    let applied = args.constraint.apply(&m, &mut generator)?;
     let generating = Arc::new(AtomicBool::new(false));
     let cancel = install_ctrl_c(generating.clone())?;
     let clock = StdClock::new();
@@ -154,6 +161,7 @@ pub fn run(args: Args) -> Result<()> {
             max_tokens: u32::try_from(args.n_predict).ok(),
             stop: &[],
             reasoning: m.reasoning(&text, args.think_budget),
+            pin_empty_thinking: args.constraint.skip_thinking,
         };
         printer.clear();
         cancel.store(false, Ordering::Relaxed);
@@ -161,7 +169,8 @@ pub fn run(args: Args) -> Result<()> {
         let result = generator.generate(&mut session, &req, &cancel, &clock, &mut printer);
         generating.store(false, Ordering::Relaxed);
         printer.end();
-        let outcome = result?;
+        let outcome = result.map_err(|e| crate::output::generate_error(e, &generator))?;
+        let masks = applied.as_ref().map(|_| MaskStats::of(&outcome.masks));
         if args.json {
             let v = serde_json::json!({
                 "output_ids": outcome.output_ids,
@@ -172,6 +181,7 @@ pub fn run(args: Args) -> Result<()> {
                 "thinking_forced_end": outcome.thinking_forced_end,
                 "n_prompt": outcome.n_prompt,
                 "n_reused": outcome.n_reused,
+                "constraint": masks.map(|s| s.json()),
             });
             printer.line(&v.to_string())?;
         } else {
@@ -184,6 +194,9 @@ pub fn run(args: Args) -> Result<()> {
         }
         if args.stats {
             eprintln!("{}", stats_text(&outcome, None));
+            if let Some(s) = masks {
+                eprintln!("{}", s.line());
+            }
         }
         history.push(Message::assistant(printer.text.clone()));
     }

@@ -11,6 +11,9 @@
 //! - Thinking (`<think>…</think>`, for vocabularies that have the tags) is dimmed on a
 //!   terminal, written between `<think>` / `</think>` lines otherwise, or hidden.
 //! - Ctrl-C stops generation; the text so far and the statistics are still printed.
+//! - `--json-schema` / `--grammar` / `--regex` constrain the answer ([`crate::constraint`]);
+//!   `--json` still prints one JSON object, whose `text` is the constrained output, with the
+//!   compile time and per-token mask times under `constraint`.
 
 use std::io::{IsTerminal, Read};
 use std::path::PathBuf;
@@ -21,6 +24,7 @@ use bague::chat::Message;
 use bague::generate::{Generator, Request, StdClock, StopReason};
 use bague::session::Session;
 
+use crate::constraint::{ConstraintArgs, MaskStats};
 use crate::load::{DEFAULT_MODEL, Mapped};
 use crate::options::{SamplingArgs, SessionArgs};
 use crate::output::{Printer, ctrl_c_flag, peak_rss_kib, stats_text, too_long};
@@ -56,6 +60,8 @@ pub struct Args {
     sampling: SamplingArgs,
     #[command(flatten)]
     session: SessionArgs,
+    #[command(flatten)]
+    constraint: ConstraintArgs,
     /// Close the thinking block after N thinking tokens and go on with the answer.
     #[arg(long, value_name = "N")]
     think_budget: Option<u32>,
@@ -137,20 +143,23 @@ pub fn run(args: Args) -> Result<()> {
     let cfg = args.sampling.config(&m);
     let mut session = Session::new(&m.model, opts).map_err(crate::output::session_error)?;
     let mut generator = Generator::new(&m.tokenizer, cfg)?;
+    let applied = args.constraint.apply(&m, &mut generator)?;
     let stops: Vec<&str> = args.stop.iter().map(String::as_str).collect();
     let req = Request {
         prompt: &prompt,
         max_tokens: u32::try_from(args.n_predict).ok(),
         stop: &stops,
         reasoning: m.reasoning(&prompt_text, args.think_budget),
+        pin_empty_thinking: args.constraint.skip_thinking,
     };
     let cancel = ctrl_c_flag()?;
     let mut printer = Printer::new(!args.hide_thinking, !args.json);
     let clock = StdClock::new();
     let outcome = generator
         .generate(&mut session, &req, &cancel, &clock, &mut printer)
-        .map_err(crate::output::with_ctx_hint)?;
+        .map_err(|e| crate::output::generate_error(e, &generator))?;
     printer.end();
+    let masks = applied.as_ref().map(|_| MaskStats::of(&outcome.masks));
     if args.json {
         let t = &outcome.timings;
         let v = serde_json::json!({
@@ -176,11 +185,27 @@ pub fn run(args: Args) -> Result<()> {
                 "decode_tok_s": t.decode_tok_s(),
             },
             "peak_rss_kib": peak_rss_kib(),
+            "constraint": applied.as_ref().zip(masks).map(|(a, s)| {
+                let mut v = s.json();
+                v["kind"] = a.kind.into();
+                v["vocab_ms"] = a.vocab_ms.into();
+                v["compile_ms"] = a.compile_ms.into();
+                v
+            }),
         });
         printer.line(&v.to_string())?;
     } else {
         printer.line("")?;
         eprintln!("{}", stats_text(&outcome, Some(cfg.seed)));
+        if let (Some(a), Some(s)) = (&applied, masks) {
+            eprintln!(
+                "{}: token trie {:.1} ms, compiled in {:.2} ms | {}",
+                a.kind,
+                a.vocab_ms,
+                a.compile_ms,
+                s.line()
+            );
+        }
     }
     // A closed stdout stopped the generation: exit quietly (main treats it as success).
     printer.result()?;

@@ -609,7 +609,12 @@ impl<'t, 'a> Generator<'t, 'a> {
                         c.start_mask();
                     }
                 }
-                Gate::Free if forced || reasoning.as_ref().is_some_and(|r| r.phase() == Phase::Answer) => {
+                Gate::Free
+                    if forced
+                        || reasoning
+                            .as_ref()
+                            .is_some_and(|r| r.phase() == Phase::Answer) =>
+                {
                     self.open_gate(&mut gate)
                 }
                 Gate::Free | Gate::Off => {}

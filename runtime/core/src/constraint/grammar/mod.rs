@@ -41,11 +41,17 @@ use crate::tokenizer::Tokenizer;
 mod worker;
 pub use worker::{GrammarConstraint, MaskMode};
 
+/// The whitespace allowed between two JSON tokens of a schema's output: 1 to 20 spaces,
+/// tabs or line breaks (enough for pretty-printed JSON; llama.cpp's schema grammars bound it
+/// likewise).
+pub const JSON_WHITESPACE: &str = r"[\x20\x0A\x0D\x09]{1,20}";
+
 /// What to constrain the output to.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum GrammarSpec {
-    /// A JSON schema (JSON text); the output is one JSON value that it accepts, written
-    /// compactly (no whitespace outside strings). `{"type":"object"}` is any object.
+    /// A JSON schema (JSON text); the output is one JSON value that it accepts, with at
+    /// most [`JSON_WHITESPACE`] between tokens (unless the schema's `x-guidance` options
+    /// say otherwise). `{"type":"object"}` is any object.
     JsonSchema(String),
     /// A regular expression (Rust `regex` syntax) that the whole output must match.
     Regex(String),
@@ -235,23 +241,46 @@ impl Vocab {
                 let v: serde_json::Value = serde_json::from_str(text).map_err(|e| {
                     GrammarError::new(
                         GrammarErrorKind::Json,
-                        format!("line {}, column {}: {}", e.line(), e.column(), json_reason(&e)),
+                        format!(
+                            "line {}, column {}: {}",
+                            e.line(),
+                            e.column(),
+                            json_reason(&e)
+                        ),
                     )
                 })?;
-                if !(v.is_object() || v.is_boolean()) {
-                    return Err(GrammarError::new(
-                        GrammarErrorKind::Schema,
-                        "a schema is a JSON object (or true/false)".into(),
-                    ));
-                }
-                (TopLevelGrammar::from_json_schema(v), GrammarErrorKind::Schema)
+                let v = match v {
+                    serde_json::Value::Object(mut o) => {
+                        // Whitespace between tokens: at most a bounded run (llguidance's
+                        // default is unbounded, which lets a small model loop on newlines).
+                        // A schema's own `x-guidance` options win.
+                        if !o.contains_key("x-guidance") {
+                            o.insert(
+                                "x-guidance".into(),
+                                serde_json::json!({ "whitespace_pattern": JSON_WHITESPACE }),
+                            );
+                        }
+                        serde_json::Value::Object(o)
+                    }
+                    v @ serde_json::Value::Bool(_) => v,
+                    _ => {
+                        return Err(GrammarError::new(
+                            GrammarErrorKind::Schema,
+                            "a schema is a JSON object (or true/false)".into(),
+                        ));
+                    }
+                };
+                (
+                    TopLevelGrammar::from_json_schema(v),
+                    GrammarErrorKind::Schema,
+                )
             }
             GrammarSpec::Regex(rx) => {
                 // llguidance reports regex errors without the pattern's position; the regex
                 // parser that it builds on does.
-                regex_syntax::Parser::new().parse(rx).map_err(|e| {
-                    GrammarError::new(GrammarErrorKind::Regex, regex_reason(&e))
-                })?;
+                regex_syntax::Parser::new()
+                    .parse(rx)
+                    .map_err(|e| GrammarError::new(GrammarErrorKind::Regex, regex_reason(&e)))?;
                 (TopLevelGrammar::from_regex(rx), GrammarErrorKind::Regex)
             }
             GrammarSpec::Lark(text) => {
@@ -261,7 +290,10 @@ impl Vocab {
                         "the grammar is empty".into(),
                     ));
                 }
-                (TopLevelGrammar::from_lark(text.clone()), GrammarErrorKind::Lark)
+                (
+                    TopLevelGrammar::from_lark(text.clone()),
+                    GrammarErrorKind::Lark,
+                )
             }
         };
         let parser = self
@@ -337,7 +369,11 @@ fn regex_reason(e: &regex_syntax::Error) -> String {
 
 /// llguidance's message, trimmed to its first lines (a grammar error can quote a lot).
 fn tidy(msg: &str) -> String {
-    let lines: Vec<&str> = msg.lines().filter(|l| !l.trim().is_empty()).take(4).collect();
+    let lines: Vec<&str> = msg
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .take(4)
+        .collect();
     lines.join("; ")
 }
 
@@ -381,7 +417,9 @@ impl Grammar {
         let mut m = self.start.clone();
         for &id in ids {
             if m.is_stopped() {
-                return m.tok_env().is_ok_and(|e| e.tok_trie().eos_tokens().contains(&id));
+                return m
+                    .tok_env()
+                    .is_ok_and(|e| e.tok_trie().eos_tokens().contains(&id));
             }
             if m.consume_token(id).is_err() {
                 return false;

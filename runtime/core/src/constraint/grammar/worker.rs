@@ -225,7 +225,7 @@ impl Constraint for GrammarConstraint {
                 }
             }
             Engine::Inline { matcher, failed } => {
-                *matcher = Box::new(self.start.clone());
+                **matcher = self.start.clone();
                 *failed = None;
             }
         }
