@@ -211,7 +211,11 @@ fn bad_schemas_and_grammars_are_clear_errors() {
     let bytes = tiny("smol-tiny-random-q4_0");
     let b = Bundle::load(&bytes, BundleOptions::default()).unwrap();
     let vocab = Vocab::new(&b.tokenizer).unwrap();
-    let err = |spec: GrammarSpec| vocab.compile(&spec).unwrap_err();
+    let err = |spec: GrammarSpec| {
+        let e = vocab.compile(&spec).unwrap_err();
+        eprintln!("{e}");
+        e
+    };
 
     let e = err(GrammarSpec::JsonSchema(
         "{\"type\": \"object\",\n \"properties\": }".into(),
@@ -240,10 +244,11 @@ fn bad_schemas_and_grammars_are_clear_errors() {
     ));
     assert_eq!(e.kind(), GrammarErrorKind::Lark);
     assert!(e.to_string().contains("missing_rule"), "{e}");
+    assert!(e.message().starts_with("line 2, column "), "{e}");
 
     let e = err(GrammarSpec::Lark("start: (\"a\"\n".into()));
     assert_eq!(e.kind(), GrammarErrorKind::Lark);
-    assert!(e.message().contains("line"), "{e}");
+    assert!(e.message().starts_with("line 1, column "), "{e}");
 
     let e =
         GrammarSpec::from_grammar_text("# a GBNF file\nroot ::= \"yes\" | \"no\"\n").unwrap_err();

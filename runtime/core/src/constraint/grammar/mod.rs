@@ -367,14 +367,17 @@ fn regex_reason(e: &regex_syntax::Error) -> String {
     }
 }
 
-/// llguidance's message, trimmed to its first lines (a grammar error can quote a lot).
+/// llguidance's message on one line: its first line (later ones quote the grammar), with
+/// a Lark position `L(C): ` (or `at L(C): `) spelled `line L, column C: `.
 fn tidy(msg: &str) -> String {
-    let lines: Vec<&str> = msg
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .take(4)
-        .collect();
-    lines.join("; ")
+    let first = msg.lines().find(|l| !l.trim().is_empty()).unwrap_or("").trim();
+    let first = first.strip_prefix("at ").unwrap_or(first);
+    let pos = first.split_once("): ").and_then(|(head, rest)| {
+        let (line, col) = head.split_once('(')?;
+        let ok = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+        (ok(line) && ok(col)).then(|| format!("line {line}, column {col}: {rest}"))
+    });
+    pos.unwrap_or_else(|| first.to_string())
 }
 
 /// A compiled grammar for one vocabulary: the start state. Each
@@ -445,5 +448,16 @@ mod tests {
         let e = GrammarSpec::from_grammar_text("root ::= [a-z]+").unwrap_err();
         assert_eq!(e.kind(), GrammarErrorKind::Gbnf);
         assert!(e.to_string().contains("line 1") && e.to_string().contains("GBNF"));
+    }
+
+    #[test]
+    fn lark_positions_are_spelled_out() {
+        assert_eq!(
+            tidy("1(12): Expected token ')'\n   1 | start: (\"a\"\n      ^"),
+            "line 1, column 12: Expected token ')'"
+        );
+        assert_eq!(tidy("\nUnknown type: strnig\nmore"), "Unknown type: strnig");
+        assert_eq!(tidy("x(1): y"), "x(1): y");
+        assert_eq!(tidy("at 2(7): unknown name"), "line 2, column 7: unknown name");
     }
 }
