@@ -5,7 +5,7 @@
 //! models × greedy and sampled) is `full_validity_set`, ignored in CI:
 //!
 //! ```sh
-//! cargo test --release -p bague --features grammar --test structured_output -- --ignored --nocapture
+//! cargo test -p bague --features grammar --test structured_output -- --ignored --nocapture
 //! ```
 //!
 //! Also: bad schemas and grammars are clear errors (position and reason), GBNF is refused,

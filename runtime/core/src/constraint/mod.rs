@@ -20,8 +20,9 @@
 //!
 //! `start_mask` returns at once; `take_mask` blocks until the mask is ready (and computes it
 //! then if nothing started it). An implementation without threads (this module is `no_std`)
-//! does all the work in `take_mask`. The std implementation on llguidance is
-//! [`grammar`] (feature `grammar`): JSON schema, regular expressions and Lark-like grammars.
+//! does all the work in `take_mask`. The std implementation on llguidance is the module
+//! `constraint::grammar` (feature `grammar`): JSON schema, regular expressions and Lark-like
+//! grammars, with a worker thread.
 
 use alloc::vec::Vec;
 use core::fmt;
