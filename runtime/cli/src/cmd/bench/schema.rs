@@ -10,11 +10,16 @@
 //! Each run is a fresh session: prefill the prompt, then decode until end-of-generation or
 //! `-n` tokens. Decode time per token is the generator's (`decode_us / n_decode`: the
 //! forward pass, the wait for the mask, the sampling); the overhead is the median
-//! constrained time per token over the median free one, minus 1. Mask times are llguidance's
+//! constrained time per token over the median free one, minus 1. The same is reported for
+//! CPU time (every thread of the process, the mask worker included, from the first sampled
+//! token to the end; Linux `schedstat`), which a loaded machine disturbs less than wall
+//! time but which counts the worker's mask work as a cost even where a spare core would
+//! absorb it. Mask times are llguidance's
 //! compute time per mask and the time the loop waited for it (p50, p99, max over every mask
 //! of every repetition). Grammar compile time: the median of 10 compiles of the schema
 //! (the vocabulary's token trie, built once per model, is timed separately).
 
+use std::ops::ControlFlow;
 use std::sync::atomic::AtomicBool;
 use std::time::Instant;
 
@@ -23,7 +28,7 @@ use bague::bundle::Bundle;
 use bague::chat::Message;
 use bague::constraint::grammar::{Grammar, GrammarSpec, MaskMode, Vocab};
 use bague::constraint::MaskTime;
-use bague::generate::{Generator, Outcome, Piece, Request, StdClock};
+use bague::generate::{Generator, Outcome, Piece, Request, Sink, StdClock};
 use bague::sampler::SamplerConfig;
 use bague::session::{Session, SessionOptions};
 
@@ -54,6 +59,7 @@ impl Mode {
 #[derive(Default)]
 struct Samples {
     per_token_ms: Vec<f64>,
+    cpu_per_token_ms: Vec<f64>,
     tokens: Vec<usize>,
     masks: Vec<MaskTime>,
     text: String,
@@ -103,8 +109,11 @@ pub fn run(
                 let i = (k + rep) % modes.len();
                 let out = once(bundle, &grammar, &prompt, &text, modes[i], t, max_tokens)?;
                 let s = &mut samples[i];
-                s.per_token_ms
-                    .push(out.0.timings.decode_ms() / out.0.timings.n_decode.max(1) as f64);
+                let n = out.0.timings.n_decode.max(1) as f64;
+                s.per_token_ms.push(out.0.timings.decode_ms() / n);
+                if let Some(cpu) = out.2 {
+                    s.cpu_per_token_ms.push(cpu * 1e3 / n);
+                }
                 s.tokens.push(out.0.output_ids.len());
                 s.masks.extend_from_slice(&out.0.masks);
                 s.text = out.1;
@@ -120,10 +129,12 @@ pub fn run(
             }
         }
         let free = median(&samples[0].per_token_ms);
+        let free_cpu = median(&samples[0].cpu_per_token_ms);
         for (i, s) in samples.iter().enumerate() {
             let mut c: Vec<u32> = s.masks.iter().map(|m| m.compute_ns).collect();
             let mut w: Vec<u32> = s.masks.iter().map(|m| m.wait_ns).collect();
             let per = median(&s.per_token_ms);
+            let cpu = median(&s.cpu_per_token_ms);
             rows.push(serde_json::json!({
                 "threads": t,
                 "mode": modes[i].name(),
@@ -131,6 +142,9 @@ pub fn run(
                 "ms_per_token": per,
                 "ms_per_token_runs": s.per_token_ms,
                 "overhead_pct": (per / free - 1.0) * 100.0,
+                "cpu_ms_per_token": cpu,
+                "cpu_ms_per_token_runs": s.cpu_per_token_ms,
+                "cpu_overhead_pct": (cpu / free_cpu - 1.0) * 100.0,
                 "mask_compute_us": pcts(&mut c),
                 "mask_wait_us": pcts(&mut w),
                 "n_masks": s.masks.len(),
@@ -165,9 +179,9 @@ pub fn run(
     );
     println!();
     println!(
-        "| threads | mode | tokens | ms/token (median of {reps}) | overhead | mask µs p50 / p99 / max | wait µs p50 / p99 / max | masks during the forward pass |"
+        "| threads | mode | tokens | ms/token (median of {reps}) | overhead | CPU ms/token | CPU overhead | mask µs p50 / p99 / max | wait µs p50 / p99 / max | masks during the forward pass |"
     );
-    println!("|--:|---|--:|--:|--:|--:|--:|--:|");
+    println!("|--:|---|--:|--:|--:|--:|--:|--:|--:|--:|");
     for r in &rows {
         let f = |k: &str| -> String {
             let a = r[k].as_array().cloned().unwrap_or_default();
@@ -178,17 +192,22 @@ pub fn run(
             x.join(" / ")
         };
         let free = r["mode"] == "free";
+        let pct = |k: &str| {
+            if free {
+                "—".to_string()
+            } else {
+                format!("{:+.1} %", r[k].as_f64().unwrap_or(0.0))
+            }
+        };
         println!(
-            "| {} | {} | {} | {:.2} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {:.2} | {} | {:.2} | {} | {} | {} | {} |",
             r["threads"],
             r["mode"].as_str().unwrap_or(""),
             r["tokens_median"],
             r["ms_per_token"].as_f64().unwrap_or(0.0),
-            if free {
-                "—".to_string()
-            } else {
-                format!("{:+.1} %", r["overhead_pct"].as_f64().unwrap_or(0.0))
-            },
+            pct("overhead_pct"),
+            r["cpu_ms_per_token"].as_f64().unwrap_or(0.0),
+            pct("cpu_overhead_pct"),
             if free { "—".into() } else { f("mask_compute_us") },
             if free { "—".into() } else { f("mask_wait_us") },
             if free {
@@ -204,7 +223,8 @@ pub fn run(
     Ok(())
 }
 
-/// One generation in `mode` on a fresh session; the outcome and the answer text.
+/// One generation in `mode` on a fresh session: the outcome, the answer text, and the
+/// process's CPU seconds from the first sampled token to the end (`None` off Linux).
 fn once(
     bundle: &Bundle<'_>,
     grammar: &Grammar,
@@ -213,7 +233,7 @@ fn once(
     mode: Mode,
     threads: usize,
     max_tokens: u32,
-) -> Result<(Outcome, String)> {
+) -> Result<(Outcome, String, Option<f64>)> {
     let mut session = Session::new(
         &bundle.model,
         SessionOptions {
@@ -238,17 +258,45 @@ fn once(
         pin_empty_thinking: true,
         ..Request::new(prompt)
     };
-    let mut text = String::new();
+    let mut sink = CpuSink {
+        text: String::new(),
+        cpu_at_first: None,
+    };
     let out = g
         .generate(
             &mut session,
             &req,
             &AtomicBool::new(false),
             &StdClock::new(),
-            &mut |p: Piece<'_>| text.push_str(p.text),
+            &mut sink,
         )
         .map_err(|e| crate::output::generate_error(e, &g))?;
-    Ok((out, text))
+    // Read while the generator (and so the mask worker thread) is alive: a thread that has
+    // ended is no longer in /proc/self/task.
+    let cpu = bague::bench::process_cpu_seconds()
+        .zip(sink.cpu_at_first)
+        .map(|(b, a)| b - a);
+    Ok((out, sink.text, cpu))
+}
+
+/// Collects the text and reads the CPU time when the first token is sampled.
+struct CpuSink {
+    text: String,
+    cpu_at_first: Option<f64>,
+}
+
+impl Sink for CpuSink {
+    fn token(&mut self, _: u32) -> ControlFlow<()> {
+        if self.cpu_at_first.is_none() {
+            self.cpu_at_first = bague::bench::process_cpu_seconds();
+        }
+        ControlFlow::Continue(())
+    }
+
+    fn piece(&mut self, p: Piece<'_>) -> ControlFlow<()> {
+        self.text.push_str(p.text);
+        ControlFlow::Continue(())
+    }
 }
 
 fn median(v: &[f64]) -> f64 {
