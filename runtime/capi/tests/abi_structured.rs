@@ -43,9 +43,15 @@ fn schema_constrains_the_answer() {
             let (st, res) = run(&sess, b"Set it to 21 degrees", p, &mut c);
             assert_eq!(st, BAGUE_OK, "{}", last_error());
             assert_eq!(res.stop_reason, BAGUE_STOP_EOG, "{id}: {:?}", c.text(None));
-            check_intent(c.text(Some(bague_piece_kind::BAGUE_PIECE_ANSWER)).trim_start());
+            check_intent(
+                c.text(Some(bague_piece_kind::BAGUE_PIECE_ANSWER))
+                    .trim_start(),
+            );
             if skip {
-                assert!(c.text(Some(bague_piece_kind::BAGUE_PIECE_THINKING)).is_empty());
+                assert!(
+                    c.text(Some(bague_piece_kind::BAGUE_PIECE_THINKING))
+                        .is_empty()
+                );
             }
         }
         // Lifted again: the same session generates freely.

@@ -65,8 +65,17 @@ fn run_json_schema_file_and_inline() {
     let schema = intent_schema();
     for extra in [&["--temp", "0"][..], &["--seed", "3"][..]] {
         let mut args = vec![
-            "run", "-m", &m, "--chat", "-p", "Set it to 21", "-n", "200", "--json",
-            "--json-schema", &schema,
+            "run",
+            "-m",
+            &m,
+            "--chat",
+            "-p",
+            "Set it to 21",
+            "-n",
+            "200",
+            "--json",
+            "--json-schema",
+            &schema,
         ];
         args.extend_from_slice(extra);
         let o = bague(&args, None);
@@ -83,8 +92,18 @@ fn run_json_schema_file_and_inline() {
     // The schema inline; any object.
     let o = bague(
         &[
-            "run", "-m", &m, "-p", "x", "-n", "300", "--temp", "0", "--json",
-            "--json-schema", r#"{"type":"object","properties":{"a":{"type":"boolean"}},"required":["a"],"additionalProperties":false}"#,
+            "run",
+            "-m",
+            &m,
+            "-p",
+            "x",
+            "-n",
+            "300",
+            "--temp",
+            "0",
+            "--json",
+            "--json-schema",
+            r#"{"type":"object","properties":{"a":{"type":"boolean"}},"required":["a"],"additionalProperties":false}"#,
         ],
         None,
     );
@@ -94,7 +113,19 @@ fn run_json_schema_file_and_inline() {
     assert!(t["a"].is_boolean(), "{t}");
     // Streaming prints the answer and the mask statistics.
     let o = bague(
-        &["run", "-m", &m, "-p", "x", "-n", "200", "--temp", "0", "--json-schema", &schema],
+        &[
+            "run",
+            "-m",
+            &m,
+            "-p",
+            "x",
+            "-n",
+            "200",
+            "--temp",
+            "0",
+            "--json-schema",
+            &schema,
+        ],
         None,
     );
     assert_eq!(o.code, 0, "{}", o.stderr);
@@ -111,8 +142,20 @@ fn grammar_regex_and_skip_thinking() {
     let lark = lark.display().to_string();
     let o = bague(
         &[
-            "run", "-m", &r1, "--chat", "-p", "Move", "-n", "100", "--seed", "1", "--json",
-            "--grammar", &lark, "--skip-thinking",
+            "run",
+            "-m",
+            &r1,
+            "--chat",
+            "-p",
+            "Move",
+            "-n",
+            "100",
+            "--seed",
+            "1",
+            "--json",
+            "--grammar",
+            &lark,
+            "--skip-thinking",
         ],
         None,
     );
@@ -126,7 +169,17 @@ fn grammar_regex_and_skip_thinking() {
 
     let o = bague(
         &[
-            "run", "-m", &r1, "-p", "Pick", "-n", "20", "--temp", "0", "--json", "--regex",
+            "run",
+            "-m",
+            &r1,
+            "-p",
+            "Pick",
+            "-n",
+            "20",
+            "--temp",
+            "0",
+            "--json",
+            "--regex",
             "(red|green|blue)!",
         ],
         None,
@@ -141,7 +194,18 @@ fn grammar_regex_and_skip_thinking() {
 fn chat_constrains_every_answer() {
     let m = tiny("smol-tiny-random-q4_0");
     let o = bague(
-        &["chat", "-m", &m, "--json", "-n", "200", "--temp", "0", "--json-schema", &intent_schema()],
+        &[
+            "chat",
+            "-m",
+            &m,
+            "--json",
+            "-n",
+            "200",
+            "--temp",
+            "0",
+            "--json-schema",
+            &intent_schema(),
+        ],
         Some(b"Set it to 21\nOpen the window\n"),
     );
     assert_eq!(o.code, 0, "{}", o.stderr);
@@ -184,7 +248,17 @@ fn bad_schema_or_grammar_is_an_error_before_generation() {
         assert!(o.stderr.contains(needle), "{flags:?}: {}", o.stderr);
     }
     let o = bague(
-        &["run", "-m", &m, "-p", "x", "--json-schema", "{}", "--regex", "a"],
+        &[
+            "run",
+            "-m",
+            &m,
+            "-p",
+            "x",
+            "--json-schema",
+            "{}",
+            "--regex",
+            "a",
+        ],
         None,
     );
     assert_eq!(o.code, 2, "clap refuses both: {}", o.stderr);

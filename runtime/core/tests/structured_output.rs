@@ -186,8 +186,8 @@ fn run_with(
         bague::chat::Message::system("You are an assistant that answers with JSON only."),
         bague::chat::Message::user(user),
     ];
-    let text = b.chat_text(&msgs, true).unwrap();
-    let prompt = b.encode(&text, true).unwrap();
+    let chat = b.chat_prompt(&msgs, true, 1024).unwrap();
+    let (text, prompt) = (chat.text, chat.ids);
     let req = bague::generate::Request {
         max_tokens: Some(300),
         reasoning: b.reasoning(&text, None),

@@ -112,8 +112,8 @@ pub fn generate(
         Message::system("You are an assistant that answers with JSON only."),
         Message::user(user),
     ];
-    let text = b.chat_text(&msgs, true).unwrap();
-    let prompt = b.encode(&text, true).unwrap();
+    let chat = b.chat_prompt(&msgs, true, 1024).unwrap();
+    let (text, prompt) = (chat.text, chat.ids);
     let req = Request {
         max_tokens: Some(max_tokens),
         reasoning: b.reasoning(&text, None),

@@ -23,7 +23,7 @@ use std::ops::ControlFlow;
 use std::sync::atomic::AtomicBool;
 use std::time::Instant;
 
-use anyhow::{Context, Result, anyhow};
+use anyhow::{Result, anyhow};
 use bague::bundle::Bundle;
 use bague::chat::Message;
 use bague::constraint::grammar::{Grammar, GrammarSpec, MaskMode, Vocab};
@@ -94,10 +94,10 @@ pub fn run(
         Message::system("You are an assistant that answers with JSON only."),
         Message::user(PROMPT),
     ];
-    let text = bundle
-        .chat_text(&msgs, true)
-        .context("the benchmark prompt needs the model's chat template")?;
-    let prompt = bundle.encode(&text, true)?;
+    let chat = bundle
+        .chat_prompt(&msgs, true, bundle.default_n_ctx())
+        .map_err(|e| anyhow!("the benchmark prompt needs the model's chat template: {e}"))?;
+    let (text, prompt) = (chat.text, chat.ids);
     let max_tokens = u32::try_from(n_gen.max(1)).unwrap_or(u32::MAX);
     let modes = [Mode::Free, Mode::Background, Mode::Inline];
 

@@ -370,7 +370,11 @@ fn regex_reason(e: &regex_syntax::Error) -> String {
 /// llguidance's message on one line: its first line (later ones quote the grammar), with
 /// a Lark position `L(C): ` (or `at L(C): `) spelled `line L, column C: `.
 fn tidy(msg: &str) -> String {
-    let first = msg.lines().find(|l| !l.trim().is_empty()).unwrap_or("").trim();
+    let first = msg
+        .lines()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("")
+        .trim();
     let first = first.strip_prefix("at ").unwrap_or(first);
     let pos = first.split_once("): ").and_then(|(head, rest)| {
         let (line, col) = head.split_once('(')?;
@@ -458,6 +462,9 @@ mod tests {
         );
         assert_eq!(tidy("\nUnknown type: strnig\nmore"), "Unknown type: strnig");
         assert_eq!(tidy("x(1): y"), "x(1): y");
-        assert_eq!(tidy("at 2(7): unknown name"), "line 2, column 7: unknown name");
+        assert_eq!(
+            tidy("at 2(7): unknown name"),
+            "line 2, column 7: unknown name"
+        );
     }
 }
