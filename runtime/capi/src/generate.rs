@@ -437,7 +437,7 @@ fn compile_into(st: &mut State, is_schema: bool, text: &str) -> Result<()> {
 fn compile_into(_: &mut State, _: bool, _: &str) -> Result<()> {
     Err(Error::new(
         BAGUE_ERR_UNSUPPORTED,
-        "json_schema / grammar: this libbague was built without the `grammar` feature".into(),
+        "json_schema / grammar: this libbague was built without the `grammar` feature",
     ))
 }
 
