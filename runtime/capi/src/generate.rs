@@ -7,7 +7,8 @@
 //! budget) → callbacks → decode the token. The prompt is tokenized with BOS as the vocabulary asks and control tokens parsed, as
 //! llama.cpp evaluates a prompt; greedy decoding equals llama.cpp's `--temp 0`.
 //!
-//! Structured output (feature `grammar`, on by default): `params->json_schema` or
+//! Structured output (feature `grammar`, off by default: with it libbague.so also exports
+//! llguidance's `llg_*` functions, see Cargo.toml): `params->json_schema` or
 //! `params->grammar` constrain the answer (the core's `constraint::grammar`, llguidance).
 //! The model's token trie is built on first use and kept with the model; a session keeps
 //! its last compiled schema or grammar and compiles again only when the text changes.
