@@ -107,6 +107,7 @@ static const char *stop_name(bague_stop_reason r) {
     case BAGUE_STOP_CANCELLED: return "cancelled";
     case BAGUE_STOP_CONTEXT_FULL: return "context_full";
     case BAGUE_STOP_ERROR: return "error";
+    case BAGUE_STOP_NO_ALLOWED_TOKEN: return "no_allowed_token";
     }
     return "?";
 }
