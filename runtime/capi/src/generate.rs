@@ -20,7 +20,6 @@ use crate::status::{Error, Result, bague_status, guard};
 use crate::text::{bague_message, read_messages};
 use bague::bundle::PromptError;
 use bague::chat::Message;
-use bague::constraint::ConstraintError;
 use bague::generate::{Error as GenError, NoClock, Piece, Request, Sink, StopReason};
 use bague::model::Error as ModelError;
 use bague::sampler::SamplerConfig;

@@ -5,22 +5,13 @@
 
 use assert_cmd::Command;
 use serde_json::Value;
-use std::path::{Path, PathBuf};
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
 
 fn tiny(id: &str) -> String {
-    repo()
-        .join("testdata/models")
-        .join(format!("{id}.gguf"))
-        .display()
-        .to_string()
+    bague_testkit::tiny_path(id).display().to_string()
 }
 
 fn intent_schema() -> String {
-    repo()
+    bague_testkit::repo()
         .join("examples/structured/intent.json")
         .display()
         .to_string()

@@ -18,10 +18,7 @@ use bague::session::{Session, SessionOptions};
 use bague::tokenizer::{EncodeOptions, Tokenizer};
 
 fn tiny(id: &str) -> Vec<u8> {
-    let p = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../testdata/models")
-        .join(format!("{id}.gguf"));
-    std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+    bague_testkit::tiny_bytes(id)
 }
 
 /// Allows exactly `ids`, one after the other, then only end-of-generation (complete).

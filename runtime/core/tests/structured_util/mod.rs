@@ -17,34 +17,20 @@ use serde_json::Value;
 
 /// `testdata/` of the repository.
 pub fn testdata() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../testdata")
+    bague_testkit::testdata()
 }
 
 /// Bytes of a committed tiny model (`testdata/models/ID.gguf`).
 pub fn tiny(id: &str) -> Vec<u8> {
-    let p = testdata().join("models").join(format!("{id}.gguf"));
-    std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+    bague_testkit::tiny_bytes(id)
 }
 
-/// A real model from the cache (`$BAGUE_HOME/models`, default `~/.cache/bague/models`).
-/// Missing is a failure unless `BAGUE_ALLOW_MISSING_MODELS=1`, then `None` with a SKIP line.
+/// A real model from the cache (`$BAGUE_HOME/models`, default `~/.cache/bague/models`),
+/// mapped. Absent: `None` after bague-testkit records the test as skipped, or a failure
+/// under `BAGUE_REQUIRE_MODELS=1` (`bague_testkit::model`).
 pub fn real(id: &str) -> Option<MappedFile> {
-    let home = std::env::var_os("BAGUE_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/bague")))
-        .expect("no BAGUE_HOME or HOME");
-    let p = home.join("models").join(format!("{id}.gguf"));
-    match MappedFile::open(&p) {
-        Ok(m) => Some(m),
-        Err(e) if std::env::var("BAGUE_ALLOW_MISSING_MODELS").as_deref() == Ok("1") => {
-            eprintln!("SKIP: {}: {e} (run `bague pull {id}`)", p.display());
-            None
-        }
-        Err(e) => panic!(
-            "{}: {e}: run `bague pull {id}` (or set BAGUE_ALLOW_MISSING_MODELS=1 to skip)",
-            p.display()
-        ),
-    }
+    let p = bague_testkit::model(id)?;
+    Some(MappedFile::open(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display())))
 }
 
 /// The schemas of `testdata/structured/schemas.json`, by name, in file order.

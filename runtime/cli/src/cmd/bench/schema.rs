@@ -273,7 +273,7 @@ fn once(
         .map_err(|e| crate::output::generate_error(e, &g))?;
     // Read while the generator (and so the mask worker thread) is alive: a thread that has
     // ended is no longer in /proc/self/task.
-    let cpu = bague::bench::process_cpu_seconds()
+    let cpu = bague_bench::process_cpu_seconds()
         .zip(sink.cpu_at_first)
         .map(|(b, a)| b - a);
     Ok((out, sink.text, cpu))
@@ -288,7 +288,7 @@ struct CpuSink {
 impl Sink for CpuSink {
     fn token(&mut self, _: u32) -> ControlFlow<()> {
         if self.cpu_at_first.is_none() {
-            self.cpu_at_first = bague::bench::process_cpu_seconds();
+            self.cpu_at_first = bague_bench::process_cpu_seconds();
         }
         ControlFlow::Continue(())
     }
