@@ -29,9 +29,10 @@
 // Params P (u32 words): 0 mode, 1 n_in, 2 end unit, 3 n_seg, 4 x row stride, 5 out row stride,
 // 6 norm gain offset in `smalls` (NONE = no norm), 7 eps (f32 bits), 8..12 segment types,
 // 12..16 segment first unit, 16..20 segment row bytes, 20..24 segment bias offset in `smalls`
-// (NONE = no bias), 24 head_dim, 25 NeoX RoPE, 26 lanes S, 27 last token only (its output in
-// row 0), 28 workgroups per grid row (x), 30 kv_dim, 32..36 segment byte offset in `wbuf`. S: pos0 (position of the step's first
-// token), n_tok (tokens in the step).
+// (NONE = no bias), 24 head_dim, 25 NeoX RoPE, 26 lanes S, 27 which tokens: 0 all, 1 the last
+// only (its output in row 0), 2 rows S.z..S.z + S.y (outputs from row 0), 28 workgroups per
+// grid row (x), 30 kv_dim, 32..36 segment byte offset in `wbuf`. S: pos0 (position of the
+// step's first token), n_tok (tokens in the step; rows in mode 2), first row (mode 2).
 
 const TILE_T: u32 = 1u;
 const KQ: bool = false;
@@ -224,10 +225,15 @@ fn epilogue_qkv(wg: u32, s0: u32, t: u32) {
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
     let wg = wid.x + wid.y * p(28u);
     let n_step = S.y;
-    if (p(27u) != 0u) {
+    if (p(27u) == 1u) {
         tin0 = n_step - 1u;
         ntile = 1u;
         tout0 = 0u;
+    } else if (p(27u) == 2u) {
+        // rows mode: S.y rows from input row S.z, their outputs from row 0
+        tout0 = wid.z * TILE_T;
+        tin0 = S.z + tout0;
+        ntile = min(TILE_T, n_step - tout0);
     } else {
         tin0 = wid.z * TILE_T;
         ntile = min(TILE_T, n_step - tin0);

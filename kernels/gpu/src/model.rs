@@ -589,6 +589,16 @@ impl GpuModel {
         self.layers.len()
     }
 
+    /// Vocabulary size (rows of the output matrix).
+    pub fn n_vocab(&self) -> usize {
+        self.dims.n_vocab
+    }
+
+    /// Width of the residual stream.
+    pub fn n_embd(&self) -> usize {
+        self.dims.n_embd
+    }
+
     /// The device the weights live on.
     pub fn device(&self) -> &Device {
         &self.dev

@@ -330,11 +330,15 @@ pub fn run(
 }
 
 /// Our engine: a [`Session`] over a [`Model`], rebuilt for each thread count, with an f16
-/// KV cache of `n_ctx` positions and batches of up to `n_batch` tokens.
+/// KV cache of `n_ctx` positions and batches of up to `n_batch` tokens. On the CPU by
+/// default; [`BagueEngine::on_gpu`] (feature `gpu`) runs it on a GPU, where a step reads back
+/// only the greedy token ([`Session::decode_argmax`]) and the thread count does not apply.
 pub struct BagueEngine<'m, 'a> {
     model: &'m Model<'a>,
     opts: SessionOptions,
     session: Option<Session<'m, 'a>>,
+    #[cfg(feature = "gpu")]
+    gpu: Option<&'m bague::session::gpu::GpuModel>,
 }
 
 impl<'m, 'a> BagueEngine<'m, 'a> {
@@ -350,7 +354,27 @@ impl<'m, 'a> BagueEngine<'m, 'a> {
                 ..SessionOptions::default()
             },
             session: None,
+            #[cfg(feature = "gpu")]
+            gpu: None,
         }
+    }
+
+    /// [`new`](Self::new) on the GPU that holds `weights` (uploaded from `model`).
+    #[cfg(feature = "gpu")]
+    pub fn on_gpu(
+        model: &'m Model<'a>,
+        weights: &'m bague::session::gpu::GpuModel,
+        spec: &Spec,
+    ) -> Self {
+        BagueEngine {
+            gpu: Some(weights),
+            ..Self::new(model, spec)
+        }
+    }
+
+    /// The session of the last [`Engine::set_threads`] (its GPU counters, its backend).
+    pub fn session_ref(&self) -> Option<&Session<'m, 'a>> {
+        self.session.as_ref()
     }
 
     fn session(&mut self) -> Result<&mut Session<'m, 'a>, BoxError> {
@@ -366,12 +390,21 @@ impl Engine for BagueEngine<'_, '_> {
     }
 
     fn backend(&self) -> String {
+        #[cfg(feature = "gpu")]
+        if let Some(g) = self.gpu {
+            return format!("gpu: {}", g.device().adapter_name());
+        }
         self.model.kernels().name().to_string()
     }
 
     fn set_threads(&mut self, n: usize) -> Result<(), BoxError> {
         self.session = None; // free the old pool and buffers first
         self.opts.n_threads = n;
+        #[cfg(feature = "gpu")]
+        if let Some(g) = self.gpu {
+            self.session = Some(Session::on_gpu(self.model, g, self.opts)?);
+            return Ok(());
+        }
         self.session = Some(Session::new(self.model, self.opts)?);
         Ok(())
     }
@@ -382,12 +415,22 @@ impl Engine for BagueEngine<'_, '_> {
     }
 
     fn prefill(&mut self, tokens: &[u32]) -> Result<(), BoxError> {
-        self.session()?.prefill(tokens)?;
+        let s = self.session()?;
+        if s.is_gpu() {
+            s.prefill_argmax(tokens)?;
+        } else {
+            s.prefill(tokens)?;
+        }
         Ok(())
     }
 
     fn decode(&mut self, token: u32) -> Result<(), BoxError> {
-        self.session()?.decode(token)?;
+        let s = self.session()?;
+        if s.is_gpu() {
+            s.decode_argmax(token)?;
+        } else {
+            s.decode(token)?;
+        }
         Ok(())
     }
 }

@@ -3,6 +3,7 @@
 //! `main` only parses the command line and reports errors; each subcommand lives in its own
 //! module under `cmd/`. Errors are printed on one line (`bague: error: ...`) with exit code 1.
 
+mod backend;
 mod cmd;
 mod constraint;
 mod fetch;

@@ -82,6 +82,8 @@ pub struct SessionArgs {
     /// needs a head size that is a multiple of 32).
     #[arg(long, value_name = "TYPE", default_value = "f16", value_parser = parse_kv_type)]
     pub kv_type: KvType,
+    #[command(flatten)]
+    pub backend: crate::backend::BackendArgs,
 }
 
 /// `f16` | `q8_0` (case-insensitive).

@@ -22,7 +22,10 @@ use std::process::Command;
 use anyhow::{Context, Result, anyhow, bail};
 use bague::loader::MappedFile;
 use bague::model::Model;
+use bague::session::BackendChoice;
 use bague_bench::{self as bench, BagueEngine, ModelInfo, Spec};
+
+use crate::backend::{Backend, BackendArgs};
 
 /// Name of the side-by-side runner (a binary of the `bague-oracle` crate).
 const VS_BIN: &str = "bague-bench-vs";
@@ -40,6 +43,8 @@ pub struct Args {
     /// or the schema itself) against unconstrained decoding, per token, up to -n tokens.
     #[arg(long, value_name = "FILE|JSON", conflicts_with = "vs_llama_cpp")]
     json_schema: Option<String>,
+    #[command(flatten)]
+    backend: BackendArgs,
 }
 
 /// Runs `bague bench`.
@@ -47,9 +52,15 @@ pub fn run(args: Args) -> Result<()> {
     let path = crate::models::resolve_model(&args.bench.model)?;
     let spec = args.bench.spec().map_err(|e| anyhow!("{e}"))?;
     if let Some(s) = &args.json_schema {
+        if args.backend.backend != BackendChoice::Cpu {
+            bail!("--json-schema measures on the CPU (give --backend cpu)");
+        }
         return run_schema(&args.bench, &path, s, &spec);
     }
     if args.vs_llama_cpp {
+        if args.backend.backend != BackendChoice::Cpu {
+            bail!("--vs-llama-cpp measures the CPU backends (give --backend cpu)");
+        }
         return run_vs(&args.bench, &path, &spec);
     }
 
@@ -62,7 +73,8 @@ pub fn run(args: Args) -> Result<()> {
     let model = Model::from_gguf(&file).with_context(|| format!("{p}: cannot load the model"))?;
     let info =
         ModelInfo::from_gguf(&bench::model_name(&path), &file).map_err(|e| anyhow!("{p}: {e}"))?;
-    let mut engine = BagueEngine::new(&model, &spec);
+    let backend = Backend::open(&args.backend.backend, &model)?;
+    let mut engine = engine(&backend, &model, &spec);
     let quiet = args.bench.json;
     let rows = bench::run(&mut [&mut engine], &info, &spec, |line| {
         if !quiet {
@@ -70,6 +82,7 @@ pub fn run(args: Args) -> Result<()> {
         }
     })
     .map_err(|e| anyhow!("{p}: {e}"))?;
+    print_gpu_counts(&engine, &model, &spec);
     let rss = [("bague".to_string(), bench::peak_rss_bytes())];
     if args.bench.json {
         println!("{}", bench::to_json(&rows, &info, &rss));
@@ -101,6 +114,49 @@ fn run_schema(args: &bench::BenchArgs, path: &Path, schema: &str, spec: &Spec) -
 #[cfg(not(feature = "grammar"))]
 fn run_schema(_: &bench::BenchArgs, _: &Path, _: &str, _: &Spec) -> Result<()> {
     bail!("--json-schema needs a bague built with the `grammar` feature")
+}
+
+/// Our engine on the chosen backend.
+fn engine<'m, 'a>(backend: &'m Backend, model: &'m Model<'a>, spec: &Spec) -> BagueEngine<'m, 'a> {
+    #[cfg(feature = "gpu")]
+    if let Some(w) = backend.gpu() {
+        return BagueEngine::on_gpu(model, w, spec);
+    }
+    let _ = backend;
+    BagueEngine::new(model, spec)
+}
+
+/// On a GPU: what one decode token cost the device (the last step of the tg test), on
+/// stderr: dispatches, compute passes, queue submissions, bytes read back.
+fn print_gpu_counts(engine: &BagueEngine<'_, '_>, model: &Model<'_>, spec: &Spec) {
+    #[cfg(feature = "gpu")]
+    if let Some(s) = engine.session_ref().filter(|s| s.is_gpu()) {
+        let Some((last, total)) = s.gpu_stats() else {
+            return;
+        };
+        let n_layer = model.config.n_layer;
+        if spec.n_gen > 0 {
+            eprintln!(
+                "bague bench: {}: per decode token {} dispatches ({n_layer} layers: {:.1} per layer, \
+                 the rest embedding, output matrix and argmax), {} compute pass, {} queue submission, \
+                 {} bytes read back",
+                s.backend_name(),
+                last.dispatches,
+                last.dispatches.saturating_sub(3) as f64 / n_layer.max(1) as f64,
+                last.passes,
+                last.submissions,
+                last.bytes_read
+            );
+        }
+        eprintln!(
+            "bague bench: {}: whole run {} dispatches, {} submissions, {} bytes read back",
+            s.backend_name(),
+            total.dispatches,
+            total.submissions,
+            total.bytes_read
+        );
+    }
+    let _ = (engine, model, spec);
 }
 
 /// `--vs-llama-cpp`: runs `bague-bench-vs` from this binary's directory with the same

@@ -20,9 +20,9 @@ use anyhow::{Context, Result};
 use bague::bundle::{ChatPrompt, PromptError};
 use bague::chat::{Message, reasoning::drop_thinking};
 use bague::generate::{Generator, Request, StdClock, StopReason};
-use bague::session::Session;
 
 use crate::constraint::{ConstraintArgs, MaskStats};
+use crate::backend::Backend;
 use crate::load::{DEFAULT_MODEL, Mapped};
 use crate::options::{SamplingArgs, SessionArgs};
 use crate::output::{Printer, stats_text};
@@ -96,7 +96,8 @@ pub fn run(args: Args) -> Result<()> {
     // A context shift keeps the template's preamble and the system message.
     let opts = args.session.options(&m, m.chat_preamble_len(&start))?;
     let cfg = args.sampling.config(&m);
-    let mut session = Session::new(&m.model, opts).map_err(crate::output::session_error)?;
+    let backend = Backend::open(&args.session.backend.backend, &m.model)?;
+    let mut session = backend.session(&m.model, opts)?;
     let mut generator = Generator::new(&m.tokenizer, cfg)?;
     let applied = args.constraint.apply(&m, &mut generator)?;
     let generating = Arc::new(AtomicBool::new(false));
@@ -106,10 +107,14 @@ pub fn run(args: Args) -> Result<()> {
 
     let mut history = start.clone();
     eprintln!(
-        "bague chat: {} (context {}, {} threads). /reset forgets, /exit quits, Ctrl-C stops an answer.",
+        "bague chat: {} (context {}, {}). /reset forgets, /exit quits, Ctrl-C stops an answer.",
         mapped.path().display(),
         opts.n_ctx,
-        opts.n_threads
+        if session.is_gpu() {
+            session.backend_name()
+        } else {
+            format!("{} threads", opts.n_threads)
+        }
     );
     let stdin = std::io::stdin();
     let mut line = String::new();

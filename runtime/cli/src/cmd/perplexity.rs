@@ -5,9 +5,10 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 use bague::generate::perplexity::perplexity;
-use bague::session::{Session, SessionOptions};
+use bague::session::SessionOptions;
 use bague::tokenizer::EncodeOptions;
 
+use crate::backend::{Backend, BackendArgs};
 use crate::load::Mapped;
 
 /// Most logits rows computed at once (rows × n_vocab × 4 bytes of buffer).
@@ -34,6 +35,8 @@ pub struct Args {
     /// Print one JSON object {"ppl", "ppl_stderr", "chunks", "ctx", ...}.
     #[arg(long)]
     json: bool,
+    #[command(flatten)]
+    backend: BackendArgs,
 }
 
 /// Runs `bague perplexity`.
@@ -79,19 +82,24 @@ pub fn run(args: Args) -> Result<()> {
         n_threads,
         ..SessionOptions::default()
     };
-    let mut session = Session::new(&m.model, opts)?;
+    let backend = Backend::open(&args.backend.backend, &m.model)?;
+    let mut session = backend.session(&m.model, opts)?;
     let n_vocab = m.model.config.n_vocab;
     let rows = (args.ctx - args.ctx / 2 - 1).clamp(1, MAX_ROWS.min(n_batch));
     let mut buf = vec![0f32; rows * n_vocab];
     let t0 = Instant::now();
     if !args.json {
         eprintln!(
-            "{}: {} tokens, {} chunks of {}, {} threads",
+            "{}: {} tokens, {} chunks of {}, {}",
             args.file.display(),
             tokens.len(),
             tokens.len() / args.ctx,
             args.ctx,
-            n_threads
+            if session.is_gpu() {
+                session.backend_name()
+            } else {
+                format!("{n_threads} threads")
+            }
         );
     }
     let json = args.json;
@@ -110,6 +118,7 @@ pub fn run(args: Args) -> Result<()> {
             "batch": n_batch,
             "n_tokens": tokens.len(),
             "n_scored": r.n_scored,
+            "backend": session.backend_name(),
             "running_ppl_per_chunk": r.running,
             "seconds": secs,
         });

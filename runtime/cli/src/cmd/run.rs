@@ -22,9 +22,9 @@ use anyhow::{Context, Result, bail};
 use bague::bundle::PromptError;
 use bague::chat::Message;
 use bague::generate::{Generator, Request, StdClock, StopReason};
-use bague::session::Session;
 
 use crate::constraint::{ConstraintArgs, MaskStats};
+use crate::backend::Backend;
 use crate::load::{DEFAULT_MODEL, Mapped};
 use crate::options::{SamplingArgs, SessionArgs};
 use crate::output::{Printer, ctrl_c_flag, peak_rss_kib, stats_text, too_long};
@@ -141,7 +141,8 @@ pub fn run(args: Args) -> Result<()> {
     };
     let opts = args.session.options(&m, n_keep)?;
     let cfg = args.sampling.config(&m);
-    let mut session = Session::new(&m.model, opts).map_err(crate::output::session_error)?;
+    let backend = Backend::open(&args.session.backend.backend, &m.model)?;
+    let mut session = backend.session(&m.model, opts)?;
     let mut generator = Generator::new(&m.tokenizer, cfg)?;
     let applied = args.constraint.apply(&m, &mut generator)?;
     let stops: Vec<&str> = args.stop.iter().map(String::as_str).collect();
@@ -174,6 +175,7 @@ pub fn run(args: Args) -> Result<()> {
             "seed": cfg.seed,
             "n_ctx": session.n_ctx(),
             "n_threads": opts.n_threads,
+            "backend": session.backend_name(),
             "timings": {
                 "n_prompt": outcome.n_prompt,
                 "n_prefill": t.n_prefill,

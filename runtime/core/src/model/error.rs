@@ -101,6 +101,44 @@ pub enum Error {
     /// config, and the session sized its buffers from it). The step is abandoned as a
     /// cancelled one is: the session stays at its previous position.
     Kernel(KernelError),
+    /// A step of a GPU session failed (feature `gpu`; see [`GpuFault`]). The session stays
+    /// at its previous position.
+    Gpu(GpuFault),
+}
+
+/// What failed on the device during a step of a GPU session. (Choosing the adapter,
+/// uploading the weights and making the session fail earlier, with the full messages of
+/// `bague::session::gpu::GpuError`.)
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum GpuFault {
+    /// The device was lost (a driver reset, the GPU removed, out of device memory): the
+    /// session cannot go on; make a new one, or fall back to the CPU.
+    DeviceLost,
+    /// Waiting for the device or reading a result back failed.
+    Readback,
+    /// The device refused a buffer of this many bytes.
+    Allocation {
+        /// Bytes asked for.
+        bytes: u64,
+    },
+    /// The GPU back end refused a call the session had checked (a bug in bague).
+    Internal,
+}
+
+impl fmt::Display for GpuFault {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            GpuFault::DeviceLost => f.write_str(
+                "GPU device lost (driver reset, GPU removed or out of device memory); make a new session",
+            ),
+            GpuFault::Readback => f.write_str("reading a result back from the GPU failed"),
+            GpuFault::Allocation { bytes } => {
+                write!(f, "the GPU refused a buffer of {bytes} bytes")
+            }
+            GpuFault::Internal => f.write_str("internal error (a bug in bague): GPU back end"),
+        }
+    }
 }
 
 impl From<gguf::Error> for Error {
@@ -221,6 +259,7 @@ impl fmt::Display for Error {
                 need - budget.min(need)
             ),
             Error::Kernel(e) => write!(f, "internal error (a bug in bague): kernel: {e}"),
+            Error::Gpu(e) => fmt::Display::fmt(e, f),
         }
     }
 }

@@ -18,7 +18,7 @@ pub(crate) mod rope;
 mod weights;
 
 pub use config::{Arch, Config, RopeKind};
-pub use error::{Error, HyperValue};
+pub use error::{Error, GpuFault, HyperValue};
 pub use kv_cache::{KvCache, KvType};
 pub use weights::{Layer, Tensor, Weights, is_matmul_type};
 

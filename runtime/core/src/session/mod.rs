@@ -12,8 +12,12 @@
 //! # let _ = logits; Ok(()) }
 //! ```
 
+mod backend;
+#[cfg(feature = "gpu")]
+pub mod gpu;
 mod plan;
 
+pub use backend::{BackendChoice, Session};
 pub use plan::{MemoryPlan, PLAN_GENERATE_FIXED, PLAN_PENALTY_LAST_N, TokenizerRam, tokenizer_ram};
 
 use crate::model::forward::{self, Rows, Scratch};
@@ -95,8 +99,8 @@ pub fn available_memory() -> Option<usize> {
 /// Most worker threads a session takes (a sanity cap: more is a typo, not a machine).
 pub const MAX_THREADS: usize = 1024;
 
-/// One conversation over a model: KV cache, position and work buffers.
-pub struct Session<'m, 'a> {
+/// The CPU backend of a [`Session`]: KV cache, position and work buffers on the host.
+pub(crate) struct CpuSession<'m, 'a> {
     model: &'m Model<'a>,
     kv: KvCache,
     scratch: Scratch,
@@ -108,7 +112,7 @@ pub struct Session<'m, 'a> {
     shift_tmp: alloc::vec::Vec<f32>,
 }
 
-impl core::fmt::Debug for Session<'_, '_> {
+impl core::fmt::Debug for CpuSession<'_, '_> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("Session")
             .field("n_ctx", &self.kv.n_ctx())
@@ -118,7 +122,7 @@ impl core::fmt::Debug for Session<'_, '_> {
     }
 }
 
-impl<'m, 'a> Session<'m, 'a> {
+impl<'m, 'a> CpuSession<'m, 'a> {
     /// A session with `opts.n_threads` workers (a thread pool under `std` when more than
     /// one). Its memory plan ([`MemoryPlan::for_model`]) is computed and checked against
     /// `opts.memory_budget` before anything is allocated or started; every buffer is then
@@ -168,7 +172,7 @@ impl<'m, 'a> Session<'m, 'a> {
             model.config.head_dim + model.config.kv_dim(),
             "work buffers",
         )?;
-        Ok(Session {
+        Ok(CpuSession {
             model,
             kv,
             scratch,
@@ -435,7 +439,7 @@ impl<'m, 'a> Session<'m, 'a> {
 
 /// A forward pass run one stage per call (see [`Session::stepper`]).
 pub struct Stepper<'s, 'm, 'a> {
-    session: &'s mut Session<'m, 'a>,
+    session: &'s mut CpuSession<'m, 'a>,
     tokens: &'s [u32],
     /// 0: embedding; `1..=n_layer`: layer `stage - 1`; `n_layer + 1`: output head.
     stage: usize,
