@@ -254,15 +254,17 @@ fn make_matvec(m: &GpuModel, sh: &Shared, what: &str, s: Spec<'_>) -> Result<Mat
     w[30] = d.kv_dim() as u32;
     let params = params_buf(dev, what, &w)?;
     let (kb, vb) = s.kv.unwrap_or((&sh.dummy_k, &sh.dummy_v));
-    let rope_b = if s.kv.is_some() { &sh.rope } else { &sh.dummy_r };
+    let rope_b = if s.kv.is_some() {
+        &sh.rope
+    } else {
+        &sh.dummy_r
+    };
     let step = if s.which == Which::Rows {
         &sh.rows_step
     } else {
         &sh.step
     };
-    let entries = [
-        &params, step, s.w, s.x, s.out, &m.smalls, rope_b, kb, vb,
-    ];
+    let entries = [&params, step, s.w, s.x, s.out, &m.smalls, rope_b, kb, vb];
     let bind = bind_group(dev, what, &p.matvec_layout, &entries)?;
     Ok(Matvec {
         _params: params,
@@ -877,7 +879,9 @@ impl<'m> GpuSession<'m> {
         }
         let bytes = 4 * (n * m.dims.n_vocab) as u64;
         enc.copy_buffer_to_buffer(&head.logits, 0, &head.read, 0, bytes);
-        dev.scoped("rows head submission", 0, || dev.queue.submit([enc.finish()]))?;
+        dev.scoped("rows head submission", 0, || {
+            dev.queue.submit([enc.finish()])
+        })?;
         stats.submissions += 1;
         let words = read(dev, &head.read, bytes)?;
         stats.bytes_read += bytes;

@@ -119,6 +119,21 @@ typedef enum bague_role {
   BAGUE_ROLE_TOOL = 3,
 } bague_role;
 
+// Where a session runs (`bague_session_options.backend`).
+typedef enum bague_backend {
+  // This library's CPU kernels (the default).
+  BAGUE_BACKEND_CPU = 0,
+  // A GPU through Vulkan or Metal: the best hardware adapter, or the one named by
+  // `gpu_adapter`. Anything that prevents it is an error: BAGUE_ERR_UNSUPPORTED (a library
+  // built without the GPU backend, no adapter, a tensor type without a GPU kernel),
+  // BAGUE_ERR_OUT_OF_MEMORY (the device refused a buffer), BAGUE_ERR_INVALID_ARGUMENT
+  // (an option the GPU backend lacks: a Q8_0 KV cache).
+  BAGUE_BACKEND_GPU = 1,
+  // A hardware GPU when one is found and runs the model with these options, else the CPU
+  // (silently; the library writes nothing to stderr). Never a software adapter.
+  BAGUE_BACKEND_AUTO = 2,
+} bague_backend;
+
 // A loaded model (opaque). Immutable after opening: every function that takes a
 // `const bague_model *` may be called from any number of threads at once.
 typedef struct bague_model bague_model;
@@ -293,6 +308,18 @@ typedef struct bague_session_options {
   // `MemAvailable`), else no budget (an allocation the heap refuses is still
   // OUT_OF_MEMORY, never an abort). Default 0.
   uint64_t memory_budget;
+  // A `bague_backend` value. Default `BAGUE_BACKEND_CPU`. The GPU backend is compiled in
+  // only when the library is built with the `gpu` feature (it then links wgpu); without
+  // it `BAGUE_BACKEND_GPU` is BAGUE_ERR_UNSUPPORTED and `BAGUE_BACKEND_AUTO` runs on the
+  // CPU. A GPU session uploads the model's weights to the device when it is made (its own
+  // copy); `n_threads` and `memory_budget` do not apply to it, and
+  // `bague_model_plan_memory` gives the CPU's plan.
+  uint32_t backend;
+  // With `BAGUE_BACKEND_GPU`: NULL for the best hardware adapter, or a NUL-terminated
+  // UTF-8 part of an adapter's name (case-insensitive), software adapters included
+  // (`"llvmpipe"`, Mesa's software Vulkan device). Ignored by the other backends.
+  // Default NULL. Read only during `bague_session_new`.
+  const char *gpu_adapter;
 } bague_session_options;
 
 // Memory a session would use, computed from the model header alone, before anything
@@ -493,11 +520,15 @@ enum bague_status bague_model_plan_memory(const struct bague_model *model,
 // the model's data alive. Free it with `bague_session_free`.
 //
 // Errors: INVALID_ARGUMENT (as `bague_model_plan_memory`), OUT_OF_MEMORY (the plan is
-// over `opts->memory_budget`, or the heap refused a buffer), IO (threads could not start).
+// over `opts->memory_budget`, or the heap refused a buffer), IO (threads could not start);
+// with `BAGUE_BACKEND_GPU`, those of `bague_backend` (UNSUPPORTED for no adapter, a
+// library without the GPU backend or a tensor type without a GPU kernel; OUT_OF_MEMORY
+// for a buffer the device refused; INVALID_UTF8 for a `gpu_adapter` that is not UTF-8).
 // Thread-safe (any number of sessions on one model, on any threads).
 //
 // # Safety
-// `model` NULL or live; `opts` NULL or valid; `out` NULL or writable.
+// `model` NULL or live; `opts` NULL or valid (its `gpu_adapter` NULL or a NUL-terminated
+// string); `out` NULL or writable.
 enum bague_status bague_session_new(const struct bague_model *model,
                                     const struct bague_session_options *opts,
                                     struct bague_session **out);

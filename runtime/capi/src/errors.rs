@@ -38,6 +38,10 @@ pub(crate) fn model_error(e: bague::model::Error) -> Error {
         }
         E::Threads(bague::parallel::PoolError::ZeroThreads) => BAGUE_ERR_INVALID_ARGUMENT,
         E::Threads(_) => BAGUE_ERR_IO,
+        E::Gpu(bague::model::GpuFault::Allocation { .. }) => BAGUE_ERR_OUT_OF_MEMORY,
+        E::Gpu(bague::model::GpuFault::DeviceLost | bague::model::GpuFault::Readback) => {
+            BAGUE_ERR_IO
+        }
         _ => BAGUE_ERR_INTERNAL,
     };
     Error::with(status, "model", e)
@@ -100,4 +104,24 @@ pub(crate) fn generate_error(e: GenError) -> Error {
         }
         e => Error::with(BAGUE_ERR_INTERNAL, "generation", e),
     }
+}
+
+/// Status and message of a GPU backend error (opening the adapter, uploading the weights,
+/// making the session; feature `gpu`).
+#[cfg(feature = "gpu")]
+pub(crate) fn gpu_error(e: bague::session::gpu::GpuError) -> Error {
+    use bague::session::gpu::GpuError as E;
+    let status = match e {
+        E::NoAdapter { .. }
+        | E::AdapterNotFound { .. }
+        | E::RequestDevice { .. }
+        | E::UnsupportedType { .. }
+        | E::UnsupportedShape { .. }
+        | E::TensorTooLarge { .. } => BAGUE_ERR_UNSUPPORTED,
+        E::Allocation { .. } => BAGUE_ERR_OUT_OF_MEMORY,
+        E::DeviceLost(_) | E::Readback(_) => BAGUE_ERR_IO,
+        E::Invalid(_) => BAGUE_ERR_INVALID_ARGUMENT,
+        E::TensorSize { .. } => BAGUE_ERR_BAD_MODEL,
+    };
+    Error::with(status, "GPU backend", e)
 }

@@ -50,9 +50,9 @@ pub use model::{
     bague_model_open_fd, bague_model_open_path, bague_model_options, bague_model_options_default,
 };
 pub use session::{
-    bague_cancel, bague_kv_type, bague_memory_plan, bague_model_plan_memory, bague_session,
-    bague_session_free, bague_session_new, bague_session_options, bague_session_options_default,
-    bague_session_reset,
+    bague_backend, bague_cancel, bague_kv_type, bague_memory_plan, bague_model_plan_memory,
+    bague_session, bague_session_free, bague_session_new, bague_session_options,
+    bague_session_options_default, bague_session_reset,
 };
 pub use status::{bague_last_error, bague_status, bague_status_name};
 pub use text::{bague_chat_prompt, bague_detokenize, bague_message, bague_role, bague_tokenize};

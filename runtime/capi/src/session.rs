@@ -8,7 +8,7 @@ use crate::status::{Error, Result, bague_status, guard};
 use bague::generate::Generator;
 use bague::model::KvType;
 use bague::sampler::SamplerConfig;
-use bague::session::{ContextPolicy, MemoryPlan, Session, SessionOptions};
+use bague::session::{BackendChoice, ContextPolicy, MemoryPlan, Session, SessionOptions};
 use std::cell::UnsafeCell;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -24,6 +24,23 @@ pub enum bague_kv_type {
     /// INVALID_ARGUMENT. Logits move a little (SmolLM2: top logits by < 1, same greedy
     /// tokens); on models with large keys, such as Qwen2.5-0.5B, by up to ~10.
     BAGUE_KV_Q8_0 = 1,
+}
+
+/// Where a session runs (`bague_session_options.backend`).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum bague_backend {
+    /// This library's CPU kernels (the default).
+    BAGUE_BACKEND_CPU = 0,
+    /// A GPU through Vulkan or Metal: the best hardware adapter, or the one named by
+    /// `gpu_adapter`. Anything that prevents it is an error: BAGUE_ERR_UNSUPPORTED (a library
+    /// built without the GPU backend, no adapter, a tensor type without a GPU kernel),
+    /// BAGUE_ERR_OUT_OF_MEMORY (the device refused a buffer), BAGUE_ERR_INVALID_ARGUMENT
+    /// (an option the GPU backend lacks: a Q8_0 KV cache).
+    BAGUE_BACKEND_GPU = 1,
+    /// A hardware GPU when one is found and runs the model with these options, else the CPU
+    /// (silently; the library writes nothing to stderr). Never a software adapter.
+    BAGUE_BACKEND_AUTO = 2,
 }
 
 /// Options of a session. Get the defaults with `bague_session_options_default`.
@@ -49,6 +66,18 @@ pub struct bague_session_options {
     /// `MemAvailable`), else no budget (an allocation the heap refuses is still
     /// OUT_OF_MEMORY, never an abort). Default 0.
     pub memory_budget: u64,
+    /// A `bague_backend` value. Default `BAGUE_BACKEND_CPU`. The GPU backend is compiled in
+    /// only when the library is built with the `gpu` feature (it then links wgpu); without
+    /// it `BAGUE_BACKEND_GPU` is BAGUE_ERR_UNSUPPORTED and `BAGUE_BACKEND_AUTO` runs on the
+    /// CPU. A GPU session uploads the model's weights to the device when it is made (its own
+    /// copy); `n_threads` and `memory_budget` do not apply to it, and
+    /// `bague_model_plan_memory` gives the CPU's plan.
+    pub backend: u32,
+    /// With `BAGUE_BACKEND_GPU`: NULL for the best hardware adapter, or a NUL-terminated
+    /// UTF-8 part of an adapter's name (case-insensitive), software adapters included
+    /// (`"llvmpipe"`, Mesa's software Vulkan device). Ignored by the other backends.
+    /// Default NULL. Read only during `bague_session_new`.
+    pub gpu_adapter: *const std::ffi::c_char,
 }
 
 impl Default for bague_session_options {
@@ -60,6 +89,8 @@ impl Default for bague_session_options {
             kv_type: bague_kv_type::BAGUE_KV_F16 as u32,
             seed: 0,
             memory_budget: 0,
+            backend: bague_backend::BAGUE_BACKEND_CPU as u32,
+            gpu_adapter: std::ptr::null(),
         }
     }
 }
@@ -115,11 +146,16 @@ const _: () = {
 
 /// What a session owns besides its flags.
 pub(crate) struct State {
-    /// Borrows `*model`: declared (so dropped) before it.
+    /// Borrows `*model` (and `*gpu` on a GPU): declared (so dropped) before them.
     pub session: Session<'static, 'static>,
     /// The core's generation loop state (sampler seeded from the options, ids in the KV
     /// cache); borrows `*model`'s tokenizer, so declared before it too.
     pub generator: Generator<'static, 'static>,
+    /// The weights on the device of a GPU session; `session` borrows them, so declared
+    /// after it. In an `Arc` (not a `Box`, whose moves assert unique access): the address
+    /// stays put, and moving the handle does not invalidate the session's borrow.
+    #[cfg(feature = "gpu")]
+    pub _gpu: Option<Arc<bague::session::gpu::GpuModel>>,
     /// Sampler seed (`bague_session_options.seed`).
     pub seed: u64,
     /// The NUL-terminated piece handed to the callback.
@@ -168,6 +204,12 @@ impl bague_session {
 /// The core options for `opts` on `model`, defaults resolved. Errors: INVALID_ARGUMENT
 /// (out-of-range values; the head-size check of Q8_0 comes later, from the core).
 fn resolve(model: &Loaded, opts: &bague_session_options) -> Result<SessionOptions> {
+    if opts.backend > bague_backend::BAGUE_BACKEND_AUTO as u32 {
+        return Err(Error::invalid(format!(
+            "backend {} is not a bague_backend",
+            opts.backend
+        )));
+    }
     let kv_type = match opts.kv_type {
         0 => KvType::F16,
         1 => KvType::Q8_0,
@@ -197,6 +239,100 @@ fn resolve(model: &Loaded, opts: &bague_session_options) -> Result<SessionOption
         },
     })
 }
+
+/// Where `opts` asks the session to run. Errors: INVALID_ARGUMENT (not a `bague_backend`, an
+/// empty name), INVALID_UTF8 (`gpu_adapter` not UTF-8; it is read only for
+/// `BAGUE_BACKEND_GPU`).
+///
+/// # Safety
+/// `opts.gpu_adapter` must be NULL or a live NUL-terminated string.
+unsafe fn backend(opts: &bague_session_options) -> Result<BackendChoice> {
+    match opts.backend {
+        0 => Ok(BackendChoice::Cpu),
+        2 => Ok(BackendChoice::Auto),
+        1 if opts.gpu_adapter.is_null() => Ok(BackendChoice::Gpu { adapter: None }),
+        1 => {
+            // SAFETY: non-NULL, NUL-terminated and live for this call (caller's contract).
+            let name = unsafe { std::ffi::CStr::from_ptr(opts.gpu_adapter) };
+            let name = name.to_str().map_err(|_| {
+                Error::new(
+                    crate::status::bague_status::BAGUE_ERR_INVALID_UTF8,
+                    "gpu_adapter is not UTF-8",
+                )
+            })?;
+            if name.is_empty() {
+                return Err(Error::invalid(
+                    "gpu_adapter is empty (NULL takes the best hardware adapter)",
+                ));
+            }
+            Ok(BackendChoice::Gpu {
+                adapter: Some(name.into()),
+            })
+        }
+        b => Err(Error::invalid(format!(
+            "backend {b} is not a bague_backend"
+        ))),
+    }
+}
+
+/// The session `opts` asks for on `model`, and the GPU weights it borrows (to be kept
+/// alive, at a fixed address, for as long as the session).
+///
+/// # Safety
+/// The returned session borrows `*model` and the returned weights as `'static`: the caller
+/// keeps both alive (the weights' `Arc`) until it is dropped.
+unsafe fn make_session(
+    model: &'static bague::model::Model<'static>,
+    choice: &BackendChoice,
+    opts: SessionOptions,
+) -> Result<(Session<'static, 'static>, GpuWeights)> {
+    #[cfg(feature = "gpu")]
+    {
+        use bague::session::gpu::{self, AdapterChoice, Device};
+        let adapter = match choice {
+            BackendChoice::Cpu => None,
+            BackendChoice::Auto | BackendChoice::Gpu { adapter: None } => Some(AdapterChoice::Auto),
+            BackendChoice::Gpu { adapter: Some(n) } => Some(AdapterChoice::Named(n.clone())),
+        };
+        if let Some(a) = adapter {
+            let auto = *choice == BackendChoice::Auto;
+            let tried = Device::new(&a)
+                .and_then(|dev| gpu::upload(&dev, model))
+                .map(Arc::new)
+                .and_then(|w| {
+                    // SAFETY: the Arc's contents stay at their address and alive for as long
+                    // as the session (caller's contract, passed on).
+                    let r: &'static gpu::GpuModel = unsafe { &*Arc::as_ptr(&w) };
+                    Session::on_gpu(model, r, opts).map(|s| (s, Some(w)))
+                });
+            match tried {
+                Ok(ok) => return Ok(ok),
+                Err(_) if auto => {}
+                Err(e) => return Err(crate::errors::gpu_error(e)),
+            }
+        }
+        let s = Session::new(model, opts).map_err(model_error)?;
+        Ok((s, None))
+    }
+    #[cfg(not(feature = "gpu"))]
+    {
+        if let BackendChoice::Gpu { .. } = choice {
+            return Err(Error::new(
+                crate::status::bague_status::BAGUE_ERR_UNSUPPORTED,
+                "BAGUE_BACKEND_GPU: this libbague was built without the GPU backend \
+                 (build bague-capi with the `gpu` feature)",
+            ));
+        }
+        let s = Session::new(model, opts).map_err(model_error)?;
+        Ok((s, ()))
+    }
+}
+
+/// The GPU weights a session borrows (nothing in a build without the GPU backend).
+#[cfg(feature = "gpu")]
+type GpuWeights = Option<Arc<bague::session::gpu::GpuModel>>;
+#[cfg(not(feature = "gpu"))]
+type GpuWeights = ();
 
 fn compute_plan(model: &Loaded, opts: &SessionOptions) -> Result<bague_memory_plan> {
     let p = MemoryPlan::for_model(&model.bundle().model, opts).map_err(model_error)?;
@@ -270,11 +406,15 @@ pub unsafe extern "C" fn bague_model_plan_memory(
 /// the model's data alive. Free it with `bague_session_free`.
 ///
 /// Errors: INVALID_ARGUMENT (as `bague_model_plan_memory`), OUT_OF_MEMORY (the plan is
-/// over `opts->memory_budget`, or the heap refused a buffer), IO (threads could not start).
+/// over `opts->memory_budget`, or the heap refused a buffer), IO (threads could not start);
+/// with `BAGUE_BACKEND_GPU`, those of `bague_backend` (UNSUPPORTED for no adapter, a
+/// library without the GPU backend or a tensor type without a GPU kernel; OUT_OF_MEMORY
+/// for a buffer the device refused; INVALID_UTF8 for a `gpu_adapter` that is not UTF-8).
 /// Thread-safe (any number of sessions on one model, on any threads).
 ///
 /// # Safety
-/// `model` NULL or live; `opts` NULL or valid; `out` NULL or writable.
+/// `model` NULL or live; `opts` NULL or valid (its `gpu_adapter` NULL or a NUL-terminated
+/// string); `out` NULL or writable.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn bague_session_new(
     model: *const bague_model,
@@ -288,11 +428,17 @@ pub unsafe extern "C" fn bague_session_new(
         // SAFETY: caller's contract.
         let raw = unsafe { options(opts) };
         let opts = resolve(&m.inner, &raw)?;
+        // SAFETY: caller's contract (`gpu_adapter` NULL or a NUL-terminated string).
+        let choice = unsafe { backend(&raw) }?;
         let model = Arc::clone(&m.inner);
         // SAFETY: the session and the generator are stored in `State` before `model` (the
         // Arc that keeps the borrowed data alive) and so are dropped first.
         let bundle = unsafe { model.bundle_static() };
-        let session = Session::new(&bundle.model, opts).map_err(model_error)?;
+        // SAFETY: the session is stored in `State` before the GPU weights' Arc and `model`,
+        // so it is dropped first; that Arc is never replaced.
+        let (session, gpu) = unsafe { make_session(&bundle.model, &choice, opts) }?;
+        #[cfg(not(feature = "gpu"))]
+        let () = gpu;
         let sampling = SamplerConfig {
             seed: raw.seed,
             ..bundle.sampling
@@ -304,6 +450,8 @@ pub unsafe extern "C" fn bague_session_new(
             state: UnsafeCell::new(State {
                 session,
                 generator,
+                #[cfg(feature = "gpu")]
+                _gpu: gpu,
                 seed: raw.seed,
                 piece: Vec::new(),
                 constraint: None,

@@ -5,8 +5,10 @@
 //! `--json`: one object, stable keys (see [`Args::json`]). A file whose tensor data is cut
 //! short is reported in full, then the command fails (exit code 1) naming the first tensor
 //! that lies outside the file and by how much. `--tensor NAME` prints rows of one tensor
-//! dequantized to f32 instead (see [`rows`]).
+//! dequantized to f32 instead (see [`rows`]). `--gpu` (no file) lists the GPU adapters
+//! and their limits instead (see [`gpu`]).
 
+mod gpu;
 mod rows;
 mod value;
 
@@ -23,7 +25,13 @@ use std::path::Path;
 #[derive(clap::Args)]
 pub struct Args {
     /// A GGUF file, or a model id (see `bague list`).
-    model: String,
+    #[arg(required_unless_present = "gpu")]
+    model: Option<String>,
+    /// List the GPU adapters (Vulkan, Metal) and their limits instead of a file: name,
+    /// backend, device type, driver, largest storage binding and buffer, workgroup memory,
+    /// and which one `--backend gpu` / `auto` would take. With --json: an array of objects.
+    #[arg(long, conflicts_with_all = ["model", "tensor"])]
+    gpu: bool,
     /// Print one JSON object: file, file_size, version, alignment, data_offset,
     /// tensor_data_end, architecture, name, metadata (key -> value; arrays over 16 items as
     /// {"len", "head"}), tensors (name, type, shape ne0-first, offset relative to
@@ -42,7 +50,10 @@ pub struct Args {
 
 /// Inspect the file; exit code 1 when it cannot be parsed or its tensor data is incomplete.
 pub fn run(args: Args) -> Result<()> {
-    let path = resolve_model(&args.model)?;
+    let Some(model) = args.model.as_deref().filter(|_| !args.gpu) else {
+        return gpu::print(args.json);
+    };
+    let path = resolve_model(model)?;
     let map = MappedFile::open(&path).with_context(|| format!("opening {}", path.display()))?;
     // Only header pages are touched: no read-ahead of tensor data.
     let _ = map.advise_random();

@@ -75,6 +75,8 @@ pub struct Session<'m, 'a> {
     imp: Imp<'m, 'a>,
 }
 
+// The CPU session stays inline (no indirection on the default path); the GPU one is boxed.
+#[allow(clippy::large_enum_variant)]
 enum Imp<'m, 'a> {
     Cpu(CpuSession<'m, 'a>),
     #[cfg(feature = "gpu")]

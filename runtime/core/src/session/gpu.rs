@@ -203,7 +203,12 @@ impl<'m, 'a> GpuSession<'m, 'a> {
     }
 
     pub(crate) fn validate(&self, tokens: &[u32], position: usize) -> Result<(), Error> {
-        validate_tokens(tokens, position, self.model.config.n_vocab, self.gpu.n_ctx())
+        validate_tokens(
+            tokens,
+            position,
+            self.model.config.n_vocab,
+            self.gpu.n_ctx(),
+        )
     }
 
     /// Runs `tokens` in chunks of `n_batch` (one submission each), polling `cancel` before
@@ -290,11 +295,7 @@ impl<'m, 'a> GpuSession<'m, 'a> {
     }
 
     pub(crate) fn logits(&self) -> &[f32] {
-        if self.have_logits {
-            &self.logits
-        } else {
-            &[]
-        }
+        if self.have_logits { &self.logits } else { &[] }
     }
 
     pub(crate) fn prefill_logits(
