@@ -9,6 +9,10 @@
 #      on llvmpipe, Mesa's conformant software Vulkan device (Debian mesa-vulkan-drivers):
 #      BAGUE_GPU_ADAPTER=llvmpipe, BAGUE_REQUIRE_GPU=1 (no device fails), and
 #      BAGUE_REQUIRE_MODELS=1 (a missing model file fails; ci/test.sh pulls them).
+#   4. The wiring on llvmpipe: `bague run|perplexity|bench --backend gpu:llvmpipe` and
+#      `bague inspect --gpu` (runtime/cli/tests/backend_cli.rs), and the C ABI built with its
+#      `gpu` feature (runtime/capi/tests/abi_backend.rs); the same tests' device-free parts
+#      run in ci/test.sh. Prints each step's time.
 # Needs spirv-tools and mesa-vulkan-drivers (.ci/run installs them) and the rustup targets
 # (added here). Extra arguments go to the test run of step 3 (e.g. a test name filter).
 set -euo pipefail
@@ -44,4 +48,12 @@ start=$SECONDS
 BAGUE_GPU_ADAPTER=llvmpipe BAGUE_REQUIRE_GPU=1 BAGUE_REQUIRE_MODELS=1 \
     cargo test -p bague-gpu --test kernels --test models --test errors "$@" -- --include-ignored --test-threads=1 --nocapture
 say "llvmpipe tests took $((SECONDS - start)) s"
+
+# --- 4. --backend, inspect --gpu and the C ABI's GPU option on llvmpipe ----------------------
+say "CLI --backend and C ABI backend option on llvmpipe"
+start=$SECONDS
+export BAGUE_GPU_ADAPTER=llvmpipe BAGUE_REQUIRE_GPU=1
+cargo test -p bague-cli --test backend_cli -- --include-ignored --test-threads=1
+cargo test -p bague-capi --features gpu --test abi_backend -- --include-ignored
+say "wiring tests took $((SECONDS - start)) s"
 echo "gpu: ok"
