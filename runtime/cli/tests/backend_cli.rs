@@ -46,15 +46,15 @@ fn tiny(id: &str) -> String {
 
 const TINY: [&str; 2] = ["r1-tiny-random-q4_0", "smol-tiny-random-q4_0"];
 
-/// `bague run --temp 0 -n N --json` on `backend`.
-fn greedy(model: &str, backend: &str, n: usize) -> Value {
+/// `bague run -p PROMPT --temp 0 -n N --json` on `backend`.
+fn greedy(model: &str, prompt: &str, backend: &str, n: usize) -> Value {
     let n = n.to_string();
     json(&bague(&[
         "run",
         "--model",
         model,
         "-p",
-        "The quick brown fox",
+        prompt,
         "--temp",
         "0",
         "--repeat-penalty",
@@ -160,23 +160,47 @@ fn auto_runs_somewhere_and_says_so_when_on_the_cpu() {
         assert!(!backend.to_lowercase().contains("llvmpipe"), "{backend}");
         assert_eq!(fallbacks, 0, "{}", o.stderr);
     }
-    let cpu = greedy(&m, "cpu", 4);
+    let cpu = greedy(&m, "Hello", "cpu", 4);
     assert!(cpu["backend"].as_str().unwrap().starts_with("cpu ("));
 }
 
-/// The tiny models' 32 greedy tokens through the CLI are the same on the GPU as on the CPU.
+/// The tiny models' greedy tokens through the CLI (the `Generator` over a GPU `Session`) are
+/// the CPU's, on llama.cpp's greedy.json prompts: all of them up to the first step whose top-2
+/// margin (llama.cpp's) is below 0.25, where f32 summation order may pick the other token (the
+/// policy of run_cli.rs and ci/capi.sh for the detected kernels; bague-gpu's models.rs checks
+/// 32 steps of two cases token by token).
 #[test]
 #[ignore = "needs a GPU adapter (ci/gpu.sh runs it on llvmpipe)"]
 fn run_on_the_gpu_equals_the_cpu() {
     let Some(gpu) = adapter() else { return };
     for id in TINY {
         let m = tiny(id);
-        let c = greedy(&m, "cpu", 32);
-        let g = greedy(&m, &gpu, 32);
-        assert!(g["backend"].as_str().unwrap().starts_with("gpu ("), "{g}");
-        assert_eq!(ids(&g["prompt_ids"]), ids(&c["prompt_ids"]), "{id}");
-        assert_eq!(ids(&g["output_ids"]), ids(&c["output_ids"]), "{id}");
-        assert_eq!(ids(&g["output_ids"]).len(), 32, "{id}");
+        let g = bague_testkit::reference(id, "greedy.json");
+        for case in g["cases"].as_array().unwrap().iter().take(2) {
+            let prompt = case["prompt_text"].as_str().unwrap();
+            let n = case["n_predict"].as_u64().unwrap() as usize;
+            let c = greedy(&m, prompt, "cpu", n);
+            let gv = greedy(&m, prompt, &gpu, n);
+            assert!(gv["backend"].as_str().unwrap().starts_with("gpu ("), "{gv}");
+            assert_eq!(ids(&gv["prompt_ids"]), ids(&c["prompt_ids"]), "{id}");
+            let (got, want) = (ids(&gv["output_ids"]), ids(&c["output_ids"]));
+            let same = got.iter().zip(&want).take_while(|(a, b)| a == b).count();
+            let must = case["top2_margins"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .position(|m| m.as_f64().unwrap() < 0.25)
+                .unwrap_or(n)
+                .min(want.len());
+            eprintln!(
+                "{id}: {same}/{} greedy tokens equal (must {must})",
+                want.len()
+            );
+            assert!(
+                same >= must,
+                "{id}: GPU diverged at {same}\n gpu {got:?}\n cpu {want:?}"
+            );
+        }
     }
 }
 
@@ -187,7 +211,20 @@ fn run_on_the_gpu_equals_the_cpu() {
 fn perplexity_bench_and_refusals_on_the_gpu() {
     let Some(gpu) = adapter() else { return };
     let m = tiny(TINY[1]);
-    let text = bague_testkit::reference_path("texts", "kjv-genesis-1-11.txt");
+    // The first 8 KiB of the KJV text (~30 chunks of 64 tokens): llvmpipe runs on the CI's
+    // two cores, and the whole text would only repeat the same comparison.
+    let full = std::fs::read_to_string(bague_testkit::reference_path(
+        "texts",
+        "kjv-genesis-1-11.txt",
+    ))
+    .unwrap();
+    let cut = (0..=8192.min(full.len()))
+        .rev()
+        .find(|&i| full.is_char_boundary(i))
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let text = dir.path().join("genesis-8k.txt");
+    std::fs::write(&text, &full[..cut]).unwrap();
     let t = text.display().to_string();
     let ppl = |backend: &str| {
         let v = json(&bague(&[
