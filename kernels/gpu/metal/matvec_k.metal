@@ -1313,52 +1313,62 @@ struct main_Input {
     uint wg_2 = wid.x + (wid.y * _e5);
     uint n_step = S.y;
     uint _e12 = p(27u, P);
-    if (_e12 != 0u) {
+    if (_e12 == 1u) {
         tin0_ = n_step - 1u;
         ntile = 1u;
         tout0_ = 0u;
     } else {
-        tin0_ = wid.z * TILE_T;
-        uint _e29 = tin0_;
-        ntile = metal::min(TILE_T, n_step - _e29);
-        uint _e34 = tin0_;
-        tout0_ = _e34;
+        uint _e23 = p(27u, P);
+        if (_e23 == 2u) {
+            tout0_ = wid.z * TILE_T;
+            uint _e33 = S.z;
+            uint _e35 = tout0_;
+            tin0_ = _e33 + _e35;
+            uint _e40 = tout0_;
+            ntile = metal::min(TILE_T, n_step - _e40);
+        } else {
+            tin0_ = wid.z * TILE_T;
+            uint _e50 = tin0_;
+            ntile = metal::min(TILE_T, n_step - _e50);
+            uint _e55 = tin0_;
+            tout0_ = _e55;
+        }
     }
-    uint _e36 = p(1u, P);
-    uint _e38 = p(6u, P);
-    if (_e38 != NONE) {
+    uint _e57 = p(1u, P);
+    uint _e59 = p(6u, P);
+    if (_e59 != NONE) {
         uint2 loop_bound_19 = uint2(4294967295u);
         bool loop_init_19 = true;
         while(true) {
             if (metal::all(loop_bound_19 == uint2(0u))) { break; }
             loop_bound_19 -= uint2(loop_bound_19.y == 0u, 1u);
             if (!loop_init_19) {
-                uint _e68 = t;
-                t = _e68 + 1u;
+                uint _e89 = t;
+                t = _e89 + 1u;
             }
             loop_init_19 = false;
-            uint _e43 = t;
-            if (_e43 < TILE_T) {
+            uint _e64 = t;
+            if (_e64 < TILE_T) {
             } else {
                 break;
             }
             {
-                uint _e47 = tin0_;
-                uint _e48 = t;
-                uint _e50 = ntile;
-                uint _e56 = p(4u, P);
-                uint _e59 = p(7u, P);
-                float _e61 = rms_scale((_e47 + metal::min(_e48, _e50 - 1u)) * _e56, _e36, as_type<float>(_e59), lid, x_4, red, _buffer_sizes);
+                uint _e68 = tin0_;
+                uint _e69 = t;
+                uint _e71 = ntile;
+                uint _e77 = p(4u, P);
+                uint _e80 = p(7u, P);
+                float _e82 = rms_scale((_e68 + metal::min(_e69, _e71 - 1u)) * _e77, _e57, as_type<float>(_e80), lid, x_4, red, _buffer_sizes);
                 if (lid == 0u) {
-                    uint _e65 = t;
-                    nscale.inner[metal::min(unsigned(_e65), 0u)] = _e61;
+                    uint _e86 = t;
+                    nscale.inner[metal::min(unsigned(_e86), 0u)] = _e82;
                 }
             }
         }
         metal::threadgroup_barrier(metal::mem_flags::mem_threadgroup);
     }
     if (KQ) {
-        uint n_sb = naga_div(_e36, 256u);
+        uint n_sb = naga_div(_e57, 256u);
         i = lid;
         uint2 loop_bound_20 = uint2(4294967295u);
         bool loop_init_20 = true;
@@ -1366,55 +1376,55 @@ struct main_Input {
             if (metal::all(loop_bound_20 == uint2(0u))) { break; }
             loop_bound_20 -= uint2(loop_bound_20.y == 0u, 1u);
             if (!loop_init_20) {
-                uint _e96 = i;
-                i = _e96 + WG;
+                uint _e117 = i;
+                i = _e117 + WG;
             }
             loop_init_20 = false;
-            uint _e74 = i;
-            if (_e74 < (TILE_T * n_sb)) {
+            uint _e95 = i;
+            if (_e95 < (TILE_T * n_sb)) {
             } else {
                 break;
             }
             {
-                uint _e78 = i;
-                uint t_7 = naga_div(_e78, n_sb);
-                uint _e80 = i;
-                uint sb = naga_mod(_e80, n_sb);
+                uint _e99 = i;
+                uint t_7 = naga_div(_e99, n_sb);
+                uint _e101 = i;
+                uint sb = naga_mod(_e101, n_sb);
                 v = 0.0;
-                uint _e85 = ntile;
-                if (t_7 < _e85) {
-                    float _e89 = q8k_iscale(t_7, sb * 256u, x_4, P, smalls, nscale, tin0_, _buffer_sizes);
-                    v = _e89;
+                uint _e106 = ntile;
+                if (t_7 < _e106) {
+                    float _e110 = q8k_iscale(t_7, sb * 256u, x_4, P, smalls, nscale, tin0_, _buffer_sizes);
+                    v = _e110;
                 }
-                float _e95 = v;
-                kis.inner[metal::min(unsigned((t_7 * MAX_KSB) + sb), 511u)] = _e95;
+                float _e116 = v;
+                kis.inner[metal::min(unsigned((t_7 * MAX_KSB) + sb), 511u)] = _e116;
             }
         }
         metal::threadgroup_barrier(metal::mem_flags::mem_threadgroup);
     }
-    uint _e100 = p(26u, P);
-    uint grp = naga_div(lid, _e100);
-    uint lane = naga_mod(lid, _e100);
+    uint _e121 = p(26u, P);
+    uint grp = naga_div(lid, _e121);
+    uint lane = naga_mod(lid, _e121);
     uint2 loop_bound_21 = uint2(4294967295u);
     bool loop_init_21 = true;
     while(true) {
         if (metal::all(loop_bound_21 == uint2(0u))) { break; }
         loop_bound_21 -= uint2(loop_bound_21.y == 0u, 1u);
         if (!loop_init_21) {
-            uint _e117 = r;
-            r = _e117 + 1u;
+            uint _e138 = r;
+            r = _e138 + 1u;
         }
         loop_init_21 = false;
-        uint _e106 = r;
-        if (_e106 < R) {
+        uint _e127 = r;
+        if (_e127 < R) {
         } else {
             break;
         }
         {
-            uint _e109 = r;
-            uint _e113 = r;
-            Slot _e115 = slot_of(wg_2, (grp * R) + _e113, P);
-            slots.inner[metal::min(unsigned(_e109), 3u)] = _e115;
+            uint _e130 = r;
+            uint _e134 = r;
+            Slot _e136 = slot_of(wg_2, (grp * R) + _e134, P);
+            slots.inner[metal::min(unsigned(_e130), 3u)] = _e136;
         }
     }
     uint2 loop_bound_22 = uint2(4294967295u);
@@ -1423,21 +1433,21 @@ struct main_Input {
         if (metal::all(loop_bound_22 == uint2(0u))) { break; }
         loop_bound_22 -= uint2(loop_bound_22.y == 0u, 1u);
         if (!loop_init_22) {
-            uint _e129 = i_1;
-            i_1 = _e129 + 1u;
+            uint _e150 = i_1;
+            i_1 = _e150 + 1u;
         }
         loop_init_22 = false;
-        uint _e122 = i_1;
-        if (_e122 < 4u) {
+        uint _e143 = i_1;
+        if (_e143 < 4u) {
         } else {
             break;
         }
         {
-            uint _e125 = i_1;
-            acc.inner[metal::min(unsigned(_e125), 15u)] = 0.0;
+            uint _e146 = i_1;
+            acc.inner[metal::min(unsigned(_e146), 15u)] = 0.0;
         }
     }
-    uint n_sub = naga_div(_e36, 32u);
+    uint n_sub = naga_div(_e57, 32u);
     j = lane;
     uint2 loop_bound_23 = uint2(4294967295u);
     bool loop_init_23 = true;
@@ -1445,12 +1455,12 @@ struct main_Input {
         if (metal::all(loop_bound_23 == uint2(0u))) { break; }
         loop_bound_23 -= uint2(loop_bound_23.y == 0u, 1u);
         if (!loop_init_23) {
-            uint _e247 = j;
-            j = _e247 + _e100;
+            uint _e268 = j;
+            j = _e268 + _e121;
         }
         loop_init_23 = false;
-        uint _e134 = j;
-        if (_e134 < n_sub) {
+        uint _e155 = j;
+        if (_e155 < n_sub) {
         } else {
             break;
         }
@@ -1463,19 +1473,19 @@ struct main_Input {
                 if (metal::all(loop_bound_24 == uint2(0u))) { break; }
                 loop_bound_24 -= uint2(loop_bound_24.y == 0u, 1u);
                 if (!loop_init_24) {
-                    uint _e186 = t_1;
-                    t_1 = _e186 + 1u;
+                    uint _e207 = t_1;
+                    t_1 = _e207 + 1u;
                 }
                 loop_init_24 = false;
-                uint _e140 = t_1;
-                if (_e140 < TILE_T) {
+                uint _e161 = t_1;
+                if (_e161 < TILE_T) {
                 } else {
                     break;
                 }
                 {
-                    uint _e143 = t_1;
-                    uint _e145 = ntile;
-                    if (_e143 < _e145) {
+                    uint _e164 = t_1;
+                    uint _e166 = ntile;
+                    if (_e164 < _e166) {
                         xs = type_7 {};
                         i_2 = 0u;
                         uint2 loop_bound_25 = uint2(4294967295u);
@@ -1484,37 +1494,37 @@ struct main_Input {
                             if (metal::all(loop_bound_25 == uint2(0u))) { break; }
                             loop_bound_25 -= uint2(loop_bound_25.y == 0u, 1u);
                             if (!loop_init_25) {
-                                uint _e164 = i_2;
-                                i_2 = _e164 + 1u;
+                                uint _e185 = i_2;
+                                i_2 = _e185 + 1u;
                             }
                             loop_init_25 = false;
-                            uint _e151 = i_2;
-                            if (_e151 < 32u) {
+                            uint _e172 = i_2;
+                            if (_e172 < 32u) {
                             } else {
                                 break;
                             }
                             {
-                                uint _e154 = i_2;
-                                uint _e156 = t_1;
-                                uint _e158 = j;
-                                uint _e160 = i_2;
-                                float _e162 = act_value(_e156, (32u * _e158) + _e160, x_4, P, smalls, nscale, tin0_, _buffer_sizes);
-                                xs.inner[metal::min(unsigned(_e154), 31u)] = _e162;
+                                uint _e175 = i_2;
+                                uint _e177 = t_1;
+                                uint _e179 = j;
+                                uint _e181 = i_2;
+                                float _e183 = act_value(_e177, (32u * _e179) + _e181, x_4, P, smalls, nscale, tin0_, _buffer_sizes);
+                                xs.inner[metal::min(unsigned(_e175), 31u)] = _e183;
                             }
                         }
                         if (KQ) {
-                            uint _e167 = t_1;
-                            type_7 _e169 = xs;
-                            uint _e171 = t_1;
-                            uint _e174 = j;
-                            float _e179 = kis.inner[metal::min(unsigned((_e171 * MAX_KSB) + naga_div(_e174, 8u)), 511u)];
-                            ASub _e180 = quant_q8_k(_e169, _e179);
-                            a.inner[metal::min(unsigned(_e167), 0u)] = _e180;
+                            uint _e188 = t_1;
+                            type_7 _e190 = xs;
+                            uint _e192 = t_1;
+                            uint _e195 = j;
+                            float _e200 = kis.inner[metal::min(unsigned((_e192 * MAX_KSB) + naga_div(_e195, 8u)), 511u)];
+                            ASub _e201 = quant_q8_k(_e190, _e200);
+                            a.inner[metal::min(unsigned(_e188), 0u)] = _e201;
                         } else {
-                            uint _e181 = t_1;
-                            type_7 _e183 = xs;
-                            ASub _e184 = quant_q8_0_(_e183);
-                            a.inner[metal::min(unsigned(_e181), 0u)] = _e184;
+                            uint _e202 = t_1;
+                            type_7 _e204 = xs;
+                            ASub _e205 = quant_q8_0_(_e204);
+                            a.inner[metal::min(unsigned(_e202), 0u)] = _e205;
                         }
                     }
                 }
@@ -1526,32 +1536,32 @@ struct main_Input {
                 if (metal::all(loop_bound_26 == uint2(0u))) { break; }
                 loop_bound_26 -= uint2(loop_bound_26.y == 0u, 1u);
                 if (!loop_init_26) {
-                    uint _e245 = r_1;
-                    r_1 = _e245 + 1u;
+                    uint _e266 = r_1;
+                    r_1 = _e266 + 1u;
                 }
                 loop_init_26 = false;
-                uint _e190 = r_1;
-                if (_e190 < R) {
+                uint _e211 = r_1;
+                if (_e211 < R) {
                 } else {
                     break;
                 }
                 {
-                    uint _e193 = r_1;
-                    Slot sl_1 = slots.inner[metal::min(unsigned(_e193), 3u)];
+                    uint _e214 = r_1;
+                    Slot sl_1 = slots.inner[metal::min(unsigned(_e214), 3u)];
                     if (sl_1.valid) {
-                        uint _e200 = p(8u + sl_1.seg, P);
-                        uint _e204 = p(32u + sl_1.seg, P);
-                        uint _e209 = p(16u + sl_1.seg, P);
-                        uint rb_6 = _e204 + (sl_1.row * _e209);
+                        uint _e221 = p(8u + sl_1.seg, P);
+                        uint _e225 = p(32u + sl_1.seg, P);
+                        uint _e230 = p(16u + sl_1.seg, P);
+                        uint rb_6 = _e225 + (sl_1.row * _e230);
                         w = WSub {};
                         if (KQ) {
-                            uint _e215 = j;
-                            WSub _e216 = wsub_decode_k(_e200, rb_6, _e215, wbuf, _buffer_sizes);
-                            w = _e216;
+                            uint _e236 = j;
+                            WSub _e237 = wsub_decode_k(_e221, rb_6, _e236, wbuf, _buffer_sizes);
+                            w = _e237;
                         } else {
-                            uint _e217 = j;
-                            WSub _e218 = wsub_decode_b32_(_e200, rb_6, _e217, wbuf, _buffer_sizes);
-                            w = _e218;
+                            uint _e238 = j;
+                            WSub _e239 = wsub_decode_b32_(_e221, rb_6, _e238, wbuf, _buffer_sizes);
+                            w = _e239;
                         }
                         t_2 = 0u;
                         uint2 loop_bound_27 = uint2(4294967295u);
@@ -1560,27 +1570,27 @@ struct main_Input {
                             if (metal::all(loop_bound_27 == uint2(0u))) { break; }
                             loop_bound_27 -= uint2(loop_bound_27.y == 0u, 1u);
                             if (!loop_init_27) {
-                                uint _e242 = t_2;
-                                t_2 = _e242 + 1u;
+                                uint _e263 = t_2;
+                                t_2 = _e263 + 1u;
                             }
                             loop_init_27 = false;
-                            uint _e221 = t_2;
-                            if (_e221 < TILE_T) {
+                            uint _e242 = t_2;
+                            if (_e242 < TILE_T) {
                             } else {
                                 break;
                             }
                             {
-                                uint _e224 = t_2;
-                                uint _e226 = ntile;
-                                if (_e224 < _e226) {
-                                    uint _e228 = r_1;
-                                    uint _e231 = t_2;
-                                    float _e234 = acc.inner[metal::min(unsigned((_e228 * TILE_T) + _e231), 15u)];
-                                    WSub _e235 = w;
-                                    uint _e236 = t_2;
-                                    ASub _e238 = a.inner[metal::min(unsigned(_e236), 0u)];
-                                    float _e239 = wsub_dot(_e200, _e235, _e238);
-                                    acc.inner[metal::min(unsigned((_e228 * TILE_T) + _e231), 15u)] = _e234 + _e239;
+                                uint _e245 = t_2;
+                                uint _e247 = ntile;
+                                if (_e245 < _e247) {
+                                    uint _e249 = r_1;
+                                    uint _e252 = t_2;
+                                    float _e255 = acc.inner[metal::min(unsigned((_e249 * TILE_T) + _e252), 15u)];
+                                    WSub _e256 = w;
+                                    uint _e257 = t_2;
+                                    ASub _e259 = a.inner[metal::min(unsigned(_e257), 0u)];
+                                    float _e260 = wsub_dot(_e221, _e256, _e259);
+                                    acc.inner[metal::min(unsigned((_e249 * TILE_T) + _e252), 15u)] = _e255 + _e260;
                                 }
                             }
                         }
@@ -1595,24 +1605,24 @@ struct main_Input {
         if (metal::all(loop_bound_28 == uint2(0u))) { break; }
         loop_bound_28 -= uint2(loop_bound_28.y == 0u, 1u);
         if (!loop_init_28) {
-            uint _e268 = i_3;
-            i_3 = _e268 + 1u;
+            uint _e289 = i_3;
+            i_3 = _e289 + 1u;
         }
         loop_init_28 = false;
-        uint _e251 = i_3;
-        if (_e251 < 4u) {
+        uint _e272 = i_3;
+        if (_e272 < 4u) {
         } else {
             break;
         }
         {
-            uint _e259 = i_3;
-            uint _e264 = i_3;
-            float _e266 = acc.inner[metal::min(unsigned(_e264), 15u)];
-            red.inner[metal::min(unsigned(((((grp * R) * TILE_T) + _e259) * _e100) + lane), 1023u)] = _e266;
+            uint _e280 = i_3;
+            uint _e285 = i_3;
+            float _e287 = acc.inner[metal::min(unsigned(_e285), 15u)];
+            red.inner[metal::min(unsigned(((((grp * R) * TILE_T) + _e280) * _e121) + lane), 1023u)] = _e287;
         }
     }
     metal::threadgroup_barrier(metal::mem_flags::mem_threadgroup);
-    uint n_fin = (naga_div(WG, _e100) * R) * TILE_T;
+    uint n_fin = (naga_div(WG, _e121) * R) * TILE_T;
     i_4 = lid;
     uint2 loop_bound_29 = uint2(4294967295u);
     bool loop_init_29 = true;
@@ -1620,12 +1630,12 @@ struct main_Input {
         if (metal::all(loop_bound_29 == uint2(0u))) { break; }
         loop_bound_29 -= uint2(loop_bound_29.y == 0u, 1u);
         if (!loop_init_29) {
-            uint _e301 = i_4;
-            i_4 = _e301 + WG;
+            uint _e322 = i_4;
+            i_4 = _e322 + WG;
         }
         loop_init_29 = false;
-        uint _e277 = i_4;
-        if (_e277 < n_fin) {
+        uint _e298 = i_4;
+        if (_e298 < n_fin) {
         } else {
             break;
         }
@@ -1638,55 +1648,55 @@ struct main_Input {
                 if (metal::all(loop_bound_30 == uint2(0u))) { break; }
                 loop_bound_30 -= uint2(loop_bound_30.y == 0u, 1u);
                 if (!loop_init_30) {
-                    uint _e295 = k;
-                    k = _e295 + 1u;
+                    uint _e316 = k;
+                    k = _e316 + 1u;
                 }
                 loop_init_30 = false;
-                uint _e283 = k;
-                if (_e283 < _e100) {
+                uint _e304 = k;
+                if (_e304 < _e121) {
                 } else {
                     break;
                 }
                 {
-                    float _e285 = s;
-                    uint _e287 = i_4;
-                    uint _e289 = k;
-                    float _e292 = red.inner[metal::min(unsigned((_e287 * _e100) + _e289), 1023u)];
-                    s = _e285 + _e292;
+                    float _e306 = s;
+                    uint _e308 = i_4;
+                    uint _e310 = k;
+                    float _e313 = red.inner[metal::min(unsigned((_e308 * _e121) + _e310), 1023u)];
+                    s = _e306 + _e313;
                 }
             }
-            uint _e298 = i_4;
-            float _e300 = s;
-            fin.inner[metal::min(unsigned(_e298), 1023u)] = _e300;
+            uint _e319 = i_4;
+            float _e321 = s;
+            fin.inner[metal::min(unsigned(_e319), 1023u)] = _e321;
         }
     }
     metal::threadgroup_barrier(metal::mem_flags::mem_threadgroup);
     if (lid != 0u) {
         return;
     }
-    uint _e307 = p(0u, P);
-    uint n_slots = naga_div(WG, _e100) * R;
+    uint _e328 = p(0u, P);
+    uint n_slots = naga_div(WG, _e121) * R;
     uint2 loop_bound_31 = uint2(4294967295u);
     bool loop_init_31 = true;
     while(true) {
         if (metal::all(loop_bound_31 == uint2(0u))) { break; }
         loop_bound_31 -= uint2(loop_bound_31.y == 0u, 1u);
         if (!loop_init_31) {
-            uint _e419 = t_3;
-            t_3 = _e419 + 1u;
+            uint _e440 = t_3;
+            t_3 = _e440 + 1u;
         }
         loop_init_31 = false;
-        uint _e314 = t_3;
-        uint _e316 = ntile;
-        if (_e314 < _e316) {
+        uint _e335 = t_3;
+        uint _e337 = ntile;
+        if (_e335 < _e337) {
         } else {
             break;
         }
         {
-            uint _e319 = tout0_;
-            uint _e320 = t_3;
-            uint _e323 = p(5u, P);
-            uint o_1 = (_e319 + _e320) * _e323;
+            uint _e340 = tout0_;
+            uint _e341 = t_3;
+            uint _e344 = p(5u, P);
+            uint o_1 = (_e340 + _e341) * _e344;
             s0_ = 0u;
             uint2 loop_bound_32 = uint2(4294967295u);
             bool loop_init_32 = true;
@@ -1694,26 +1704,26 @@ struct main_Input {
                 if (metal::all(loop_bound_32 == uint2(0u))) { break; }
                 loop_bound_32 -= uint2(loop_bound_32.y == 0u, 1u);
                 if (!loop_init_32) {
-                    uint _e415 = s0_;
-                    s0_ = _e415 + R;
+                    uint _e436 = s0_;
+                    s0_ = _e436 + R;
                 }
                 loop_init_32 = false;
-                uint _e327 = s0_;
-                if (_e327 < n_slots) {
+                uint _e348 = s0_;
+                if (_e348 < n_slots) {
                 } else {
                     break;
                 }
                 {
-                    if (_e307 == 3u) {
-                        uint _e331 = s0_;
-                        Slot _e332 = slot_of(wg_2, _e331, P);
-                        if (_e332.valid) {
-                            uint _e334 = s0_;
-                            uint _e335 = t_3;
-                            epilogue_qkv(wg_2, _e334, _e335, P, S, out, smalls, rope, kc, vc, fin, tout0_, _buffer_sizes);
+                    if (_e328 == 3u) {
+                        uint _e352 = s0_;
+                        Slot _e353 = slot_of(wg_2, _e352, P);
+                        if (_e353.valid) {
+                            uint _e355 = s0_;
+                            uint _e356 = t_3;
+                            epilogue_qkv(wg_2, _e355, _e356, P, S, out, smalls, rope, kc, vc, fin, tout0_, _buffer_sizes);
                         }
                     } else {
-                        if (_e307 == 2u) {
+                        if (_e328 == 2u) {
                             u = 0u;
                             uint2 loop_bound_33 = uint2(4294967295u);
                             bool loop_init_33 = true;
@@ -1721,66 +1731,66 @@ struct main_Input {
                                 if (metal::all(loop_bound_33 == uint2(0u))) { break; }
                                 loop_bound_33 -= uint2(loop_bound_33.y == 0u, 1u);
                                 if (!loop_init_33) {
-                                    uint _e376 = u;
-                                    u = _e376 + 1u;
+                                    uint _e397 = u;
+                                    u = _e397 + 1u;
                                 }
                                 loop_init_33 = false;
-                                uint _e340 = u;
-                                if (_e340 < 2u) {
+                                uint _e361 = u;
+                                if (_e361 < 2u) {
                                 } else {
                                     break;
                                 }
                                 {
-                                    uint _e343 = s0_;
-                                    uint _e344 = u;
-                                    Slot _e346 = slot_of(wg_2, _e343 + _e344, P);
-                                    if (_e346.valid) {
-                                        uint _e349 = s0_;
-                                        uint _e350 = u;
-                                        uint _e354 = t_3;
-                                        float g_1 = fin.inner[metal::min(unsigned(((_e349 + _e350) * TILE_T) + _e354), 1023u)];
-                                        uint _e359 = s0_;
-                                        uint _e360 = u;
-                                        uint _e366 = t_3;
-                                        float up_2 = fin.inner[metal::min(unsigned((((_e359 + _e360) + 2u) * TILE_T) + _e366), 1023u)];
-                                        float _e374 = swiglu(g_1, up_2);
-                                        out[metal::min(unsigned(o_1 + _e346.unit), (_buffer_sizes.size5 - 0 - 4) / 4)] = _e374;
+                                    uint _e364 = s0_;
+                                    uint _e365 = u;
+                                    Slot _e367 = slot_of(wg_2, _e364 + _e365, P);
+                                    if (_e367.valid) {
+                                        uint _e370 = s0_;
+                                        uint _e371 = u;
+                                        uint _e375 = t_3;
+                                        float g_1 = fin.inner[metal::min(unsigned(((_e370 + _e371) * TILE_T) + _e375), 1023u)];
+                                        uint _e380 = s0_;
+                                        uint _e381 = u;
+                                        uint _e387 = t_3;
+                                        float up_2 = fin.inner[metal::min(unsigned((((_e380 + _e381) + 2u) * TILE_T) + _e387), 1023u)];
+                                        float _e395 = swiglu(g_1, up_2);
+                                        out[metal::min(unsigned(o_1 + _e367.unit), (_buffer_sizes.size5 - 0 - 4) / 4)] = _e395;
                                     }
                                 }
                             }
                         } else {
-                            uint _e378 = s0_;
-                            r_2 = _e378;
+                            uint _e399 = s0_;
+                            r_2 = _e399;
                             uint2 loop_bound_34 = uint2(4294967295u);
                             bool loop_init_34 = true;
                             while(true) {
                                 if (metal::all(loop_bound_34 == uint2(0u))) { break; }
                                 loop_bound_34 -= uint2(loop_bound_34.y == 0u, 1u);
                                 if (!loop_init_34) {
-                                    uint _e413 = r_2;
-                                    r_2 = _e413 + 1u;
+                                    uint _e434 = r_2;
+                                    r_2 = _e434 + 1u;
                                 }
                                 loop_init_34 = false;
-                                uint _e380 = r_2;
-                                uint _e381 = s0_;
-                                if (_e380 < (_e381 + R)) {
+                                uint _e401 = r_2;
+                                uint _e402 = s0_;
+                                if (_e401 < (_e402 + R)) {
                                 } else {
                                     break;
                                 }
                                 {
-                                    uint _e385 = r_2;
-                                    Slot _e386 = slot_of(wg_2, _e385, P);
-                                    if (_e386.valid) {
-                                        uint _e389 = r_2;
-                                        uint _e392 = t_3;
-                                        float _e395 = fin.inner[metal::min(unsigned((_e389 * TILE_T) + _e392), 1023u)];
-                                        float _e398 = bias_at(0u, _e386.unit, P, smalls, _buffer_sizes);
-                                        float v_6 = _e395 + _e398;
-                                        if (_e307 == 1u) {
-                                            float _e406 = out[metal::min(unsigned(o_1 + _e386.unit), (_buffer_sizes.size5 - 0 - 4) / 4)];
-                                            out[metal::min(unsigned(o_1 + _e386.unit), (_buffer_sizes.size5 - 0 - 4) / 4)] = _e406 + v_6;
+                                    uint _e406 = r_2;
+                                    Slot _e407 = slot_of(wg_2, _e406, P);
+                                    if (_e407.valid) {
+                                        uint _e410 = r_2;
+                                        uint _e413 = t_3;
+                                        float _e416 = fin.inner[metal::min(unsigned((_e410 * TILE_T) + _e413), 1023u)];
+                                        float _e419 = bias_at(0u, _e407.unit, P, smalls, _buffer_sizes);
+                                        float v_6 = _e416 + _e419;
+                                        if (_e328 == 1u) {
+                                            float _e427 = out[metal::min(unsigned(o_1 + _e407.unit), (_buffer_sizes.size5 - 0 - 4) / 4)];
+                                            out[metal::min(unsigned(o_1 + _e407.unit), (_buffer_sizes.size5 - 0 - 4) / 4)] = _e427 + v_6;
                                         } else {
-                                            out[metal::min(unsigned(o_1 + _e386.unit), (_buffer_sizes.size5 - 0 - 4) / 4)] = v_6;
+                                            out[metal::min(unsigned(o_1 + _e407.unit), (_buffer_sizes.size5 - 0 - 4) / 4)] = v_6;
                                         }
                                     }
                                 }
