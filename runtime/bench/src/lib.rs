@@ -331,7 +331,7 @@ pub fn run(
 
 /// Our engine: a [`Session`] over a [`Model`], rebuilt for each thread count, with an f16
 /// KV cache of `n_ctx` positions and batches of up to `n_batch` tokens. On the CPU by
-/// default; [`BagueEngine::on_gpu`] (feature `gpu`) runs it on a GPU, where a step reads back
+/// default; `BagueEngine::on_gpu` (feature `gpu`) runs it on a GPU, where a step reads back
 /// only the greedy token ([`Session::decode_argmax`]) and the thread count does not apply.
 pub struct BagueEngine<'m, 'a> {
     model: &'m Model<'a>,

@@ -69,7 +69,7 @@ impl core::str::FromStr for BackendChoice {
 
 /// One conversation over a model: KV cache, position and work buffers, all allocated when
 /// the session is made; `prefill` and `decode` allocate nothing. Runs on the CPU
-/// ([`Session::new`]) or on a GPU ([`Session::on_gpu`], feature `gpu`); every other method
+/// ([`Session::new`]) or on a GPU (`Session::on_gpu`, feature `gpu`); every other method
 /// behaves the same on both.
 pub struct Session<'m, 'a> {
     imp: Imp<'m, 'a>,
