@@ -12,6 +12,7 @@
 
 use crate::Error;
 use crate::pipelines::Pipelines;
+use crate::scope::{self, Lost};
 use std::sync::{Arc, Mutex, OnceLock};
 
 /// Which adapter to open.
@@ -86,7 +87,7 @@ pub struct Device {
     pub(crate) queue: wgpu::Queue,
     info: wgpu::AdapterInfo,
     pub(crate) limits: wgpu::Limits,
-    lost: Arc<Mutex<Option<String>>>,
+    lost: Lost,
     /// Compiled once per device, on first use, shared by every model on it.
     pipelines: Arc<OnceLock<Pipelines>>,
 }
@@ -199,16 +200,13 @@ impl Device {
         if let Some(p) = self.pipelines.get() {
             return Ok(p);
         }
-        let p = Pipelines::new(self)?;
+        let p = Pipelines::new(&self.device, &self.lost)?;
         Ok(self.pipelines.get_or_init(|| p))
     }
 
     /// `Err(DeviceLost)` once the device is lost.
     pub(crate) fn check_lost(&self) -> Result<(), Error> {
-        match self.lost.lock().ok().and_then(|g| g.clone()) {
-            Some(m) => Err(Error::DeviceLost(m)),
-            None => Ok(()),
-        }
+        scope::check_lost(&self.lost)
     }
 
     /// Runs `f` inside an error scope: a validation or out-of-memory error becomes
@@ -219,19 +217,6 @@ impl Device {
         bytes: u64,
         f: impl FnOnce() -> T,
     ) -> Result<T, Error> {
-        let oom = self.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
-        let val = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
-        let t = f();
-        let e_val = pollster::block_on(val.pop());
-        let e_oom = pollster::block_on(oom.pop());
-        self.check_lost()?;
-        match e_oom.or(e_val) {
-            Some(e) => Err(Error::Allocation {
-                what: what.to_string(),
-                bytes,
-                message: e.to_string(),
-            }),
-            None => Ok(t),
-        }
+        scope::scoped(&self.device, &self.lost, what, bytes, f)
     }
 }

@@ -26,6 +26,7 @@ mod device;
 mod error;
 mod model;
 mod pipelines;
+mod scope;
 mod session;
 pub mod shaders;
 pub mod testing;

@@ -1,7 +1,7 @@
 //! Bind group layouts and compute pipelines, built once per model.
 
 use crate::Error;
-use crate::device::Device;
+use crate::scope::{self, Lost};
 use crate::shaders::Module;
 
 #[derive(Debug)]
@@ -28,7 +28,7 @@ enum B {
     ReadWrite,
 }
 
-fn layout(dev: &Device, label: &str, kinds: &[B]) -> wgpu::BindGroupLayout {
+fn layout(dev: &wgpu::Device, label: &str, kinds: &[B]) -> wgpu::BindGroupLayout {
     let entries: Vec<wgpu::BindGroupLayoutEntry> = kinds
         .iter()
         .enumerate()
@@ -47,35 +47,35 @@ fn layout(dev: &Device, label: &str, kinds: &[B]) -> wgpu::BindGroupLayout {
             count: None,
         })
         .collect();
-    dev.device
-        .create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
-            label: Some(label),
-            entries: &entries,
-        })
+    dev.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+        label: Some(label),
+        entries: &entries,
+    })
 }
 
 fn pipeline(
-    dev: &Device,
+    dev: &wgpu::Device,
+    lost: &Lost,
     m: Module,
     bgl: &wgpu::BindGroupLayout,
 ) -> Result<wgpu::ComputePipeline, Error> {
-    dev.scoped(&format!("compute pipeline {}", m.name()), 0, || {
-        let src = m.source();
-        let module = dev
-            .device
-            .create_shader_module(wgpu::ShaderModuleDescriptor {
+    scope::scoped(
+        dev,
+        lost,
+        &format!("compute pipeline {}", m.name()),
+        0,
+        || {
+            let src = m.source();
+            let module = dev.create_shader_module(wgpu::ShaderModuleDescriptor {
                 label: Some(m.name()),
                 source: wgpu::ShaderSource::Wgsl(src.into()),
             });
-        let pl = dev
-            .device
-            .create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+            let pl = dev.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
                 label: Some(m.name()),
                 bind_group_layouts: &[Some(bgl)],
                 immediate_size: 0,
             });
-        dev.device
-            .create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+            dev.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
                 label: Some(m.name()),
                 layout: Some(&pl),
                 module: &module,
@@ -87,11 +87,14 @@ fn pipeline(
                 },
                 cache: None,
             })
-    })
+        },
+    )
 }
 
 impl Pipelines {
-    pub fn new(dev: &Device) -> Result<Pipelines, Error> {
+    /// Builds every layout and pipeline on `dev` (errors: [`Error::Allocation`] naming the
+    /// pipeline, [`Error::DeviceLost`]).
+    pub fn new(dev: &wgpu::Device, lost: &Lost) -> Result<Pipelines, Error> {
         use B::*;
         let matvec_layout = layout(
             dev,
@@ -109,17 +112,17 @@ impl Pipelines {
         let select_layout = layout(dev, "argmax/topk", &[Uniform, Read, ReadWrite]);
         Ok(Pipelines {
             matvec: [
-                pipeline(dev, Module::MatvecB32, &matvec_layout)?,
-                pipeline(dev, Module::MatvecK, &matvec_layout)?,
+                pipeline(dev, lost, Module::MatvecB32, &matvec_layout)?,
+                pipeline(dev, lost, Module::MatvecK, &matvec_layout)?,
             ],
             matmul: [
-                pipeline(dev, Module::MatmulB32, &matvec_layout)?,
-                pipeline(dev, Module::MatmulK, &matvec_layout)?,
+                pipeline(dev, lost, Module::MatmulB32, &matvec_layout)?,
+                pipeline(dev, lost, Module::MatmulK, &matvec_layout)?,
             ],
-            attention: pipeline(dev, Module::Attention, &attention_layout)?,
-            get_rows: pipeline(dev, Module::GetRows, &get_rows_layout)?,
-            argmax: pipeline(dev, Module::Argmax, &select_layout)?,
-            topk: pipeline(dev, Module::Topk, &select_layout)?,
+            attention: pipeline(dev, lost, Module::Attention, &attention_layout)?,
+            get_rows: pipeline(dev, lost, Module::GetRows, &get_rows_layout)?,
+            argmax: pipeline(dev, lost, Module::Argmax, &select_layout)?,
+            topk: pipeline(dev, lost, Module::Topk, &select_layout)?,
             matvec_layout,
             attention_layout,
             get_rows_layout,
