@@ -46,7 +46,7 @@ ls /usr/share/vulkan/icd.d/lvp_icd.*.json >/dev/null 2>&1 \
 say "kernel and model tests on llvmpipe"
 start=$SECONDS
 BAGUE_GPU_ADAPTER=llvmpipe BAGUE_REQUIRE_GPU=1 BAGUE_REQUIRE_MODELS=1 \
-    cargo test -p bague-gpu --test kernels --test models --test errors "$@" -- --include-ignored --test-threads=1 --nocapture
+    cargo test -p bague --features gpu --test gpu_kernels --test gpu_models --test gpu_errors "$@" -- --include-ignored --test-threads=1 --nocapture
 say "llvmpipe tests took $((SECONDS - start)) s"
 
 # --- 4. --backend, inspect --gpu and the C ABI's GPU option on llvmpipe ----------------------

@@ -17,7 +17,7 @@
 //! Numerics: activations are quantized on the device to the CPU path's formats (Q8_0, Q8_1,
 //! Q8_K) and multiplied with integer dot products per 32-weight sub-block, so a matrix
 //! product differs from the CPU's scalar reference only in the order of f32 additions
-//! (`tests/kernels.rs` states the bounds); attention rounds Q and the probabilities to f16 as
+//! (`runtime/core/tests/gpu_kernels.rs` states the bounds); attention rounds Q and the probabilities to f16 as
 //! llama.cpp's CPU path does.
 #![deny(unsafe_op_in_unsafe_fn)]
 #![forbid(unsafe_code)]

@@ -29,7 +29,8 @@ pub use bague_gpu::{
     Readback, RopeKind, StepStats, TensorDesc, adapters,
 };
 
-fn tensor<'a>(t: &Tensor<'a>) -> TensorDesc<'a> {
+/// The GPU description of one tensor (borrowed: name, type, rows × columns, GGUF bytes).
+pub fn tensor_desc<'a>(t: &Tensor<'a>) -> TensorDesc<'a> {
     TensorDesc {
         name: t.name,
         ty: t.ty,
@@ -58,27 +59,27 @@ pub fn model_desc<'a>(m: &Model<'a>) -> ModelDesc<'a> {
         },
         rope_freq_base: c.rope_freq_base,
         rope_freq_scale: c.rope_freq_scale,
-        rope_freqs: w.rope_freqs.as_ref().map(tensor),
-        token_embd: tensor(&w.token_embd),
-        output_norm: tensor(&w.output_norm),
-        output: (!tied).then(|| tensor(&w.output)),
+        rope_freqs: w.rope_freqs.as_ref().map(tensor_desc),
+        token_embd: tensor_desc(&w.token_embd),
+        output_norm: tensor_desc(&w.output_norm),
+        output: (!tied).then(|| tensor_desc(&w.output)),
         layers: w
             .layers
             .iter()
             .map(|l| LayerDesc {
-                attn_norm: tensor(&l.attn_norm),
-                wq: tensor(&l.wq),
-                wk: tensor(&l.wk),
-                wv: tensor(&l.wv),
-                bq: l.bq.as_ref().map(tensor),
-                bk: l.bk.as_ref().map(tensor),
-                bv: l.bv.as_ref().map(tensor),
-                wo: tensor(&l.wo),
-                bo: l.bo.as_ref().map(tensor),
-                ffn_norm: tensor(&l.ffn_norm),
-                w_gate: tensor(&l.w_gate),
-                w_up: tensor(&l.w_up),
-                w_down: tensor(&l.w_down),
+                attn_norm: tensor_desc(&l.attn_norm),
+                wq: tensor_desc(&l.wq),
+                wk: tensor_desc(&l.wk),
+                wv: tensor_desc(&l.wv),
+                bq: l.bq.as_ref().map(tensor_desc),
+                bk: l.bk.as_ref().map(tensor_desc),
+                bv: l.bv.as_ref().map(tensor_desc),
+                wo: tensor_desc(&l.wo),
+                bo: l.bo.as_ref().map(tensor_desc),
+                ffn_norm: tensor_desc(&l.ffn_norm),
+                w_gate: tensor_desc(&l.w_gate),
+                w_up: tensor_desc(&l.w_up),
+                w_down: tensor_desc(&l.w_down),
             })
             .collect(),
     }

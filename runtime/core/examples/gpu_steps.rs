@@ -2,68 +2,13 @@
 //! prefill and decode wall time, and the dispatch / pass / submission / readback counts per
 //! decode token. On llvmpipe the times say nothing about a GPU; the counts are the point.
 //!
-//! `cargo run --release -p bague-gpu --example gpu_steps -- MODEL.gguf [ADAPTER] [N_DECODE]`
+//! `cargo run --release -p bague --features gpu --example gpu_steps -- MODEL.gguf [ADAPTER] [N_DECODE]`
 //! (ADAPTER: a name such as `llvmpipe`; default: the best hardware adapter).
 
-use bague::model::{Model, RopeKind as CpuRope, Tensor};
-use bague_gpu::{
-    AdapterChoice, Device, GpuModel, GpuSession, LayerDesc, ModelDesc, RopeKind, SessionOptions,
-    TensorDesc,
-};
+use bague::model::Model;
+use bague::session::gpu::model_desc as desc;
+use bague_gpu::{AdapterChoice, Device, GpuModel, GpuSession, SessionOptions};
 use std::time::Instant;
-
-fn tensor<'a>(t: &Tensor<'a>) -> TensorDesc<'a> {
-    TensorDesc {
-        name: t.name,
-        ty: t.ty,
-        rows: t.n_rows(),
-        cols: t.n_cols(),
-        bytes: t.data,
-    }
-}
-
-fn desc<'a>(m: &Model<'a>) -> ModelDesc<'a> {
-    let (c, w) = (&m.config, &m.weights);
-    let tied = core::ptr::eq(w.output.data, w.token_embd.data);
-    ModelDesc {
-        n_embd: c.n_embd,
-        n_ff: c.n_ff,
-        n_head: c.n_head,
-        n_head_kv: c.n_head_kv,
-        head_dim: c.head_dim,
-        n_vocab: c.n_vocab,
-        rms_eps: c.rms_eps,
-        rope_kind: match c.rope_kind {
-            CpuRope::Normal => RopeKind::Normal,
-            CpuRope::Neox => RopeKind::Neox,
-        },
-        rope_freq_base: c.rope_freq_base,
-        rope_freq_scale: c.rope_freq_scale,
-        rope_freqs: w.rope_freqs.as_ref().map(tensor),
-        token_embd: tensor(&w.token_embd),
-        output_norm: tensor(&w.output_norm),
-        output: (!tied).then(|| tensor(&w.output)),
-        layers: w
-            .layers
-            .iter()
-            .map(|l| LayerDesc {
-                attn_norm: tensor(&l.attn_norm),
-                wq: tensor(&l.wq),
-                wk: tensor(&l.wk),
-                wv: tensor(&l.wv),
-                bq: l.bq.as_ref().map(tensor),
-                bk: l.bk.as_ref().map(tensor),
-                bv: l.bv.as_ref().map(tensor),
-                wo: tensor(&l.wo),
-                bo: l.bo.as_ref().map(tensor),
-                ffn_norm: tensor(&l.ffn_norm),
-                w_gate: tensor(&l.w_gate),
-                w_up: tensor(&l.w_up),
-                w_down: tensor(&l.w_down),
-            })
-            .collect(),
-    }
-}
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();

@@ -2,8 +2,7 @@
 //! another), model files, and a [`ModelDesc`] filled from the runtime's `Model`.
 #![allow(dead_code)]
 
-use bague::model::{Model, RopeKind as CpuRope, Tensor};
-use bague_gpu::{AdapterChoice, Device, LayerDesc, ModelDesc, RopeKind, TensorDesc};
+use bague_gpu::{AdapterChoice, Device};
 
 fn env_is(name: &str) -> bool {
     std::env::var(name).is_ok_and(|v| v == "1")
@@ -39,60 +38,9 @@ pub fn fresh_device() -> Option<Device> {
     }
 }
 
-pub fn tensor<'a>(t: &Tensor<'a>) -> TensorDesc<'a> {
-    TensorDesc {
-        name: t.name,
-        ty: t.ty,
-        rows: t.n_rows(),
-        cols: t.n_cols(),
-        bytes: t.data,
-    }
-}
-
-/// The GPU description of a runtime model (what the runtime will do in its GPU wiring).
-pub fn desc<'a>(m: &Model<'a>) -> ModelDesc<'a> {
-    let c = &m.config;
-    let w = &m.weights;
-    let tied = core::ptr::eq(w.output.data, w.token_embd.data);
-    ModelDesc {
-        n_embd: c.n_embd,
-        n_ff: c.n_ff,
-        n_head: c.n_head,
-        n_head_kv: c.n_head_kv,
-        head_dim: c.head_dim,
-        n_vocab: c.n_vocab,
-        rms_eps: c.rms_eps,
-        rope_kind: match c.rope_kind {
-            CpuRope::Normal => RopeKind::Normal,
-            CpuRope::Neox => RopeKind::Neox,
-        },
-        rope_freq_base: c.rope_freq_base,
-        rope_freq_scale: c.rope_freq_scale,
-        rope_freqs: w.rope_freqs.as_ref().map(tensor),
-        token_embd: tensor(&w.token_embd),
-        output_norm: tensor(&w.output_norm),
-        output: (!tied).then(|| tensor(&w.output)),
-        layers: w
-            .layers
-            .iter()
-            .map(|l| LayerDesc {
-                attn_norm: tensor(&l.attn_norm),
-                wq: tensor(&l.wq),
-                wk: tensor(&l.wk),
-                wv: tensor(&l.wv),
-                bq: l.bq.as_ref().map(tensor),
-                bk: l.bk.as_ref().map(tensor),
-                bv: l.bv.as_ref().map(tensor),
-                wo: tensor(&l.wo),
-                bo: l.bo.as_ref().map(tensor),
-                ffn_norm: tensor(&l.ffn_norm),
-                w_gate: tensor(&l.w_gate),
-                w_up: tensor(&l.w_up),
-                w_down: tensor(&l.w_down),
-            })
-            .collect(),
-    }
-}
+// Shared by several test binaries: not every one uses each item.
+#[allow(unused_imports)]
+pub use bague::session::gpu::{model_desc as desc, tensor_desc as tensor};
 
 /// Prompt ids of case `i` of `testdata/reference/<model>/greedy.json`.
 pub fn prompt(model: &str, i: usize) -> Vec<u32> {

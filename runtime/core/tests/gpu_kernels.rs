@@ -14,13 +14,13 @@
 //! `#[ignore]`d in a plain `cargo test` (they need a device); `ci/gpu.sh` runs them on
 //! llvmpipe with `--include-ignored`.
 
-mod common;
+mod gpu_util;
 
 use bague_gpu::TensorDesc;
 use bague_gpu::testing::Runner;
 use bague_kernels::GgmlType;
 use bague_kernels::block::{self, ActivationFormat, BlockFormat};
-use common::*;
+use gpu_util::*;
 
 /// xorshift64*, values in [-1, 1).
 struct Rng(u64);

@@ -2,13 +2,13 @@
 //! refused allocations, a lost device, bad calls. The first group needs no device; the rest
 //! run on a device (`#[ignore]`d in a plain `cargo test`, run by `ci/gpu.sh`).
 
-mod common;
+mod gpu_util;
 
 use bague::gguf::File;
 use bague::model::Model;
 use bague_gpu::{AdapterChoice, Device, Error, GpuModel, GpuSession, SessionOptions};
 use bague_kernels::GgmlType;
-use common::*;
+use gpu_util::*;
 
 fn tiny_bytes() -> Vec<u8> {
     bague_testkit::tiny_bytes("smol-tiny-random-q4_0")

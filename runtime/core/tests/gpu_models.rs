@@ -24,13 +24,13 @@
 //! A missing model file fails when `BAGUE_REQUIRE_MODELS=1`; no device fails when
 //! `BAGUE_REQUIRE_GPU=1` (CI sets both).
 
-mod common;
+mod gpu_util;
 
 use bague::gguf::File;
 use bague::model::{Kernels, Model};
 use bague::session::{Session, SessionOptions};
 use bague_gpu::{GpuModel, GpuSession, Readback, SessionOptions as GpuOptions};
-use common::*;
+use gpu_util::*;
 
 const N_CTX: usize = 512;
 /// |Δlogit| on the CPU's top 10 that always passes.
