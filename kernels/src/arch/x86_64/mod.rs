@@ -1,4 +1,5 @@
-//! x86-64 back end: AVX2 + FMA + F16C (Haswell and later, Zen and later).
+//! x86-64 back ends: AVX2 + FMA + F16C (Haswell and later, Zen and later), and AVX-512
+//! F/BW/VL + VNNI on top of it ([`Avx512Vnni`], `avx512.rs`: the same bits).
 //!
 //! [`Avx2Fma`] is the capability token. Kernels live in one file per format family; each is
 //! an `unsafe fn` with `#[target_feature(enable = "avx2,fma,f16c")]` whose only safety
@@ -9,6 +10,7 @@
 //! FMA and 8 lanes, so the result differs from the reference only by f32 rounding of the
 //! per-block terms (tests bound it; see `tests/common`).
 
+mod avx512;
 mod blocks32;
 mod elementwise;
 mod float;
@@ -28,6 +30,10 @@ mod q6_k;
 mod q8;
 mod util;
 mod vexp;
+mod vnni_dot;
+mod vnni_gemm;
+
+pub use avx512::Avx512Vnni;
 
 use super::Isa;
 use crate::block::*;
