@@ -9,9 +9,11 @@
 //! the default where the CPU has it (no fidelity cost), and `BAGUE_KERNELS=avx2` still
 //! selects the AVX2 kernels.
 //!
-//! What it accelerates: the batch (prefill) kernels of Q4_0, Q4_1, Q5_0, Q8_0 (`vnni_gemm`)
-//! and the one-token products of those formats (`vnni_dot`); everything else runs the
-//! AVX2 kernels.
+//! What it accelerates: the batch (prefill) kernels of every path the AVX2 back end has
+//! (tinyBLAS Q4_0/Q5_0/Q8_0, Q4_1, repacked Q4_0/Q4_K, tiled Q6_K: `vnni_gemm`) and the
+//! one-token products of Q4_0, Q4_1, Q5_0, Q8_0, Q4_K and Q6_K (`vnni_dot`); everything
+//! else (other formats, Q4_0's repacked decode order, the float operations) runs the AVX2
+//! kernels.
 
 use super::{Avx2Fma, Isa, vnni_dot, vnni_gemm};
 use crate::block::*;
@@ -102,6 +104,11 @@ impl Isa for Avx512Vnni {
         matvec_q4_1(w: &[BlockQ4_1], nb: usize, a: &[BlockQ8_1], out: &mut [f32]) => vnni_dot::matvec_q4_1;
         matvec_q5_0(w: &[BlockQ5_0], nb: usize, a: &[BlockQ8_0], out: &mut [f32]) => vnni_dot::matvec_q5_0;
         matvec_q8_0(w: &[BlockQ8_0], nb: usize, a: &[BlockQ8_0], out: &mut [f32]) => vnni_dot::matvec_q8_0;
+        vec_dot_q4_k(w: &[BlockQ4K], a: &[BlockQ8K]) -> f32 => vnni_dot::vec_dot_q4_k;
+        vec_dot_q6_k(w: &[BlockQ6K], a: &[BlockQ8K]) -> f32 => vnni_dot::vec_dot_q6_k;
+        matvec_q4_k(w: &[BlockQ4K], nb: usize, a: &[BlockQ8K], out: &mut [f32]) => vnni_dot::matvec_q4_k;
+        matvec_q6_k(w: &[BlockQ6K], nb: usize, a: &[BlockQ8K], out: &mut [f32]) => vnni_dot::matvec_q6_k;
+        gemv8_q4_k(w: &[BlockQ4K], nb: usize, a: &[BlockQ8K], out: &mut [f32]) => vnni_dot::gemv8_q4_k;
     }
 
     via_avx2! {
@@ -109,9 +116,7 @@ impl Isa for Avx512Vnni {
         vec_dot_iq4_nl(w: &[BlockIq4Nl], a: &[BlockQ8_0]) -> f32;
         vec_dot_q2_k(w: &[BlockQ2K], a: &[BlockQ8K]) -> f32;
         vec_dot_q3_k(w: &[BlockQ3K], a: &[BlockQ8K]) -> f32;
-        vec_dot_q4_k(w: &[BlockQ4K], a: &[BlockQ8K]) -> f32;
         vec_dot_q5_k(w: &[BlockQ5K], a: &[BlockQ8K]) -> f32;
-        vec_dot_q6_k(w: &[BlockQ6K], a: &[BlockQ8K]) -> f32;
         vec_dot_f32(w: &[F32], a: &[F32]) -> f32;
         vec_dot_f16(w: &[F16], a: &[F16]) -> f32;
         vec_dot_bf16(w: &[BF16], a: &[BF16]) -> f32;
@@ -121,10 +126,7 @@ impl Isa for Avx512Vnni {
         vec_dot_q8_0_x4(w: &[BlockQ8_0], a: [&[BlockQ8_0]; 4]) -> [f32; 4];
         vec_dot_q4_k_x4(w: &[BlockQ4K], a: [&[BlockQ8K]; 4]) -> [f32; 4];
         vec_dot_q6_k_x4(w: &[BlockQ6K], a: [&[BlockQ8K]; 4]) -> [f32; 4];
-        matvec_q4_k(w: &[BlockQ4K], nb: usize, a: &[BlockQ8K], out: &mut [f32]);
-        matvec_q6_k(w: &[BlockQ6K], nb: usize, a: &[BlockQ8K], out: &mut [f32]);
         gemv8_q4_0(w: &[BlockQ4_0], nb: usize, a: &[BlockQ8_0], out: &mut [f32]);
-        gemv8_q4_k(w: &[BlockQ4K], nb: usize, a: &[BlockQ8K], out: &mut [f32]);
         quantize_q8_0(x: &[f32], out: &mut [BlockQ8_0]);
         quantize_q8_1(x: &[f32], out: &mut [BlockQ8_1]);
         quantize_q8_k(x: &[f32], out: &mut [BlockQ8K]);
