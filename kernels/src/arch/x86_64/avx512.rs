@@ -139,5 +139,6 @@ impl Isa for Avx512Vnni {
         add(x: &mut [f32], y: &[F32]);
         axpy(y: &mut [f32], a: f32, x: &[f32]);
         dequantize_q8_0(x: &[BlockQ8_0], out: &mut [f32]);
+        weighted_sum_q8_0(y: &mut [f32], p: &[f32], rows: &[BlockQ8_0], stride: usize);
     }
 }

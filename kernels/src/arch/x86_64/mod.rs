@@ -134,5 +134,6 @@ impl Isa for Avx2Fma {
         add(x: &mut [f32], y: &[F32]) => elementwise::add;
         axpy(y: &mut [f32], a: f32, x: &[f32]) => elementwise::axpy;
         dequantize_q8_0(x: &[BlockQ8_0], out: &mut [f32]) => elementwise::dequantize_q8_0;
+        weighted_sum_q8_0(y: &mut [f32], p: &[f32], rows: &[BlockQ8_0], stride: usize) => elementwise::weighted_sum_q8_0;
     }
 }
