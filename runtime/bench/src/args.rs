@@ -23,6 +23,10 @@ pub struct BenchArgs {
     /// Thread counts, comma-separated (default: the CPUs available to this process).
     #[arg(short = 't', long = "threads", value_delimiter = ',')]
     pub threads: Vec<usize>,
+    /// KV-cache depths, comma-separated: each test runs after this many tokens already in
+    /// the cache (llama-bench's `-d`; `tg64 @ d2048`). Default 0: the plain tests.
+    #[arg(short = 'd', long = "n-depth", value_delimiter = ',', default_value = "0")]
+    pub depths: Vec<usize>,
     /// Repetitions of each test.
     #[arg(short = 'r', long = "repetitions", default_value_t = 5)]
     pub reps: usize,
@@ -50,12 +54,13 @@ impl BenchArgs {
             threads,
             reps: self.reps,
             seed: self.seed,
+            depths: self.depths.clone(),
         };
         spec.check()?;
         Ok(spec)
     }
 
-    /// These arguments as a command line (`--model MODEL -p P -n N -t T,… -r R --seed S
+    /// These arguments as a command line (`--model MODEL -p P -n N -t T,… -d D,… -r R --seed S
     /// [--json]`) that parses back to them, with `model` given for `--model` (a path the
     /// caller resolved `self.model` to, which need not be UTF-8).
     pub fn command_line(&self, model: &OsStr) -> Vec<OsString> {
@@ -70,6 +75,8 @@ impl BenchArgs {
             let t: Vec<String> = self.threads.iter().map(ToString::to_string).collect();
             flag("-t", t.join(","));
         }
+        let d: Vec<String> = self.depths.iter().map(ToString::to_string).collect();
+        flag("-d", d.join(","));
         flag("-r", self.reps.to_string());
         flag("--seed", self.seed.to_string());
         if self.json {
@@ -120,6 +127,7 @@ mod tests {
     fn defaults_are_llama_bench_s() {
         let a = parse(&["-m", "m.gguf"]).unwrap();
         assert_eq!((a.n_prompt, a.n_gen, a.reps, a.seed), (128, 64, 5, 1));
+        assert_eq!(a.depths, [0]);
         assert!(a.threads.is_empty() && !a.json);
         let spec = a.spec().unwrap();
         assert_eq!(spec.threads.len(), 1);
@@ -133,6 +141,7 @@ mod tests {
                 "--model", "a b.gguf", "-p", "0", "-n", "3", "-t", "1,2", "--json",
             ][..],
             &["-m", "id", "-r", "2", "--seed", "9"],
+            &["-m", "id", "-d", "0,512,2048", "-n", "8", "-p", "0"],
         ] {
             let a = parse(line).unwrap();
             let back: Vec<OsString> = std::iter::once(OsString::from("x"))

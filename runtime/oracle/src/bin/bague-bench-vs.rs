@@ -82,7 +82,7 @@ fn run(args: Args) -> Result<(), BoxError> {
     let path = resolve(&args.bench.model)?;
     let name = bench::model_name(&path);
     let spec = args.bench.spec()?;
-    let n_batch = spec.n_prompt.clamp(1, spec.n_ctx());
+    let n_batch = spec.n_batch();
     let p = path.display();
 
     if let Some(engine) = &args.rss_probe {
