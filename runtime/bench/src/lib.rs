@@ -37,7 +37,7 @@
 use std::time::Instant;
 
 use bague::gguf::File;
-use bague::model::Model;
+use bague::model::{KvType, Model};
 use bague::session::{Session, SessionOptions};
 
 mod args;
@@ -82,6 +82,8 @@ pub struct Spec {
     /// KV-cache depths the tests run at (tokens already in the cache), each in turn; `[0]`
     /// for the plain tests.
     pub depths: Vec<usize>,
+    /// KV cache type (of our engine).
+    pub kv_type: KvType,
 }
 
 /// Most tokens per batch when filling the KV cache to a depth (llama-bench's default
@@ -429,6 +431,7 @@ impl<'m, 'a> BagueEngine<'m, 'a> {
             opts: SessionOptions {
                 n_ctx: spec.n_ctx(),
                 n_batch: spec.n_batch(),
+                kv_type: spec.kv_type,
                 ..SessionOptions::default()
             },
             session: None,
@@ -588,6 +591,7 @@ mod tests {
             reps: 3,
             seed: 1,
             depths: vec![0],
+            kv_type: KvType::F16,
         };
         let rows = run(&mut [&mut a, &mut b], &info(), &spec, |_| {}).unwrap();
         let keys: Vec<(usize, &str, &str)> = rows
@@ -634,6 +638,7 @@ mod tests {
             reps: 2,
             seed: 1,
             depths: vec![0, 600],
+            kv_type: KvType::F16,
         };
         assert_eq!(spec.n_ctx(), 604);
         assert_eq!(spec.n_batch(), 512);
@@ -662,6 +667,7 @@ mod tests {
                 reps: 1,
                 seed: 0,
                 depths: vec![0],
+                kv_type: KvType::F16,
             },
             Spec {
                 n_prompt: 1,
@@ -670,6 +676,7 @@ mod tests {
                 reps: 1,
                 seed: 0,
                 depths: vec![0],
+                kv_type: KvType::F16,
             },
             Spec {
                 n_prompt: 1,
@@ -678,6 +685,7 @@ mod tests {
                 reps: 1,
                 seed: 0,
                 depths: vec![0],
+                kv_type: KvType::F16,
             },
             Spec {
                 n_prompt: 1,
@@ -686,6 +694,7 @@ mod tests {
                 reps: 0,
                 seed: 0,
                 depths: vec![0],
+                kv_type: KvType::F16,
             },
             Spec {
                 n_prompt: 1,
@@ -694,6 +703,7 @@ mod tests {
                 reps: 1,
                 seed: 0,
                 depths: vec![],
+                kv_type: KvType::F16,
             },
         ] {
             assert!(run(&mut [&mut a], &info(), &spec, |_| {}).is_err());
