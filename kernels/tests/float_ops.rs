@@ -298,7 +298,10 @@ fn weighted_sum_q8_0_is_dequantize_then_axpy() {
                 let mut got = vec![f32::NAN; 32 * nb];
                 k.weighted_sum_q8_0(&mut got, &p, rows, stride).unwrap();
                 assert_same_rows(
-                    &format!("{nb} blocks, {n_rows} rows {stride} B apart on {}", k.name()),
+                    &format!(
+                        "{nb} blocks, {n_rows} rows {stride} B apart on {}",
+                        k.name()
+                    ),
                     &got,
                     &want,
                 );
@@ -309,9 +312,15 @@ fn weighted_sum_q8_0_is_dequantize_then_axpy() {
     let mut y = vec![0f32; 64];
     let rows = vec![0u8; 34 * 2 * 3];
     assert!(k.weighted_sum_q8_0(&mut y, &[1.0; 3], &rows, 34).is_err());
-    assert!(k.weighted_sum_q8_0(&mut y, &[1.0; 3], &rows, 35 * 2).is_err());
+    assert!(
+        k.weighted_sum_q8_0(&mut y, &[1.0; 3], &rows, 35 * 2)
+            .is_err()
+    );
     assert!(k.weighted_sum_q8_0(&mut y, &[1.0; 4], &rows, 68).is_err());
-    assert!(k.weighted_sum_q8_0(&mut y[..63], &[1.0; 3], &rows, 68).is_err());
+    assert!(
+        k.weighted_sum_q8_0(&mut y[..63], &[1.0; 3], &rows, 68)
+            .is_err()
+    );
     assert!(k.weighted_sum_q8_0(&mut y, &[1.0; 3], &rows, 68).is_ok());
 }
 

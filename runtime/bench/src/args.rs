@@ -27,7 +27,12 @@ pub struct BenchArgs {
     pub threads: Vec<usize>,
     /// KV-cache depths, comma-separated: each test runs after this many tokens already in
     /// the cache (llama-bench's `-d`; `tg64 @ d2048`). Default 0: the plain tests.
-    #[arg(short = 'd', long = "n-depth", value_delimiter = ',', default_value = "0")]
+    #[arg(
+        short = 'd',
+        long = "n-depth",
+        value_delimiter = ',',
+        default_value = "0"
+    )]
     pub depths: Vec<usize>,
     /// KV cache type of our engine: `f16` (llama.cpp's default) or `q8_0` (llama-bench's
     /// `-ctk`/`-ctv`; `bague-bench-vs` measures f16 only).

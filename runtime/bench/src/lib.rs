@@ -95,9 +95,7 @@ impl Spec {
     /// least 1).
     pub fn n_ctx(&self) -> usize {
         let depth = self.depths.iter().copied().max().unwrap_or(0);
-        depth
-            .saturating_add(self.n_prompt.max(self.n_gen))
-            .max(1)
+        depth.saturating_add(self.n_prompt.max(self.n_gen)).max(1)
     }
 
     /// Tokens per batch an engine must accept: the whole prompt (one batch), and the
@@ -265,9 +263,7 @@ fn timed(f: impl FnOnce() -> Result<(), BoxError>) -> Result<(f64, Option<f64>),
 /// Clears the context and fills it with `depth` (untimed), in batches of `n_batch`.
 fn fill(e: &mut dyn Engine, depth: &[u32], n_batch: usize) -> Result<(), BoxError> {
     e.clear()?;
-    depth
-        .chunks(n_batch.max(1))
-        .try_for_each(|c| e.prefill(c))
+    depth.chunks(n_batch.max(1)).try_for_each(|c| e.prefill(c))
 }
 
 /// Times one prefill of `tokens` after the context `depth`.
@@ -320,7 +316,16 @@ pub fn run(
             }
         }
         for &depth in &spec.depths {
-            measure(engines, info, spec, threads, depth, &mut rng, &mut rows, &mut progress)?;
+            measure(
+                engines,
+                info,
+                spec,
+                threads,
+                depth,
+                &mut rng,
+                &mut rows,
+                &mut progress,
+            )?;
         }
     }
     Ok(rows)
@@ -646,7 +651,12 @@ mod tests {
         let names: Vec<(&str, usize)> = rows.iter().map(|r| (r.test.as_str(), r.depth)).collect();
         assert_eq!(
             names,
-            [("pp4", 0), ("tg2", 0), ("pp4 @ d600", 600), ("tg2 @ d600", 600)]
+            [
+                ("pp4", 0),
+                ("tg2", 0),
+                ("pp4 @ d600", 600),
+                ("tg2 @ d600", 600)
+            ]
         );
         // warmup 4 + 1; depth 0: 2 × (4 + 2); depth 600: 2 × (600 + 4 + 600 + 2)
         assert_eq!(a.tokens, 5 + 12 + 2 * 1206);

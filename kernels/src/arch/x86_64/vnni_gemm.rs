@@ -71,7 +71,11 @@ where
         macro_rules! row {
             ($i:literal, $imm:literal) => {{
                 let x = load32(&q[l].0[$i]);
-                let ux = if OFF < 0 { _mm256_xor_si256(x, flip) } else { x };
+                let ux = if OFF < 0 {
+                    _mm256_xor_si256(x, flip)
+                } else {
+                    x
+                };
                 for j in 0..T {
                     let p = _mm256_dpbusd_epi32(init[j], ux, y[j]);
                     let s = _mm256_shuffle_ps::<$imm>(dd[j], dd[j]);
