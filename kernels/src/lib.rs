@@ -51,7 +51,9 @@
 //! wider instructions (`vpdpbusd`, `vpdpwssd`, mask registers) and keep the AVX2 kernels'
 //! f32 terms and order, so every result has the AVX2 bits, which are llama.cpp's x86 AVX2
 //! bits (tested bit for bit, `tests/avx512.rs`; end to end by the model reference tests).
-//! `BAGUE_KERNELS=avx2` (or `scalar`, `avx512`) forces a back end.
+//! `BAGUE_KERNELS=avx2` (or `scalar`, `avx512`) forces a back end. The AVX-512 back end is
+//! compiled by Rust 1.89 and later (its intrinsics' release; `build.rs` sets
+//! `cfg(bague_avx512)`); an older compiler builds the crate without it.
 //!
 //! # Tolerances
 //!

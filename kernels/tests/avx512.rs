@@ -5,7 +5,8 @@
 //! format (the ones it accelerates and the ones it forwards). Activations are the
 //! quantizers' output (quants in -127..=127, the AVX2 kernels' precondition).
 //!
-//! x86-64 only. A CPU without AVX-512 VNNI skips the tests (logged and counted as skipped
+//! x86-64 only. A CPU without AVX-512 VNNI (or kernels built by rustc < 1.89, which has no
+//! AVX-512 intrinsics: `kernels/build.rs`) skips the tests (logged and counted as skipped
 //! by `ci/test.sh`, see `bague-testkit`); a CPU without AVX2 fails them.
 #![cfg(target_arch = "x86_64")]
 
@@ -18,7 +19,9 @@ use common::*;
 fn pair() -> Option<(Kernels, Kernels)> {
     let avx2 = Kernels::by_name("avx2").expect("no AVX2 + FMA + F16C on this x86-64 CPU");
     let Some(avx512) = Kernels::by_name("avx512") else {
-        bague_testkit::skip("this CPU has no AVX-512 F/BW/VL + VNNI");
+        bague_testkit::skip(
+            "this CPU has no AVX-512 F/BW/VL + VNNI (or rustc < 1.89 built the kernels)",
+        );
         return None;
     };
     assert_eq!(avx512.name(), "avx512");

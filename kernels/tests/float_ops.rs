@@ -281,7 +281,7 @@ fn weighted_sum_q8_0_is_dequantize_then_axpy() {
             let rows = random_weights_sane(
                 &mut rng,
                 bague_kernels::GgmlType::Q8_0,
-                len.next_multiple_of(34) / 34 * 32,
+                len.div_ceil(34) * 32,
             );
             let rows = &rows[..len];
             let p: Vec<f32> = (0..n_rows).map(|_| rng.unit()).collect();

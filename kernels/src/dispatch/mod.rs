@@ -21,7 +21,7 @@ enum Backend {
     Scalar(Scalar),
     #[cfg(target_arch = "x86_64")]
     Avx2(crate::arch::x86_64::Avx2Fma),
-    #[cfg(target_arch = "x86_64")]
+    #[cfg(all(target_arch = "x86_64", bague_avx512))]
     Avx512(crate::arch::x86_64::Avx512Vnni),
     #[cfg(target_arch = "aarch64")]
     Neon(crate::arch::aarch64::Neon),
@@ -111,7 +111,7 @@ macro_rules! with_isa {
             Backend::Scalar($isa) => $body,
             #[cfg(target_arch = "x86_64")]
             Backend::Avx2($isa) => $body,
-            #[cfg(target_arch = "x86_64")]
+            #[cfg(all(target_arch = "x86_64", bague_avx512))]
             Backend::Avx512($isa) => $body,
             #[cfg(target_arch = "aarch64")]
             Backend::Neon($isa) => $body,
@@ -218,7 +218,7 @@ impl Kernels {
             "avx2" => crate::arch::x86_64::Avx2Fma::detect().map(|t| Kernels {
                 backend: Backend::Avx2(t),
             }),
-            #[cfg(target_arch = "x86_64")]
+            #[cfg(all(target_arch = "x86_64", bague_avx512))]
             "avx512" => crate::arch::x86_64::Avx512Vnni::detect().map(|t| Kernels {
                 backend: Backend::Avx512(t),
             }),
@@ -244,7 +244,7 @@ impl Kernels {
     fn best() -> Kernels {
         // AVX-512 returns the AVX2 kernels' bits (see `arch::x86_64::Avx512Vnni`), so it
         // is preferred where the CPU has it at no fidelity cost
-        #[cfg(target_arch = "x86_64")]
+        #[cfg(all(target_arch = "x86_64", bague_avx512))]
         if let Some(t) = crate::arch::x86_64::Avx512Vnni::detect() {
             return Kernels {
                 backend: Backend::Avx512(t),

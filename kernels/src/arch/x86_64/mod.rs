@@ -10,6 +10,10 @@
 //! FMA and 8 lanes, so the result differs from the reference only by f32 rounding of the
 //! per-block terms (tests bound it; see `tests/common`).
 
+// AVX-512: only with a compiler that has its intrinsics (Rust ≥ 1.89, see build.rs); the
+// crate's MSRV is older, hence the lint allowance.
+#[cfg(bague_avx512)]
+#[allow(clippy::incompatible_msrv)]
 mod avx512;
 mod blocks32;
 mod elementwise;
@@ -30,9 +34,14 @@ mod q6_k;
 mod q8;
 mod util;
 mod vexp;
+#[cfg(bague_avx512)]
+#[allow(clippy::incompatible_msrv)]
 mod vnni_dot;
+#[cfg(bague_avx512)]
+#[allow(clippy::incompatible_msrv)]
 mod vnni_gemm;
 
+#[cfg(bague_avx512)]
 pub use avx512::Avx512Vnni;
 
 use super::Isa;
