@@ -429,7 +429,8 @@ pub struct BagueEngine<'m, 'a> {
 
 impl<'m, 'a> BagueEngine<'m, 'a> {
     /// An engine for `model` sized for `spec` (context `spec.n_ctx()`, batches of
-    /// `spec.n_batch()`: one holds the whole prompt). No session exists until [`Engine::set_threads`].
+    /// `spec.n_batch()`: one holds the whole prompt). No session exists until
+    /// [`Engine::set_threads`].
     pub fn new(model: &'m Model<'a>, spec: &Spec) -> Self {
         BagueEngine {
             model,
