@@ -3,7 +3,8 @@
 //! - [`block`]: the ggml block structs (byte-identical, alignment 1), scalar dequantizers,
 //!   reference dot products, and quantizers (activation quantizers byte-identical to ggml's
 //!   x86 CPU backend; `_ref` weight quantizers for test models).
-//! - [`arch`]: instruction-set back ends ([`arch::Scalar`], `arch::x86_64::Avx2Fma`, …).
+//! - [`arch`]: instruction-set back ends ([`arch::Scalar`], `arch::x86_64::Avx2Fma`,
+//!   `arch::x86_64::Avx512Vnni`, …).
 //! - [`Kernels`]: the table chosen once (at model load) and passed by reference, and the
 //!   only door to every kernel: quantized `vec_dot` / `matvec` / `matmul`, activation
 //!   quantizers, and the float operations of the forward pass (softmax, SwiGLU, f16 dot
@@ -41,6 +42,18 @@
 //! [`block::q8_0`]), Q8_K those of `quantize_row_q8_K_ref` (which ggml's x86 path calls), on
 //! every back end and every target — SIMD and scalar give identical bytes (tested).
 //! The NEON back end lives in `arch/aarch64`, against the same references.
+//!
+//! # Which back end
+//!
+//! [`Kernels::detect`] takes the best back end the CPU has: on x86-64, AVX-512 (F/BW/VL +
+//! VNNI, name `avx512`) when present, else AVX2 + FMA + F16C (`avx2`), else scalar. The
+//! AVX-512 back end costs no fidelity: its kernels only form the exact integer parts with
+//! wider instructions (`vpdpbusd`, `vpdpwssd`, mask registers) and keep the AVX2 kernels'
+//! f32 terms and order, so every result has the AVX2 bits, which are llama.cpp's x86 AVX2
+//! bits (tested bit for bit, `tests/avx512.rs`; end to end by the model reference tests).
+//! `BAGUE_KERNELS=avx2` (or `scalar`, `avx512`) forces a back end. The AVX-512 back end is
+//! compiled by Rust 1.89 and later (its intrinsics' release; `build.rs` sets
+//! `cfg(bague_avx512)`); an older compiler builds the crate without it.
 //!
 //! # Tolerances
 //!

@@ -267,6 +267,63 @@ fn q8_0_rows_are_the_reference() {
     }
 }
 
+/// The fused weighted sum of Q8_0 value rows has, on every back end, the bits of
+/// dequantizing each row and `axpy`-ing it into zeros in row order (what attention over a
+/// Q8_0 cache did before), for head sizes of 1–4 blocks, rows further apart than a head
+/// (one KV head of several) and a slice ending mid-stride; bad strides are errors.
+#[test]
+fn weighted_sum_q8_0_is_dequantize_then_axpy() {
+    let mut rng = TestRng::new(9);
+    for nb in 1..=4 {
+        for (stride_blocks, n_rows) in [(nb, 1usize), (nb, 7), (3 * nb, 40), (2 * nb + 1, 129)] {
+            let stride = 34 * stride_blocks;
+            let len = (n_rows - 1) * stride + 34 * nb;
+            let rows = random_weights_sane(
+                &mut rng,
+                bague_kernels::GgmlType::Q8_0,
+                len.div_ceil(34) * 32,
+            );
+            let rows = &rows[..len];
+            let p: Vec<f32> = (0..n_rows).map(|_| rng.unit()).collect();
+            let scalar = Kernels::scalar();
+            let mut want = vec![0f32; 32 * nb];
+            let mut v = vec![0f32; 32 * nb];
+            for (j, &pj) in p.iter().enumerate() {
+                scalar
+                    .dequantize_q8_0_row(&rows[j * stride..j * stride + 34 * nb], &mut v)
+                    .unwrap();
+                scalar.axpy(&mut want, pj, &v).unwrap();
+            }
+            for k in Kernels::available() {
+                let mut got = vec![f32::NAN; 32 * nb];
+                k.weighted_sum_q8_0(&mut got, &p, rows, stride).unwrap();
+                assert_same_rows(
+                    &format!(
+                        "{nb} blocks, {n_rows} rows {stride} B apart on {}",
+                        k.name()
+                    ),
+                    &got,
+                    &want,
+                );
+            }
+        }
+    }
+    let k = Kernels::detect();
+    let mut y = vec![0f32; 64];
+    let rows = vec![0u8; 34 * 2 * 3];
+    assert!(k.weighted_sum_q8_0(&mut y, &[1.0; 3], &rows, 34).is_err());
+    assert!(
+        k.weighted_sum_q8_0(&mut y, &[1.0; 3], &rows, 35 * 2)
+            .is_err()
+    );
+    assert!(k.weighted_sum_q8_0(&mut y, &[1.0; 4], &rows, 68).is_err());
+    assert!(
+        k.weighted_sum_q8_0(&mut y[..63], &[1.0; 3], &rows, 68)
+            .is_err()
+    );
+    assert!(k.weighted_sum_q8_0(&mut y, &[1.0; 3], &rows, 68).is_ok());
+}
+
 // ---------------------------------------------------------------------------------------
 // The references against independent computations
 // ---------------------------------------------------------------------------------------

@@ -206,6 +206,11 @@ pub trait Isa: Copy + Send + Sync + 'static {
     fn dequantize_q8_0(self, x: &[BlockQ8_0], out: &mut [f32]) {
         BlockQ8_0::dequantize(x, out)
     }
+    /// `y = Σ_j p[j] · (Q8_0 row j)`, row `j` the `y.len() / 32` blocks from block
+    /// `j * stride`: the bits of `dequantize_q8_0` + `axpy` per row, in row order.
+    fn weighted_sum_q8_0(self, y: &mut [f32], p: &[f32], rows: &[BlockQ8_0], stride: usize) {
+        reference::elementwise::weighted_sum_q8_0(y, p, rows, stride)
+    }
 }
 
 /// `out[r] = dot(row r)` for the rows of `nb` blocks of `w` (a missing row reads as empty).

@@ -168,6 +168,53 @@ impl Kernels {
         Ok(())
     }
 
+    /// `y = Σ_j p[j] · V_j` for the Q8_0 rows `V_j` of `y.len()` elements (`y.len() / 32`
+    /// blocks) that start every `row_stride` bytes in `rows` (e.g. one KV head's values in a
+    /// Q8_0 cache): attention's weighted sum of values. The bits of, for each `j` in order,
+    /// [`dequantize_q8_0_row`](Self::dequantize_q8_0_row) then [`axpy`](Self::axpy) into
+    /// `y` from zero, without the row buffer or the per-row calls.
+    /// Errors: `NotBlockMultiple` (`y.len()`), `Length` (`row_stride` not a whole number of
+    /// blocks or below the row size, `rows` too short for the last row).
+    pub fn weighted_sum_q8_0(
+        &self,
+        y: &mut [f32],
+        p: &[f32],
+        rows: &[u8],
+        row_stride: usize,
+    ) -> Result<(), KernelError> {
+        let rb = row_bytes(GgmlType::Q8_0, y.len())?;
+        let bb = GgmlType::Q8_0.block_bytes();
+        if row_stride < rb || row_stride % bb != 0 {
+            return Err(KernelError::Length {
+                what: "row_stride",
+                expected: row_stride.max(rb).next_multiple_of(bb),
+                got: row_stride,
+            });
+        }
+        if let Some(last) = p.len().checked_sub(1) {
+            let need = last
+                .checked_mul(row_stride)
+                .and_then(|v| v.checked_add(rb))
+                .ok_or(KernelError::Overflow)?;
+            if rows.len() < need {
+                return Err(KernelError::Length {
+                    what: "rows",
+                    expected: need,
+                    got: rows.len(),
+                });
+            }
+        }
+        // whole blocks only (the last row may end before a partial block)
+        let rows = &rows[..rows.len() / bb * bb];
+        with_isa!(self, |isa| isa.weighted_sum_q8_0(
+            y,
+            p,
+            cast::<BlockQ8_0>(rows),
+            row_stride / bb
+        ));
+        Ok(())
+    }
+
     /// f32 → f16 row (`x`: `[n]`; `out`: `2 n` little-endian bytes), round to nearest even
     /// (ggml `GGML_FP32_TO_FP16`, F16C on x86). Errors: `Length`.
     pub fn f32_to_f16_row(&self, x: &[f32], out: &mut [u8]) -> Result<(), KernelError> {

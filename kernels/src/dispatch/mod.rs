@@ -21,6 +21,8 @@ enum Backend {
     Scalar(Scalar),
     #[cfg(target_arch = "x86_64")]
     Avx2(crate::arch::x86_64::Avx2Fma),
+    #[cfg(all(target_arch = "x86_64", bague_avx512))]
+    Avx512(crate::arch::x86_64::Avx512Vnni),
     #[cfg(target_arch = "aarch64")]
     Neon(crate::arch::aarch64::Neon),
     #[cfg(target_arch = "aarch64")]
@@ -109,6 +111,8 @@ macro_rules! with_isa {
             Backend::Scalar($isa) => $body,
             #[cfg(target_arch = "x86_64")]
             Backend::Avx2($isa) => $body,
+            #[cfg(all(target_arch = "x86_64", bague_avx512))]
+            Backend::Avx512($isa) => $body,
             #[cfg(target_arch = "aarch64")]
             Backend::Neon($isa) => $body,
             #[cfg(target_arch = "aarch64")]
@@ -187,7 +191,7 @@ macro_rules! with_weight {
 
 impl Kernels {
     /// The best back end this CPU supports. With `std`, the environment variable
-    /// `BAGUE_KERNELS` = `scalar` | `avx2` | `neon` | `neon+dotprod` forces one; an unknown
+    /// `BAGUE_KERNELS` = `scalar` | `avx2` | `avx512` | `neon` | `neon+dotprod` forces one; an unknown
     /// or unavailable value falls back to the best available (check [`Kernels::name`], or
     /// use [`from_env`](Self::from_env), which refuses it). Without `std`, the choice
     /// follows the compile-time target features.
@@ -214,6 +218,10 @@ impl Kernels {
             "avx2" => crate::arch::x86_64::Avx2Fma::detect().map(|t| Kernels {
                 backend: Backend::Avx2(t),
             }),
+            #[cfg(all(target_arch = "x86_64", bague_avx512))]
+            "avx512" => crate::arch::x86_64::Avx512Vnni::detect().map(|t| Kernels {
+                backend: Backend::Avx512(t),
+            }),
             #[cfg(target_arch = "aarch64")]
             "neon" => crate::arch::aarch64::Neon::detect().map(|t| Kernels {
                 backend: Backend::Neon(t),
@@ -228,12 +236,20 @@ impl Kernels {
 
     /// Every back end this CPU supports, best last (for tests and benchmarks).
     pub fn available() -> impl Iterator<Item = Kernels> {
-        ["scalar", "avx2", "neon", "neon+dotprod"]
+        ["scalar", "avx2", "avx512", "neon", "neon+dotprod"]
             .into_iter()
             .filter_map(Self::by_name)
     }
 
     fn best() -> Kernels {
+        // AVX-512 returns the AVX2 kernels' bits (see `arch::x86_64::Avx512Vnni`), so it
+        // is preferred where the CPU has it at no fidelity cost
+        #[cfg(all(target_arch = "x86_64", bague_avx512))]
+        if let Some(t) = crate::arch::x86_64::Avx512Vnni::detect() {
+            return Kernels {
+                backend: Backend::Avx512(t),
+            };
+        }
         #[cfg(target_arch = "x86_64")]
         if let Some(t) = crate::arch::x86_64::Avx2Fma::detect() {
             return Kernels {
@@ -262,7 +278,7 @@ impl Kernels {
         }
     }
 
-    /// `"scalar"`, `"avx2"`, `"neon"` or `"neon+dotprod"`.
+    /// `"scalar"`, `"avx2"`, `"avx512"`, `"neon"` or `"neon+dotprod"`.
     pub fn name(&self) -> &'static str {
         with_isa!(self, |isa| isa.name())
     }

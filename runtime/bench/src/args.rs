@@ -5,6 +5,8 @@
 use std::ffi::{OsStr, OsString};
 use std::path::Path;
 
+use bague::model::KvType;
+
 use crate::{BoxError, Spec};
 
 /// What to measure, as `llama-bench`'s flags name it (`-m`, `-p`, `-n`, `-t`, `-r`).
@@ -23,6 +25,19 @@ pub struct BenchArgs {
     /// Thread counts, comma-separated (default: the CPUs available to this process).
     #[arg(short = 't', long = "threads", value_delimiter = ',')]
     pub threads: Vec<usize>,
+    /// KV-cache depths, comma-separated: each test runs after this many tokens already in
+    /// the cache (llama-bench's `-d`; `tg64 @ d2048`). Default 0: the plain tests.
+    #[arg(
+        short = 'd',
+        long = "n-depth",
+        value_delimiter = ',',
+        default_value = "0"
+    )]
+    pub depths: Vec<usize>,
+    /// KV cache type of our engine: `f16` (llama.cpp's default) or `q8_0` (llama-bench's
+    /// `-ctk`/`-ctv`; `bague-bench-vs` measures f16 only).
+    #[arg(long = "cache-type", default_value = "f16", value_parser = parse_kv_type)]
+    pub cache_type: KvType,
     /// Repetitions of each test.
     #[arg(short = 'r', long = "repetitions", default_value_t = 5)]
     pub reps: usize,
@@ -50,12 +65,14 @@ impl BenchArgs {
             threads,
             reps: self.reps,
             seed: self.seed,
+            depths: self.depths.clone(),
+            kv_type: self.cache_type,
         };
         spec.check()?;
         Ok(spec)
     }
 
-    /// These arguments as a command line (`--model MODEL -p P -n N -t T,… -r R --seed S
+    /// These arguments as a command line (`--model MODEL -p P -n N -t T,… -d D,… -r R --seed S
     /// [--json]`) that parses back to them, with `model` given for `--model` (a path the
     /// caller resolved `self.model` to, which need not be UTF-8).
     pub fn command_line(&self, model: &OsStr) -> Vec<OsString> {
@@ -70,12 +87,30 @@ impl BenchArgs {
             let t: Vec<String> = self.threads.iter().map(ToString::to_string).collect();
             flag("-t", t.join(","));
         }
+        let d: Vec<String> = self.depths.iter().map(ToString::to_string).collect();
+        flag("-d", d.join(","));
+        if self.cache_type != KvType::F16 {
+            flag("--cache-type", kv_name(self.cache_type).into());
+        }
         flag("-r", self.reps.to_string());
         flag("--seed", self.seed.to_string());
         if self.json {
             v.push("--json".into());
         }
         v
+    }
+}
+
+/// `f16` | `q8_0` (case-insensitive).
+fn parse_kv_type(s: &str) -> Result<KvType, String> {
+    KvType::from_name(s).ok_or_else(|| format!("unknown KV cache type {s:?} (f16 or q8_0)"))
+}
+
+/// The name `--cache-type` takes for `t`.
+fn kv_name(t: KvType) -> &'static str {
+    match t {
+        KvType::F16 => "f16",
+        KvType::Q8_0 => "q8_0",
     }
 }
 
@@ -120,6 +155,7 @@ mod tests {
     fn defaults_are_llama_bench_s() {
         let a = parse(&["-m", "m.gguf"]).unwrap();
         assert_eq!((a.n_prompt, a.n_gen, a.reps, a.seed), (128, 64, 5, 1));
+        assert_eq!(a.depths, [0]);
         assert!(a.threads.is_empty() && !a.json);
         let spec = a.spec().unwrap();
         assert_eq!(spec.threads.len(), 1);
@@ -133,6 +169,8 @@ mod tests {
                 "--model", "a b.gguf", "-p", "0", "-n", "3", "-t", "1,2", "--json",
             ][..],
             &["-m", "id", "-r", "2", "--seed", "9"],
+            &["-m", "id", "-d", "0,512,2048", "-n", "8", "-p", "0"],
+            &["-m", "id", "--cache-type", "q8_0"],
         ] {
             let a = parse(line).unwrap();
             let back: Vec<OsString> = std::iter::once(OsString::from("x"))

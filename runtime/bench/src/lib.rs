@@ -14,6 +14,11 @@
 //! - `tgN` (decode): clear the KV cache, then `N` single-token steps starting from an empty
 //!   context (first token BOS or random, then random tokens); the time covers all `N` steps.
 //!   tok/s = `N / time`.
+//! - `-d DEPTH` (llama-bench's `n_depth`, several values allowed): before each timed test the
+//!   KV cache is cleared and filled with `DEPTH` random tokens (untimed, in batches of
+//!   [`Spec::n_batch`]); the test then runs at positions `DEPTH..`: `ppP @ dDEPTH` times a
+//!   `P`-token batch over a cache of `DEPTH` tokens, `tgN @ dDEPTH` `N` decode steps after them.
+//!   Depth 0 is the plain test (named `ppP` / `tgN`).
 //! - Before measuring, each engine runs one untimed warmup: a `ppP` pass and a 1-token
 //!   decode (as `llama-bench` does), per thread count.
 //! - Each figure is the mean ± sample standard deviation (`n - 1`) of the per-repetition
@@ -32,7 +37,7 @@
 use std::time::Instant;
 
 use bague::gguf::File;
-use bague::model::Model;
+use bague::model::{KvType, Model};
 use bague::session::{Session, SessionOptions};
 
 mod args;
@@ -74,12 +79,32 @@ pub struct Spec {
     pub reps: usize,
     /// Seed of the random prompt tokens.
     pub seed: u64,
+    /// KV-cache depths the tests run at (tokens already in the cache), each in turn; `[0]`
+    /// for the plain tests.
+    pub depths: Vec<usize>,
+    /// KV cache type (of our engine).
+    pub kv_type: KvType,
 }
 
+/// Most tokens per batch when filling the KV cache to a depth (llama-bench's default
+/// `n_batch`).
+const DEPTH_BATCH: usize = 512;
+
 impl Spec {
-    /// Context length an engine needs for this spec (`max(P, N)`, at least 1).
+    /// Context length an engine needs for this spec (the deepest depth plus `max(P, N)`, at
+    /// least 1).
     pub fn n_ctx(&self) -> usize {
-        self.n_prompt.max(self.n_gen).max(1)
+        let depth = self.depths.iter().copied().max().unwrap_or(0);
+        depth.saturating_add(self.n_prompt.max(self.n_gen)).max(1)
+    }
+
+    /// Tokens per batch an engine must accept: the whole prompt (one batch), and the
+    /// chunks the KV cache is filled with (up to 512 tokens) when a depth is measured.
+    pub fn n_batch(&self) -> usize {
+        let depth = self.depths.iter().copied().max().unwrap_or(0);
+        self.n_prompt
+            .max(depth.min(DEPTH_BATCH))
+            .clamp(1, self.n_ctx())
     }
 
     /// Checks the spec. Errors: no test, no thread count, a zero thread count, 0 reps.
@@ -92,6 +117,9 @@ impl Spec {
         }
         if self.reps == 0 {
             return Err("repetitions must be at least 1".into());
+        }
+        if self.depths.is_empty() {
+            return Err("no depth to measure at (give -d 0 for the plain tests)".into());
         }
         Ok(())
     }
@@ -155,8 +183,10 @@ pub struct Row {
     pub backend: String,
     /// Model name.
     pub model: String,
-    /// `"pp128"`, `"tg64"`.
+    /// `"pp128"`, `"tg64"`, `"tg64 @ d2048"` (at a depth, llama-bench's naming).
     pub test: String,
+    /// Tokens in the KV cache before the test ran.
+    pub depth: usize,
     /// Threads.
     pub threads: usize,
     /// Mean tokens per second over the repetitions.
@@ -230,15 +260,31 @@ fn timed(f: impl FnOnce() -> Result<(), BoxError>) -> Result<(f64, Option<f64>),
     Ok((wall, cpu))
 }
 
-/// Times one prefill of `tokens` from an empty context.
-fn time_prefill(e: &mut dyn Engine, tokens: &[u32]) -> Result<(f64, Option<f64>), BoxError> {
+/// Clears the context and fills it with `depth` (untimed), in batches of `n_batch`.
+fn fill(e: &mut dyn Engine, depth: &[u32], n_batch: usize) -> Result<(), BoxError> {
     e.clear()?;
+    depth.chunks(n_batch.max(1)).try_for_each(|c| e.prefill(c))
+}
+
+/// Times one prefill of `tokens` after the context `depth`.
+fn time_prefill(
+    e: &mut dyn Engine,
+    depth: &[u32],
+    n_batch: usize,
+    tokens: &[u32],
+) -> Result<(f64, Option<f64>), BoxError> {
+    fill(e, depth, n_batch)?;
     timed(|| e.prefill(tokens))
 }
 
-/// Times `tokens.len()` decode steps from an empty context.
-fn time_decode(e: &mut dyn Engine, tokens: &[u32]) -> Result<(f64, Option<f64>), BoxError> {
-    e.clear()?;
+/// Times `tokens.len()` decode steps after the context `depth`.
+fn time_decode(
+    e: &mut dyn Engine,
+    depth: &[u32],
+    n_batch: usize,
+    tokens: &[u32],
+) -> Result<(f64, Option<f64>), BoxError> {
+    fill(e, depth, n_batch)?;
     timed(|| tokens.iter().try_for_each(|&t| e.decode(t)))
 }
 
@@ -255,19 +301,56 @@ pub fn run(
     spec.check()?;
     let mut rng = Rng(spec.seed);
     let mut rows = Vec::new();
+    let n_batch = spec.n_batch();
     for &threads in &spec.threads {
         progress(&format!("{threads} thread(s): warmup"));
         for e in engines.iter_mut() {
             e.set_threads(threads)?;
             if spec.n_prompt > 0 {
                 let warm = random_tokens(&mut rng, spec.n_prompt, info);
-                time_prefill(&mut **e, &warm)?;
+                time_prefill(&mut **e, &[], n_batch, &warm)?;
             }
             if spec.n_gen > 0 {
                 let warm = random_tokens(&mut rng, 1, info);
-                time_decode(&mut **e, &warm)?;
+                time_decode(&mut **e, &[], n_batch, &warm)?;
             }
         }
+        for &depth in &spec.depths {
+            measure(
+                engines,
+                info,
+                spec,
+                threads,
+                depth,
+                &mut rng,
+                &mut rows,
+                &mut progress,
+            )?;
+        }
+    }
+    Ok(rows)
+}
+
+/// The repetitions of every test at one thread count and depth, interleaved; pushes their
+/// rows.
+#[allow(clippy::too_many_arguments)]
+fn measure(
+    engines: &mut [&mut dyn Engine],
+    info: &ModelInfo,
+    spec: &Spec,
+    threads: usize,
+    depth: usize,
+    rng: &mut Rng,
+    rows: &mut Vec<Row>,
+    progress: &mut impl FnMut(&str),
+) -> Result<(), BoxError> {
+    let n_batch = spec.n_batch();
+    let at = if depth == 0 {
+        String::new()
+    } else {
+        format!(" @ d{depth}")
+    };
+    {
         let tests = [("pp", spec.n_prompt), ("tg", spec.n_gen)];
         // samples[test][engine]: wall tok/s, CPU tok/s
         let mut samples = [
@@ -277,7 +360,7 @@ pub fn run(
         let mut cpu = samples.clone();
         for rep in 0..spec.reps {
             progress(&format!(
-                "{threads} thread(s): repetition {}/{}",
+                "{threads} thread(s){at}: repetition {}/{}",
                 rep + 1,
                 spec.reps
             ));
@@ -285,7 +368,9 @@ pub fn run(
                 if n == 0 {
                     continue;
                 }
-                let tokens = random_tokens(&mut rng, n, info);
+                let tokens = random_tokens(rng, n, info);
+                // the context, the same for every engine: random tokens, BOS first
+                let ctx = random_tokens(rng, depth, info);
                 let order: Vec<usize> = if rep % 2 == 0 {
                     (0..engines.len()).collect()
                 } else {
@@ -294,9 +379,9 @@ pub fn run(
                 for i in order {
                     let e = &mut *engines[i];
                     let (secs, cpu_secs) = if kind == "pp" {
-                        time_prefill(e, &tokens)?
+                        time_prefill(e, &ctx, n_batch, &tokens)?
                     } else {
-                        time_decode(e, &tokens)?
+                        time_decode(e, &ctx, n_batch, &tokens)?
                     };
                     samples[k][i].push(n as f64 / secs.max(1e-12));
                     if let Some(c) = cpu_secs {
@@ -316,7 +401,8 @@ pub fn run(
                     engine: e.name().to_string(),
                     backend: e.backend(),
                     model: info.name.clone(),
-                    test: format!("{kind}{n}"),
+                    test: format!("{kind}{n}{at}"),
+                    depth,
                     threads,
                     tok_s,
                     stddev,
@@ -326,7 +412,7 @@ pub fn run(
             }
         }
     }
-    Ok(rows)
+    Ok(())
 }
 
 /// Our engine: a [`Session`] over a [`Model`], rebuilt for each thread count, with an f16
@@ -342,15 +428,16 @@ pub struct BagueEngine<'m, 'a> {
 }
 
 impl<'m, 'a> BagueEngine<'m, 'a> {
-    /// An engine for `model` sized for `spec` (context `spec.n_ctx()`, one batch holds the
-    /// whole prompt). No session exists until [`Engine::set_threads`].
+    /// An engine for `model` sized for `spec` (context `spec.n_ctx()`, batches of
+    /// `spec.n_batch()`: one holds the whole prompt). No session exists until
+    /// [`Engine::set_threads`].
     pub fn new(model: &'m Model<'a>, spec: &Spec) -> Self {
-        let n_ctx = spec.n_ctx();
         BagueEngine {
             model,
             opts: SessionOptions {
-                n_ctx,
-                n_batch: spec.n_prompt.clamp(1, n_ctx),
+                n_ctx: spec.n_ctx(),
+                n_batch: spec.n_batch(),
+                kv_type: spec.kv_type,
                 ..SessionOptions::default()
             },
             session: None,
@@ -509,6 +596,8 @@ mod tests {
             threads: vec![1, 2],
             reps: 3,
             seed: 1,
+            depths: vec![0],
+            kv_type: KvType::F16,
         };
         let rows = run(&mut [&mut a, &mut b], &info(), &spec, |_| {}).unwrap();
         let keys: Vec<(usize, &str, &str)> = rows
@@ -539,6 +628,41 @@ mod tests {
         assert_eq!(ratio_table(&rows).lines().count(), 2 + 4);
     }
 
+    /// At a depth the context is filled (untimed, in batches of `n_batch`) before every
+    /// timed test, for every engine; rows name the depth as llama-bench does.
+    #[test]
+    fn depths_fill_the_context_first() {
+        let mut a = Fake {
+            name: "a",
+            threads: 0,
+            tokens: 0,
+        };
+        let spec = Spec {
+            n_prompt: 4,
+            n_gen: 2,
+            threads: vec![1],
+            reps: 2,
+            seed: 1,
+            depths: vec![0, 600],
+            kv_type: KvType::F16,
+        };
+        assert_eq!(spec.n_ctx(), 604);
+        assert_eq!(spec.n_batch(), 512);
+        let rows = run(&mut [&mut a], &info(), &spec, |_| {}).unwrap();
+        let names: Vec<(&str, usize)> = rows.iter().map(|r| (r.test.as_str(), r.depth)).collect();
+        assert_eq!(
+            names,
+            [
+                ("pp4", 0),
+                ("tg2", 0),
+                ("pp4 @ d600", 600),
+                ("tg2 @ d600", 600)
+            ]
+        );
+        // warmup 4 + 1; depth 0: 2 × (4 + 2); depth 600: 2 × (600 + 4 + 600 + 2)
+        assert_eq!(a.tokens, 5 + 12 + 2 * 1206);
+    }
+
     #[test]
     fn bad_specs_are_errors() {
         let mut a = Fake {
@@ -553,6 +677,8 @@ mod tests {
                 threads: vec![1],
                 reps: 1,
                 seed: 0,
+                depths: vec![0],
+                kv_type: KvType::F16,
             },
             Spec {
                 n_prompt: 1,
@@ -560,6 +686,8 @@ mod tests {
                 threads: vec![],
                 reps: 1,
                 seed: 0,
+                depths: vec![0],
+                kv_type: KvType::F16,
             },
             Spec {
                 n_prompt: 1,
@@ -567,6 +695,8 @@ mod tests {
                 threads: vec![0],
                 reps: 1,
                 seed: 0,
+                depths: vec![0],
+                kv_type: KvType::F16,
             },
             Spec {
                 n_prompt: 1,
@@ -574,6 +704,17 @@ mod tests {
                 threads: vec![1],
                 reps: 0,
                 seed: 0,
+                depths: vec![0],
+                kv_type: KvType::F16,
+            },
+            Spec {
+                n_prompt: 1,
+                n_gen: 0,
+                threads: vec![1],
+                reps: 1,
+                seed: 0,
+                depths: vec![],
+                kv_type: KvType::F16,
             },
         ] {
             assert!(run(&mut [&mut a], &info(), &spec, |_| {}).is_err());

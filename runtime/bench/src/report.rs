@@ -122,8 +122,8 @@ fn json_num(x: f64) -> String {
     }
 }
 
-/// The rows as a JSON array of objects with keys `engine`, `model`, `test`, `threads`,
-/// `tok_s`, `stddev`, and also `backend`, `samples` (tok/s per repetition), `cpu_tok_s`
+/// The rows as a JSON array of objects with keys `engine`, `model`, `test`, `depth`,
+/// `threads`, `tok_s`, `stddev`, and also `backend`, `samples` (tok/s per repetition), `cpu_tok_s`
 /// (tokens per CPU-second), `model_bytes`, `params` and `peak_rss_bytes` (`null` if unknown).
 pub fn to_json(rows: &[Row], info: &ModelInfo, peak_rss: &[(String, Option<u64>)]) -> String {
     let mut s = String::from("[");
@@ -136,13 +136,15 @@ pub fn to_json(rows: &[Row], info: &ModelInfo, peak_rss: &[(String, Option<u64>)
         let samples: Vec<String> = r.samples.iter().map(|&x| json_num(x)).collect();
         let _ = write!(
             s,
-            "{}\n  {{\"engine\": {}, \"model\": {}, \"test\": {}, \"threads\": {}, \"tok_s\": {}, \
+            "{}\n  {{\"engine\": {}, \"model\": {}, \"test\": {}, \"depth\": {}, \"threads\": {}, \
+             \"tok_s\": {}, \
              \"stddev\": {}, \"backend\": {}, \"samples\": [{}], \"cpu_tok_s\": {}, \
              \"model_bytes\": {}, \"params\": {}, \"peak_rss_bytes\": {}}}",
             if i == 0 { "" } else { "," },
             json_str(&r.engine),
             json_str(&r.model),
             json_str(&r.test),
+            r.depth,
             r.threads,
             json_num(r.tok_s),
             json_num(r.stddev),

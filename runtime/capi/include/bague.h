@@ -252,7 +252,7 @@ typedef struct bague_model_info {
   const char *arch;
   // `general.name`, or `""`. Valid while the model is.
   const char *name;
-  // The CPU kernels chosen for this host: `"scalar"`, `"avx2"`, `"neon"`,
+  // The CPU kernels chosen for this host: `"scalar"`, `"avx2"`, `"avx512"`, `"neon"`,
   // `"neon+dotprod"` (environment variable `BAGUE_KERNELS` forces one). Valid while the
   // model is.
   const char *kernels;

@@ -43,7 +43,7 @@ pub struct bague_model_info {
     pub arch: *const c_char,
     /// `general.name`, or `""`. Valid while the model is.
     pub name: *const c_char,
-    /// The CPU kernels chosen for this host: `"scalar"`, `"avx2"`, `"neon"`,
+    /// The CPU kernels chosen for this host: `"scalar"`, `"avx2"`, `"avx512"`, `"neon"`,
     /// `"neon+dotprod"` (environment variable `BAGUE_KERNELS` forces one). Valid while the
     /// model is.
     pub kernels: *const c_char,

@@ -30,7 +30,7 @@ fn info_matches_the_file() {
         // SAFETY: model-owned NUL-terminated string.
         let k = unsafe { CStr::from_ptr(info.kernels) }.to_str().unwrap();
         assert!(
-            ["scalar", "avx2", "neon", "neon+dotprod"].contains(&k),
+            ["scalar", "avx2", "avx512", "neon", "neon+dotprod"].contains(&k),
             "{k}"
         );
         assert_eq!(

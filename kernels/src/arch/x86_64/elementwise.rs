@@ -26,6 +26,12 @@ pub(super) fn axpy(y: &mut [f32], a: f32, x: &[f32]) {
     elementwise::axpy(y, a, x)
 }
 
+/// `reference::elementwise::weighted_sum_q8_0` with AVX2 code generation.
+#[target_feature(enable = "avx2,fma,f16c")]
+pub(super) fn weighted_sum_q8_0(y: &mut [f32], p: &[f32], rows: &[BlockQ8_0], stride: usize) {
+    elementwise::weighted_sum_q8_0(y, p, rows, stride)
+}
+
 /// `BlockQ8_0::dequantize` with AVX2 code generation.
 #[target_feature(enable = "avx2,fma,f16c")]
 pub(super) fn dequantize_q8_0(x: &[BlockQ8_0], out: &mut [f32]) {

@@ -30,12 +30,14 @@ use super::gemm_q4_0r::gemm_q4_0_repacked;
 use super::gemm_q4_k::gemm_q4_k;
 use super::gemm_q6_k::gemm_q6_k;
 use super::util::*;
+#[cfg(bague_avx512)]
+use super::vnni_gemm::{Q0_TOKS, tile_dot_q0};
 use crate::block::*;
 use core::arch::x86_64::*;
 use core::ops::Range;
 
 /// Weight rows per tile (fixed: the lane shuffles below are written out for four rows).
-const ROWS: usize = 4;
+pub(super) const ROWS: usize = 4;
 /// Tokens per register tile.
 const TOKS: usize = 2;
 /// Most blocks per row the scratch holds (20480 columns); longer rows return `false`.
@@ -44,13 +46,13 @@ pub(super) const MAX_NB: usize = 640;
 /// One decoded block of the four rows of a tile.
 #[derive(Clone, Copy)]
 #[repr(C, align(32))]
-struct Quads([[i8; 32]; ROWS]);
+pub(super) struct Quads(pub(super) [[i8; 32]; ROWS]);
 
 /// The decoded weights of one row tile: quants, scales and (Q4_1) mins per block.
-struct Tile {
-    q: [Quads; MAX_NB],
-    d: [[f32; ROWS]; MAX_NB],
-    m: [[f32; ROWS]; MAX_NB],
+pub(super) struct Tile {
+    pub(super) q: [Quads; MAX_NB],
+    pub(super) d: [[f32; ROWS]; MAX_NB],
+    pub(super) m: [[f32; ROWS]; MAX_NB],
 }
 
 /// Store 32 bytes (no alignment needed).
@@ -62,15 +64,15 @@ fn store32(p: &mut [i8; 32], v: __m256i) {
 }
 
 /// How one format enters the kernel.
-struct Format<DEC, AD> {
+pub(super) struct Format<DEC, AD> {
     /// Weight block → (32 quant bytes in element order, scale, min).
-    dec: DEC,
+    pub(super) dec: DEC,
     /// Activation block → (scale, `s` of Q8_1 or 0).
-    ad: AD,
+    pub(super) ad: AD,
 }
 
 /// Activation quants of a block.
-trait ActQs {
+pub(super) trait ActQs {
     fn qs(&self) -> &[i8; 32];
 }
 impl ActQs for BlockQ8_0 {
@@ -91,11 +93,13 @@ impl ActQs for BlockQ8_1 {
 /// are stored: `-1` signed (sign trick), `0` unsigned (`maddubs` directly), `k > 0` unsigned
 /// with an offset of `2^k` (the value is `u - 2^k`: `Σ u·a − 2^k Σa`, also exact).
 /// `MIN`: add the min chain.
+/// `T` tokens go through the register tile at once, `dot` = `tile_dot` (or another back
+/// end's kernel of the same order): the `T` groups' results do not depend on `T`.
 /// Returns `false` (nothing written) if a row has more than [`MAX_NB`] blocks.
 #[inline]
 #[target_feature(enable = "avx2,fma,f16c")]
 #[allow(clippy::too_many_arguments)]
-fn gemm<W, A: ActQs, DEC, AD, const OFF: i32, const MIN: bool>(
+pub(super) fn gemm<const T: usize, W, A: ActQs, DEC, AD, const MIN: bool>(
     f: Format<DEC, AD>,
     w: &[W],
     nb: usize,
@@ -104,6 +108,7 @@ fn gemm<W, A: ActQs, DEC, AD, const OFF: i32, const MIN: bool>(
     n_tok: usize,
     out: &mut [f32],
     out_stride: usize,
+    dot: impl Fn(&AD, &Tile, usize, [&[A]; T]) -> ([[__m256; ROWS]; T], [[f32; ROWS]; T]),
 ) -> bool
 where
     DEC: Fn(&W) -> (__m256i, f32, f32),
@@ -134,47 +139,47 @@ where
         let n_rows = (rows.end - r0).min(ROWS);
         let mut t0 = 0;
         while t0 < n_tok {
-            let tt: [usize; TOKS] = core::array::from_fn(|j| (t0 + j).min(n_tok - 1));
-            let a: [&[A]; TOKS] = tt.map(|t| &acts[t * nb..(t + 1) * nb]);
-            let (acc, mins) = tile_dot::<A, AD, OFF, MIN>(&f.ad, &tile, nb, a);
-            for j in 0..(n_tok - t0).min(TOKS) {
+            let tt: [usize; T] = core::array::from_fn(|j| (t0 + j).min(n_tok - 1));
+            let a: [&[A]; T] = tt.map(|t| &acts[t * nb..(t + 1) * nb]);
+            let (acc, mins) = dot(&f.ad, &tile, nb, a);
+            for j in 0..(n_tok - t0).min(T) {
                 let o = &mut out[(t0 + j) * out_stride + (r0 - rows.start)..][..n_rows];
                 for (i, o) in o.iter_mut().enumerate() {
                     let s = hsum_ps(acc[j][i]);
                     *o = if MIN { s + mins[j][i] } else { s };
                 }
             }
-            t0 += TOKS;
+            t0 += T;
         }
         r0 += ROWS;
     }
     true
 }
 
-/// The `ROWS × TOKS` accumulators of one decoded tile against `TOKS` token rows.
+/// The `ROWS × T` accumulators of one decoded tile against `T` token rows.
 #[inline]
 #[target_feature(enable = "avx2,fma,f16c")]
-fn tile_dot<A: ActQs, AD, const OFF: i32, const MIN: bool>(
+fn tile_dot<A: ActQs, AD, const OFF: i32, const MIN: bool, const T: usize>(
     ad: &AD,
     tile: &Tile,
     nb: usize,
-    a: [&[A]; TOKS],
-) -> ([[__m256; ROWS]; TOKS], [[f32; ROWS]; TOKS])
+    a: [&[A]; T],
+) -> ([[__m256; ROWS]; T], [[f32; ROWS]; T])
 where
     AD: Fn(&A) -> (f32, f32),
 {
-    let mut acc = [[_mm256_setzero_ps(); ROWS]; TOKS];
-    let mut mins = [_mm_setzero_ps(); TOKS];
+    let mut acc = [[_mm256_setzero_ps(); ROWS]; T];
+    let mut mins = [_mm_setzero_ps(); T];
     let ones = _mm256_set1_epi16(1);
     let a = a.map(|a| &a[..nb]);
     let (q, d, m) = (&tile.q[..nb], &tile.d[..nb], &tile.m[..nb]);
     for l in 0..nb {
         // SAFETY: `d[l]` is 4 readable f32; `loadu` needs no alignment.
         let dw = unsafe { _mm_loadu_ps(d[l].as_ptr()) };
-        let mut y = [_mm256_setzero_si256(); TOKS];
-        let mut ys = [_mm256_setzero_si256(); TOKS];
-        let mut dd = [_mm256_setzero_ps(); TOKS];
-        for j in 0..TOKS {
+        let mut y = [_mm256_setzero_si256(); T];
+        let mut ys = [_mm256_setzero_si256(); T];
+        let mut dd = [_mm256_setzero_ps(); T];
+        for j in 0..T {
             let b = &a[j][l];
             let (da, sa) = ad(b);
             y[j] = load32(b.qs());
@@ -196,7 +201,7 @@ where
             ($i:literal, $imm:literal) => {{
                 let x = load32(&q[l].0[$i]);
                 let ux = if OFF < 0 { _mm256_sign_epi8(x, x) } else { x };
-                for j in 0..TOKS {
+                for j in 0..T {
                     let sy = if OFF < 0 {
                         _mm256_sign_epi8(y[j], x)
                     } else {
@@ -216,7 +221,7 @@ where
         row!(2, 0xAA);
         row!(3, 0xFF);
     }
-    let mut mo = [[0f32; ROWS]; TOKS];
+    let mut mo = [[0f32; ROWS]; T];
     if MIN {
         for (o, v) in mo.iter_mut().zip(mins) {
             // SAFETY: `o` is 4 writable f32.
@@ -226,14 +231,68 @@ where
     (acc, mo)
 }
 
+/// The four 32-element formats' batch kernels, for one back end: `$feat` its target
+/// features, `$t` tokens per register tile, `$dot` its `tile_dot` (same order as
+/// [`tile_dot`]); the functions are named `$q4_0`, `$q5_0`, `$q8_0`, `$q4_1`.
+macro_rules! entries {
+    ($feat:literal, $t:expr, $dot:ident; $q4_0:ident, $q5_0:ident, $q8_0:ident, $q4_1:ident) => {
+        entry!(
+            /// Q4_0 × Q8_0, tinyBLAS order.
+            $q4_0, $feat, $t, $dot,
+            BlockQ4_0,
+            BlockQ8_0,
+            3,
+            false,
+            |x: &BlockQ4_0| (nibbles32(&x.qs), f16(x.d), 0.0),
+            |y: &BlockQ8_0| (f16_lut(y.d), 0.0)
+        );
+        entry!(
+            /// Q5_0 × Q8_0, tinyBLAS order.
+            $q5_0, $feat, $t, $dot,
+            BlockQ5_0,
+            BlockQ8_0,
+            4,
+            false,
+            |x: &BlockQ5_0| {
+                let h = bits_to_bytes(u32::from_le_bytes(x.qh));
+                let hi = _mm256_and_si256(h, _mm256_set1_epi8(0x10));
+                (_mm256_or_si256(nibbles32(&x.qs), hi), f16(x.d), 0.0)
+            },
+            |y: &BlockQ8_0| (f16_lut(y.d), 0.0)
+        );
+        entry!(
+            /// Q8_0 × Q8_0, tinyBLAS order.
+            $q8_0, $feat, $t, $dot,
+            BlockQ8_0,
+            BlockQ8_0,
+            -1,
+            false,
+            |x: &BlockQ8_0| (load32(&x.qs), f16(x.d), 0.0),
+            |y: &BlockQ8_0| (f16_lut(y.d), 0.0)
+        );
+        entry!(
+            /// Q4_1 × Q8_1, the order of ggml's AVX2 `vec_dot` (which its batch path loops
+            /// over).
+            $q4_1, $feat, $t, $dot,
+            BlockQ4_1,
+            BlockQ8_1,
+            0,
+            true,
+            |x: &BlockQ4_1| (nibbles32(&x.qs), f16(x.d), f16(x.m)),
+            |y: &BlockQ8_1| (f16_lut(y.d), f16_lut(y.s))
+        );
+    };
+}
+
 macro_rules! entry {
-    ($(#[$doc:meta])* $name:ident, $W:ty, $A:ty, $off:literal, $min:literal, $dec:expr, $ad:expr) => {
+    ($(#[$doc:meta])* $name:ident, $feat:literal, $t:expr, $dot:ident, $W:ty, $A:ty,
+     $off:literal, $min:literal, $dec:expr, $ad:expr) => {
         $(#[$doc])*
         /// `w`: `rows.end × nb` blocks (at least); `acts`: `n_tok × nb` blocks; `out`: see
         /// `Kernels::matmul`. Returns `false` (nothing written) if `nb > MAX_NB`.
-        #[target_feature(enable = "avx2,fma,f16c")]
+        #[target_feature(enable = $feat)]
         #[allow(clippy::too_many_arguments)]
-        pub(super) fn $name(
+        pub(crate) fn $name(
             w: &[$W],
             nb: usize,
             rows: Range<usize>,
@@ -246,58 +305,83 @@ macro_rules! entry {
                 dec: $dec,
                 ad: $ad,
             };
-            gemm::<$W, $A, _, _, $off, $min>(f, w, nb, rows, acts, n_tok, out, out_stride)
+            gemm::<{ $t }, $W, $A, _, _, $min>(
+                f,
+                w,
+                nb,
+                rows,
+                acts,
+                n_tok,
+                out,
+                out_stride,
+                |ad, tile, nb, a| $dot::<$A, _, $off, $min, { $t }>(ad, tile, nb, a),
+            )
         }
     };
 }
 
-entry!(
-    /// Q4_0 × Q8_0, tinyBLAS order.
-    gemm_q4_0,
-    BlockQ4_0,
-    BlockQ8_0,
-    3,
-    false,
-    |x: &BlockQ4_0| (nibbles32(&x.qs), f16(x.d), 0.0),
-    |y: &BlockQ8_0| (f16_lut(y.d), 0.0)
-);
+entries!("avx2,fma,f16c", TOKS, tile_dot; gemm_q4_0, gemm_q5_0, gemm_q8_0, gemm_q4_1);
 
-entry!(
-    /// Q5_0 × Q8_0, tinyBLAS order.
-    gemm_q5_0,
-    BlockQ5_0,
-    BlockQ8_0,
-    4,
-    false,
-    |x: &BlockQ5_0| {
-        let h = bits_to_bytes(u32::from_le_bytes(x.qh));
-        let hi = _mm256_and_si256(h, _mm256_set1_epi8(0x10));
-        (_mm256_or_si256(nibbles32(&x.qs), hi), f16(x.d), 0.0)
-    },
-    |y: &BlockQ8_0| (f16_lut(y.d), 0.0)
-);
+#[cfg(bague_avx512)]
+#[allow(clippy::incompatible_msrv)]
+mod vnni {
+    use super::*;
+    entries!(
+        "avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni",
+        Q0_TOKS,
+        tile_dot_q0;
+        vnni_gemm_q4_0, vnni_gemm_q5_0, vnni_gemm_q8_0, vnni_gemm_q4_1
+    );
+}
+#[cfg(bague_avx512)]
+pub(super) use vnni::{vnni_gemm_q4_0, vnni_gemm_q4_1, vnni_gemm_q5_0, vnni_gemm_q8_0};
 
-entry!(
-    /// Q8_0 × Q8_0, tinyBLAS order.
-    gemm_q8_0,
-    BlockQ8_0,
-    BlockQ8_0,
-    -1,
-    false,
-    |x: &BlockQ8_0| (load32(&x.qs), f16(x.d), 0.0),
-    |y: &BlockQ8_0| (f16_lut(y.d), 0.0)
-);
+/// The batch kernel llama.cpp's x86 `mul_mat` runs for a matrix of weight type `wt` and
+/// `n_rows` rows in a batch of `batch` tokens (≥ 2), where this crate has it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Path {
+    /// Repacked 8×8 Q4_0 (`gemm_q4_0_r`).
+    Q4_0Repacked,
+    /// tinyBLAS Q4_0.
+    Q4_0,
+    /// tinyBLAS Q5_0.
+    Q5_0,
+    /// tinyBLAS Q8_0.
+    Q8_0,
+    /// `vec_dot` loop, Q4_1.
+    Q4_1,
+    /// Repacked 8×8 Q4_K.
+    Q4K,
+    /// Tiled Q6_K.
+    Q6K,
+}
 
-entry!(
-    /// Q4_1 × Q8_1, the order of ggml's AVX2 `vec_dot` (which its batch path loops over).
-    gemm_q4_1,
-    BlockQ4_1,
-    BlockQ8_1,
-    0,
-    true,
-    |x: &BlockQ4_1| (nibbles32(&x.qs), f16(x.d), f16(x.m)),
-    |y: &BlockQ8_1| (f16_lut(y.d), f16_lut(y.s))
-);
+/// Which [`Path`] a batch takes, and the blocks per row (`None`: no batch kernel here).
+pub(super) fn path(
+    wt: crate::GgmlType,
+    w: &[u8],
+    n_cols: usize,
+    batch: usize,
+) -> Option<(Path, usize)> {
+    use crate::GgmlType as T;
+    let nb = n_cols / wt.block_size();
+    let rb = wt.block_bytes() * nb;
+    let n_rows = w.len().checked_div(rb).unwrap_or(0);
+    let p = match wt {
+        // llama.cpp repacks Q4_0 tensors of 8k rows (8×8 gemm/gemv), else tinyBLAS
+        T::Q4_0 if n_rows % 8 == 0 => Path::Q4_0Repacked,
+        T::Q4_0 => Path::Q4_0,
+        T::Q5_0 => Path::Q5_0,
+        T::Q8_0 => Path::Q8_0,
+        T::Q4_1 => Path::Q4_1,
+        // llama.cpp repacks Q4_K tensors of 8k rows (else: its "tiled" path, not here)
+        T::Q4_K if n_rows % 8 == 0 => Path::Q4K,
+        // Q6_K: ggml's tiled kernel from eight tokens on, else its vec_dot loop (not here)
+        T::Q6_K if batch >= 8 => Path::Q6K,
+        _ => return None,
+    };
+    Some((p, nb))
+}
 
 /// Byte-level entry for `Isa::gemm` (lengths already checked by `Kernels::matmul`; `w` is the
 /// whole matrix, whose row count decides llama.cpp's path, as does the size of the whole
@@ -316,10 +400,9 @@ pub(super) fn gemm_bytes(
     out_stride: usize,
     batch: usize,
 ) -> bool {
-    use crate::GgmlType as T;
-    let nb = n_cols / wt.block_size();
-    let rb = wt.block_bytes() * nb;
-    let n_rows = w.len().checked_div(rb).unwrap_or(0);
+    let Some((p, nb)) = path(wt, w, n_cols, batch) else {
+        return false;
+    };
     macro_rules! go {
         ($f:ident) => {{
             let (Ok(w), Ok(a)) = (bytemuck::try_cast_slice(w), bytemuck::try_cast_slice(acts))
@@ -330,17 +413,13 @@ pub(super) fn gemm_bytes(
             unsafe { $f(w, nb, rows, a, n_tok, out, out_stride) }
         }};
     }
-    match wt {
-        // llama.cpp repacks Q4_0 tensors of 8k rows (8×8 gemm/gemv), else tinyBLAS
-        T::Q4_0 if n_rows % 8 == 0 => go!(gemm_q4_0_repacked),
-        T::Q4_0 => go!(gemm_q4_0),
-        T::Q5_0 => go!(gemm_q5_0),
-        T::Q8_0 => go!(gemm_q8_0),
-        T::Q4_1 => go!(gemm_q4_1),
-        // llama.cpp repacks Q4_K tensors of 8k rows (else: its "tiled" path, not here)
-        T::Q4_K if n_rows % 8 == 0 => go!(gemm_q4_k),
-        // Q6_K: ggml's tiled kernel from eight tokens on, else its vec_dot loop (not here)
-        T::Q6_K if batch >= 8 => go!(gemm_q6_k),
-        _ => false,
+    match p {
+        Path::Q4_0Repacked => go!(gemm_q4_0_repacked),
+        Path::Q4_0 => go!(gemm_q4_0),
+        Path::Q5_0 => go!(gemm_q5_0),
+        Path::Q8_0 => go!(gemm_q8_0),
+        Path::Q4_1 => go!(gemm_q4_1),
+        Path::Q4K => go!(gemm_q4_k),
+        Path::Q6K => go!(gemm_q6_k),
     }
 }

@@ -22,14 +22,14 @@ pub(super) const MAX_NB: usize = 640;
 /// One block of eight rows, lane-per-row.
 #[derive(Clone, Copy)]
 #[repr(C, align(32))]
-struct Blk {
+pub(super) struct Blk {
     /// `q[v]`: nibbles of elements `4v..4v + 4` of rows 0..8 (row `r` in bytes `4r..4r + 4`).
-    q: [[u8; 32]; 8],
+    pub(super) q: [[u8; 32]; 8],
     /// Scales of the eight rows.
-    d: [f32; ROWS],
+    pub(super) d: [f32; ROWS],
 }
 
-const BLK_ZERO: Blk = Blk {
+pub(super) const BLK_ZERO: Blk = Blk {
     q: [[0; 32]; 8],
     d: [0.0; ROWS],
 };
@@ -37,7 +37,7 @@ const BLK_ZERO: Blk = Blk {
 /// Decode block `x` of tile row `r` into `s`.
 #[inline]
 #[target_feature(enable = "avx2,fma,f16c")]
-fn decode(s: &mut Blk, r: usize, x: &BlockQ4_0) {
+pub(super) fn decode(s: &mut Blk, r: usize, x: &BlockQ4_0) {
     s.d[r] = f16(x.d);
     // elements 0..16 are the low nibbles, 16..32 the high ones
     for k in 0..4 {
@@ -51,7 +51,7 @@ fn decode(s: &mut Blk, r: usize, x: &BlockQ4_0) {
 /// `8 · Σ` of a block's 32 activation quants, in every lane.
 #[inline]
 #[target_feature(enable = "avx2,fma,f16c")]
-fn sum8(y: &BlockQ8_0) -> __m256i {
+pub(super) fn sum8(y: &BlockQ8_0) -> __m256i {
     let s = _mm256_madd_epi16(
         _mm256_maddubs_epi16(_mm256_set1_epi8(1), load32(&y.qs)),
         _mm256_set1_epi16(1),

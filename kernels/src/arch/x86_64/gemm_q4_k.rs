@@ -33,19 +33,19 @@ pub(super) const MAX_NB: usize = 80;
 /// One super-block of eight rows, lane-per-row.
 #[derive(Clone, Copy)]
 #[repr(C, align(32))]
-struct Sb {
+pub(super) struct Sb {
     /// `q[v]`: elements `4v..4v + 4` of rows 0..8 (row `r` in bytes `4r..4r + 4`).
-    q: [[u8; 32]; 64],
+    pub(super) q: [[u8; 32]; 64],
     /// Sub-block `j`'s scale of row `r` in both i16 of lane `r`.
-    sc: [[i16; 16]; 8],
+    pub(super) sc: [[i16; 16]; 8],
     /// Pair `p`: (`m_2p`, `m_2p+1`) of row `r` in lane `r`.
-    mn: [[i16; 16]; 4],
+    pub(super) mn: [[i16; 16]; 4],
     /// `d` and `dmin` of the eight rows.
-    d: [f32; ROWS],
-    dmin: [f32; ROWS],
+    pub(super) d: [f32; ROWS],
+    pub(super) dmin: [f32; ROWS],
 }
 
-const SB_ZERO: Sb = Sb {
+pub(super) const SB_ZERO: Sb = Sb {
     q: [[0; 32]; 64],
     sc: [[0; 16]; 8],
     mn: [[0; 16]; 4],
@@ -55,20 +55,20 @@ const SB_ZERO: Sb = Sb {
 
 #[inline]
 #[target_feature(enable = "avx2,fma,f16c")]
-fn load_i16x16(p: &[i16; 16]) -> __m256i {
+pub(super) fn load_i16x16(p: &[i16; 16]) -> __m256i {
     load32(p)
 }
 
 #[inline]
 #[target_feature(enable = "avx2,fma,f16c")]
-fn load_f32x8(p: &[f32; 8]) -> __m256 {
+pub(super) fn load_f32x8(p: &[f32; 8]) -> __m256 {
     load_ps(p)
 }
 
 /// Four activation bytes `qs[i..i + 4]` in every lane.
 #[inline]
 #[target_feature(enable = "avx2,fma,f16c")]
-fn bcast4(qs: &[i8; QK_K], i: usize) -> __m256i {
+pub(super) fn bcast4(qs: &[i8; QK_K], i: usize) -> __m256i {
     let b = &qs[i..i + 4];
     _mm256_set1_epi32(i32::from_le_bytes([
         b[0] as u8, b[1] as u8, b[2] as u8, b[3] as u8,
@@ -79,7 +79,7 @@ fn bcast4(qs: &[i8; QK_K], i: usize) -> __m256i {
 /// every lane.
 #[inline]
 #[target_feature(enable = "avx2,fma,f16c")]
-fn bsum_pair(y: &BlockQ8K, p: usize) -> __m256i {
+pub(super) fn bsum_pair(y: &BlockQ8K, p: usize) -> __m256i {
     let s = |g: usize| i16::from_le_bytes(y.bsums[g]);
     let a = s(4 * p).wrapping_add(s(4 * p + 1)) as u16 as u32;
     let b = s(4 * p + 2).wrapping_add(s(4 * p + 3)) as u16 as u32;
@@ -89,7 +89,7 @@ fn bsum_pair(y: &BlockQ8K, p: usize) -> __m256i {
 /// Decode super-block `x` of tile row `r` into `s`.
 #[inline]
 #[target_feature(enable = "avx2,fma,f16c")]
-fn decode(s: &mut Sb, r: usize, x: &BlockQ4K) {
+pub(super) fn decode(s: &mut Sb, r: usize, x: &BlockQ4K) {
     let (sc, m) = scales_mins_k4(&x.scales);
     for j in 0..8 {
         s.sc[j][2 * r] = sc[j] as i16;

@@ -24,18 +24,18 @@ pub(super) const MAX_NB: usize = 80;
 /// One super-block of eight rows, lane-per-row.
 #[derive(Clone, Copy)]
 #[repr(C, align(32))]
-struct Sb {
+pub(super) struct Sb {
     /// `q[v]`: quants (0..64) of elements `4v..4v + 4` of rows 0..8 (row `r` in bytes `4r..4r + 4`).
-    q: [[u8; 32]; 64],
+    pub(super) q: [[u8; 32]; 64],
     /// Sub-block `j`'s scale of row `r` in both i16 of lane `r`.
-    sc: [[i16; 16]; 16],
+    pub(super) sc: [[i16; 16]; 16],
     /// Pair `p`: (`sc_2p`, `sc_2p+1`) of row `r` in lane `r`.
-    scp: [[i16; 16]; 8],
+    pub(super) scp: [[i16; 16]; 8],
     /// `d` of the eight rows.
-    d: [f32; ROWS],
+    pub(super) d: [f32; ROWS],
 }
 
-const SB_ZERO: Sb = Sb {
+pub(super) const SB_ZERO: Sb = Sb {
     q: [[0; 32]; 64],
     sc: [[0; 16]; 16],
     scp: [[0; 16]; 8],
@@ -45,7 +45,7 @@ const SB_ZERO: Sb = Sb {
 /// Decode super-block `x` of tile row `r` into `s`.
 #[inline]
 #[target_feature(enable = "avx2,fma,f16c")]
-fn decode(s: &mut Sb, r: usize, x: &BlockQ6K) {
+pub(super) fn decode(s: &mut Sb, r: usize, x: &BlockQ6K) {
     for j in 0..16 {
         let v = x.scales[j] as i16;
         s.sc[j][2 * r] = v;
@@ -73,7 +73,7 @@ fn decode(s: &mut Sb, r: usize, x: &BlockQ6K) {
 /// Four activation bytes `qs[i..i + 4]` in every lane.
 #[inline]
 #[target_feature(enable = "avx2,fma,f16c")]
-fn bcast4(qs: &[i8; QK_K], i: usize) -> __m256i {
+pub(super) fn bcast4(qs: &[i8; QK_K], i: usize) -> __m256i {
     let b = &qs[i..i + 4];
     _mm256_set1_epi32(i32::from_le_bytes([
         b[0] as u8, b[1] as u8, b[2] as u8, b[3] as u8,
@@ -83,7 +83,7 @@ fn bcast4(qs: &[i8; QK_K], i: usize) -> __m256i {
 /// `32 · Σ_j sc_j · bsum_j` for the eight rows of `s` and the token block `y`.
 #[inline]
 #[target_feature(enable = "avx2,fma,f16c")]
-fn bias(s: &Sb, y: &BlockQ8K) -> __m256i {
+pub(super) fn bias(s: &Sb, y: &BlockQ8K) -> __m256i {
     let mut b = _mm256_setzero_si256();
     for p in 0..8 {
         let pair = u32::from_le_bytes([

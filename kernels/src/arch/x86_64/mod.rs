@@ -1,4 +1,5 @@
-//! x86-64 back end: AVX2 + FMA + F16C (Haswell and later, Zen and later).
+//! x86-64 back ends: AVX2 + FMA + F16C (Haswell and later, Zen and later), and AVX-512
+//! F/BW/VL + VNNI on top of it ([`Avx512Vnni`], `avx512.rs`: the same bits).
 //!
 //! [`Avx2Fma`] is the capability token. Kernels live in one file per format family; each is
 //! an `unsafe fn` with `#[target_feature(enable = "avx2,fma,f16c")]` whose only safety
@@ -9,6 +10,11 @@
 //! FMA and 8 lanes, so the result differs from the reference only by f32 rounding of the
 //! per-block terms (tests bound it; see `tests/common`).
 
+// AVX-512: only with a compiler that has its intrinsics (Rust ≥ 1.89, see build.rs); the
+// crate's MSRV is older, hence the lint allowance.
+#[cfg(bague_avx512)]
+#[allow(clippy::incompatible_msrv)]
+mod avx512;
 mod blocks32;
 mod elementwise;
 mod float;
@@ -28,6 +34,15 @@ mod q6_k;
 mod q8;
 mod util;
 mod vexp;
+#[cfg(bague_avx512)]
+#[allow(clippy::incompatible_msrv)]
+mod vnni_dot;
+#[cfg(bague_avx512)]
+#[allow(clippy::incompatible_msrv)]
+mod vnni_gemm;
+
+#[cfg(bague_avx512)]
+pub use avx512::Avx512Vnni;
 
 use super::Isa;
 use crate::block::*;
@@ -128,5 +143,6 @@ impl Isa for Avx2Fma {
         add(x: &mut [f32], y: &[F32]) => elementwise::add;
         axpy(y: &mut [f32], a: f32, x: &[f32]) => elementwise::axpy;
         dequantize_q8_0(x: &[BlockQ8_0], out: &mut [f32]) => elementwise::dequantize_q8_0;
+        weighted_sum_q8_0(y: &mut [f32], p: &[f32], rows: &[BlockQ8_0], stride: usize) => elementwise::weighted_sum_q8_0;
     }
 }

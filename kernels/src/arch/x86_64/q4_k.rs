@@ -55,7 +55,7 @@ fn vec_dot_q4_k_n<const N: usize>(w: &[BlockQ4K], a: [&[BlockQ8K]; N]) -> [f32; 
 /// the unpacked scale bytes (`unpack_k4_scales`).
 #[inline]
 #[target_feature(enable = "avx2,fma,f16c")]
-fn scales_mins16(u8s: &[u8; 16]) -> (__m256i, __m128i) {
+pub(super) fn scales_mins16(u8s: &[u8; 16]) -> (__m256i, __m128i) {
     let u = load16(u8s);
     let sc = _mm_cvtepu8_epi16(u);
     let dup = _mm256_inserti128_si256(
@@ -69,7 +69,7 @@ fn scales_mins16(u8s: &[u8; 16]) -> (__m256i, __m128i) {
 /// Scale `k` in all 16 i16 lanes (one dword permute instead of a scalar move + broadcast).
 #[inline]
 #[target_feature(enable = "avx2,fma,f16c")]
-fn bcast_scale(dup: __m256i, k: usize) -> __m256i {
+pub(super) fn bcast_scale(dup: __m256i, k: usize) -> __m256i {
     _mm256_permutevar8x32_epi32(dup, _mm256_set1_epi32(k as i32))
 }
 
@@ -139,7 +139,7 @@ pub(super) fn matvec_q4_k(w: &[BlockQ4K], nb: usize, a: &[BlockQ8K], out: &mut [
 /// three runs), two rows side by side 0.97–1.01×: as for Q6_K ([`super::q6_k`]), rows of
 /// whole super-blocks are long, and one stream with a software lookahead feeds the kernel
 /// better than two short ones.
-const Q4_K_AHEAD: usize = 8;
+pub(super) const Q4_K_AHEAD: usize = 8;
 
 /// Q4_K · four Q8_K rows.
 #[target_feature(enable = "avx2,fma,f16c")]

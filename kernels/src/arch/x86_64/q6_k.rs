@@ -73,7 +73,7 @@ fn vec_dot_q6_k_n<const N: usize>(w: &[BlockQ6K], a: [&[BlockQ8K]; N]) -> [f32; 
 /// duplicated i16 pairs (`unpacklo/hi_epi16(s16, s16)`, made once per super-block).
 #[inline]
 #[target_feature(enable = "avx2,fma,f16c")]
-fn pair_scales_dup(dup: [__m256i; 2], p: usize) -> __m256i {
+pub(super) fn pair_scales_dup(dup: [__m256i; 2], p: usize) -> __m256i {
     let (g0, g1) = (2 * p, 2 * p + 1);
     // group g sits in dup[(g / 4) % 2], dword (g % 4) + 4 * (g / 8)
     let src = dup[(g0 / 4) % 2];
@@ -161,7 +161,7 @@ pub(super) fn vec_dot_q6_k(w: &[BlockQ6K], a: &[BlockQ8K]) -> f32 {
 /// the matrix apart (two long streams) 1.05–1.10×: the kernel waits on the weights more
 /// than on arithmetic, and rows of a few KiB read side by side are short streams that the
 /// hardware prefetcher keeps losing. Lookaheads of 2, 4 and 16 measured within noise of 8.
-const Q6_K_AHEAD: usize = 8;
+pub(super) const Q6_K_AHEAD: usize = 8;
 
 /// `out[r]` = row `r` of `w` (rows of `nb` super-blocks) · `a`, one row at a time (see
 /// [`Q6_K_AHEAD`]); each row's bits equal [`vec_dot_q6_k`]'s.

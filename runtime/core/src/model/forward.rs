@@ -697,7 +697,7 @@ fn attention_q8(
         s.att_stride,
         &|task, out, scratch| {
             let (scores, rest) = scratch.split_at_mut(n_ctx);
-            let (rest, vrow) = rest.split_at_mut(rest.len() - hd);
+            let (rest, _) = rest.split_at_mut(rest.len() - hd);
             let q8: &mut [u8] = bytemuck::cast_slice_mut(rest);
             let q8 = &mut q8[..bh * 34];
             for (kk, o) in out.chunks_exact_mut(hd).enumerate() {
@@ -713,13 +713,9 @@ fn attention_q8(
                 let keys: &[u8] = bytemuck::cast_slice(&k_cache[kvh * bh..]);
                 k.matvec_strided(GgmlType::Q8_0, keys, hd, bkv * 34, q8, scores)?;
                 k.softmax_masked(scores, scale, n_kv);
-                // o = Σ_j p_j · V[j][kvh]
-                o.fill(0.0);
-                for (j, &p) in scores.iter().enumerate() {
-                    let off = j * bkv + kvh * bh;
-                    k.dequantize_q8_0_row(bytemuck::cast_slice(&v_cache[off..off + bh]), vrow)?;
-                    k.axpy(o, p, vrow)?;
-                }
+                // o = Σ_j p_j · V[j][kvh] (rows kv_dim / 32 blocks apart), one kernel call
+                let vals: &[u8] = bytemuck::cast_slice(&v_cache[kvh * bh..]);
+                k.weighted_sum_q8_0(o, scores, vals, bkv * 34)?;
             }
             Ok(())
         },

@@ -82,7 +82,10 @@ fn run(args: Args) -> Result<(), BoxError> {
     let path = resolve(&args.bench.model)?;
     let name = bench::model_name(&path);
     let spec = args.bench.spec()?;
-    let n_batch = spec.n_prompt.clamp(1, spec.n_ctx());
+    if spec.kv_type != bague::model::KvType::F16 {
+        return Err("--cache-type: llama.cpp is measured with an f16 KV cache only".into());
+    }
+    let n_batch = spec.n_batch();
     let p = path.display();
 
     if let Some(engine) = &args.rss_probe {
