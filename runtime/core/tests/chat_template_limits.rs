@@ -78,8 +78,14 @@ fn real_sized_output_is_fine() {
 fn widths_that_would_allocate_without_bound_are_refused() {
     refused("{{ 'x'|indent(1000000000000) }}", "indent width");
     refused("{{ 'x'|indent(width=1000000000000) }}", "indent width");
-    refused("{{ 'a\nb'|indent(4000) * 1 }}{{ ('a\n' * 10000)|indent(4000) }}", "exceed");
-    refused("{{ messages|tojson(indent=1000000000000) }}", "tojson indent");
+    refused(
+        "{{ 'a\nb'|indent(4000) * 1 }}{{ ('a\n' * 10000)|indent(4000) }}",
+        "exceed",
+    );
+    refused(
+        "{{ messages|tojson(indent=1000000000000) }}",
+        "tojson indent",
+    );
     refused("{{ messages|tojson(1000000000000) }}", "tojson indent");
     refused("{{ '%1000000000000d'|format(1) }}", "format width");
     refused("{{ '%.1000000000000f'|format(1.5) }}", "format width");

@@ -290,7 +290,10 @@ fn check_format_widths(f: &str, args: &[Value]) -> Result<(), Error> {
             }
             b'{' => {
                 // A replacement field: every digit run after its ':' is a width/precision.
-                let end = b[i..].iter().position(|&c| c == b'}').map_or(b.len(), |p| i + p);
+                let end = b[i..]
+                    .iter()
+                    .position(|&c| c == b'}')
+                    .map_or(b.len(), |p| i + p);
                 if let Some(colon) = b[i..end].iter().position(|&c| c == b':') {
                     let mut j = i + colon + 1;
                     while j < end {
