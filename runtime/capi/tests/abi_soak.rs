@@ -147,10 +147,8 @@ fn one_session(m: &Model, rng: &mut Rng, steps_left: u64, c: &mut Counts) {
                 canceller = Some(std::thread::spawn(move || {
                     std::thread::sleep(std::time::Duration::from_micros(delay));
                     // SAFETY: the session outlives this thread (joined before its free).
-                    assert_eq!(
-                        unsafe { bague_cancel(sp as *const bague_session) },
-                        BAGUE_OK
-                    );
+                    let status = unsafe { bague_cancel(sp as *const bague_session) };
+                    assert_eq!(status, BAGUE_OK);
                 }));
             }
             5 => {
@@ -276,10 +274,8 @@ fn soak(n_sessions: u64, n_steps: u64) {
     };
     let mut plan = std::mem::MaybeUninit::uninit();
     // SAFETY: live model, valid options, writable out.
-    assert_eq!(
-        unsafe { bague_model_plan_memory(m.0, &opts, plan.as_mut_ptr()) },
-        BAGUE_OK
-    );
+    let status = unsafe { bague_model_plan_memory(m.0, &opts, plan.as_mut_ptr()) };
+    assert_eq!(status, BAGUE_OK);
     // SAFETY: written on OK.
     let heap = unsafe { plan.assume_init() }.heap_bytes;
     assert!(
