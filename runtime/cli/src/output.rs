@@ -3,19 +3,46 @@
 //! generation, peak memory, and the Ctrl-C flag.
 
 use std::io::{IsTerminal, Write};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
 
 use anyhow::{Context, Result};
 use bague::generate::{Outcome, Piece, Sink};
 use std::ops::ControlFlow;
 
-/// The cancel flag, raised by Ctrl-C (installed once per process).
+/// The process's Ctrl-C flag (also `bague pull`'s, which may run before `run` or `chat`
+/// in the same process).
+static CTRL_C: OnceLock<Arc<AtomicBool>> = OnceLock::new();
+/// Set by `bague chat`: while this is false (no answer being generated), Ctrl-C exits.
+static EXIT_UNLESS: OnceLock<Arc<AtomicBool>> = OnceLock::new();
+
+/// The cancel flag, raised by Ctrl-C. The handler is installed on the first call; later
+/// calls return the same flag (a process has one handler).
 pub fn ctrl_c_flag() -> Result<Arc<AtomicBool>> {
+    if let Some(f) = CTRL_C.get() {
+        return Ok(f.clone());
+    }
     let flag = Arc::new(AtomicBool::new(false));
     let f = flag.clone();
-    ctrlc::set_handler(move || f.store(true, Ordering::Relaxed))
-        .context("cannot install the Ctrl-C handler")?;
+    ctrlc::set_handler(move || {
+        if EXIT_UNLESS
+            .get()
+            .is_some_and(|busy| !busy.load(Ordering::Relaxed))
+        {
+            eprintln!();
+            std::process::exit(130);
+        }
+        f.store(true, Ordering::Relaxed);
+    })
+    .context("cannot install the Ctrl-C handler")?;
+    Ok(CTRL_C.get_or_init(|| flag).clone())
+}
+
+/// From now on Ctrl-C exits the process (status 130) whenever `busy` is false, and raises
+/// the flag of [`ctrl_c_flag`] otherwise (`bague chat`: stop the answer, or quit).
+pub fn ctrl_c_exits_unless(busy: Arc<AtomicBool>) -> Result<Arc<AtomicBool>> {
+    let flag = ctrl_c_flag()?;
+    let _ = EXIT_UNLESS.set(busy);
     Ok(flag)
 }
 

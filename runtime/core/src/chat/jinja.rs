@@ -18,12 +18,35 @@
 //! output is cut off with an error at [`MAX_OUTPUT_BYTES`] (written through a capped
 //! writer, never materialised beyond it); `range()` is capped at 100,000 items by minijinja.
 //! Real chat templates use a few thousand instructions per message.
+//!
+//! Single operations that build a string from a number are bounded before they allocate:
+//! minijinja caps `"x" * n` at 100 MB; `indent`, `tojson(indent=…)` and printf-style
+//! `format` / Python `str.format` widths and precisions are checked here (at most
+//! [`MAX_WIDTH`], and `indent`'s result at most [`MAX_OUTPUT_BYTES`]): without the check,
+//! `"x"|indent(10**12)` asks the allocator for a terabyte and aborts the process.
+//!
+//! # What is not bounded: intermediate strings built by concatenation
+//!
+//! `~` and `+` on strings allocate the sum of their operands with no limit that minijinja
+//! lets a host set (no hook per operator, no memory accounting; fuel counts one unit per
+//! instruction whatever the size). Each doubling (`{% set ns.s = ns.s ~ ns.s %}` in a loop,
+//! or an unrolled chain of `set`s, or a recursive macro) costs about 5 instructions, so
+//! 30 doublings of one byte (1 GiB) cost ~150 of the [`FUEL`]: the fuel cannot bound it,
+//! and lowering it would refuse real templates long before it helped. Measured (x86-64,
+//! `doubling_growth_is_not_bounded_by_fuel` prints it): 24 doublings reach 16 MiB in well
+//! under a second on a few hundred instructions. What the output cap catches is a string
+//! that is *printed*; one built and dropped, or measured with `|length`, is only bounded by
+//! memory, and an allocation failure aborts. A host that loads model files from untrusted
+//! sources should run under a memory limit (cgroup, `RLIMIT_AS`, a container), or render
+//! with the built-in renderer (`bague_model_options.builtin_template`, `--builtin-template`),
+//! which runs no template code.
 
 use std::string::String;
 use std::time::{SystemTime, UNIX_EPOCH};
 use std::vec::Vec;
 
-use minijinja::{Environment, Error, ErrorKind, Value};
+use minijinja::value::{Rest, ValueKind};
+use minijinja::{Environment, Error, ErrorKind, State, Value};
 
 use super::{ChatError, Message};
 
@@ -37,6 +60,9 @@ pub const FUEL: u64 = 20_000_000;
 pub const MAX_RECURSION: usize = 32;
 /// Largest rendered prompt (bytes): far past any context a session can hold.
 pub const MAX_OUTPUT_BYTES: usize = 16 << 20;
+/// Largest width, precision or indentation a filter or format string may ask for.
+/// Real templates use 2 or 4.
+pub const MAX_WIDTH: usize = 4096;
 
 /// A compiled chat template.
 #[derive(Debug)]
@@ -59,7 +85,15 @@ impl JinjaTemplate {
         env.set_trim_blocks(true);
         env.set_lstrip_blocks(true);
         env.set_keep_trailing_newline(false);
-        env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
+        env.set_unknown_method_callback(|state, value, method, args| {
+            if method == "format" {
+                if let Some(f) = value.as_str() {
+                    check_format_widths(f, args)?;
+                }
+            }
+            minijinja_contrib::pycompat::unknown_method_callback(state, value, method, args)
+        });
+        bound_builtin_filters(&mut env);
         env.add_function("raise_exception", raise_exception);
         env.add_function("strftime_now", |fmt: String| -> Result<String, Error> {
             Ok(strftime(&fmt, unix_now()))
@@ -158,6 +192,154 @@ impl std::io::Write for Capped {
     fn flush(&mut self) -> std::io::Result<()> {
         Ok(())
     }
+}
+
+/// Replaces the builtin filters that size a string by a number (`indent`, `tojson`,
+/// `format`) with checked versions that call the builtin when the numbers are sane.
+fn bound_builtin_filters(env: &mut Environment<'static>) {
+    let indent = Value::from_function(minijinja::filters::indent);
+    env.add_filter("indent", move |state: &State, args: Rest<Value>| {
+        let text = args.first().map(|v| v.to_string()).unwrap_or_default();
+        let width = args
+            .get(1)
+            .filter(|v| !v.is_kwargs())
+            .cloned()
+            .or_else(|| kwarg(&args, "width"))
+            .map_or(Ok(4), |w| number_arg(&w, "indent width"))?;
+        let lines = text.bytes().filter(|&b| b == b'\n').count() + 1;
+        let size = lines.saturating_mul(width).saturating_add(text.len());
+        if size > MAX_OUTPUT_BYTES {
+            return Err(too_big(format!(
+                "indent: {lines} lines indented by {width} would exceed {MAX_OUTPUT_BYTES} bytes"
+            )));
+        }
+        indent.call(state, &args)
+    });
+    let tojson = Value::from_function(minijinja::filters::tojson);
+    env.add_filter("tojson", move |state: &State, args: Rest<Value>| {
+        let width = args
+            .get(1)
+            .filter(|v| !v.is_kwargs())
+            .cloned()
+            .or_else(|| kwarg(&args, "indent"));
+        if let Some(w) = width.filter(|w| !matches!(w.kind(), ValueKind::Bool | ValueKind::None)) {
+            number_arg(&w, "tojson indent")?;
+        }
+        tojson.call(state, &args)
+    });
+    let format = Value::from_function(minijinja::filters::format);
+    env.add_filter("format", move |state: &State, args: Rest<Value>| {
+        if let Some(f) = args.first().and_then(|v| v.as_str()) {
+            check_format_widths(f, &args[1..])?;
+        }
+        format.call(state, &args)
+    });
+}
+
+/// Keyword argument `name` of a filter call (the trailing kwargs value), if given.
+fn kwarg(args: &[Value], name: &str) -> Option<Value> {
+    let kw = args.last().filter(|v| v.is_kwargs())?;
+    kw.get_attr(name).ok().filter(|v| !v.is_undefined())
+}
+
+/// A width-like number argument: an integer in `0..=MAX_WIDTH`.
+fn number_arg(v: &Value, what: &str) -> Result<usize, Error> {
+    match v.as_i64() {
+        Some(n) if (0..=MAX_WIDTH as i64).contains(&n) => Ok(n as usize),
+        Some(n) => Err(too_big(format!("{what} {n} is not in 0..={MAX_WIDTH}"))),
+        // Not a number: the builtin reports the type error.
+        None => Ok(0),
+    }
+}
+
+fn too_big(msg: String) -> Error {
+    Error::new(ErrorKind::InvalidOperation, msg)
+}
+
+/// Refuses a printf-style (`%10.3f`, `%*d`) or `str.format` (`{:>10}`, `{0:{1}}`) format
+/// string whose widths or precisions exceed [`MAX_WIDTH`], or that takes a width from an
+/// argument (`*`, nested `{}`) larger than that.
+fn check_format_widths(f: &str, args: &[Value]) -> Result<(), Error> {
+    let b = f.as_bytes();
+    let mut i = 0;
+    let mut takes_width_arg = false;
+    while i < b.len() {
+        match b[i] {
+            b'%' => {
+                i += 1;
+                // Mapping key, flags, then width '.' precision.
+                if b.get(i) == Some(&b'(') {
+                    while i < b.len() && b[i] != b')' {
+                        i += 1;
+                    }
+                    i += 1;
+                }
+                while i < b.len() && b"-+ #0".contains(&b[i]) {
+                    i += 1;
+                }
+                i = check_digits(b, i)?;
+                if b.get(i) == Some(&b'*') {
+                    takes_width_arg = true;
+                }
+                if b.get(i) == Some(&b'.') {
+                    i = check_digits(b, i + 1)?;
+                    if b.get(i) == Some(&b'*') {
+                        takes_width_arg = true;
+                    }
+                }
+            }
+            b'{' => {
+                // A replacement field: every digit run after its ':' is a width/precision.
+                let end = b[i..]
+                    .iter()
+                    .position(|&c| c == b'}')
+                    .map_or(b.len(), |p| i + p);
+                if let Some(colon) = b[i..end].iter().position(|&c| c == b':') {
+                    let mut j = i + colon + 1;
+                    while j < end {
+                        if b[j].is_ascii_digit() {
+                            j = check_digits(b, j)?;
+                        } else {
+                            j += 1;
+                        }
+                    }
+                    if b[i + colon + 1..end].contains(&b'{') {
+                        takes_width_arg = true;
+                    }
+                }
+                i += 1;
+            }
+            _ => i += 1,
+        }
+    }
+    if takes_width_arg {
+        for a in args.iter().filter(|a| !a.is_kwargs()) {
+            if a.kind() == ValueKind::Number {
+                if let Some(n) = a.as_i64().filter(|n| n.unsigned_abs() > MAX_WIDTH as u64) {
+                    return Err(too_big(format!(
+                        "a format width or precision of {n} is not in 0..={MAX_WIDTH}"
+                    )));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Skips the decimal digits at `b[i..]`, refusing a number above [`MAX_WIDTH`]; returns the
+/// index after them.
+fn check_digits(b: &[u8], mut i: usize) -> Result<usize, Error> {
+    let mut n: u64 = 0;
+    while i < b.len() && b[i].is_ascii_digit() {
+        n = n.saturating_mul(10).saturating_add(u64::from(b[i] - b'0'));
+        i += 1;
+    }
+    if n > MAX_WIDTH as u64 {
+        return Err(too_big(format!(
+            "a format width or precision of {n} is not in 0..={MAX_WIDTH}"
+        )));
+    }
+    Ok(i)
 }
 
 fn raise_exception(msg: String) -> Result<Value, Error> {

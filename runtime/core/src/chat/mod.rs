@@ -23,7 +23,7 @@ mod template;
 
 pub use builtin::Builtin;
 #[cfg(feature = "std")]
-pub use jinja::JinjaTemplate;
+pub use jinja::{FUEL, JinjaTemplate, MAX_OUTPUT_BYTES, MAX_RECURSION, MAX_SOURCE_BYTES};
 pub use reasoning::{Reasoning, ReasoningConfig, Step};
 pub use template::{
     ChatTemplate, RenderedPrompt, SpecialTokens, strip_leading_bos, strip_trailing_eos,
