@@ -350,3 +350,123 @@ fn special_tokens_are_never_text() {
     assert!(c.accept(digit).is_err());
     assert!(c.last_error().is_some());
 }
+
+/// A scripted chooser in place of a model, that loops on digits as a sampled small model
+/// can: among the allowed tokens it takes a digit token if there is one, else `.`, else it
+/// stops where the output is complete, else the first non-whitespace token. Returns the
+/// text, whether it completed within `limit` tokens, and whether any mask went uncapped.
+fn digit_loop(
+    tok: &bague::tokenizer::Tokenizer<'_>,
+    g: &bague::constraint::grammar::Grammar,
+    mode: MaskMode,
+    limit: usize,
+) -> (String, bool, bool) {
+    let text_of = |id: u32| {
+        let mut b = Vec::new();
+        let _ = tok.piece_into(id, false, &mut b);
+        String::from_utf8_lossy(&b).into_owned()
+    };
+    let is_digits = |t: &str| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit());
+    let mut c = g.constraint_with(mode);
+    c.reset().unwrap();
+    let mut mask = TokenMask::new(tok.n_vocab()).unwrap();
+    let (mut out, mut uncapped) = (String::new(), false);
+    for _ in 0..limit {
+        c.start_mask();
+        let step = c.take_mask(&mut mask).unwrap();
+        uncapped |= step.digits_uncapped;
+        let mut allowed = Vec::new();
+        mask.for_each_allowed(|id| {
+            if !tok.eog_ids().contains(&id) {
+                allowed.push((id, text_of(id)))
+            }
+        });
+        let pick = allowed
+            .iter()
+            .find(|(_, t)| is_digits(t))
+            .or_else(|| allowed.iter().find(|(_, t)| t == "."));
+        let pick = match pick {
+            Some(p) => p,
+            None if step.complete => return (out, true, uncapped),
+            None => allowed
+                .iter()
+                .find(|(_, t)| !t.trim().is_empty())
+                .unwrap_or_else(|| panic!("nothing allowed after {out:?}")),
+        };
+        out.push_str(&pick.1);
+        c.accept(pick.0).unwrap();
+    }
+    (out, false, uncapped)
+}
+
+/// The longest run of ASCII digits in `s`.
+fn longest_digit_run(s: &str) -> usize {
+    s.split(|c: char| !c.is_ascii_digit())
+        .map(str::len)
+        .max()
+        .unwrap_or(0)
+}
+
+#[test]
+fn number_digits_stop_at_the_cap() {
+    use bague::constraint::json_number::MAX_DIGITS;
+    let bytes = tiny("smol-tiny-random-q4_0");
+    let b = Bundle::load(&bytes, BundleOptions::default()).unwrap();
+    let tok = &b.tokenizer;
+    let vocab = Vocab::new(tok).unwrap();
+    // The sentiment schema's number, where Qwen2.5-Coder looped on `1.0000…`.
+    let schema = serde_json::json!({
+        "type": "object",
+        "properties": {"confidence": {"type": "number", "minimum": 0, "maximum": 1}},
+        "required": ["confidence"],
+        "additionalProperties": false
+    });
+    let g = compile(&vocab, &schema);
+    assert!(g.digit_cap());
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    for mode in [MaskMode::Background, MaskMode::Inline] {
+        let (text, done, uncapped) = digit_loop(tok, &g, mode, 200);
+        assert!(done, "{mode:?}: no end within 200 tokens: {text:?}");
+        assert!(!uncapped);
+        let v: serde_json::Value =
+            serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text:?}"));
+        assert!(validator.is_valid(&v), "{text}");
+        assert_eq!(longest_digit_run(&text), MAX_DIGITS as usize, "{text}");
+    }
+    // The same choices without the cap never end: the cap is what stops them.
+    let raw = g.clone().with_digit_cap(false);
+    assert!(!raw.digit_cap());
+    let (text, done, _) = digit_loop(tok, &raw, MaskMode::Inline, 200);
+    assert!(!done && longest_digit_run(&text) > 100, "{text:?}");
+    // Regexes and grammars are not JSON: no cap.
+    let rx = vocab
+        .compile(&GrammarSpec::Regex("[0-9]{20}".into()))
+        .unwrap();
+    assert!(!rx.digit_cap() && !rx.with_digit_cap(true).digit_cap());
+    let (text, done, _) = digit_loop(
+        tok,
+        &vocab
+            .compile(&GrammarSpec::Regex("[0-9]{20}".into()))
+            .unwrap(),
+        MaskMode::Inline,
+        100,
+    );
+    assert!(done && text.len() == 20, "{text:?}");
+}
+
+#[test]
+fn schemas_that_need_more_digits_keep_the_engine_mask() {
+    // 10^16 has 17 integral digits: at 16 the cap would leave nothing, so llguidance's mask
+    // is used as it is (and the step says so); past that, the cap holds again and the
+    // number ends at its first complete length.
+    let bytes = tiny("smol-tiny-random-q4_0");
+    let b = Bundle::load(&bytes, BundleOptions::default()).unwrap();
+    let vocab = Vocab::new(&b.tokenizer).unwrap();
+    let schema = serde_json::json!({"type": "integer", "minimum": 10_000_000_000_000_000u64});
+    let g = compile(&vocab, &schema);
+    let (text, done, uncapped) = digit_loop(&b.tokenizer, &g, MaskMode::Background, 100);
+    assert!(done && uncapped, "{text:?}");
+    assert_eq!(text.len(), 17, "{text:?}");
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert!(jsonschema::validator_for(&schema).unwrap().is_valid(&v));
+}

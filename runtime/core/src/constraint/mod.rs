@@ -23,12 +23,21 @@
 //! does all the work in `take_mask`. The std implementation on llguidance is the module
 //! `constraint::grammar` (feature `grammar`): JSON schema, regular expressions and Lark-like
 //! grammars, with a worker thread.
+//!
+//! JSON numbers are bounded as in llama.cpp's JSON-schema grammars: a JSON-schema
+//! constraint allows at most 16 digits ([`json_number::MAX_DIGITS`]) in a number's integral
+//! part, fraction and exponent each, so that a model that repeats digits (`0.95542548…`)
+//! must end the number. The rule is applied on top of the engine's mask, from the text
+//! emitted so far ([`json_number`]); where it would leave no token at all (a schema whose
+//! values need more digits), the engine's mask is used as it is and
+//! [`MaskStep::digits_uncapped`] says so.
 
 use alloc::vec::Vec;
 use core::fmt;
 
 #[cfg(feature = "grammar")]
 pub mod grammar;
+pub mod json_number;
 
 /// A set of token ids, one bit each: bit `id % 32` of word `id / 32` (llguidance's and
 /// llama.cpp's layout). Bits at and past `n_vocab` are always 0.
@@ -217,6 +226,10 @@ pub struct MaskStep {
     pub compute_ns: u32,
     /// Time `take_mask` blocked waiting for it, ns (0 when it was ready, or no clock).
     pub wait_ns: u32,
+    /// The JSON-number digit cap ([`json_number`]) would have forbidden every token the
+    /// engine allows here, so the engine's mask was used without it: the schema needs a
+    /// number with more than [`json_number::MAX_DIGITS`] digits in one part.
+    pub digits_uncapped: bool,
 }
 
 /// A constraint on the output: see the [module docs](self).

@@ -10,6 +10,14 @@
 //!   [`GrammarError`]s that name the position and the reason, before anything runs);
 //!   [`Grammar::constraint`] makes the per-generation state, which computes each mask on a
 //!   worker thread while the forward pass runs ([`GrammarConstraint`]).
+//! - JSON schemas get llama.cpp's bound on number digits: at most 16 in a number's integral
+//!   part, fraction and exponent each ([`json_number`](crate::constraint::json_number)),
+//!   applied to llguidance's mask on the worker; its per-token table is built with the
+//!   [`Vocab`]. llguidance's own number lexemes have no bound, and a sampled model can
+//!   repeat digits until the token limit (`"confidence":0.9554254…`). Where the cap would
+//!   leave no token (a schema that needs longer numbers), llguidance's mask is used as it is
+//!   and [`MaskStep::digits_uncapped`](crate::constraint::MaskStep::digits_uncapped) says
+//!   so; [`Grammar::with_digit_cap`] turns it off.
 //! - GBNF (llama.cpp's grammar format) is not read: llguidance's Rust crate has no
 //!   converter (its Python package has `gbnf_to_lark`), and a GBNF file given as a grammar
 //!   is refused with an error that says so ([`GrammarSpec::from_grammar_text`]).
@@ -36,9 +44,11 @@ use llguidance::api::{ParserLimits, TopLevelGrammar};
 use llguidance::toktrie::{ApproximateTokEnv, TokEnv, TokRxInfo, TokTrie};
 use llguidance::{Matcher, ParserFactory};
 
+use crate::constraint::json_number::DigitTable;
 use crate::tokenizer::Tokenizer;
 
 mod worker;
+use worker::DigitCap;
 pub use worker::{GrammarConstraint, MaskMode};
 
 /// The whitespace allowed between two JSON tokens of a schema's output: 1 to 20 spaces,
@@ -51,7 +61,8 @@ pub const JSON_WHITESPACE: &str = r"[\x20\x0A\x0D\x09]{1,20}";
 pub enum GrammarSpec {
     /// A JSON schema (JSON text); the output is one JSON value that it accepts, with at
     /// most [`JSON_WHITESPACE`] between tokens (unless the schema's `x-guidance` options
-    /// say otherwise). `{"type":"object"}` is any object.
+    /// say otherwise) and at most 16 digits in each part of a number (see the
+    /// [module docs](self)). `{"type":"object"}` is any object.
     JsonSchema(String),
     /// A regular expression (Rust `regex` syntax) that the whole output must match.
     Regex(String),
@@ -168,6 +179,8 @@ impl std::error::Error for GrammarError {}
 #[derive(Clone)]
 pub struct Vocab {
     factory: Arc<ParserFactory>,
+    /// The JSON-number digit cap's per-token facts.
+    digits: Arc<DigitTable>,
     n_vocab: usize,
 }
 
@@ -204,6 +217,7 @@ impl Vocab {
             tok_unk: None,
             tok_end_of_turn: None,
         };
+        let digits = Arc::new(DigitTable::new(&words));
         let mut eos_ids: Vec<u32> = eog.to_vec();
         if !eos_ids.contains(&eos) {
             eos_ids.push(eos);
@@ -224,6 +238,7 @@ impl Vocab {
         };
         Ok(Vocab {
             factory: Arc::new(factory),
+            digits,
             n_vocab: n,
         })
     }
@@ -236,6 +251,7 @@ impl Vocab {
     /// Compiles `spec` for this vocabulary. Errors: `Json` (with line and column),
     /// `Schema`, `Regex`, `Lark` (each with llguidance's position and reason).
     pub fn compile(&self, spec: &GrammarSpec) -> Result<Grammar, GrammarError> {
+        let digits = matches!(spec, GrammarSpec::JsonSchema(_)).then(|| self.digits.clone());
         let (top, kind) = match spec {
             GrammarSpec::JsonSchema(text) => {
                 let v: serde_json::Value = serde_json::from_str(text).map_err(|e| {
@@ -306,6 +322,8 @@ impl Vocab {
         }
         Ok(Grammar {
             start: matcher,
+            capped: digits.is_some(),
+            digits,
             n_vocab: self.n_vocab,
         })
     }
@@ -389,6 +407,10 @@ fn tidy(msg: &str) -> String {
 #[derive(Clone)]
 pub struct Grammar {
     start: Matcher,
+    /// The JSON-number digit cap's table (JSON schemas).
+    digits: Option<Arc<DigitTable>>,
+    /// The cap applies (JSON schemas, unless turned off).
+    capped: bool,
     n_vocab: usize,
 }
 
@@ -396,6 +418,7 @@ impl fmt::Debug for Grammar {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Grammar")
             .field("n_vocab", &self.n_vocab)
+            .field("digit_cap", &self.capped)
             .finish()
     }
 }
@@ -406,6 +429,20 @@ impl Grammar {
         self.n_vocab
     }
 
+    /// Whether outputs get the JSON-number digit cap (see the [module docs](self)): JSON
+    /// schemas do.
+    pub fn digit_cap(&self) -> bool {
+        self.capped
+    }
+
+    /// The same grammar without the JSON-number digit cap (`on == false`: llguidance's mask
+    /// alone), or with it again. Only JSON schemas have it: `true` changes nothing for a
+    /// regex or a Lark grammar, whose digits need not be JSON numbers.
+    pub fn with_digit_cap(mut self, on: bool) -> Self {
+        self.capped = on && self.digits.is_some();
+        self
+    }
+
     /// The constraint, computing masks on a worker thread ([`MaskMode::Background`]; in the
     /// calling thread if no thread can be started).
     pub fn constraint(&self) -> GrammarConstraint {
@@ -414,7 +451,12 @@ impl Grammar {
 
     /// The constraint with the masks computed as `mode` says.
     pub fn constraint_with(&self, mode: MaskMode) -> GrammarConstraint {
-        GrammarConstraint::new(self.start.clone(), self.n_vocab, mode)
+        let cap = self
+            .digits
+            .as_ref()
+            .filter(|_| self.capped)
+            .and_then(|t| DigitCap::new(t.clone(), &self.start));
+        GrammarConstraint::new(self.start.clone(), cap, self.n_vocab, mode)
     }
 
     /// Whether the grammar accepts `ids` as a whole output (every token allowed in turn,

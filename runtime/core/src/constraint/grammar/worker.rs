@@ -7,16 +7,22 @@
 //! pass took longer than the mask) and copies the bits. A mask is computed in `take_mask`
 //! itself ("inline") only when nothing started it, or always with [`MaskMode::Inline`] or
 //! when no thread could be started. [`MaskStep`] says which happened and how long it took.
+//!
+//! For a JSON schema the matcher's mask is narrowed by the JSON-number digit cap
+//! ([`json_number`](crate::constraint::json_number)) where the mask is computed (on the
+//! worker, in the background), and the cap's lexer follows each accepted token there too.
 
 use std::string::String;
+use std::sync::Arc;
 use std::sync::mpsc::{Receiver, Sender, channel};
 use std::thread::JoinHandle;
 use std::time::Instant;
 
 use llguidance::Matcher;
 use llguidance::api::StopReason as LlgStop;
-use llguidance::toktrie::SimpleVob;
+use llguidance::toktrie::{SimpleVob, TokEnv};
 
+use crate::constraint::json_number::{DigitTable, NumberLexer};
 use crate::constraint::{Constraint, ConstraintError, MaskStep, TokenMask};
 
 /// Where masks are computed.
@@ -29,14 +35,127 @@ pub enum MaskMode {
     Inline,
 }
 
-/// One mask as the matcher computed it.
+/// One mask as the matcher computed it (and the digit cap narrowed it).
 struct Reply {
-    result: Result<(SimpleVob, bool), (ConstraintError, String)>,
+    result: Result<Mask, (ConstraintError, String)>,
     compute_ns: u32,
 }
 
+struct Mask {
+    vob: SimpleVob,
+    /// End-of-generation is allowed.
+    complete: bool,
+    /// The digit cap would have left nothing, so it was not applied.
+    digits_uncapped: bool,
+}
+
+/// The JSON-number digit cap for one output: the lexer state of the text accepted so far
+/// and the per-token table (see [`json_number`](crate::constraint::json_number)).
+#[derive(Clone)]
+pub(super) struct DigitCap {
+    table: Arc<DigitTable>,
+    env: TokEnv,
+    state: NumberLexer,
+    /// Ids the cap removed from the last mask (kept to undo it; reused).
+    removed: Vec<u32>,
+}
+
+impl DigitCap {
+    /// The cap for outputs of `start` (None when the matcher has no token environment:
+    /// it failed, and every mask will say so).
+    pub(super) fn new(table: Arc<DigitTable>, start: &Matcher) -> Option<Self> {
+        Some(DigitCap {
+            table,
+            env: start.tok_env().ok()?,
+            state: NumberLexer::Outside,
+            removed: Vec::new(),
+        })
+    }
+
+    fn reset(&mut self) {
+        self.state = NumberLexer::Outside;
+    }
+
+    fn accepted(&mut self, id: u32) {
+        self.state = self.state.feed_all(self.env.tok_trie().token(id));
+    }
+
+    /// Removes from `v` the tokens that would push a number part past the cap. Returns true
+    /// when that would have left nothing: then `v` is left as it was.
+    fn narrow(&mut self, v: &mut SimpleVob) -> bool {
+        let removed = &mut self.removed;
+        removed.clear();
+        let n = v.len();
+        self.table.for_each_over_cap(self.state, |id| {
+            if (id as usize) < n && v.is_allowed(id) {
+                v.disallow_token(id);
+                removed.push(id);
+            }
+        });
+        if removed.is_empty() || !v.is_zero() {
+            return false;
+        }
+        for &id in removed.iter() {
+            v.allow_token(id);
+        }
+        true
+    }
+}
+
+/// The matcher and what goes with it, on whichever thread computes the masks.
+struct State {
+    matcher: Box<Matcher>,
+    cap: Option<DigitCap>,
+    /// An `accept` that failed, reported by the next mask.
+    failed: Option<(ConstraintError, String)>,
+}
+
+impl State {
+    fn new(start: &Matcher, cap: &Option<DigitCap>) -> Self {
+        State {
+            matcher: Box::new(start.clone()),
+            cap: cap.clone(),
+            failed: None,
+        }
+    }
+
+    fn reset(&mut self, start: Box<Matcher>) {
+        self.matcher = start;
+        self.failed = None;
+        if let Some(c) = &mut self.cap {
+            c.reset();
+        }
+    }
+
+    fn accept(&mut self, id: u32) -> Result<(), (ConstraintError, String)> {
+        if let Some(e) = &self.failed {
+            return Err(e.clone());
+        }
+        let r = accept(&mut self.matcher, id);
+        match &r {
+            Ok(()) => {
+                if let Some(c) = &mut self.cap {
+                    c.accepted(id);
+                }
+            }
+            Err(e) => self.failed = Some(e.clone()),
+        }
+        r
+    }
+
+    fn compute(&mut self) -> Reply {
+        match self.failed.take() {
+            Some(e) => Reply {
+                result: Err(e),
+                compute_ns: 0,
+            },
+            None => compute(&mut self.matcher, self.cap.as_mut()),
+        }
+    }
+}
+
 enum Cmd {
-    /// Start over from this state.
+    /// Start over from this matcher state.
     Reset(Box<Matcher>),
     /// Apply a sampled token.
     Accept(u32),
@@ -52,16 +171,14 @@ struct Worker {
 
 enum Engine {
     Worker(Worker),
-    Inline {
-        matcher: Box<Matcher>,
-        /// An `accept` that failed, reported by the next `take_mask`.
-        failed: Option<(ConstraintError, String)>,
-    },
+    Inline(State),
 }
 
 /// The output constraint of a compiled [`Grammar`](super::Grammar): see the module docs.
 pub struct GrammarConstraint {
     start: Matcher,
+    /// Whether the JSON-number digit cap applies.
+    capped: bool,
     n_vocab: usize,
     engine: Engine,
     /// A `Compute` was sent and its reply not yet received.
@@ -79,20 +196,20 @@ impl core::fmt::Debug for GrammarConstraint {
 }
 
 impl GrammarConstraint {
-    pub(super) fn new(start: Matcher, n_vocab: usize, mode: MaskMode) -> Self {
+    pub(super) fn new(
+        start: Matcher,
+        cap: Option<DigitCap>,
+        n_vocab: usize,
+        mode: MaskMode,
+    ) -> Self {
         let engine = match mode {
-            MaskMode::Background => spawn(start.clone()),
+            MaskMode::Background => spawn(State::new(&start, &cap)),
             MaskMode::Inline => None,
         }
-        .map_or_else(
-            || Engine::Inline {
-                matcher: Box::new(start.clone()),
-                failed: None,
-            },
-            Engine::Worker,
-        );
+        .map_or_else(|| Engine::Inline(State::new(&start, &cap)), Engine::Worker);
         GrammarConstraint {
             start,
+            capped: cap.is_some(),
             n_vocab,
             engine,
             pending: false,
@@ -105,18 +222,25 @@ impl GrammarConstraint {
         matches!(self.engine, Engine::Worker(_))
     }
 
+    /// Whether the JSON-number digit cap applies (JSON schemas, unless
+    /// [`Grammar::with_digit_cap`](super::Grammar::with_digit_cap) turned it off).
+    pub fn digit_cap(&self) -> bool {
+        self.capped
+    }
+
     fn fail(&mut self, (e, msg): (ConstraintError, String)) -> ConstraintError {
         self.last_error = Some(msg);
         e
     }
 }
 
-fn spawn(start: Matcher) -> Option<Worker> {
+/// The worker thread serving `state` (None when no thread can be started).
+fn spawn(state: State) -> Option<Worker> {
     let (tx, cmd_rx) = channel::<Cmd>();
     let (reply_tx, rx) = channel::<Reply>();
     let handle = std::thread::Builder::new()
         .name("bague-grammar".into())
-        .spawn(move || serve(start, cmd_rx, reply_tx))
+        .spawn(move || serve(state, cmd_rx, reply_tx))
         .ok()?;
     Some(Worker {
         tx,
@@ -126,29 +250,16 @@ fn spawn(start: Matcher) -> Option<Worker> {
 }
 
 /// The worker's loop: ends when the constraint is dropped.
-fn serve(start: Matcher, rx: Receiver<Cmd>, tx: Sender<Reply>) {
-    let mut m = Box::new(start);
-    let mut failed = None;
+fn serve(mut state: State, rx: Receiver<Cmd>, tx: Sender<Reply>) {
     while let Ok(cmd) = rx.recv() {
         match cmd {
-            Cmd::Reset(s) => {
-                m = s;
-                failed = None;
-            }
+            Cmd::Reset(s) => state.reset(s),
             Cmd::Accept(id) => {
-                if failed.is_none() {
-                    failed = accept(&mut m, id).err();
-                }
+                // An error is kept in the state and sent with the next mask.
+                let _ = state.accept(id);
             }
             Cmd::Compute => {
-                let reply = match failed.take() {
-                    Some(e) => Reply {
-                        result: Err(e),
-                        compute_ns: 0,
-                    },
-                    None => compute(&mut m),
-                };
-                if tx.send(reply).is_err() {
+                if tx.send(state.compute()).is_err() {
                     return;
                 }
             }
@@ -168,21 +279,31 @@ fn accept(m: &mut Matcher, id: u32) -> Result<(), (ConstraintError, String)> {
     })
 }
 
-/// The next mask and whether end-of-generation is in it (the output is complete). A state
-/// where no token can follow is an empty mask, not an error.
-fn compute(m: &mut Matcher) -> Reply {
+/// The next mask (narrowed by the digit cap, if any) and whether end-of-generation is in it
+/// (the output is complete). A state where no token can follow is an empty mask, not an
+/// error.
+fn compute(m: &mut Matcher, cap: Option<&mut DigitCap>) -> Reply {
     let t = Instant::now();
-    let r = m.compute_mask_or_eos();
+    let r = m.compute_mask_or_eos().map(|mut vob| {
+        let complete = m
+            .tok_env()
+            .is_ok_and(|env| vob.is_allowed(env.tok_trie().eos_token()));
+        let digits_uncapped = cap.is_some_and(|c| c.narrow(&mut vob));
+        Mask {
+            vob,
+            complete,
+            digits_uncapped,
+        }
+    });
     let compute_ns = u32::try_from(t.elapsed().as_nanos()).unwrap_or(u32::MAX);
     let result = match r {
-        Ok(v) => {
-            let complete = m
-                .tok_env()
-                .is_ok_and(|env| v.is_allowed(env.tok_trie().eos_token()));
-            Ok((v, complete))
-        }
+        Ok(mask) => Ok(mask),
         Err(e) => match m.stop_reason() {
-            LlgStop::NoExtensionBias => Ok((SimpleVob::new(), false)),
+            LlgStop::NoExtensionBias => Ok(Mask {
+                vob: SimpleVob::new(),
+                complete: false,
+                digits_uncapped: false,
+            }),
             LlgStop::LexerTooComplex | LlgStop::ParserTooComplex | LlgStop::MaxTokensTotal => {
                 Err((ConstraintError::TooComplex, e.to_string()))
             }
@@ -224,10 +345,7 @@ impl Constraint for GrammarConstraint {
                     return Err(ConstraintError::Internal);
                 }
             }
-            Engine::Inline { matcher, failed } => {
-                **matcher = self.start.clone();
-                *failed = None;
-            }
+            Engine::Inline(state) => state.reset(Box::new(self.start.clone())),
         }
         Ok(())
     }
@@ -264,22 +382,17 @@ impl Constraint for GrammarConstraint {
                     }
                 }
             }
-            Engine::Inline { matcher, failed } => match failed.take() {
-                Some(e) => Reply {
-                    result: Err(e),
-                    compute_ns: 0,
-                },
-                None => compute(matcher),
-            },
+            Engine::Inline(state) => state.compute(),
         };
         let waited = u32::try_from(t.elapsed().as_nanos()).unwrap_or(u32::MAX);
-        let (vob, complete) = reply.result.map_err(|e| self.fail(e))?;
-        mask.copy_from_words(vob.as_slice());
+        let m = reply.result.map_err(|e| self.fail(e))?;
+        mask.copy_from_words(m.vob.as_slice());
         Ok(MaskStep {
-            complete,
+            complete: m.complete,
             background,
             compute_ns: reply.compute_ns,
             wait_ns: waited,
+            digits_uncapped: m.digits_uncapped,
         })
     }
 
@@ -297,9 +410,11 @@ impl Constraint for GrammarConstraint {
                 }
                 Ok(())
             }
-            Engine::Inline { matcher, failed } => {
-                if failed.is_none() {
-                    if let Err(e) = accept(matcher, id) {
+            Engine::Inline(state) => {
+                if state.failed.is_none() {
+                    if let Err(e) = state.accept(id) {
+                        // Reported now; the next mask does not repeat it.
+                        state.failed = None;
                         return Err(self.fail(e));
                     }
                 }
