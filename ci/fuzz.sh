@@ -66,6 +66,8 @@ for target in "${targets[@]}"; do
         summary+=("$target: $n executions in ${s}s ($((n / (s > 0 ? s : 1))) exec/s)")
     fi
     if [ "$status" -ne 0 ]; then
+        # The panic message comes before the stack trace: show it, then the end.
+        grep -m3 -A2 "panicked at" "$log" >&2 || true
         tail -n 60 "$log" >&2
         failed+=("$target")
     fi

@@ -382,3 +382,58 @@ fn set_config_keeps_rng_state_and_window() {
     );
     assert_eq!(r.config(), &reseeded);
 }
+
+/// A masked logit (−∞ or NaN) is never drawn, whatever the settings do to the others: a
+/// tiny temperature overflows the quotients, a huge negative presence penalty overflows
+/// the penalised logits, `u` = 0 starts the running sum at a zero probability (found by
+/// the sampler fuzz target).
+#[test]
+fn masked_logits_are_never_drawn() {
+    let mut c = cands(&[f32::NEG_INFINITY, 1.0, f32::NEG_INFINITY, 2.0]);
+    assert_eq!(filters::draw(&mut c, 0.0), 1);
+    let mut c = cands(&[1.0, f32::NEG_INFINITY]);
+    assert_eq!(filters::draw(&mut c, 0.999_999_999_999), 0);
+
+    let mut c = cands(&[3.0e38, f32::NEG_INFINITY, 1.0, 3.0e38]);
+    filters::temperature(&mut c, 1.0e-30);
+    assert!(c.iter().all(|x| !x.logit.is_nan()));
+    assert_eq!(c[1].logit, f32::NEG_INFINITY);
+    for u in [0.0, 0.25, 0.5, 0.75, 0.999] {
+        let i = filters::draw(&mut c, u);
+        assert!(i == 0 || i == 3, "u {u}: drew {i}");
+    }
+    let mut c = cands(&[f32::NEG_INFINITY, -1.0]);
+    filters::temperature(&mut c, f32::INFINITY);
+    assert_eq!(c[0].logit, f32::NEG_INFINITY);
+
+    for seed in 0..200u64 {
+        let cfg = SamplerConfig {
+            seed,
+            temp: 1.0e-30,
+            top_k: 0,
+            top_p: 1.0,
+            min_p: 0.0,
+            penalty_last_n: 8,
+            penalty_repeat: 2.0,
+            penalty_present: -1.0e30,
+            ..off()
+        };
+        let mut s = Sampler::new(cfg, 6).unwrap();
+        let l = [
+            f32::NEG_INFINITY,
+            3.0e38,
+            f32::NAN,
+            -2.0,
+            1.0e30,
+            f32::NEG_INFINITY,
+        ];
+        for step in 0..4 {
+            let id = s.sample(&l).unwrap() as usize;
+            assert!(
+                !(l[id].is_nan() || l[id] == f32::NEG_INFINITY),
+                "seed {seed} step {step}: drew masked id {id}"
+            );
+            s.accept(id as u32);
+        }
+    }
+}

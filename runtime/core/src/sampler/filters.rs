@@ -178,14 +178,21 @@ pub fn min_p(c: &mut [Candidate], sorted: bool, p: f32, min_keep: u32) -> (usize
 /// Temperature: divides every logit by `t` (> 0; the sampler handles t ≤ 0 as greedy).
 pub fn temperature(c: &mut [Candidate], t: f32) {
     for x in c.iter_mut() {
-        x.logit /= t;
+        // A masked logit (−∞) stays masked whatever `t` is (−∞/+∞ would be NaN), and a
+        // quotient past f32::MAX (a tiny `t`) is capped as the chain caps +∞, so the draw
+        // never meets NaN. Neither changes a finite quotient.
+        if x.logit != f32::NEG_INFINITY {
+            x.logit = (x.logit / t).min(f32::MAX);
+        }
     }
 }
 
 /// Draws one index from the softmax of `c` given a uniform `u` in [0, 1): the first index
 /// whose running sum of unnormalised probabilities reaches `u ×` their total (sums in f64,
 /// as llama.cpp's `dist`). Fills `p` with the normalised probabilities.
-/// `c` must be non-empty; returns the last index if rounding leaves the target unreached.
+/// Only a candidate of non-zero probability is drawn (a −∞ logit never is, even for
+/// `u` = 0). `c` must be non-empty; returns the last index of non-zero probability if
+/// rounding leaves the target unreached (the last index if there is none).
 pub fn draw(c: &mut [Candidate], u: f64) -> usize {
     let max = c.iter().fold(f32::NEG_INFINITY, |m, x| m.max(x.logit));
     let mut total = 0.0f64;
@@ -196,12 +203,18 @@ pub fn draw(c: &mut [Candidate], u: f64) -> usize {
     let target = total * u;
     let mut run = 0.0f64;
     let mut chosen = None;
+    let mut last_possible = None;
     for (i, x) in c.iter_mut().enumerate() {
         run += x.p as f64;
-        if chosen.is_none() && run >= target {
-            chosen = Some(i);
+        if x.p > 0.0 {
+            last_possible = Some(i);
+            if chosen.is_none() && run >= target {
+                chosen = Some(i);
+            }
         }
         x.p = (x.p as f64 / total) as f32;
     }
-    chosen.unwrap_or(c.len().saturating_sub(1))
+    chosen
+        .or(last_possible)
+        .unwrap_or(c.len().saturating_sub(1))
 }

@@ -362,7 +362,8 @@ impl Sampler {
                     .map(|i| &mut cands[i])
             };
             if let Some(c) = c {
-                c.logit = filters::penalize(c.logit, count, r, f, p);
+                // Huge penalties can overflow: the result is taken as any logit is.
+                c.logit = clean(filters::penalize(c.logit, count, r, f, p));
             }
         });
     }
