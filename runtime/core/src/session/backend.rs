@@ -325,34 +325,6 @@ pub(crate) fn argmax(l: &[f32]) -> u32 {
     best.unwrap_or(0) as u32
 }
 
-/// Checks `tokens` at `position` against a vocabulary and a context length (the one
-/// validation of both backends). Errors: `EmptyInput`, `TokenOutOfRange`, `ContextFull`.
-#[cfg(feature = "gpu")]
-pub(crate) fn validate_tokens(
-    tokens: &[u32],
-    position: usize,
-    n_vocab: usize,
-    n_ctx: usize,
-) -> Result<(), Error> {
-    if tokens.is_empty() {
-        return Err(Error::EmptyInput);
-    }
-    if let Some(&bad) = tokens.iter().find(|&&t| t as usize >= n_vocab) {
-        return Err(Error::TokenOutOfRange {
-            token: bad,
-            n_vocab,
-        });
-    }
-    if position.saturating_add(tokens.len()) > n_ctx {
-        return Err(Error::ContextFull {
-            n_ctx,
-            position,
-            n_tokens: tokens.len(),
-        });
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -17,7 +17,6 @@
 //! `bague-gpu` does not know this crate: [`model_desc`] is where a [`Model`] (config and
 //! tensors borrowed from the file) becomes its plain-typed [`ModelDesc`].
 
-use super::backend::validate_tokens;
 use super::{ContextPolicy, SessionOptions};
 use crate::model::{Error, GpuFault, KvType, Model, RopeKind as CpuRope, Tensor};
 use alloc::string::String;
@@ -333,4 +332,31 @@ impl<'m, 'a> GpuSession<'m, 'a> {
             })
             .map_err(fault)
     }
+}
+
+/// Checks `tokens` at `position` against a vocabulary and a context length (the checks
+/// the CPU session makes, for the GPU session). Errors: `EmptyInput`, `TokenOutOfRange`, `ContextFull`.
+fn validate_tokens(
+    tokens: &[u32],
+    position: usize,
+    n_vocab: usize,
+    n_ctx: usize,
+) -> Result<(), Error> {
+    if tokens.is_empty() {
+        return Err(Error::EmptyInput);
+    }
+    if let Some(&bad) = tokens.iter().find(|&&t| t as usize >= n_vocab) {
+        return Err(Error::TokenOutOfRange {
+            token: bad,
+            n_vocab,
+        });
+    }
+    if position.saturating_add(tokens.len()) > n_ctx {
+        return Err(Error::ContextFull {
+            n_ctx,
+            position,
+            n_tokens: tokens.len(),
+        });
+    }
+    Ok(())
 }
