@@ -405,6 +405,35 @@ fn masked_logits_are_never_drawn() {
     let mut c = cands(&[f32::NEG_INFINITY, -1.0]);
     filters::temperature(&mut c, f32::INFINITY);
     assert_eq!(c[0].logit, f32::NEG_INFINITY);
+    // Every unmasked quotient overflowing to −∞ would leave only NaN probabilities.
+    let mut c = cands(&[f32::NEG_INFINITY, -1.0e8, -2.0e8]);
+    filters::temperature(&mut c, 2.4e-41);
+    assert!(c[1].logit.is_finite() && c[2].logit.is_finite());
+    for u in [0.0, 0.5, 0.999] {
+        assert_ne!(filters::draw(&mut c, u), 0, "u {u}");
+    }
+    // A huge frequency penalty on a seen token cannot mask it (found by the fuzz target).
+    let mut s = Sampler::new(
+        SamplerConfig {
+            seed: 3,
+            temp: 2.4e-41,
+            top_k: 0,
+            top_p: 1.0,
+            min_p: 0.0,
+            penalty_last_n: 8,
+            penalty_repeat: 1.4e31,
+            penalty_freq: 1.0e8,
+            ..off()
+        },
+        3,
+    )
+    .unwrap();
+    let l = [f32::NAN, 5.9e-39, 0.0];
+    for _ in 0..4 {
+        let id = s.sample(&l).unwrap();
+        assert_ne!(id, 0, "drew the NaN logit");
+        s.accept(id);
+    }
 
     for seed in 0..200u64 {
         let cfg = SamplerConfig {

@@ -179,10 +179,11 @@ pub fn min_p(c: &mut [Candidate], sorted: bool, p: f32, min_keep: u32) -> (usize
 pub fn temperature(c: &mut [Candidate], t: f32) {
     for x in c.iter_mut() {
         // A masked logit (−∞) stays masked whatever `t` is (−∞/+∞ would be NaN), and a
-        // quotient past f32::MAX (a tiny `t`) is capped as the chain caps +∞, so the draw
-        // never meets NaN. Neither changes a finite quotient.
+        // finite logit stays finite: a quotient past ±f32::MAX (a tiny `t`) is capped, so
+        // the draw never meets NaN nor an unmasked candidate turned −∞. Neither changes a
+        // finite quotient.
         if x.logit != f32::NEG_INFINITY {
-            x.logit = (x.logit / t).min(f32::MAX);
+            x.logit = (x.logit / t).clamp(-f32::MAX, f32::MAX);
         }
     }
 }

@@ -362,8 +362,14 @@ impl Sampler {
                     .map(|i| &mut cands[i])
             };
             if let Some(c) = c {
-                // Huge penalties can overflow: the result is taken as any logit is.
-                c.logit = clean(filters::penalize(c.logit, count, r, f, p));
+                // Huge penalties can overflow: a finite logit stays finite (capped at
+                // ±f32::MAX), a masked one (−∞) stays masked.
+                let v = filters::penalize(c.logit, count, r, f, p);
+                c.logit = if c.logit.is_finite() {
+                    v.clamp(-f32::MAX, f32::MAX)
+                } else {
+                    clean(v)
+                };
             }
         });
     }
