@@ -25,7 +25,8 @@ use core::fmt::Write as _;
 use core::ops::ControlFlow;
 use core::sync::atomic::AtomicBool;
 
-use bague::board::{Board, BoardClock, BoardSpec, RING};
+use bague::board::{Board, BoardSpec, RING};
+use bague::generate::BoardClock;
 use bague::bundle::{Bundle, BundleOptions};
 use bague::generate::{Generator, Piece, Request, Sink};
 use bague::gguf;

@@ -1,7 +1,10 @@
 //! [`Board`]: what the runtime needs to know about a device class — its RAM budget, where
 //! the weights come from, how many threads, which kernels, and a clock for budgets — and
 //! [`BoardSpec`], the plain numbers of a board that [`MemoryPlan::fit`] checks a model
-//! against before anything is allocated.
+//! against before anything is allocated (the plan and its [`Fit`](crate::session::Fit)
+//! live in [`session`](crate::session); this module depends on nothing of the runtime).
+//!
+//! [`MemoryPlan::fit`]: crate::session::MemoryPlan::fit
 //!
 //! A board crate (`boards/<name>`, crate `bague-board-<name>`) implements [`Board`] for its
 //! hardware; it adapts the runtime, it does not fork it. The specs of the four device
@@ -17,10 +20,11 @@
 
 use bague_kernels::Kernels;
 
-use crate::session::MemoryPlan;
-
 /// Where a board reads tensor data from. Weights are never copied into the heap: a
 /// [`MemoryPlan`] counts them apart ([`MemoryPlan::weights_mapped`]).
+///
+/// [`MemoryPlan`]: crate::session::MemoryPlan
+/// [`MemoryPlan::weights_mapped`]: crate::session::MemoryPlan::weights_mapped
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum WeightSource {
     /// A file mapped into the address space (mmap): its pages share the board's RAM, so
@@ -36,6 +40,8 @@ pub enum WeightSource {
 
 /// The numbers of a board (a device class): what [`MemoryPlan::fit`] checks and what
 /// a session on it is given.
+///
+/// [`MemoryPlan::fit`]: crate::session::MemoryPlan::fit
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct BoardSpec {
     /// Short name (`"ring"`, `"hearing"`, `"phone"`, `"car"`).
@@ -155,70 +161,5 @@ impl Board for BoardSpec {
     }
     fn ticks_per_second(&self) -> u64 {
         1
-    }
-}
-
-/// A board's ticks as a [`Clock`](crate::generate::Clock) in microseconds (for the
-/// generator's timings).
-#[derive(Clone, Copy, Debug)]
-pub struct BoardClock<'b, B: ?Sized>(pub &'b B);
-
-impl<B: Board + ?Sized> crate::generate::Clock for BoardClock<'_, B> {
-    fn now_us(&self) -> u64 {
-        let hz = self.0.ticks_per_second().max(1);
-        (u128::from(self.0.ticks()) * 1_000_000 / u128::from(hz)) as u64
-    }
-}
-
-/// Whether a plan fits a board, and by how much (see [`MemoryPlan::fit`]).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Fit {
-    /// Bytes of RAM the plan needs on this board: the heap ([`MemoryPlan::heap`]), plus the
-    /// mapped weights on an [`WeightSource::Mmap`] board.
-    pub ram_need: u64,
-    /// The board's RAM budget ([`BoardSpec::ram_bytes`]).
-    pub ram_budget: u64,
-    /// Bytes of the weight memory the file needs on an XIP board (the whole GGUF file:
-    /// header, tokenizer and tensors are read in place); 0 on an mmap board.
-    pub flash_need: u64,
-    /// The XIP region's size; 0 on an mmap board.
-    pub flash_budget: u64,
-}
-
-impl Fit {
-    /// Both RAM and weight memory are within their budgets.
-    pub fn fits(&self) -> bool {
-        self.ram_need <= self.ram_budget && self.flash_need <= self.flash_budget
-    }
-
-    /// RAM bytes over the budget (0 when it fits).
-    pub fn ram_over(&self) -> u64 {
-        self.ram_need.saturating_sub(self.ram_budget)
-    }
-
-    /// Weight-memory bytes over the XIP region (0 when it fits).
-    pub fn flash_over(&self) -> u64 {
-        self.flash_need.saturating_sub(self.flash_budget)
-    }
-}
-
-impl MemoryPlan {
-    /// This plan against `board`; `file_bytes` is the GGUF file's size (what an XIP board
-    /// must hold in its weight memory).
-    pub fn fit(&self, board: &BoardSpec, file_bytes: u64) -> Fit {
-        match board.weights {
-            WeightSource::Mmap => Fit {
-                ram_need: self.ram_bytes().saturating_add(file_bytes),
-                ram_budget: board.ram_bytes,
-                flash_need: 0,
-                flash_budget: 0,
-            },
-            WeightSource::Xip { bytes } => Fit {
-                ram_need: self.ram_bytes(),
-                ram_budget: board.ram_bytes,
-                flash_need: file_bytes,
-                flash_budget: bytes,
-            },
-        }
     }
 }

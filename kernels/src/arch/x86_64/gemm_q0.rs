@@ -30,8 +30,6 @@ use super::gemm_q4_0r::gemm_q4_0_repacked;
 use super::gemm_q4_k::gemm_q4_k;
 use super::gemm_q6_k::gemm_q6_k;
 use super::util::*;
-#[cfg(bague_avx512)]
-use super::vnni_gemm::{Q0_TOKS, tile_dot_q0};
 use crate::block::*;
 use core::arch::x86_64::*;
 use core::ops::Range;
@@ -322,19 +320,9 @@ macro_rules! entry {
 
 entries!("avx2,fma,f16c", TOKS, tile_dot; gemm_q4_0, gemm_q5_0, gemm_q8_0, gemm_q4_1);
 
+// The VNNI back end instantiates the same entries with its own tile dot (`vnni_gemm`).
 #[cfg(bague_avx512)]
-#[allow(clippy::incompatible_msrv)]
-mod vnni {
-    use super::*;
-    entries!(
-        "avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni",
-        Q0_TOKS,
-        tile_dot_q0;
-        vnni_gemm_q4_0, vnni_gemm_q5_0, vnni_gemm_q8_0, vnni_gemm_q4_1
-    );
-}
-#[cfg(bague_avx512)]
-pub(super) use vnni::{vnni_gemm_q4_0, vnni_gemm_q4_1, vnni_gemm_q5_0, vnni_gemm_q8_0};
+pub(super) use {entries, entry};
 
 /// The batch kernel llama.cpp's x86 `mul_mat` runs for a matrix of weight type `wt` and
 /// `n_rows` rows in a batch of `batch` tokens (≥ 2), where this crate has it.

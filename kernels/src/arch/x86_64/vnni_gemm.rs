@@ -303,6 +303,21 @@ tile_entry!(
     |t, a| tile_dot_q6_k::<1>(t, [a])[0]
 );
 
+/// The `gemm_q0` entries (Q4_0, Q5_0, Q8_0, Q4_1: decode, scales, accumulation order) with
+/// [`tile_dot_q0`] for their integer parts.
+#[allow(clippy::incompatible_msrv)]
+mod q0_entries {
+    use super::super::gemm_q0::{Format, entries, entry, gemm};
+    use super::*;
+    entries!(
+        "avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni",
+        Q0_TOKS,
+        tile_dot_q0;
+        vnni_gemm_q4_0, vnni_gemm_q5_0, vnni_gemm_q8_0, vnni_gemm_q4_1
+    );
+}
+use q0_entries::{vnni_gemm_q4_0, vnni_gemm_q4_1, vnni_gemm_q5_0, vnni_gemm_q8_0};
+
 /// `Isa::gemm` of [`super::Avx512Vnni`]: the batch kernel llama.cpp's x86 path takes
 /// ([`super::gemm_q0::path`], the AVX2 back end's choice), in its VNNI form.
 #[allow(clippy::too_many_arguments)]
@@ -334,10 +349,10 @@ pub(super) fn gemm_bytes(
         }};
     }
     match p {
-        Path::Q4_0 => go!(q0::vnni_gemm_q4_0),
-        Path::Q5_0 => go!(q0::vnni_gemm_q5_0),
-        Path::Q8_0 => go!(q0::vnni_gemm_q8_0),
-        Path::Q4_1 => go!(q0::vnni_gemm_q4_1),
+        Path::Q4_0 => go!(vnni_gemm_q4_0),
+        Path::Q5_0 => go!(vnni_gemm_q5_0),
+        Path::Q8_0 => go!(vnni_gemm_q8_0),
+        Path::Q4_1 => go!(vnni_gemm_q4_1),
         Path::Q4_0Repacked => go!(gemm_q4_0r),
         Path::Q4K => go!(gemm_q4_k),
         Path::Q6K => go!(gemm_q6_k),

@@ -18,7 +18,8 @@
 //!   such file, a bad header, an unknown board) exit 1.
 
 use anyhow::{Context, Result, anyhow};
-use bague::board::{BoardSpec, Fit, WeightSource};
+use bague::board::{BoardSpec, WeightSource};
+use bague::session::Fit;
 use bague::gguf::File;
 use bague::loader::MappedFile;
 use bague::model::{Config, KvType};

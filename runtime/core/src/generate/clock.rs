@@ -1,5 +1,7 @@
 //! Clocks for the generation timings: microseconds from any source.
 
+use crate::board::Board;
+
 /// A monotonic clock in microseconds (the origin does not matter).
 pub trait Clock {
     /// Microseconds since some fixed origin; never decreases.
@@ -46,5 +48,17 @@ impl Default for StdClock {
 impl Clock for StdClock {
     fn now_us(&self) -> u64 {
         u64::try_from(self.0.elapsed().as_micros()).unwrap_or(u64::MAX)
+    }
+}
+
+/// A board's ticks ([`Board::ticks`]) as a [`Clock`] in microseconds (for the
+/// generator's timings).
+#[derive(Clone, Copy, Debug)]
+pub struct BoardClock<'b, B: ?Sized>(pub &'b B);
+
+impl<B: Board + ?Sized> Clock for BoardClock<'_, B> {
+    fn now_us(&self) -> u64 {
+        let hz = self.0.ticks_per_second().max(1);
+        (u128::from(self.0.ticks()) * 1_000_000 / u128::from(hz)) as u64
     }
 }

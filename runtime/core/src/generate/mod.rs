@@ -88,7 +88,7 @@ pub mod stop;
 
 #[cfg(feature = "std")]
 pub use clock::StdClock;
-pub use clock::{Clock, NoClock};
+pub use clock::{BoardClock, Clock, NoClock};
 pub use stop::{StopDetector, StopReason};
 
 /// Why generation could not run.

@@ -18,7 +18,9 @@ pub mod gpu;
 mod plan;
 
 pub use backend::{BackendChoice, Session};
-pub use plan::{MemoryPlan, PLAN_GENERATE_FIXED, PLAN_PENALTY_LAST_N, TokenizerRam, tokenizer_ram};
+pub use plan::{
+    Fit, MemoryPlan, PLAN_GENERATE_FIXED, PLAN_PENALTY_LAST_N, TokenizerRam, tokenizer_ram,
+};
 
 use crate::model::forward::{self, Rows, Scratch};
 use crate::model::{Error, KvCache, KvType, Model};

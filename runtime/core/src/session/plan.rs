@@ -6,6 +6,7 @@
 //! refuses with an error instead of aborting when the heap cannot give them.
 
 use super::SessionOptions;
+use crate::board::{BoardSpec, WeightSource};
 use crate::gguf::File;
 use crate::model::{Config, Error, KvCache, KvType, Model, is_matmul_type};
 use crate::sampler::Candidate;
@@ -216,7 +217,7 @@ impl MemoryPlan {
     pub fn largest_ctx(
         file: &File<'_>,
         opts: &SessionOptions,
-        board: &crate::board::BoardSpec,
+        board: &BoardSpec,
         file_bytes: u64,
         max_ctx: usize,
     ) -> Result<Option<usize>, Error> {
@@ -255,5 +256,58 @@ fn overflow() -> Error {
     Error::BadOption {
         option: "n_ctx",
         why: "memory sizes overflow",
+    }
+}
+
+/// Whether a plan fits a board, and by how much (see [`MemoryPlan::fit`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Fit {
+    /// Bytes of RAM the plan needs on this board: the heap ([`MemoryPlan::heap`]), plus the
+    /// mapped weights on an [`WeightSource::Mmap`] board.
+    pub ram_need: u64,
+    /// The board's RAM budget ([`BoardSpec::ram_bytes`]).
+    pub ram_budget: u64,
+    /// Bytes of the weight memory the file needs on an XIP board (the whole GGUF file:
+    /// header, tokenizer and tensors are read in place); 0 on an mmap board.
+    pub flash_need: u64,
+    /// The XIP region's size; 0 on an mmap board.
+    pub flash_budget: u64,
+}
+
+impl Fit {
+    /// Both RAM and weight memory are within their budgets.
+    pub fn fits(&self) -> bool {
+        self.ram_need <= self.ram_budget && self.flash_need <= self.flash_budget
+    }
+
+    /// RAM bytes over the budget (0 when it fits).
+    pub fn ram_over(&self) -> u64 {
+        self.ram_need.saturating_sub(self.ram_budget)
+    }
+
+    /// Weight-memory bytes over the XIP region (0 when it fits).
+    pub fn flash_over(&self) -> u64 {
+        self.flash_need.saturating_sub(self.flash_budget)
+    }
+}
+
+impl MemoryPlan {
+    /// This plan against `board`; `file_bytes` is the GGUF file's size (what an XIP board
+    /// must hold in its weight memory).
+    pub fn fit(&self, board: &BoardSpec, file_bytes: u64) -> Fit {
+        match board.weights {
+            WeightSource::Mmap => Fit {
+                ram_need: self.ram_bytes().saturating_add(file_bytes),
+                ram_budget: board.ram_bytes,
+                flash_need: 0,
+                flash_budget: 0,
+            },
+            WeightSource::Xip { bytes } => Fit {
+                ram_need: self.ram_bytes(),
+                ram_budget: board.ram_bytes,
+                flash_need: file_bytes,
+                flash_budget: bytes,
+            },
+        }
     }
 }
