@@ -275,10 +275,8 @@ fn run(out: &mut Out) -> Exit {
         ticks: [0; N_TOKENS as usize],
     };
     let req = Request {
-        prompt: &prompt,
         max_tokens: Some(N_TOKENS),
-        stop: &[],
-        reasoning: None,
+        ..Request::new(&prompt)
     };
     let cancel = AtomicBool::new(false);
     let clock = BoardClock(&board);
