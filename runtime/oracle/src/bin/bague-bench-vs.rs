@@ -247,6 +247,8 @@ mod tests {
             n_prompt: 8,
             n_gen: 4,
             threads: vec![1, 2],
+            depths: vec![0, 512],
+            cache_type: bague::model::KvType::F16,
             reps: 3,
             seed: 7,
             json: true,
