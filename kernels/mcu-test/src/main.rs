@@ -239,8 +239,7 @@ fn main() -> ! {
             mve.is_some(),
             want_mve
         );
-        debug::exit(debug::EXIT_FAILURE);
-        loop {}
+        finish(false);
     }
     let dsp = dsp.unwrap();
     let door_dsp = Kernels::by_name("dsp");
@@ -296,12 +295,20 @@ fn main() -> ! {
     }
     table!("q4_0", BlockQ4_0, Q4_0; "q4_1", BlockQ4_1, Q4_1; "q8_0", BlockQ8_0, Q8_0);
 
-    debug::exit(if failed == 0 {
+    finish(failed == 0)
+}
+
+/// Ends the qemu run with exit code 0 (`ok`) or 1.
+fn finish(ok: bool) -> ! {
+    debug::exit(if ok {
         debug::EXIT_SUCCESS
     } else {
         debug::EXIT_FAILURE
     });
-    loop {}
+    // semihosting is always on under qemu; without a debugger, sleep
+    loop {
+        cortex_m::asm::wfi();
+    }
 }
 
 /// A comma-separated list of names without allocation.
@@ -337,6 +344,5 @@ mod heapless_join {
 #[panic_handler]
 fn panic(info: &core::panic::PanicInfo) -> ! {
     hprintln!("mcu-test: panic: {}", info);
-    debug::exit(debug::EXIT_FAILURE);
-    loop {}
+    finish(false)
 }
