@@ -2,8 +2,7 @@
 //! → two 16-bit lanes) and `SMLAD` (two 16 × 16 products added to a 32-bit accumulator),
 //! four elements per word, in one `asm!` block per block of weights (unrolled in the
 //! template, not with `.rept`: LLVM sizes inline asm by its lines when it places constant
-//! pools); the f32 part in the
-//! reference's expression and order (see the parent module).
+//! pools); the f32 part in the reference's expression and order (see the parent module).
 //!
 //! Nibble weights skip the sign extension: `AND` with a shifted operand puts a nibble in the
 //! top bits of each 16-bit lane (a Q4_0 nibble `q`, flipped with `q ^ 8`, reads there as

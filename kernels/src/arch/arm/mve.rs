@@ -2,10 +2,11 @@
 //! (`VLDRB`) and `VMLADAV` / `VMLADAVA` (16 byte products summed across the vector into a
 //! 32-bit general register), one `asm!` block per block of weights; the f32 part in the
 //! reference's expression and order (see the parent module). Nibbles are split with `VAND`
-//! / `VSHR` and offset with a vector − scalar `VSUB`. Exact for any bytes: a block's sum is
-//! at most 32 · 128 · 128 in magnitude. Vector registers `q0`–`q3` are declared as their
-//! `d0`–`d7` halves (stable Rust has no register class for MVE's `q` registers); the sum
-//! goes to `r12`, since `VMLADAV` needs an even-numbered destination.
+//! / `VSHR`; Q4_0's offset 8 goes with a vector − scalar `VSUB`, Q4_1's nibbles are the
+//! unsigned quants already (`VMLADAV.S8` reads them as non-negative bytes). Exact for any
+//! bytes: a block's sum is at most 32 · 128 · 128 in magnitude. Vector registers `q0`–`q3`
+//! are declared as their `d0`–`d7` halves (stable Rust has no register class for MVE's `q`
+//! registers); the sum goes to `r12`, since `VMLADAV` needs an even-numbered destination.
 
 use super::scale_product;
 use crate::block::*;
@@ -38,13 +39,13 @@ unsafe fn sum_i8x32(x: *const i8, y: *const i8) -> i32 {
     acc
 }
 
-/// Σ (nibble − off)·y over one block of 16 nibble bytes (`x`: low nibble of byte `j` with
-/// `y[j]`, high with `y[j + 16]`) and 32 activation bytes: `off` 8 for Q4_0, 0 for Q4_1.
+/// Σ (nibble − 8)·y over one Q4_0 block's 16 nibble bytes (`x`: low nibble of byte `j` with
+/// `y[j]`, high with `y[j + 16]`) and 32 activation bytes.
 ///
 /// # Safety
 /// `x` readable for 16 bytes, `y` for 32.
 #[inline(always)]
-unsafe fn sum_nibbles(x: *const u8, y: *const i8, off: u32) -> i32 {
+unsafe fn sum_q4_0(x: *const u8, y: *const i8) -> i32 {
     let acc: i32;
     // SAFETY: reads 16 bytes at `x` and 32 at `y` (caller's contract); the vector registers
     // it writes are declared. Needs MVE (this module exists only in Helium builds).
@@ -56,13 +57,43 @@ unsafe fn sum_nibbles(x: *const u8, y: *const i8, off: u32) -> i32 {
             "vand q3, q0, q3",
             "vldrb.s8 q2, [{y}, #16]",
             "vshr.u8 q0, q0, #4",
-            "vsub.i8 q3, q3, {off}",
-            "vsub.i8 q0, q0, {off}",
+            "vsub.i8 q3, q3, {eight}",
+            "vsub.i8 q0, q0, {eight}",
             "vmladav.s8 r12, q3, q1",
             "vmladava.s8 r12, q0, q2",
             x = in(reg) x,
             y = in(reg) y,
-            off = in(reg) off,
+            eight = in(reg) 8u32,
+            out("r12") acc,
+            out("d0") _, out("d1") _, out("d2") _, out("d3") _,
+            out("d4") _, out("d5") _, out("d6") _, out("d7") _,
+            options(pure, readonly, nostack),
+        );
+    }
+    acc
+}
+
+/// Σ nibble·y over one Q4_1 block (layout as [`sum_q4_0`], nibbles unsigned).
+///
+/// # Safety
+/// `x` readable for 16 bytes, `y` for 32.
+#[inline(always)]
+unsafe fn sum_q4_1(x: *const u8, y: *const i8) -> i32 {
+    let acc: i32;
+    // SAFETY: reads 16 bytes at `x` and 32 at `y` (caller's contract); the vector registers
+    // it writes are declared. Needs MVE (this module exists only in Helium builds).
+    unsafe {
+        core::arch::asm!(
+            "vldrb.u8 q0, [{x}]",
+            "vmov.i8 q3, #0xf",
+            "vldrb.s8 q1, [{y}]",
+            "vand q3, q0, q3",
+            "vldrb.s8 q2, [{y}, #16]",
+            "vshr.u8 q0, q0, #4",
+            "vmladav.s8 r12, q3, q1",
+            "vmladava.s8 r12, q0, q2",
+            x = in(reg) x,
+            y = in(reg) y,
             out("r12") acc,
             out("d0") _, out("d1") _, out("d2") _, out("d3") _,
             out("d4") _, out("d5") _, out("d6") _, out("d7") _,
@@ -78,7 +109,7 @@ pub(super) fn vec_dot_q4_0(w: &[BlockQ4_0], a: &[BlockQ8_0]) -> f32 {
     let mut sum = 0.0f32;
     for (x, y) in w.iter().zip(a) {
         // SAFETY: `qs` arrays of 16 and 32 bytes.
-        let sumi = unsafe { sum_nibbles(x.qs.as_ptr(), y.qs.as_ptr(), 8) };
+        let sumi = unsafe { sum_q4_0(x.qs.as_ptr(), y.qs.as_ptr()) };
         sum += sumi as f32 * scale_product(x.d, y.d);
     }
     sum
@@ -90,7 +121,7 @@ pub(super) fn vec_dot_q4_1(w: &[BlockQ4_1], a: &[BlockQ8_1]) -> f32 {
     let mut sum = 0.0f32;
     for (x, y) in w.iter().zip(a) {
         // SAFETY: `qs` arrays of 16 and 32 bytes.
-        let sumi = unsafe { sum_nibbles(x.qs.as_ptr(), y.qs.as_ptr(), 0) };
+        let sumi = unsafe { sum_q4_1(x.qs.as_ptr(), y.qs.as_ptr()) };
         sum += scale_product(x.d, y.d) * sumi as f32 + scale_product(x.m, y.s);
     }
     sum
