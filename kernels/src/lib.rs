@@ -43,6 +43,13 @@
 //! every back end and every target — SIMD and scalar give identical bytes (tested).
 //! The NEON back end lives in `arch/aarch64`, against the same references.
 //!
+//! On Cortex-M (`arch/arm`, 32-bit Arm builds only), two back ends accelerate the formats
+//! the MCU models use — Q4_0 · Q8_0, Q4_1 · Q8_1 and Q8_0 · Q8_0 — and return the scalar
+//! reference's bits exactly (every other kernel is the reference): `dsp` (DSP extension,
+//! `SXTB16`/`SMLAD`: Cortex-M4F, M7, M33) and `mve` (Helium, `VMLADAV`: Cortex-M55, M85).
+//! There is no CPUID on an MCU: the build's target and `-C target-cpu` decide (see
+//! `arch::arm`), and `kernels/mcu-test` checks them under qemu (`ci/mcu.sh`).
+//!
 //! # Which back end
 //!
 //! [`Kernels::detect`] takes the best back end the CPU has: on x86-64, AVX-512 (F/BW/VL +
@@ -51,7 +58,8 @@
 //! wider instructions (`vpdpbusd`, `vpdpwssd`, mask registers) and keep the AVX2 kernels'
 //! f32 terms and order, so every result has the AVX2 bits, which are llama.cpp's x86 AVX2
 //! bits (tested bit for bit, `tests/avx512.rs`; end to end by the model reference tests).
-//! `BAGUE_KERNELS=avx2` (or `scalar`, `avx512`) forces a back end. The AVX-512 back end is
+//! `BAGUE_KERNELS=avx2` (or `scalar`, `avx512`) forces a back end. On a Cortex-M build
+//! (no `std`), `detect` takes `mve`, else `dsp`, else scalar, as compiled for. The AVX-512 back end is
 //! compiled by Rust 1.89 and later (its intrinsics' release; `build.rs` sets
 //! `cfg(bague_avx512)`); an older compiler builds the crate without it.
 //!

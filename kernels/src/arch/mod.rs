@@ -22,6 +22,8 @@ use crate::reference;
 
 #[cfg(target_arch = "aarch64")]
 pub mod aarch64;
+#[cfg(target_arch = "arm")]
+pub mod arm;
 #[cfg(target_arch = "x86_64")]
 pub mod x86_64;
 
@@ -29,7 +31,8 @@ pub mod x86_64;
 /// convention (same element count in weights and activations; extra blocks ignored).
 #[allow(missing_docs)] // one method per format, named after it
 pub trait Isa: Copy + Send + Sync + 'static {
-    /// Name reported by `Kernels::name` ("scalar", "avx2", "neon", "neon+dotprod").
+    /// Name reported by `Kernels::name` ("scalar", "avx2", "neon", "neon+dotprod", "dsp",
+    /// "mve").
     fn name(self) -> &'static str;
 
     fn vec_dot_q4_0(self, w: &[BlockQ4_0], a: &[BlockQ8_0]) -> f32 {

@@ -27,6 +27,10 @@ enum Backend {
     Neon(crate::arch::aarch64::Neon),
     #[cfg(target_arch = "aarch64")]
     NeonDot(crate::arch::aarch64::NeonDot),
+    #[cfg(target_arch = "arm")]
+    Dsp(crate::arch::arm::Dsp),
+    #[cfg(target_arch = "arm")]
+    Mve(crate::arch::arm::Mve),
 }
 
 /// The kernel table: which instruction set runs `vec_dot`, `matvec`, `matmul`, the
@@ -46,6 +50,7 @@ pub struct UnknownKernels {
 }
 
 impl UnknownKernels {
+    #[cfg_attr(not(feature = "std"), allow(dead_code))] // only `from_env` (std) makes one
     fn new(s: &str) -> Self {
         let mut end = s.len().min(32);
         while !s.is_char_boundary(end) {
@@ -117,6 +122,10 @@ macro_rules! with_isa {
             Backend::Neon($isa) => $body,
             #[cfg(target_arch = "aarch64")]
             Backend::NeonDot($isa) => $body,
+            #[cfg(target_arch = "arm")]
+            Backend::Dsp($isa) => $body,
+            #[cfg(target_arch = "arm")]
+            Backend::Mve($isa) => $body,
         }
     };
 }
@@ -194,7 +203,9 @@ impl Kernels {
     /// `BAGUE_KERNELS` = `scalar` | `avx2` | `avx512` | `neon` | `neon+dotprod` forces one; an unknown
     /// or unavailable value falls back to the best available (check [`Kernels::name`], or
     /// use [`from_env`](Self::from_env), which refuses it). Without `std`, the choice
-    /// follows the compile-time target features.
+    /// follows the compile-time target features; on a Cortex-M (no CPUID) always so: `mve`
+    /// in a Helium build, else `dsp` in a DSP build, else `scalar` (`arch::arm` says how a
+    /// board's `target-cpu` selects them).
     pub fn detect() -> Kernels {
         Self::from_env().unwrap_or_else(|_| Self::best())
     }
@@ -230,15 +241,31 @@ impl Kernels {
             "neon+dotprod" => crate::arch::aarch64::NeonDot::detect().map(|t| Kernels {
                 backend: Backend::NeonDot(t),
             }),
+            #[cfg(target_arch = "arm")]
+            "dsp" => crate::arch::arm::Dsp::detect().map(|t| Kernels {
+                backend: Backend::Dsp(t),
+            }),
+            #[cfg(target_arch = "arm")]
+            "mve" => crate::arch::arm::Mve::detect().map(|t| Kernels {
+                backend: Backend::Mve(t),
+            }),
             _ => None,
         }
     }
 
     /// Every back end this CPU supports, best last (for tests and benchmarks).
     pub fn available() -> impl Iterator<Item = Kernels> {
-        ["scalar", "avx2", "avx512", "neon", "neon+dotprod"]
-            .into_iter()
-            .filter_map(Self::by_name)
+        [
+            "scalar",
+            "avx2",
+            "avx512",
+            "neon",
+            "neon+dotprod",
+            "dsp",
+            "mve",
+        ]
+        .into_iter()
+        .filter_map(Self::by_name)
     }
 
     fn best() -> Kernels {
@@ -268,6 +295,19 @@ impl Kernels {
                 backend: Backend::Neon(t),
             };
         }
+        // Cortex-M: fixed at compile time (see `arch::arm`); both return the scalar bits
+        #[cfg(target_arch = "arm")]
+        if let Some(t) = crate::arch::arm::Mve::detect() {
+            return Kernels {
+                backend: Backend::Mve(t),
+            };
+        }
+        #[cfg(target_arch = "arm")]
+        if let Some(t) = crate::arch::arm::Dsp::detect() {
+            return Kernels {
+                backend: Backend::Dsp(t),
+            };
+        }
         Self::scalar()
     }
 
@@ -278,7 +318,7 @@ impl Kernels {
         }
     }
 
-    /// `"scalar"`, `"avx2"`, `"avx512"`, `"neon"` or `"neon+dotprod"`.
+    /// `"scalar"`, `"avx2"`, `"avx512"`, `"neon"`, `"neon+dotprod"`, `"dsp"` or `"mve"`.
     pub fn name(&self) -> &'static str {
         with_isa!(self, |isa| isa.name())
     }

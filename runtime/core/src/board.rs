@@ -69,7 +69,8 @@ pub struct BoardSpec {
 /// `mps2-an505`: 3 MiB of its 4 MiB data SRAM (ssram-1/2) for the arena (the top of the
 /// ring class: ~256 KiB–3 MiB), the model in 16 MiB of
 /// memory-mapped external memory (the board's RAM at `0x8000_0000`, standing in for a
-/// QSPI flash or PSRAM window), one thread, scalar kernels until the DSP ones exist.
+/// QSPI flash or PSRAM window), one thread, the DSP-extension kernels (`dsp`: the firmware
+/// builds for `target-cpu=cortex-m33`; they return the scalar reference's bits).
 pub const RING: BoardSpec = BoardSpec {
     name: "ring",
     n_batch: 8,
@@ -77,7 +78,7 @@ pub const RING: BoardSpec = BoardSpec {
     ram_bytes: 3 << 20,
     weights: WeightSource::Xip { bytes: 16 << 20 },
     threads: 1,
-    kernels: "scalar",
+    kernels: "dsp",
 };
 
 /// The hearing aid: a Cortex-M55 (Helium) as emulated by qemu's `mps3-an547`: 4 MiB of
