@@ -12,9 +12,9 @@
 //! The cost of a task is its *work*, a deterministic count from the shapes alone,
 //! proportional to its multiply-adds:
 //! - a matrix tile: `rows × n_cols × tokens` (its MACs);
-//! - attention of one (token, head) attending to `n_kv` positions: `head_dim × n_kv` (Q·K)
-//!   + the softmax row length + `head_dim × len` (P·V; `len` is `n_kv` rounded up to the
-//!   kernel's lane group); with a Q8_0 cache `2 × head_dim × n_kv + n_kv`;
+//! - attention of one (token, head) attending to `n_kv` positions: `head_dim × n_kv` for
+//!   Q·K, plus the softmax row length, plus `head_dim × len` for P·V (`len` is `n_kv`
+//!   rounded up to the kernel's lane group); with a Q8_0 cache `2 × head_dim × n_kv + n_kv`;
 //! - element-wise tasks count one per element: a norm, a residual add, an embedding row,
 //!   a quantized activation row: `n_embd` (or `n_cols`); SwiGLU `n_ff`; RoPE
 //!   `q_dim + kv_dim`; a KV store `2 × kv_dim`; a bias `n_rows`.
