@@ -9,9 +9,9 @@
 //! A board crate (`boards/<name>`, crate `bague-board-<name>`) implements [`Board`] for its
 //! hardware; it adapts the runtime, it does not fork it. The specs of the four device
 //! classes the product names are in [`KNOWN`] so that a host can answer "does this model
-//! fit a ring?" (`bague plan MODEL --board ring`) without the board's crate. Today only
-//! `ring` has a crate (`boards/ring`); the `phone` and `car` numbers are class budgets from
-//! this table until their crates exist.
+//! fit a ring?" (`bague plan MODEL --board ring`) without the board's crate. Today `ring` and
+//! `hearing` have crates (`boards/ring`, `boards/hearing`); the `phone` and `car` numbers are
+//! class budgets from this table until their crates exist.
 //!
 //! ```
 //! use bague::board::{BoardSpec, RING};

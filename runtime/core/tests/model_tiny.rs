@@ -84,22 +84,32 @@ fn stepper_equals_prefill_and_decode() {
     let mut b = bague::session::Session::new(&m, opts(1)).unwrap();
     let mut st = b.stepper(&prompt).unwrap();
     assert_eq!(st.n_stages(), m.config.n_layer + 2);
+    // A budget of 0 runs nothing.
+    assert!(st.step(0).unwrap().is_none());
+    assert_eq!((st.work_done(), st.stages_done()), (0, 0));
     let mut calls = 0;
     let got = loop {
         calls += 1;
-        if let Some(l) = st.step().unwrap() {
+        if let Some(l) = st.step(1).unwrap() {
             break l.to_vec();
         }
     };
-    assert_eq!(calls, m.config.n_layer + 2);
+    assert!(
+        calls > 1,
+        "one unit of work per call must take several calls"
+    );
+    assert!(st.is_done());
+    assert_eq!(st.step(1).unwrap().unwrap(), &got[..]);
+    assert_eq!(st.last_work(), 0);
     assert_eq!(got, want);
     assert_eq!(b.position(), prompt.len());
     // An abandoned stepper leaves the session where it was.
     let next = [argmax(&got)];
     {
         let mut st = b.stepper(&next).unwrap();
-        st.step().unwrap();
-        st.step().unwrap();
+        st.step(1).unwrap();
+        st.step(1).unwrap();
+        assert!(!st.is_done());
     }
     assert_eq!(b.position(), prompt.len());
     assert_eq!(b.decode(next[0]).unwrap(), &want2[..]);

@@ -38,6 +38,8 @@ use bague_kernels::block::F16;
 use bague_kernels::{F16DotOrder, GgmlType, KernelError, Kernels};
 use core::sync::atomic::{AtomicBool, Ordering};
 
+pub(crate) mod steps;
+
 /// Work buffers of a session, allocated once for `n_batch` tokens and `n_ctx` positions.
 /// Shapes use `n` for the tokens of the current batch (`n <= n_batch`).
 #[derive(Clone, Debug)]
@@ -601,29 +603,9 @@ fn attention(
     n: usize,
     pos: usize,
 ) -> Result<(), Error> {
-    let c = &m.config;
-    let (hd, qd, kvd) = (c.head_dim, c.q_dim(), c.kv_dim());
-    let (n_head, group) = (c.n_head, c.gqa_group());
-    let n_ctx = kv.n_ctx();
-    // IEEE sqrt is correctly rounded, so libm and std agree bit for bit.
-    let scale = 1.0f32 / libm::sqrtf(hd as f32);
-    let (k_cache, v_cache) = (kv.k_layer(l), kv.v_layer(l));
-    let k = m.linalg.kernels();
-    let n_row = kv_row_len(pos + n, n_ctx);
-    // tinyBLAS: a matrix of ≥ 2 tokens, rows (KV length for K·Q, head_dim for V·P) ≡ 0 mod 4.
-    let order = |tiny: bool| {
-        if tiny {
-            F16DotOrder::TinyBlas
-        } else {
-            F16DotOrder::VecDot
-        }
-    };
-    let kq_order = order(n >= 2 && n_row % 4 == 0);
-    let kqv_order = order(n >= 2 && hd % 4 == 0);
-    let kqv_group = match kqv_order {
-        F16DotOrder::TinyBlas => 8,
-        F16DotOrder::VecDot => 32,
-    };
+    let n_head = m.config.n_head;
+    let hd = m.config.head_dim;
+    let plan = F16Attn::new(m, kv, n, pos);
     let q = &s.q;
     let units = n * n_head;
     let per = units.div_ceil(par.n_threads().max(1));
@@ -634,34 +616,109 @@ fn attention(
         &mut s.att_scratch,
         s.att_stride,
         &|task, out, scratch| {
-            let (scores, rest) = scratch.split_at_mut(n_ctx);
-            let rest: &mut [F16] = bytemuck::cast_slice_mut(rest);
-            let (p16, q16) = rest.split_at_mut(n_ctx.next_multiple_of(2));
             for (kk, o) in out.chunks_exact_mut(hd).enumerate() {
-                let u = task * per + kk;
-                let (t, h) = (u / n_head, u % n_head);
-                let kvh = h / group;
-                let n_kv = pos + t + 1;
-                // q16 = f16(q[t][h])
-                let qh = &q[t * qd + h * hd..t * qd + (h + 1) * hd];
-                k.f32_to_f16_row(qh, bytemuck::cast_slice_mut(&mut q16[..hd]))?;
-                let q16 = &q16[..hd];
-                // scores[j] = K[j][kvh] · q16, j < n_kv (rows kv_dim apart)
-                let scores = &mut scores[..n_kv];
-                k.matvec_f16(kq_order, &k_cache[kvh * hd..], hd, kvd, q16, scores)?;
-                // softmax(scores * scale) over the row padded to n_row
-                k.softmax_masked(scores, scale, n_row);
-                // p16 = f16(probabilities), zero past n_kv up to the lane group
-                let len = n_kv.next_multiple_of(kqv_group).min(n_row);
-                k.f32_to_f16_row(scores, bytemuck::cast_slice_mut(&mut p16[..n_kv]))?;
-                p16[n_kv..len].fill(F16([0; 2]));
-                // o[d] = Vᵀ[kvh * hd + d][..len] · p16 (rows n_ctx apart)
-                let v = &v_cache[kvh * hd * n_ctx..];
-                k.matvec_f16(kqv_order, v, len, n_ctx, &p16[..len], o)?;
+                plan.head(m, kv, q, l, pos, task * per + kk, scratch, o)?;
             }
             Ok(())
         },
     )
+}
+
+/// The per-pass constants of [`attention`]: KV row length, product orders, scale.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct F16Attn {
+    n_row: usize,
+    kq_order: F16DotOrder,
+    kqv_order: F16DotOrder,
+    kqv_group: usize,
+    scale: f32,
+}
+
+impl F16Attn {
+    /// The constants of an `n`-token pass at positions `pos..` over `kv`.
+    pub(crate) fn new(m: &Model<'_>, kv: &KvCache, n: usize, pos: usize) -> F16Attn {
+        F16Attn::with_n_ctx(m.config.head_dim, kv.n_ctx(), n, pos)
+    }
+
+    /// The constants for heads of `hd` over a context of `n_ctx`.
+    pub(crate) fn with_n_ctx(hd: usize, n_ctx: usize, n: usize, pos: usize) -> F16Attn {
+        let n_row = kv_row_len(pos + n, n_ctx);
+        // tinyBLAS: a matrix of ≥ 2 tokens, rows (KV length for K·Q, head_dim for V·P) ≡ 0 mod 4.
+        let order = |tiny: bool| {
+            if tiny {
+                F16DotOrder::TinyBlas
+            } else {
+                F16DotOrder::VecDot
+            }
+        };
+        let kqv_order = order(n >= 2 && hd % 4 == 0);
+        F16Attn {
+            n_row,
+            kq_order: order(n >= 2 && n_row % 4 == 0),
+            kqv_order,
+            kqv_group: match kqv_order {
+                F16DotOrder::TinyBlas => 8,
+                F16DotOrder::VecDot => 32,
+            },
+            // IEEE sqrt is correctly rounded, so libm and std agree bit for bit.
+            scale: 1.0f32 / libm::sqrtf(hd as f32),
+        }
+    }
+
+    /// One (token, head) unit `u = t * n_head + h` of [`attention`] over layer `l`: `o`
+    /// (`[head_dim]`) = softmax(q·Kᵀ)·V; `scratch`: one task's `att_stride` f32 slots.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn head(
+        &self,
+        m: &Model<'_>,
+        kv: &KvCache,
+        q: &[f32],
+        l: usize,
+        pos: usize,
+        u: usize,
+        scratch: &mut [f32],
+        o: &mut [f32],
+    ) -> Result<(), KernelError> {
+        let c = &m.config;
+        let (hd, qd, kvd) = (c.head_dim, c.q_dim(), c.kv_dim());
+        let (n_head, group) = (c.n_head, c.gqa_group());
+        let n_ctx = kv.n_ctx();
+        let (k_cache, v_cache) = (kv.k_layer(l), kv.v_layer(l));
+        let k = m.linalg.kernels();
+        let (scores, rest) = scratch.split_at_mut(n_ctx);
+        let rest: &mut [F16] = bytemuck::cast_slice_mut(rest);
+        let (p16, q16) = rest.split_at_mut(n_ctx.next_multiple_of(2));
+        let (t, h) = (u / n_head, u % n_head);
+        let kvh = h / group;
+        let n_kv = pos + t + 1;
+        // q16 = f16(q[t][h])
+        let qh = &q[t * qd + h * hd..t * qd + (h + 1) * hd];
+        k.f32_to_f16_row(qh, bytemuck::cast_slice_mut(&mut q16[..hd]))?;
+        let q16 = &q16[..hd];
+        // scores[j] = K[j][kvh] · q16, j < n_kv (rows kv_dim apart)
+        let scores = &mut scores[..n_kv];
+        k.matvec_f16(self.kq_order, &k_cache[kvh * hd..], hd, kvd, q16, scores)?;
+        // softmax(scores * scale) over the row padded to n_row
+        k.softmax_masked(scores, self.scale, self.n_row);
+        // p16 = f16(probabilities), zero past n_kv up to the lane group
+        let len = self.v_len(n_kv);
+        k.f32_to_f16_row(scores, bytemuck::cast_slice_mut(&mut p16[..n_kv]))?;
+        p16[n_kv..len].fill(F16([0; 2]));
+        // o[d] = Vᵀ[kvh * hd + d][..len] · p16 (rows n_ctx apart)
+        let v = &v_cache[kvh * hd * n_ctx..];
+        k.matvec_f16(self.kqv_order, v, len, n_ctx, &p16[..len], o)?;
+        Ok(())
+    }
+
+    /// Positions of the V product for a token that attends to `n_kv` positions.
+    pub(crate) fn v_len(&self, n_kv: usize) -> usize {
+        n_kv.next_multiple_of(self.kqv_group).min(self.n_row)
+    }
+
+    /// The masked softmax row length.
+    pub(crate) fn n_row(&self) -> usize {
+        self.n_row
+    }
 }
 
 /// [`attention`] over a Q8_0 cache: each query head is quantized to Q8_0 and dotted with
@@ -678,14 +735,7 @@ fn attention_q8(
     n: usize,
     pos: usize,
 ) -> Result<(), Error> {
-    let c = &m.config;
-    let (hd, qd, kvd) = (c.head_dim, c.q_dim(), c.kv_dim());
-    let (n_head, group) = (c.n_head, c.gqa_group());
-    let n_ctx = kv.n_ctx();
-    let scale = 1.0f32 / libm::sqrtf(hd as f32);
-    let (k_cache, v_cache) = (kv.k_layer_q8(l), kv.v_layer_q8(l));
-    let (bh, bkv) = (hd / 32, kvd / 32);
-    let k = m.linalg.kernels();
+    let (n_head, hd) = (m.config.n_head, m.config.head_dim);
     let q = &s.q;
     let units = n * n_head;
     let per = units.div_ceil(par.n_threads().max(1));
@@ -696,30 +746,53 @@ fn attention_q8(
         &mut s.att_scratch,
         s.att_stride,
         &|task, out, scratch| {
-            let (scores, rest) = scratch.split_at_mut(n_ctx);
-            let (rest, _) = rest.split_at_mut(rest.len() - hd);
-            let q8: &mut [u8] = bytemuck::cast_slice_mut(rest);
-            let q8 = &mut q8[..bh * 34];
             for (kk, o) in out.chunks_exact_mut(hd).enumerate() {
-                let u = task * per + kk;
-                let (t, h) = (u / n_head, u % n_head);
-                let kvh = h / group;
-                let n_kv = pos + t + 1;
-                // q8 = Q8_0(q[t][h])
-                let qh = &q[t * qd + h * hd..t * qd + (h + 1) * hd];
-                k.quantize_activation(GgmlType::Q8_0, qh, q8)?;
-                // scores[j] = K[j][kvh] · q8, j < n_kv (rows kv_dim / 32 blocks apart)
-                let scores = &mut scores[..n_kv];
-                let keys: &[u8] = bytemuck::cast_slice(&k_cache[kvh * bh..]);
-                k.matvec_strided(GgmlType::Q8_0, keys, hd, bkv * 34, q8, scores)?;
-                k.softmax_masked(scores, scale, n_kv);
-                // o = Σ_j p_j · V[j][kvh] (rows kv_dim / 32 blocks apart), one kernel call
-                let vals: &[u8] = bytemuck::cast_slice(&v_cache[kvh * bh..]);
-                k.weighted_sum_q8_0(o, scores, vals, bkv * 34)?;
+                attention_q8_head(m, kv, q, l, pos, task * per + kk, scratch, o)?;
             }
             Ok(())
         },
     )
+}
+
+/// One (token, head) unit `u = t * n_head + h` of [`attention_q8`] over layer `l`.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn attention_q8_head(
+    m: &Model<'_>,
+    kv: &KvCache,
+    q: &[f32],
+    l: usize,
+    pos: usize,
+    u: usize,
+    scratch: &mut [f32],
+    o: &mut [f32],
+) -> Result<(), KernelError> {
+    let c = &m.config;
+    let (hd, qd, kvd) = (c.head_dim, c.q_dim(), c.kv_dim());
+    let (n_head, group) = (c.n_head, c.gqa_group());
+    let n_ctx = kv.n_ctx();
+    let scale = 1.0f32 / libm::sqrtf(hd as f32);
+    let (k_cache, v_cache) = (kv.k_layer_q8(l), kv.v_layer_q8(l));
+    let (bh, bkv) = (hd / 32, kvd / 32);
+    let k = m.linalg.kernels();
+    let (scores, rest) = scratch.split_at_mut(n_ctx);
+    let (rest, _) = rest.split_at_mut(rest.len() - hd);
+    let q8: &mut [u8] = bytemuck::cast_slice_mut(rest);
+    let q8 = &mut q8[..bh * 34];
+    let (t, h) = (u / n_head, u % n_head);
+    let kvh = h / group;
+    let n_kv = pos + t + 1;
+    // q8 = Q8_0(q[t][h])
+    let qh = &q[t * qd + h * hd..t * qd + (h + 1) * hd];
+    k.quantize_activation(GgmlType::Q8_0, qh, q8)?;
+    // scores[j] = K[j][kvh] · q8, j < n_kv (rows kv_dim / 32 blocks apart)
+    let scores = &mut scores[..n_kv];
+    let keys: &[u8] = bytemuck::cast_slice(&k_cache[kvh * bh..]);
+    k.matvec_strided(GgmlType::Q8_0, keys, hd, bkv * 34, q8, scores)?;
+    k.softmax_masked(scores, scale, n_kv);
+    // o = Σ_j p_j · V[j][kvh] (rows kv_dim / 32 blocks apart), one kernel call
+    let vals: &[u8] = bytemuck::cast_slice(&v_cache[kvh * bh..]);
+    k.weighted_sum_q8_0(o, scores, vals, bkv * 34)?;
+    Ok(())
 }
 
 /// The KV length of llama.cpp's attention graph when `used` cells are filled: padded to a

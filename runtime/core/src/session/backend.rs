@@ -272,9 +272,9 @@ impl<'m, 'a> Session<'m, 'a> {
     }
 
     /// An incremental forward pass over `tokens` (at most the session's batch size) that
-    /// runs one stage per [`Stepper::step`]: the embedding lookup, then one transformer
-    /// layer per call, then the output head. For hosts that must bound the time of each
-    /// call (a hard real-time audio loop). Dropping it unfinished leaves the session where
+    /// runs a budget of work per [`Stepper::step`] call and resumes where it stopped, mid
+    /// layer (see [`Stepper`] for the tasks and their work). For hosts that must bound the
+    /// time of each call (a hard real-time audio loop). Dropping it unfinished leaves the session where
     /// it was. Errors: as [`prefill`](Self::prefill), and `BadOption` when `tokens` is
     /// longer than the batch size, or on a GPU session (a GPU step is one submission).
     pub fn stepper<'s>(&'s mut self, tokens: &'s [u32]) -> Result<Stepper<'s, 'm, 'a>, Error> {

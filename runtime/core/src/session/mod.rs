@@ -350,9 +350,9 @@ impl<'m, 'a> CpuSession<'m, 'a> {
     }
 
     /// An incremental forward pass over `tokens` (at most the session's batch size) that
-    /// runs one stage per [`Stepper::step`]: the embedding lookup, then one transformer
-    /// layer per call, then the output head. For hosts that must bound the time of each
-    /// call (a hard real-time audio loop). Dropping it unfinished leaves the session where
+    /// runs a budget of work per [`Stepper::step`] call and resumes where it stopped, mid
+    /// layer. For hosts that must bound the time of each call (a hard real-time audio
+    /// loop). Dropping it unfinished leaves the session where
     /// it was. Errors: as [`prefill`](Self::prefill), and `BadOption` when `tokens` is
     /// longer than the batch size.
     pub fn stepper<'s>(&'s mut self, tokens: &'s [u32]) -> Result<Stepper<'s, 'm, 'a>, Error> {
@@ -367,6 +367,11 @@ impl<'m, 'a> CpuSession<'m, 'a> {
             session: self,
             tokens,
             stage: 0,
+            op: 0,
+            task: 0,
+            work_done: 0,
+            last_work: 0,
+            done: false,
         })
     }
 
@@ -439,12 +444,41 @@ impl<'m, 'a> CpuSession<'m, 'a> {
     }
 }
 
-/// A forward pass run one stage per call (see [`Session::stepper`]).
+/// Work of one work unit of [`Stepper::step`]: 2¹⁶ multiply-adds (or element operations).
+/// A task's work is counted from the shapes alone: a matrix tile `rows × n_cols × tokens`,
+/// one attention (token, head) `head_dim × n_kv` for Q·K plus as much for P·V plus the
+/// softmax row, element-wise tasks (a norm row, a residual add, RoPE, a KV store, SwiGLU, a
+/// quantized activation row, an embedding row) one per element.
+pub const UNIT_WORK: u64 = forward::steps::UNIT_WORK;
+
+/// A forward pass run a budget of work at a time (see [`Session::stepper`]).
+///
+/// The pass is a fixed sequence of small tasks — the embedding rows, then for each layer
+/// the norm rows, tiles of rows of each matrix (at most one [`UNIT_WORK`] each: 16-row
+/// multiples, 4 tokens at a time in a batch), RoPE and KV store per token, attention per
+/// (token, head), residual adds, SwiGLU rows, then the output norm and the tiles of the
+/// output matrix. [`step(budget)`](Stepper::step) runs tasks while the work done in the
+/// call is below `budget × UNIT_WORK`, then returns; the next call resumes with the next
+/// task, mid-layer. A call therefore overruns its budget by less than one task's work:
+/// less than one unit when [`max_task_work`](Stepper::max_task_work) ≤ [`UNIT_WORK`]
+/// (`n_cols` ≤ 4096 for one token, ≤ 1024 for a batch, and `(2·head_dim + 1)·n_ctx` ≤ 2¹⁶;
+/// otherwise by less than that bound).
+/// Every task computes exactly what the whole pass computes for its part, so the logits are
+/// those of [`Session::prefill`] / [`Session::decode`] bit for bit, at any budget and any
+/// thread count (a one-token matrix tile is split across the session's threads).
 pub struct Stepper<'s, 'm, 'a> {
     session: &'s mut CpuSession<'m, 'a>,
     tokens: &'s [u32],
     /// 0: embedding; `1..=n_layer`: layer `stage - 1`; `n_layer + 1`: output head.
     stage: usize,
+    /// Next op of the stage and next task of that op.
+    op: usize,
+    task: usize,
+    /// Work done so far, and in the last call.
+    work_done: u64,
+    last_work: u64,
+    /// The pass completed and the session's position was advanced.
+    done: bool,
 }
 
 impl core::fmt::Debug for Stepper<'_, '_, '_> {
@@ -452,7 +486,10 @@ impl core::fmt::Debug for Stepper<'_, '_, '_> {
         f.debug_struct("Stepper")
             .field("n_tokens", &self.tokens.len())
             .field("stage", &self.stage)
+            .field("op", &self.op)
+            .field("task", &self.task)
             .field("n_stages", &self.n_stages())
+            .field("work_done", &self.work_done)
             .finish()
     }
 }
@@ -463,31 +500,90 @@ impl Stepper<'_, '_, '_> {
         forward::n_stages(self.session.model)
     }
 
-    /// Stages already run.
+    /// Stages completed.
     pub fn stages_done(&self) -> usize {
         self.stage
     }
 
-    /// Runs the next stage. Returns `Some(logits)` (`[n_vocab]`, of the last token) after
-    /// the last stage, which also advances the session's position; `None` before.
-    /// Calling it again after completion returns the same logits. Errors: `Kernel` (a bug;
-    /// the stage is not counted and the session's position is unchanged).
-    pub fn step(&mut self) -> Result<Option<&[f32]>, Error> {
+    /// Whether the pass is complete (the next [`step`](Self::step) returns the logits and
+    /// runs nothing).
+    pub fn is_done(&self) -> bool {
+        self.stage >= self.n_stages()
+    }
+
+    /// Work done by the pass so far (divide by [`UNIT_WORK`] for work units).
+    pub fn work_done(&self) -> u64 {
+        self.work_done
+    }
+
+    /// Work done by the last call of [`step`](Self::step).
+    pub fn last_work(&self) -> u64 {
+        self.last_work
+    }
+
+    /// The most work of any one task of a pass of this many tokens at any position of this
+    /// session's context: a call of [`step`](Self::step) exceeds `budget × UNIT_WORK` by
+    /// less than this.
+    pub fn max_task_work(&self) -> u64 {
+        let s = &*self.session;
+        forward::steps::max_task_work(s.model, s.kv.kv_type(), s.kv.n_ctx(), self.tokens.len())
+    }
+
+    /// Runs tasks while the work done in this call is below `budget × UNIT_WORK` (0: none;
+    /// `u64::MAX`: the rest of the pass), then returns. Returns `Some(logits)` (`[n_vocab]`,
+    /// of the last token) once the pass is complete — which also advances the session's
+    /// position — and `None` before. Calling it again after completion returns the same
+    /// logits and runs nothing. Errors: `Kernel` (a bug; the failed task is not counted and
+    /// the session's position is unchanged).
+    pub fn step(&mut self, budget: u64) -> Result<Option<&[f32]>, Error> {
+        let limit = budget.saturating_mul(UNIT_WORK);
         let s = &mut *self.session;
         let n_stages = forward::n_stages(s.model);
-        if self.stage >= n_stages {
-            return Ok(Some(&s.scratch.logits));
-        }
-        let (model, par, pos, tokens, stage) = (s.model, &*s.par, s.pos, self.tokens, self.stage);
+        let (model, par, pos, tokens) = (s.model, &*s.par, s.pos, self.tokens);
         let (kv, scratch) = (&mut s.kv, &mut s.scratch);
+        let (kv_type, n_ctx, n) = (kv.kv_type(), kv.n_ctx(), tokens.len());
+        let (mut stage, mut op_i, mut task) = (self.stage, self.op, self.task);
+        let mut spent = 0u64;
         let mut result = Ok(());
         par.install(&mut || {
-            result = forward::stage(model, kv, scratch, par, tokens, pos, Rows::Last, stage);
+            let mut ops = forward::steps::ops(model, stage.min(n_stages - 1), n, Rows::Last);
+            while stage < n_stages {
+                // Past the last task of an op, of a stage: move on (so that completion is
+                // seen by the call that runs the last task).
+                let Some(op) = ops.get(op_i) else {
+                    stage += 1;
+                    (op_i, task) = (0, 0);
+                    if stage < n_stages {
+                        ops = forward::steps::ops(model, stage, n, Rows::Last);
+                    }
+                    continue;
+                };
+                if task >= op.n_tasks(model) {
+                    (op_i, task) = (op_i + 1, 0);
+                    continue;
+                }
+                if spent >= limit {
+                    break;
+                }
+                let layer = stage.saturating_sub(1);
+                if let Err(e) = op.run(model, kv, scratch, par, layer, tokens, pos, task) {
+                    result = Err(e);
+                    return;
+                }
+                spent += op.work(model, kv_type, n_ctx, pos, task);
+                task += 1;
+            }
         });
+        (self.stage, self.op, self.task) = (stage, op_i, task);
+        self.work_done += spent;
+        self.last_work = spent;
         result?;
-        self.stage += 1;
-        if self.stage == n_stages {
-            s.pos += tokens.len();
+        if self.stage >= n_stages {
+            if !self.done {
+                // Just completed: the pass's tokens now occupy the cache.
+                s.pos += tokens.len();
+                self.done = true;
+            }
             return Ok(Some(&s.scratch.logits));
         }
         Ok(None)
