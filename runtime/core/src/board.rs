@@ -90,7 +90,7 @@ pub const HEARING: BoardSpec = BoardSpec {
     ram_bytes: 4 << 20,
     weights: WeightSource::Xip { bytes: 32 << 20 },
     threads: 1,
-    kernels: "scalar",
+    kernels: "mve",
 };
 
 /// A phone (class budget until `boards/phone` exists): 3 GiB left to the app on an 8 GB
