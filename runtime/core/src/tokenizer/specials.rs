@@ -104,11 +104,11 @@ const FIM_REP_TEXTS: &[&str] = &[
 ];
 const FIM_SEP_TEXTS: &[&str] = &["<|file_sep|>"];
 
-/// Texts that end generation (and become control tokens).
-/// The most end-of-generation ids [`resolve`] can find: one per EOG text, plus the FIM pad,
-/// repo and separator ids and EOS, EOT and EOM.
+/// The most end-of-generation ids a loaded tokenizer can have: one per EOG text llama.cpp
+/// knows, plus the FIM pad, repo and separator ids and EOS, EOT and EOM.
 pub const MAX_EOG_IDS: usize = EOG_TEXTS.len() + 6;
 
+/// Texts that end generation (and become control tokens).
 const EOG_TEXTS: &[&str] = &[
     "<|eot_id|>",
     "<|im_end|>",

@@ -356,29 +356,28 @@ impl<'a> Vocab<'a> {
     /// The positional merge table, if this vocabulary has that shape (see the module docs).
     /// Errors: `OutOfMemory`.
     fn positional(&self, merges: &[&str]) -> Result<Option<MergeTable>, Error> {
-        Ok(self
-            .positional_offset(merges)?
-            .and_then(|offset| {
-                let mut split = Vec::new();
-                if split.try_reserve_exact(merges.len()).is_err() {
-                    return Some(Err(Error::oom::<u16>(merges.len())));
+        let Some(offset) = self.positional_offset(merges)? else {
+            return Ok(None);
+        };
+        let mut split = Vec::new();
+        grow::reserve_exact(&mut split, merges.len())?;
+        for (i, m) in merges.iter().enumerate() {
+            let len = match split_merge(m) {
+                None => 0,
+                Some((a, b)) if self.is_concat((i + offset) as u32, a, b) => {
+                    match u16::try_from(a.len()) {
+                        Ok(n) => n,
+                        Err(_) => return Ok(None),
+                    }
                 }
-                for (i, m) in merges.iter().enumerate() {
-                    let len = match split_merge(m) {
-                        None => 0,
-                        Some((a, b)) if self.is_concat((i + offset) as u32, a, b) => {
-                            u16::try_from(a.len()).ok()?
-                        }
-                        Some(_) => return None,
-                    };
-                    split.push(len);
-                }
-                Some(Ok(MergeTable::Positional {
-                    offset: offset as u32,
-                    split,
-                }))
-            })
-            .transpose()?)
+                Some(_) => return Ok(None),
+            };
+            split.push(len);
+        }
+        Ok(Some(MergeTable::Positional {
+            offset: offset as u32,
+            split,
+        }))
     }
 
     /// The `k` of a positional table (merge `i` makes token `i + k`), if the first
