@@ -26,8 +26,8 @@ use core::ops::ControlFlow;
 use core::sync::atomic::AtomicBool;
 
 use bague::board::{Board, BoardSpec, RING};
-use bague::generate::BoardClock;
 use bague::bundle::{Bundle, BundleOptions};
+use bague::generate::BoardClock;
 use bague::generate::{Generator, Piece, Request, Sink};
 use bague::gguf;
 use bague::sampler::SamplerConfig;
