@@ -26,8 +26,8 @@ use core::ops::ControlFlow;
 use core::sync::atomic::AtomicBool;
 
 use bague::board::{Board, BoardSpec, RING};
-use bague::generate::BoardClock;
 use bague::bundle::{Bundle, BundleOptions};
+use bague::generate::BoardClock;
 use bague::generate::{Generator, Piece, Request, Sink};
 use bague::gguf;
 use bague::sampler::SamplerConfig;
@@ -112,7 +112,8 @@ macro_rules! say {
     ($out:expr, $($arg:tt)*) => {{ let _ = writeln!($out, $($arg)*); }};
 }
 
-/// Exit codes (semihosting `SYS_EXIT_EXTENDED`).
+/// Exit codes (semihosting `SYS_EXIT_EXTENDED`). 101 is a panic and 102 a HardFault:
+/// neither may happen on any input.
 #[derive(Clone, Copy)]
 enum Exit {
     Ok = 0,
@@ -120,6 +121,65 @@ enum Exit {
     DoesNotFit = 3,
     Load = 4,
     Generate = 5,
+    OutOfMemory = 6,
+}
+
+/// Load and generation errors: the arena's refusals (an error value all the way up) get
+/// their own code.
+fn load_exit(e: &bague::bundle::Error) -> Exit {
+    use bague::bundle::Error as B;
+    match e {
+        B::Tokenizer(bague::tokenizer::Error::OutOfMemory { .. })
+        | B::Model(bague::model::Error::OutOfMemory { .. }) => Exit::OutOfMemory,
+        _ => Exit::Load,
+    }
+}
+
+fn generate_exit(e: &bague::generate::Error) -> Exit {
+    use bague::generate::Error as G;
+    match e {
+        G::OutOfMemory { .. }
+        | G::Tokenizer(bague::tokenizer::Error::OutOfMemory { .. })
+        | G::Model(bague::model::Error::OutOfMemory { .. })
+        | G::Sampler(bague::sampler::SamplerError::OutOfMemory { .. }) => Exit::OutOfMemory,
+        _ => Exit::Generate,
+    }
+}
+
+/// Test knobs from the semihosting command line (`-semihosting-config
+/// …,arg=ring,arg=budget=N,arg=arena=N`): `budget=N` replaces the board's RAM budget (a
+/// budget under the plan must be refused by the plan, exit 3); `arena=N` closes the arena
+/// at `N` bytes instead of the plan's (a run that needs more must end with an error exit,
+/// never a panic or a fault).
+#[derive(Clone, Copy, Default)]
+struct Args {
+    budget: Option<u64>,
+    arena: Option<usize>,
+}
+
+fn args() -> Args {
+    const SYS_GET_CMDLINE: usize = 0x15;
+    let mut buf = [0u8; 256];
+    let block = [buf.as_mut_ptr() as usize, buf.len() - 1];
+    // SAFETY: a semihosting call whose block names a writable buffer and its size; the
+    // host writes the command line and its length into them.
+    let r = unsafe { cortex_m_semihosting::syscall(SYS_GET_CMDLINE, &block) };
+    // SAFETY: reads the block the host just wrote (volatile: the write is not visible to
+    // the compiler).
+    let len = unsafe { core::ptr::read_volatile(&block[1]) };
+    let mut a = Args::default();
+    if r != 0 || len >= buf.len() {
+        return a;
+    }
+    let line = core::str::from_utf8(&buf[..len]).unwrap_or("");
+    for word in line.split(' ') {
+        if let Some(v) = word.strip_prefix("budget=") {
+            a.budget = v.parse().ok();
+        } else if let Some(v) = word.strip_prefix("arena=") {
+            a.arena = v.parse().ok();
+        }
+    }
+    a
 }
 
 /// Collects the generated ids and the tick count at each one, and prints the text.
@@ -157,7 +217,13 @@ fn main() -> ! {
 
 fn run(out: &mut Out) -> Exit {
     let board = Ring;
-    let spec = board.spec();
+    let knobs = args();
+    let mut spec_copy = *board.spec();
+    if let Some(b) = knobs.budget {
+        spec_copy.ram_bytes = b;
+        say!(out, "ring: test: RAM budget set to {b} bytes");
+    }
+    let spec = &spec_copy;
     let model: &'static [u8] = &MODEL;
     say!(out, "ring: board {} — {}", spec.name, spec.about);
     say!(
@@ -217,7 +283,15 @@ fn run(out: &mut Out) -> Exit {
     }
     // The file's index (allocated by the parse) is part of the plan: from here on the
     // arena holds exactly the plan's bytes.
-    ARENA.set_limit(plan.ram_bytes() as usize);
+    let limit = knobs.arena.unwrap_or(plan.ram_bytes() as usize);
+    if knobs.arena.is_some() {
+        say!(
+            out,
+            "ring: test: arena closed at {limit} bytes (plan {})",
+            plan.ram_bytes()
+        );
+    }
+    ARENA.set_limit(limit);
     let t0 = clock::ticks();
     let bundle = match Bundle::from_file(
         file,
@@ -229,7 +303,7 @@ fn run(out: &mut Out) -> Exit {
         Ok(b) => b,
         Err(e) => {
             say!(out, "ring: error: load: {e}");
-            return Exit::Load;
+            return load_exit(&e);
         }
     };
     let t_load = clock::ticks() - t0;
@@ -243,10 +317,24 @@ fn run(out: &mut Out) -> Exit {
         plan.index + plan.tokenizer + plan.tokenizer_load
     );
     let prompt = match bundle.encode(PROMPT, true, N_CTX) {
-        Ok(p) => p,
+        // The encoder's buffer grew by doubling: keep the ids in one of their exact size
+        // (the plan counts the prompt's ids, not the encoder's growth).
+        Ok(p) => {
+            let mut ids = alloc::vec::Vec::new();
+            if ids.try_reserve_exact(p.len()).is_err() {
+                say!(out, "ring: error: tokenize: out of memory");
+                return Exit::OutOfMemory;
+            }
+            ids.extend_from_slice(&p);
+            ids
+        }
         Err(e) => {
             say!(out, "ring: error: tokenize: {e}");
-            return Exit::Generate;
+            return if matches!(e, bague::tokenizer::Error::OutOfMemory { .. }) {
+                Exit::OutOfMemory
+            } else {
+                Exit::Generate
+            };
         }
     };
     let _ = write!(out, "prompt_ids:");
@@ -258,14 +346,18 @@ fn run(out: &mut Out) -> Exit {
         Ok(s) => s,
         Err(e) => {
             say!(out, "ring: error: session: {e}");
-            return Exit::Generate;
+            return if matches!(e, bague::model::Error::OutOfMemory { .. }) {
+                Exit::OutOfMemory
+            } else {
+                Exit::Generate
+            };
         }
     };
     let mut generator = match Generator::new(&bundle.tokenizer, SamplerConfig::greedy()) {
         Ok(g) => g,
         Err(e) => {
             say!(out, "ring: error: generator: {e}");
-            return Exit::Generate;
+            return generate_exit(&e);
         }
     };
     let mut sink = Collect {
@@ -287,7 +379,7 @@ fn run(out: &mut Out) -> Exit {
     say!(out, "");
     if let Err(e) = outcome {
         say!(out, "ring: error: generate: {e}");
-        return Exit::Generate;
+        return generate_exit(&e);
     }
     let _ = write!(out, "output_ids:");
     for id in ids {
@@ -340,6 +432,14 @@ fn exit(code: u32) -> ! {
         // SAFETY: a semihosting call with a valid two-word parameter block.
         unsafe { cortex_m_semihosting::syscall(SYS_EXIT_EXTENDED, &block) };
     }
+}
+
+#[cortex_m_rt::exception]
+unsafe fn HardFault(_frame: &cortex_m_rt::ExceptionFrame) -> ! {
+    let mut out = Out::new();
+    let _ = writeln!(out, "ring: HardFault");
+    out.flush();
+    exit(102)
 }
 
 #[panic_handler]

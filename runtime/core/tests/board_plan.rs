@@ -104,10 +104,18 @@ fn the_header_plan_covers_what_the_bound_model_plans() {
     let o = ring_opts(64);
     let header = MemoryPlan::new(&f, &o).unwrap();
     let bound = MemoryPlan::for_model(&m, &o).unwrap();
-    // The same session numbers; only the header's plan knows the tokenizer and index.
+    // The same session numbers; only the header's plan knows the tokenizer and index, and
+    // the decoder and stop-matcher buffers, which the vocabulary's longest piece sizes.
     assert_eq!(
-        (header.kv_cache, header.scratch, header.generator),
-        (bound.kv_cache, bound.scratch, bound.generator)
+        (header.kv_cache, header.scratch),
+        (bound.kv_cache, bound.scratch)
     );
     assert_eq!((bound.tokenizer, bound.index), (0, 0));
+    let tok = bague::tokenizer::Tokenizer::from_gguf(&f).unwrap();
+    let d = tok.decoder_bytes();
+    let r = |n: usize| n.next_multiple_of(bague::session::PLAN_GRANULE);
+    let empty = bague::tokenizer::DecoderBytes::for_max_piece(0);
+    let decoder = r(d.piece) + r(d.pending) + r(d.out);
+    let stop_text = 2 * (r(d.out) - r(empty.out));
+    assert_eq!(header.generator - bound.generator, decoder + stop_text);
 }

@@ -112,6 +112,12 @@ pub enum Error {
         /// Tokens needed.
         needed: usize,
     },
+    /// The heap refused one of the generation's buffers (a board's arena is exhausted):
+    /// nothing was generated when it happens before the first token.
+    OutOfMemory {
+        /// Bytes requested.
+        bytes: usize,
+    },
     /// The sampler was made for another vocabulary size than the session's model.
     VocabMismatch {
         /// Tokenizer vocabulary size.
@@ -158,6 +164,10 @@ impl fmt::Display for Error {
             Error::TextTooShort { n_tokens, needed } => write!(
                 f,
                 "the text has {n_tokens} tokens; perplexity at this context needs at least {needed}"
+            ),
+            Error::OutOfMemory { bytes } => write!(
+                f,
+                "out of memory: the generation's buffers ({bytes} bytes) were refused"
             ),
             Error::VocabMismatch { tokenizer, model } => write!(
                 f,
@@ -416,8 +426,9 @@ impl<'t, 'a> Generator<'t, 'a> {
     ///
     /// Errors (nothing was generated): `Model(ContextFull)` when the prompt is longer than
     /// the context, `Model(EmptyInput)`, `Model(TokenOutOfRange)`, `VocabMismatch`.
-    /// Errors after output began: `Sampler(AllMasked)`, `Tokenizer`, `Constraint` — the text
-    /// streamed so far stays valid.
+    /// `OutOfMemory` (the heap refused a buffer; every buffer of a run is allocated before
+    /// the prefill). Errors after output began: `Sampler(AllMasked)`, `Tokenizer`,
+    /// `Constraint` — the text streamed so far stays valid.
     pub fn generate(
         &mut self,
         session: &mut Session<'_, '_>,
@@ -458,9 +469,20 @@ impl<'t, 'a> Generator<'t, 'a> {
         // that grows with the output.
         let room = n_ctx.saturating_sub(prompt.len()) + 1;
         let limit = req.max_tokens.map_or(room, |m| (m as usize).min(room));
-        self.cached.reserve(prompt.len() + limit);
+        // Fallible, as every buffer below: on a board whose heap is a fixed arena an
+        // exhausted heap is an error value.
+        let oom = |n: usize| Error::OutOfMemory {
+            bytes: n.saturating_mul(4),
+        };
+        self.cached
+            .try_reserve(prompt.len() + limit)
+            .map_err(|_| oom(prompt.len() + limit))?;
+        let mut output_ids = Vec::new();
+        output_ids
+            .try_reserve_exact(limit + 4)
+            .map_err(|_| oom(limit + 4))?;
         let mut out = Outcome {
-            output_ids: Vec::with_capacity(limit + 4),
+            output_ids,
             stop_reason: StopReason::MaxTokens,
             n_prompt: prompt.len(),
             n_reused: keep,
@@ -487,8 +509,10 @@ impl<'t, 'a> Generator<'t, 'a> {
             None => Vec::new(),
         };
         let eog = self.tok.eog_ids();
-        let mut stop = StopDetector::new(eog, req.max_tokens, req.stop);
-        let mut decoder = self.tok.decoder();
+        let mut decoder = self.tok.try_decoder()?;
+        let max_text = self.tok.decoder_bytes().out;
+        let mut stop = StopDetector::try_new(eog, req.max_tokens, req.stop, max_text)
+            .map_err(|bytes| Error::OutOfMemory { bytes })?;
         let mut out_sink = Out { sink, open: true };
         for &id in suffix {
             self.sampler.accept(id);

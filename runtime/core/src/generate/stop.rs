@@ -88,27 +88,84 @@ pub struct StopDetector {
 impl StopDetector {
     /// `eog_ids`: the tokenizer's end-of-generation set; `max_tokens`: limit on generated
     /// tokens (`None` = no limit); `stop_strings`: texts that end generation (empty strings
-    /// are ignored).
+    /// are ignored). Its text buffers grow as tokens need (see [`try_new`](Self::try_new)).
     pub fn new(eog_ids: &[u32], max_tokens: Option<u32>, stop_strings: &[&str]) -> Self {
-        let mut eog = eog_ids.to_vec();
+        match Self::try_new(eog_ids, max_tokens, stop_strings, 64) {
+            Ok(d) => d,
+            Err(bytes) => alloc::alloc::handle_alloc_error(
+                core::alloc::Layout::from_size_align(bytes.max(1), 1)
+                    .unwrap_or(core::alloc::Layout::new::<u8>()),
+            ),
+        }
+    }
+
+    /// [`new`](Self::new) with every buffer allocated now, fallibly: `max_text` is the
+    /// most text one token can add (a decoder's [`out`](crate::tokenizer::DecoderBytes::out));
+    /// then feeding tokens never allocates ([`bytes_for`](Self::bytes_for) gives the
+    /// sizes). Errors: the bytes of the allocation the heap refused.
+    pub fn try_new(
+        eog_ids: &[u32],
+        max_tokens: Option<u32>,
+        stop_strings: &[&str],
+        max_text: usize,
+    ) -> Result<Self, usize> {
+        fn room<T>(v: &mut Vec<T>, n: usize) -> Result<(), usize> {
+            v.try_reserve_exact(n)
+                .map_err(|_| n.saturating_mul(core::mem::size_of::<T>()))
+        }
+        let mut eog = Vec::new();
+        room(&mut eog, eog_ids.len())?;
+        eog.extend_from_slice(eog_ids);
         eog.sort_unstable();
         eog.dedup();
-        let stops: Vec<String> = stop_strings
-            .iter()
-            .filter(|s| !s.is_empty())
-            .map(|s| String::from(*s))
-            .collect();
-        let longest = stops.iter().map(String::len).max().unwrap_or(0);
-        StopDetector {
+        let mut stops: Vec<String> = Vec::new();
+        room(
+            &mut stops,
+            stop_strings.iter().filter(|s| !s.is_empty()).count(),
+        )?;
+        for s in stop_strings.iter().filter(|s| !s.is_empty()) {
+            let mut t = String::new();
+            t.try_reserve_exact(s.len()).map_err(|_| s.len())?;
+            t.push_str(s);
+            stops.push(t);
+        }
+        let text = Self::text_bytes(stop_strings, max_text);
+        let (mut held, mut out) = (String::new(), String::new());
+        held.try_reserve_exact(text).map_err(|_| text)?;
+        out.try_reserve_exact(text).map_err(|_| text)?;
+        Ok(StopDetector {
             eog,
             max_tokens,
             stops,
             n_tokens: 0,
-            held: String::with_capacity(longest + 64),
-            out: String::with_capacity(longest + 64),
+            held,
+            out,
             stopped: None,
             matched: None,
-        }
+        })
+    }
+
+    /// Bytes of each of the two text buffers: text held back for a stop string (less
+    /// than the longest one) plus one token's text.
+    fn text_bytes(stop_strings: &[&str], max_text: usize) -> usize {
+        let longest = stop_strings.iter().map(|s| s.len()).max().unwrap_or(0);
+        longest.saturating_add(max_text)
+    }
+
+    /// Heap bytes [`try_new`](Self::try_new) allocates, for a memory plan: the
+    /// end-of-generation ids, the stop-string table, the two text buffers, one entry per
+    /// allocation, then the stop strings' bytes together (one allocation each; an empty
+    /// entry is not allocated).
+    pub fn bytes_for(n_eog: usize, stop_strings: &[&str], max_text: usize) -> [usize; 5] {
+        let text = Self::text_bytes(stop_strings, max_text);
+        let n_stops = stop_strings.iter().filter(|s| !s.is_empty()).count();
+        [
+            n_eog * 4,
+            n_stops * core::mem::size_of::<String>(),
+            text,
+            text,
+            stop_strings.iter().map(|s| s.len()).sum(),
+        ]
     }
 
     /// True when `id` is an end-of-generation token.

@@ -13,8 +13,8 @@ use super::config::Config;
 use super::error::Error;
 use crate::GgmlType;
 use crate::gguf::{File, Name};
-use alloc::format;
 use alloc::vec::Vec;
+use core::fmt::Write as _;
 
 /// A tensor of the file: type, shape and data, borrowed.
 #[derive(Clone, Copy, Debug)]
@@ -140,9 +140,21 @@ impl<'a> Weights<'a> {
         let half = (cfg.head_dim / 2) as u64;
         let rope_freqs = opt(file, "rope_freqs.weight", Role::Vector, &[half])?;
         let bias_required = cfg.arch.has_qkv_bias();
-        let mut layers = Vec::with_capacity(cfg.n_layer.min(file.n_tensors()));
+        let n_layers = cfg.n_layer.min(file.n_tensors());
+        let mut layers = Vec::new();
+        layers
+            .try_reserve_exact(n_layers)
+            .map_err(|_| Error::OutOfMemory {
+                what: "layer table",
+                bytes: n_layers.saturating_mul(core::mem::size_of::<Layer<'_>>()),
+            })?;
         for i in 0..cfg.n_layer {
-            let n = |s: &str| format!("blk.{i}.{s}");
+            // Tensor names on the stack: loading allocates nothing but the layer table.
+            let n = |s: &str| {
+                let mut name = TensorName::default();
+                let _ = write!(name, "blk.{i}.{s}");
+                name
+            };
             let bias = |s: &str, dim: u64| -> Result<Option<Tensor<'a>>, Error> {
                 if bias_required {
                     get(file, &n(s), Role::Vector, &[dim]).map(Some)
@@ -240,4 +252,41 @@ fn get<'a>(file: &File<'a>, name: &str, role: Role, shape: &[u64]) -> Result<Ten
         dims: info.dims,
         data,
     })
+}
+
+/// A tensor name built on the stack (`blk.<i>.<suffix>`; GGUF names are at most 64 bytes,
+/// a longer one is cut and then not found).
+struct TensorName {
+    buf: [u8; 96],
+    len: usize,
+}
+
+impl Default for TensorName {
+    fn default() -> Self {
+        TensorName {
+            buf: [0; 96],
+            len: 0,
+        }
+    }
+}
+
+impl core::fmt::Write for TensorName {
+    fn write_str(&mut self, s: &str) -> core::fmt::Result {
+        let n = s.len().min(self.buf.len() - self.len);
+        self.buf[self.len..self.len + n].copy_from_slice(&s.as_bytes()[..n]);
+        self.len += n;
+        Ok(())
+    }
+}
+
+impl core::ops::Deref for TensorName {
+    type Target = str;
+    fn deref(&self) -> &str {
+        // Only whole `&str`s are written, unless one is cut at the end: keep the valid part.
+        let b = &self.buf[..self.len];
+        match core::str::from_utf8(b) {
+            Ok(s) => s,
+            Err(e) => core::str::from_utf8(&b[..e.valid_up_to()]).unwrap_or(""),
+        }
+    }
 }

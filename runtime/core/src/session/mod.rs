@@ -19,7 +19,7 @@ mod plan;
 
 pub use backend::{BackendChoice, Session};
 pub use plan::{
-    Fit, MemoryPlan, PLAN_GENERATE_FIXED, PLAN_PENALTY_LAST_N, TokenizerRam, tokenizer_ram,
+    Fit, MemoryPlan, PLAN_GRANULE, PLAN_MAX_EOG, PLAN_PENALTY_LAST_N, TokenizerRam, tokenizer_ram,
 };
 
 use crate::model::forward::{self, Rows, Scratch};

@@ -16,10 +16,14 @@ use bague_kernels::Kernels;
 /// `penalty_last_n` default).
 pub const PLAN_PENALTY_LAST_N: usize = 64;
 
-/// Bytes the plan allows for the generation loop's small fixed buffers: the stop-string
-/// matcher (two 64-byte strings and the end-of-generation ids), the streaming decoder's
-/// pending and piece bytes, and the outcome's bookkeeping.
-pub const PLAN_GENERATE_FIXED: usize = 1024;
+/// The most end-of-generation ids a vocabulary can have (llama.cpp's EOG texts plus the
+/// EOS, EOT, EOM and FIM pad / repo / separator ids): the stop matcher's id table.
+pub const PLAN_MAX_EOG: usize = crate::tokenizer::MAX_EOG_IDS;
+
+/// The allocation granule the plan rounds every buffer up to: what a board's heap
+/// reserves per request (8 bytes on the ring's first-fit heap; a host malloc's 16-byte
+/// granule is within the plan's 5 %).
+pub const PLAN_GRANULE: usize = 8;
 
 /// Bytes needed to run a model with one session. Weights are mapped (an mmap, XIP flash),
 /// not copied: they are counted apart from the heap.
@@ -34,8 +38,12 @@ pub struct MemoryPlan {
     pub scratch: usize,
     /// The generation loop's buffers (heap, while a `Generator` exists): the sampler's
     /// candidates (12 bytes per vocabulary entry) and repetition window (for a window of
-    /// [`PLAN_PENALTY_LAST_N`]), the ids in the KV cache and the output ids (4 bytes per
-    /// position each).
+    /// [`PLAN_PENALTY_LAST_N`]), the prompt's ids, the ids in the KV cache and the output
+    /// ids (4 bytes per position each, for a whole context), the streaming decoder's
+    /// buffers (from the longest token piece, [`crate::tokenizer::DecoderBytes`]) and the
+    /// stop matcher's (its id table, [`PLAN_MAX_EOG`] ids, and two text buffers of one
+    /// decoded token each: a request without stop strings — each stop string adds twice
+    /// its length). Every buffer is rounded up to [`PLAN_GRANULE`].
     pub generator: usize,
     /// The tokenizer's tables in RAM once loaded ([`tokenizer_ram`]): token texts (borrowed
     /// from the file: one `&str` each), types and attributes, the text → id index, the
@@ -69,7 +77,11 @@ impl MemoryPlan {
             }
         }
         let max_act = usize::try_from(max_act).map_err(|_| overflow())?;
-        let mut plan = Self::compute(&cfg, max_act, weights_mapped, opts)?;
+        let max_piece = match file.get_str_array("tokenizer.ggml.tokens") {
+            Ok(texts) => crate::tokenizer::max_piece_bytes(texts),
+            Err(_) => 0,
+        };
+        let mut plan = Self::compute(&cfg, max_act, weights_mapped, opts, max_piece)?;
         plan.index = cfg
             .n_layer
             .checked_mul(core::mem::size_of::<crate::model::Layer<'_>>())
@@ -78,26 +90,33 @@ impl MemoryPlan {
         let count = |key| file.get_array(key).map_or(0, |a| a.len());
         let n_tokens = count("tokenizer.ggml.tokens");
         if n_tokens > 0 {
-            let t = tokenizer_ram(n_tokens, count("tokenizer.ggml.merges"));
+            let missing = match file.get_str_array("tokenizer.ggml.tokens") {
+                Ok(texts) => crate::tokenizer::missing_byte_symbols(texts),
+                Err(_) => 0,
+            };
+            let t = tokenizer_ram(n_tokens, count("tokenizer.ggml.merges"), missing);
             plan.tokenizer = t.resident;
             plan.tokenizer_load = t.load;
         }
         Ok(plan)
     }
 
-    /// The plan for a bound model (the same numbers as [`new`](Self::new) on its file).
-    /// Errors: as `new`, without the header's.
+    /// The plan for a bound model (the same numbers as [`new`](Self::new) on its file,
+    /// except the generator's decoder and stop-matcher buffers: a bound model has no
+    /// vocabulary, its longest piece counts as 0). Errors: as `new`, without the header's.
     pub fn for_model(model: &Model<'_>, opts: &SessionOptions) -> Result<MemoryPlan, Error> {
         let max_act = crate::model::forward::max_act_row_bytes(model);
-        Self::compute(&model.config, max_act, model.weight_bytes() as u64, opts)
+        Self::compute(&model.config, max_act, model.weight_bytes() as u64, opts, 0)
     }
 
     /// The one computation: options checked, every buffer sized with checked arithmetic.
+    /// `max_piece`: the vocabulary's longest token piece (0 without a tokenizer).
     fn compute(
         cfg: &Config,
         max_act_row: usize,
         weights_mapped: u64,
         opts: &SessionOptions,
+        max_piece: usize,
     ) -> Result<MemoryPlan, Error> {
         if opts.n_ctx == 0 {
             return Err(Error::BadOption {
@@ -127,13 +146,7 @@ impl MemoryPlan {
         )
         .and_then(|s| s.checked_add((cfg.head_dim + cfg.kv_dim()).checked_mul(4)?))
         .ok_or_else(overflow)?;
-        let generator = cfg
-            .n_vocab
-            .checked_mul(core::mem::size_of::<Candidate>())
-            .and_then(|c| c.checked_add(2 * PLAN_PENALTY_LAST_N * 4))
-            .and_then(|c| c.checked_add(opts.n_ctx.checked_add(8)?.checked_mul(8)?))
-            .and_then(|c| c.checked_add(PLAN_GENERATE_FIXED))
-            .ok_or_else(overflow)?;
+        let generator = generator_bytes(cfg.n_vocab, opts.n_ctx, max_piece).ok_or_else(overflow)?;
         Ok(MemoryPlan {
             weights_mapped,
             kv_cache,
@@ -172,6 +185,39 @@ impl MemoryPlan {
     }
 }
 
+/// [`MemoryPlan::generator`]: one entry per allocation of `Generator::new` and
+/// `Generator::generate`, each rounded up to [`PLAN_GRANULE`].
+fn generator_bytes(n_vocab: usize, n_ctx: usize, max_piece: usize) -> Option<usize> {
+    let ids = |n: usize| n.checked_mul(4);
+    let dec = crate::tokenizer::DecoderBytes::for_max_piece(max_piece);
+    let stop = crate::generate::StopDetector::bytes_for(PLAN_MAX_EOG, &[], dec.out);
+    let decoder = if max_piece == 0 {
+        [0; 3]
+    } else {
+        [dec.piece, dec.pending, dec.out]
+    };
+    let buffers = [
+        n_vocab.checked_mul(core::mem::size_of::<Candidate>())?, // sampler candidates
+        ids(PLAN_PENALTY_LAST_N)?,                               // repetition window
+        ids(PLAN_PENALTY_LAST_N)?,                               // and its scratch
+        ids(n_ctx)?,                                             // the prompt's ids
+        ids(n_ctx.checked_add(1)?)?,                             // ids in the KV cache
+        ids(n_ctx.checked_add(5)?)?,                             // output ids
+    ];
+    buffers
+        .into_iter()
+        .chain(decoder)
+        .chain(stop)
+        .try_fold(0usize, |sum, b| {
+            let b = if b == 0 {
+                0
+            } else {
+                b.checked_next_multiple_of(PLAN_GRANULE)?
+            };
+            sum.checked_add(b)
+        })
+}
+
 /// The tokenizer's RAM ([`MemoryPlan::tokenizer`], [`MemoryPlan::tokenizer_load`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct TokenizerRam {
@@ -186,10 +232,12 @@ pub struct TokenizerRam {
 /// table, one byte of type and two of attributes per token, the text → id hash index
 /// (hashbrown: the next power of two ≥ 8/7 of the tokens, 16-byte slots plus one control
 /// byte each and a group), and the positional merge table (2 bytes per merge); while
-/// loading, the metadata's `i32` types and a `&str` per merge line.
+/// loading, the metadata's `i32` types and a `&str` per merge line. `missing_bytes`: the
+/// byte-level characters that are not tokens ([`crate::tokenizer::missing_byte_symbols`]),
+/// each a synthetic symbol with its own short text (one [`PLAN_GRANULE`]).
 /// Vocabularies whose merges are not positional (see the tokenizer's `vocab` module) use a
 /// hash table instead and need more; the GGUF files the project knows are positional.
-pub fn tokenizer_ram(n_tokens: usize, n_merges: usize) -> TokenizerRam {
+pub fn tokenizer_ram(n_tokens: usize, n_merges: usize, missing_bytes: usize) -> TokenizerRam {
     let str_ref = core::mem::size_of::<&str>();
     let cap = n_tokens.saturating_add(256); // byte-level symbols that are not tokens
     let buckets = if cap < 8 {
@@ -201,7 +249,11 @@ pub fn tokenizer_ram(n_tokens: usize, n_merges: usize) -> TokenizerRam {
     let resident = n_tokens
         .saturating_mul(str_ref + 1 + 2)
         .saturating_add(index)
-        .saturating_add(n_merges.saturating_mul(2));
+        .saturating_add(n_merges.saturating_mul(2))
+        .saturating_add(
+            missing_bytes
+                .saturating_mul(core::mem::size_of::<alloc::string::String>() + PLAN_GRANULE),
+        );
     let load = n_tokens
         .saturating_mul(4)
         .saturating_add(n_merges.saturating_mul(str_ref));

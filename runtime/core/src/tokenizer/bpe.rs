@@ -15,6 +15,9 @@
 use alloc::collections::BinaryHeap;
 use alloc::string::String;
 use alloc::vec::Vec;
+
+use super::Error;
+use super::error::grow;
 use core::cmp::Ordering;
 
 use super::byte_level;
@@ -88,13 +91,15 @@ fn push_candidate(
     heap: &mut BinaryHeap<Candidate>,
     left: u32,
     right: u32,
-) {
+) -> Result<(), Error> {
     if left == NONE || right == NONE {
-        return;
+        return Ok(());
     }
     let (l, r) = (syms[left as usize], syms[right as usize]);
     let (start, mid, end) = (l.start as usize, l.end as usize, r.end as usize);
     if let Some(m) = vocab.merge(l.id, r.id, &text[start..end], mid - start) {
+        heap.try_reserve(1)
+            .map_err(|_| Error::oom::<Candidate>(heap.len() + 1))?;
         heap.push(Candidate {
             rank: m.rank,
             left,
@@ -104,6 +109,7 @@ fn push_candidate(
             result: m.result,
         });
     }
+    Ok(())
 }
 
 /// Appends the token ids of `word` (raw bytes of one pre-tokenizer word) to `out`.
@@ -116,28 +122,31 @@ pub(crate) fn bpe_word(
     s: &mut BpeScratch,
     stats: &mut EncodeStats,
     out: &mut Vec<u32>,
-) {
+) -> Result<(), Error> {
     stats.words += 1;
     s.text.clear();
+    // A byte-level character is at most 2 bytes of UTF-8.
+    s.text
+        .try_reserve(word.len().saturating_mul(2))
+        .map_err(|_| Error::oom::<u8>(word.len().saturating_mul(2)))?;
     byte_level::encode_into(word, &mut s.text);
     if ignore_merges {
         if let Some(id) = vocab.token_id(&s.text) {
-            out.push(id);
-            return;
+            return grow::push(out, id);
         }
     }
     if s.text.len() > u32::MAX as usize / 2 {
         // Not reachable from `encode` in practice (a 2 GiB word); stay correct anyway by
         // splitting, which only changes merges across the cut.
         let (a, b) = word.split_at(word.len() / 2);
-        bpe_word(vocab, a, false, s, stats, out);
-        bpe_word(vocab, b, false, s, stats, out);
-        return;
+        bpe_word(vocab, a, false, s, stats, out)?;
+        return bpe_word(vocab, b, false, s, stats, out);
     }
 
     let n = word.len() as u32;
     s.syms.clear();
     s.heap.clear();
+    grow::reserve(&mut s.syms, word.len())?;
     let mut at = 0u32;
     s.syms.extend(word.iter().enumerate().map(|(i, &b)| {
         let i = i as u32;
@@ -156,16 +165,17 @@ pub(crate) fn bpe_word(
     if n as usize <= SHORT_WORD && !s.heap_only {
         merge_short(vocab, text, &mut s.syms, stats);
     } else {
-        merge_long(vocab, text, &mut s.syms, &mut s.heap, stats);
+        merge_long(vocab, text, &mut s.syms, &mut s.heap, stats)?;
     }
 
     // Position 0 is never merged away (merges absorb the right symbol).
     let mut i = 0;
     while i != NONE {
         let sym = s.syms[i as usize];
-        emit_symbol(vocab, sym.id, out);
+        emit_symbol(vocab, sym.id, out)?;
         i = sym.next;
     }
+    Ok(())
 }
 
 /// Words of at most this many bytes (nearly all) are merged by [`merge_short`].
@@ -240,10 +250,10 @@ fn merge_long(
     syms: &mut [Sym],
     heap: &mut BinaryHeap<Candidate>,
     stats: &mut EncodeStats,
-) {
+) -> Result<(), Error> {
     let n = syms.len() as u32;
     for i in 1..n {
-        push_candidate(vocab, text, syms, heap, i - 1, i);
+        push_candidate(vocab, text, syms, heap, i - 1, i)?;
     }
 
     while let Some(c) = heap.pop() {
@@ -254,25 +264,26 @@ fn merge_long(
         }
         stats.merges += 1;
         join(syms, c.left, c.result);
-        push_candidate(vocab, text, syms, heap, l.prev, c.left);
-        push_candidate(vocab, text, syms, heap, c.left, r.next);
+        push_candidate(vocab, text, syms, heap, l.prev, c.left)?;
+        push_candidate(vocab, text, syms, heap, c.left, r.next)?;
     }
+    Ok(())
 }
 
 /// Pushes a symbol's token id; a synthetic symbol (not a token) falls back to the tokens of
 /// its single-byte characters, as llama.cpp does, dropping those that are not tokens.
-fn emit_symbol(vocab: &Vocab<'_>, id: u32, out: &mut Vec<u32>) {
+fn emit_symbol(vocab: &Vocab<'_>, id: u32, out: &mut Vec<u32>) -> Result<(), Error> {
     if (id as usize) < vocab.n_vocab() {
-        out.push(id);
-        return;
+        return grow::push(out, id);
     }
     let text = vocab.strings.get(id);
     let mut buf = [0u8; 4];
     for c in text.chars().filter(|c| c.is_ascii()) {
         if let Some(t) = vocab.token_id(c.encode_utf8(&mut buf)) {
-            out.push(t);
+            grow::push(out, t)?;
         }
     }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -285,7 +296,7 @@ mod tests {
         let mut s = BpeScratch::default();
         let mut st = EncodeStats::default();
         let mut out = Vec::new();
-        bpe_word(v, word.as_bytes(), false, &mut s, &mut st, &mut out);
+        bpe_word(v, word.as_bytes(), false, &mut s, &mut st, &mut out).unwrap();
         (out, st)
     }
 
@@ -334,7 +345,7 @@ mod tests {
             let mut ids = [Vec::new(), Vec::new()];
             for (heap_only, out) in [false, true].into_iter().zip(&mut ids) {
                 s.heap_only = heap_only;
-                bpe_word(&v, &word, false, &mut s, &mut EncodeStats::default(), out);
+                bpe_word(&v, &word, false, &mut s, &mut EncodeStats::default(), out).unwrap();
             }
             assert_eq!(ids[0], ids[1], "{:?}", core::str::from_utf8(&word));
         }

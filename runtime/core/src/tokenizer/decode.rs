@@ -127,7 +127,37 @@ impl Tokenizer<'_> {
         Ok(out)
     }
 
-    /// A streaming decoder over this vocabulary (control tokens rendered).
+    /// A streaming decoder over this vocabulary (control tokens rendered) whose buffers
+    /// are allocated now, fallibly, for the longest piece of the vocabulary
+    /// ([`decoder_bytes`](Self::decoder_bytes) bytes): feeding it ids never allocates.
+    /// Errors: `OutOfMemory`.
+    pub fn try_decoder(&self) -> Result<Decoder<'_, '_>, Error> {
+        let max = self.max_piece;
+        let mut d = self.decoder();
+        let reserve =
+            |v: &mut Vec<u8>, n: usize| v.try_reserve_exact(n).map_err(|_| Error::oom::<u8>(n));
+        reserve(&mut d.piece, max)?;
+        reserve(&mut d.pending, max + 3)?;
+        d.out
+            .try_reserve_exact(3 * (max + 3))
+            .map_err(|_| Error::oom::<u8>(3 * (max + 3)))?;
+        Ok(d)
+    }
+
+    /// Bytes of the buffers of a [`try_decoder`](Self::try_decoder) decoder: the piece
+    /// (`m`, the longest piece, [`max_piece_bytes`]), the pending bytes (`m + 3`), and the
+    /// text out (`3 × (m + 3)`: a byte can become U+FFFD).
+    pub fn decoder_bytes(&self) -> DecoderBytes {
+        DecoderBytes::for_max_piece(self.max_piece)
+    }
+
+    /// The longest text one token can decode to ([`max_piece_bytes`] of the vocabulary).
+    pub fn max_piece_bytes(&self) -> usize {
+        self.max_piece
+    }
+
+    /// A streaming decoder over this vocabulary (control tokens rendered); its buffers
+    /// grow as pieces need (infallibly; see [`try_decoder`](Self::try_decoder)).
     pub fn decoder(&self) -> Decoder<'_, '_> {
         Decoder {
             tok: self,
@@ -137,6 +167,66 @@ impl Tokenizer<'_> {
             out: String::new(),
         }
     }
+}
+
+/// Byte sizes of a streaming decoder's buffers for a vocabulary whose longest piece is
+/// `max_piece` bytes ([`Tokenizer::decoder_bytes`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DecoderBytes {
+    /// The longest piece (bytes).
+    pub max_piece: usize,
+    /// The piece buffer (`max_piece`).
+    pub piece: usize,
+    /// Bytes of an incomplete character plus a piece (`max_piece + 3`).
+    pub pending: usize,
+    /// The text out (`3 × pending`: each byte may become a 3-byte U+FFFD).
+    pub out: usize,
+}
+
+impl DecoderBytes {
+    /// The sizes for a longest piece of `max_piece` bytes.
+    pub const fn for_max_piece(max_piece: usize) -> Self {
+        DecoderBytes {
+            max_piece,
+            piece: max_piece,
+            pending: max_piece + 3,
+            out: 3 * (max_piece + 3),
+        }
+    }
+}
+
+/// The most bytes [`Tokenizer::piece_into`] can write for one token of a vocabulary with
+/// these token texts (in id order), whatever type the token ends up with: a control,
+/// unknown or user-defined token renders its text, a normal token maps each byte-level
+/// character to a byte (a character outside the alphabet to `[UNK_BYTE_0x…<text>]`), a
+/// byte token is one byte; an empty text is renamed `[EMPTY_<id>]`. Computed from the
+/// texts alone, so that a memory plan made from the GGUF header gives the same number as
+/// the loaded tokenizer.
+pub fn max_piece_bytes<'s>(texts: impl Iterator<Item = &'s str>) -> usize {
+    let mut max = 0;
+    for (id, text) in texts.enumerate() {
+        let n = if text.is_empty() {
+            // `[EMPTY_` + decimal id + `]`: ASCII, one byte each however typed.
+            let mut digits = 1;
+            let mut x = id;
+            while x >= 10 {
+                x /= 10;
+                digits += 1;
+            }
+            8 + digits
+        } else {
+            let normal: usize = text
+                .chars()
+                .map(|c| match char_to_byte(c) {
+                    Some(_) => 1,
+                    None => b"[UNK_BYTE_0x".len() + 2 * c.len_utf8() + text.len() + 1,
+                })
+                .sum();
+            normal.max(text.len())
+        };
+        max = max.max(n);
+    }
+    max
 }
 
 /// llama.cpp's `clean_up_tokenization_spaces`: drop the space before `?`, `!`, `.`, `,`;
@@ -257,11 +347,25 @@ impl Decoder<'_, '_> {
     /// Ends the stream: returns U+FFFD if an incomplete character was pending, else "".
     pub fn finish(&mut self) -> &str {
         self.out.clear();
-        if !self.pending.is_empty() {
-            self.out.push_str(&String::from_utf8_lossy(&self.pending));
-            self.pending.clear();
+        // As `String::from_utf8_lossy`, into the buffer that is already there.
+        for chunk in self.pending.utf8_chunks() {
+            self.out.push_str(chunk.valid());
+            if !chunk.invalid().is_empty() {
+                self.out.push(char::REPLACEMENT_CHARACTER);
+            }
         }
+        self.pending.clear();
         &self.out
+    }
+
+    /// Capacities of the piece, pending and text buffers (for tests that check a decoder
+    /// from [`Tokenizer::try_decoder`] never grows).
+    pub fn capacities(&self) -> (usize, usize, usize) {
+        (
+            self.piece.capacity(),
+            self.pending.capacity(),
+            self.out.capacity(),
+        )
     }
 
     /// Number of bytes waiting for the rest of their character.

@@ -44,6 +44,13 @@ pub enum Error {
         /// The limit.
         max: usize,
     },
+    /// The heap refused an allocation (a board's arena is exhausted): loading, encoding
+    /// or decoding stopped cleanly; what was built so far is dropped.
+    OutOfMemory {
+        /// Bytes requested when it was refused (the size of the growing table; 0 when the
+        /// allocator did not say).
+        bytes: usize,
+    },
 }
 
 impl From<gguf::Error> for Error {
@@ -96,8 +103,69 @@ impl fmt::Display for Error {
             Error::TooManyTokens { max } => {
                 write!(f, "the text has more than {max} tokens")
             }
+            Error::OutOfMemory { bytes } => {
+                write!(f, "out of memory ({bytes} bytes refused)")
+            }
         }
     }
 }
 
 impl core::error::Error for Error {}
+
+impl Error {
+    /// `OutOfMemory` for a table of `n` values of `T`.
+    pub(crate) fn oom<T>(n: usize) -> Error {
+        Error::OutOfMemory {
+            bytes: n.saturating_mul(core::mem::size_of::<T>()),
+        }
+    }
+}
+
+/// Fallible growth for the tables a run builds on a board whose heap is a fixed arena:
+/// the same amortized growth as `push`/`reserve`, but a refusal is an error value.
+pub(crate) mod grow {
+    use alloc::vec::Vec;
+
+    use super::Error;
+
+    /// Room for `n` more values (amortized growth, as `Vec::reserve`).
+    #[inline]
+    pub fn reserve<T>(v: &mut Vec<T>, n: usize) -> Result<(), Error> {
+        v.try_reserve(n)
+            .map_err(|_| Error::oom::<T>(v.len().saturating_add(n)))
+    }
+
+    /// Room for exactly `n` more values (as `Vec::reserve_exact`).
+    #[inline]
+    pub fn reserve_exact<T>(v: &mut Vec<T>, n: usize) -> Result<(), Error> {
+        v.try_reserve_exact(n)
+            .map_err(|_| Error::oom::<T>(v.len().saturating_add(n)))
+    }
+
+    /// `v.push(x)`, growing fallibly.
+    #[inline]
+    pub fn push<T>(v: &mut Vec<T>, x: T) -> Result<(), Error> {
+        if v.len() == v.capacity() {
+            reserve(v, 1)?;
+        }
+        v.push(x);
+        Ok(())
+    }
+
+    /// `v.extend_from_slice(xs)`, growing fallibly.
+    #[inline]
+    pub fn extend<T: Clone>(v: &mut Vec<T>, xs: &[T]) -> Result<(), Error> {
+        reserve(v, xs.len())?;
+        v.extend_from_slice(xs);
+        Ok(())
+    }
+
+    /// A vector of exactly the values of `it` (whose length must be exact), allocated
+    /// fallibly.
+    pub fn collect<T, I: ExactSizeIterator<Item = T>>(it: I) -> Result<Vec<T>, Error> {
+        let mut v = Vec::new();
+        reserve_exact(&mut v, it.len())?;
+        v.extend(it);
+        Ok(v)
+    }
+}

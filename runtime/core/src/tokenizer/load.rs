@@ -2,6 +2,7 @@
 
 use alloc::vec::Vec;
 
+use super::error::grow;
 use super::pre::PreConfig;
 use super::specials::{self, SpecialIds};
 use super::vocab::{TokenType, Vocab};
@@ -72,7 +73,7 @@ impl<'a> Tokenizer<'a> {
     ///
     /// Errors: `Gguf` (missing `tokenizer.ggml.model` / `tokens` / `merges`, wrong types),
     /// `UnsupportedModel` (anything but `gpt2`, e.g. SentencePiece `llama`),
-    /// `UnknownPreTokenizer`, `LengthMismatch`, `BadVocabSize`.
+    /// `UnknownPreTokenizer`, `LengthMismatch`, `BadVocabSize`, `OutOfMemory` (every table is allocated fallibly).
     pub fn from_gguf(file: &gguf::File<'a>) -> Result<Self, Error> {
         let model = file.get_str("tokenizer.ggml.model")?;
         if model != "gpt2" {
@@ -103,7 +104,7 @@ impl<'a> Tokenizer<'a> {
                         n_vocab: n,
                     });
                 }
-                it.take(n).collect()
+                grow::collect(it.take(n))?
             }
         };
         let merges = file.get_str_array("tokenizer.ggml.merges")?;
@@ -119,7 +120,7 @@ impl<'a> Tokenizer<'a> {
         let meta = TokenizerMetadata {
             model,
             pre,
-            tokens: tokens_arr.collect(),
+            tokens: grow::collect(tokens_arr)?,
             token_types,
             merges,
             ids,
@@ -132,7 +133,7 @@ impl<'a> Tokenizer<'a> {
 
     /// Builds a tokenizer from plain metadata values (see [`TokenizerMetadata`]).
     ///
-    /// Errors: `UnsupportedModel`, `UnknownPreTokenizer`, `LengthMismatch`, `BadVocabSize`.
+    /// Errors: `UnsupportedModel`, `UnknownPreTokenizer`, `LengthMismatch`, `BadVocabSize`, `OutOfMemory`.
     pub fn from_metadata<M: IntoIterator<Item = &'a str>>(
         meta: TokenizerMetadata<'a, M>,
     ) -> Result<Self, Error> {
@@ -151,13 +152,14 @@ impl<'a> Tokenizer<'a> {
                 n_vocab: n,
             });
         }
-        let types = meta
-            .token_types
-            .iter()
-            .take(n)
-            .map(|&t| TokenType::from_i32(t))
-            .collect();
-        let mut vocab = Vocab::new(meta.tokens, types, meta.merges.into_iter());
+        let types = grow::collect(
+            meta.token_types
+                .iter()
+                .take(n)
+                .map(|&t| TokenType::from_i32(t)),
+        )?;
+        let max_piece = super::max_piece_bytes(meta.tokens.iter().copied());
+        let mut vocab = Vocab::try_new(meta.tokens, types, meta.merges.into_iter())?;
 
         // llama.cpp's defaults for `gpt2` vocabularies are BOS = EOS = 11 (when in range);
         // a key in range replaces a default, one out of range is ignored.
@@ -173,7 +175,7 @@ impl<'a> Tokenizer<'a> {
                 *field(&mut ids) = Some(id);
             }
         }
-        let sp = specials::resolve(&mut vocab, ids);
+        let sp = specials::resolve(&mut vocab, ids)?;
         Ok(Tokenizer {
             vocab,
             pre,
@@ -183,6 +185,7 @@ impl<'a> Tokenizer<'a> {
             add_bos: meta.add_bos.unwrap_or(pre.default_add_bos),
             add_eos: meta.add_eos.unwrap_or(false),
             add_space_prefix: meta.add_space_prefix.unwrap_or(false),
+            max_piece,
         })
     }
 }

@@ -48,14 +48,15 @@ use hashbrown::HashMap;
 use rustc_hash::FxBuildHasher;
 
 pub use bpe::EncodeStats;
-pub use decode::{DecodeOptions, Decoder};
+pub use decode::{DecodeOptions, Decoder, DecoderBytes, max_piece_bytes};
 pub use error::Error;
 pub use load::TokenizerMetadata;
 pub use pre::{PreTokenizer, SUPPORTED_PRE_TOKENIZERS};
-pub use specials::SpecialIds;
-pub use vocab::{TokenAttrs, TokenType};
+pub use specials::{MAX_EOG_IDS, SpecialIds};
+pub use vocab::{TokenAttrs, TokenType, missing_byte_symbols};
 
 use bpe::BpeScratch;
+use error::grow;
 use partition::Fragment;
 use pre::{PreConfig, SplitScratch};
 use vocab::Vocab;
@@ -98,11 +99,14 @@ pub struct Tokenizer<'a> {
     add_bos: bool,
     add_eos: bool,
     add_space_prefix: bool,
+    /// [`max_piece_bytes`] of the token texts.
+    max_piece: usize,
 }
 
 impl<'a> Tokenizer<'a> {
     /// Token ids of `text`. Errors: `MissingBos` / `MissingEos` when `add_special` needs a
-    /// token the vocabulary lacks.
+    /// token the vocabulary lacks; `OutOfMemory` when the heap refuses a buffer (every
+    /// buffer of an encode grows fallibly: a board's exhausted arena is an error value).
     pub fn encode(&self, text: &str, opts: EncodeOptions) -> Result<Vec<u32>, Error> {
         let mut out = Vec::new();
         self.encode_into(text, opts, &mut out)?;
@@ -157,14 +161,17 @@ impl<'a> Tokenizer<'a> {
     /// `encode` with `parse_special` would match them, in order of first match.
     pub fn special_tokens_in(&self, text: &str) -> Vec<u32> {
         let mut fragments = Vec::new();
-        partition::partition(
+        if let Err(e) = partition::partition(
             &self.vocab,
             &self.match_order,
             text,
             true,
             &[],
             &mut fragments,
-        );
+        ) {
+            // An infallible call: out of memory aborts, as any `Vec` growth would.
+            abort_oom(e);
+        }
         let mut ids: Vec<u32> = Vec::new();
         for f in fragments {
             if let Fragment::Token(id) = f {
@@ -198,10 +205,6 @@ impl<'a> Tokenizer<'a> {
         out: &mut Vec<u32>,
     ) -> Result<EncodeStats, Error> {
         let base = out.len();
-        let too_many = |out: &mut Vec<u32>| {
-            out.truncate(base);
-            Err(Error::TooManyTokens { max: max_tokens })
-        };
         let bos = match (opts.add_special && self.add_bos, self.ids.bos) {
             (false, _) => None,
             (true, Some(id)) => Some(id),
@@ -212,7 +215,31 @@ impl<'a> Tokenizer<'a> {
             (true, Some(id)) => Some(id),
             (true, None) => return Err(Error::MissingEos),
         };
-        out.extend(bos);
+        let r = self.encode_fragments(text, opts, protected, max_tokens, bos, eos, out);
+        if r.is_err() {
+            out.truncate(base);
+        }
+        r
+    }
+
+    /// The body of [`encode_spans_into`](Self::encode_spans_into) once BOS/EOS are known:
+    /// every buffer grows fallibly (`OutOfMemory`, after which the caller truncates `out`).
+    #[allow(clippy::too_many_arguments)]
+    fn encode_fragments(
+        &self,
+        text: &str,
+        opts: EncodeOptions,
+        protected: &[Range<usize>],
+        max_tokens: usize,
+        bos: Option<u32>,
+        eos: Option<u32>,
+        out: &mut Vec<u32>,
+    ) -> Result<EncodeStats, Error> {
+        let base = out.len();
+        let too_many = || Err(Error::TooManyTokens { max: max_tokens });
+        if let Some(id) = bos {
+            grow::push(out, id)?;
+        }
         let mut stats = EncodeStats::default();
         let mut fragments = Vec::new();
         partition::partition(
@@ -222,7 +249,7 @@ impl<'a> Tokenizer<'a> {
             opts.parse_special,
             protected,
             &mut fragments,
-        );
+        )?;
         let mut split = SplitScratch::default();
         let mut bpe = BpeScratch::default();
         let mut words: Vec<Range<usize>> = Vec::new();
@@ -231,21 +258,21 @@ impl<'a> Tokenizer<'a> {
         let mut cached_ids: Vec<u32> = Vec::new();
         for f in fragments {
             if out.len() - base > max_tokens {
-                return too_many(out);
+                return too_many();
             }
             match f {
-                Fragment::Token(id) => out.push(id),
+                Fragment::Token(id) => grow::push(out, id)?,
                 Fragment::Text(r) => {
                     let piece = &text[r];
                     words.clear();
-                    pre::split(self.pre.kind, piece, &mut split, &mut words);
+                    pre::split(self.pre.kind, piece, &mut split, &mut words)?;
                     for w in &words {
                         if out.len() - base > max_tokens {
-                            return too_many(out);
+                            return too_many();
                         }
                         let word = &piece.as_bytes()[w.clone()];
                         if let Some(ids) = cache.get(word) {
-                            out.extend_from_slice(&cached_ids[ids.clone()]);
+                            grow::extend(out, &cached_ids[ids.clone()])?;
                             continue;
                         }
                         let start = out.len();
@@ -256,19 +283,24 @@ impl<'a> Tokenizer<'a> {
                             &mut bpe,
                             &mut stats,
                             out,
-                        );
+                        )?;
                         if word.len() > 1 && cache.len() < WORD_CACHE_ENTRIES {
                             let at = cached_ids.len();
-                            cached_ids.extend_from_slice(&out[start..]);
+                            grow::extend(&mut cached_ids, &out[start..])?;
+                            cache.try_reserve(1).map_err(|_| {
+                                Error::oom::<(&[u8], Range<usize>)>(cache.len() + 1)
+                            })?;
                             cache.insert(word, at..cached_ids.len());
                         }
                     }
                 }
             }
         }
-        out.extend(eos);
+        if let Some(id) = eos {
+            grow::push(out, id)?;
+        }
         if out.len() - base > max_tokens {
-            return too_many(out);
+            return too_many();
         }
         Ok(stats)
     }
@@ -338,4 +370,16 @@ impl<'a> Tokenizer<'a> {
     pub fn token_attrs(&self, id: u32) -> Option<TokenAttrs> {
         self.vocab.attrs.get(id as usize).copied()
     }
+}
+
+/// Ends the program as an infallible allocation does when the heap refuses (for the
+/// infallible conveniences over fallible internals).
+fn abort_oom(e: Error) -> ! {
+    let bytes = match e {
+        Error::OutOfMemory { bytes } => bytes,
+        _ => 0,
+    };
+    let layout = core::alloc::Layout::from_size_align(bytes.max(1), 1)
+        .unwrap_or(core::alloc::Layout::new::<u8>());
+    alloc::alloc::handle_alloc_error(layout)
 }

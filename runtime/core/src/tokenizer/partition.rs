@@ -8,6 +8,9 @@
 //! whatever the token's kind: that text is tokenized as text.
 
 use alloc::vec::Vec;
+
+use super::Error;
+use super::error::grow;
 use core::ops::Range;
 
 use super::vocab::Vocab;
@@ -30,12 +33,12 @@ pub(crate) fn partition(
     parse_special: bool,
     protected: &[Range<usize>],
     out: &mut Vec<Fragment>,
-) {
+) -> Result<(), Error> {
     out.clear();
     if text.is_empty() {
-        return;
+        return Ok(());
     }
-    out.push(Fragment::Text(0..text.len()));
+    grow::push(out, Fragment::Text(0..text.len()))?;
     let mut next = Vec::new();
     for &id in order {
         let attrs = vocab.attrs[id as usize];
@@ -53,7 +56,7 @@ pub(crate) fn partition(
         next.clear();
         for f in out.drain(..) {
             let Fragment::Text(r) = f else {
-                next.push(f);
+                grow::push(&mut next, f)?;
                 continue;
             };
             let (mut start, mut from) = (r.start, r.start);
@@ -66,18 +69,19 @@ pub(crate) fn partition(
                     continue;
                 }
                 if m > start {
-                    next.push(Fragment::Text(start..m));
+                    grow::push(&mut next, Fragment::Text(start..m))?;
                 }
-                next.push(Fragment::Token(id));
+                grow::push(&mut next, Fragment::Token(id))?;
                 start = end;
                 from = end;
             }
             if start < r.end {
-                next.push(Fragment::Text(start..r.end));
+                grow::push(&mut next, Fragment::Text(start..r.end))?;
             }
         }
         core::mem::swap(out, &mut next);
     }
+    Ok(())
 }
 
 /// Whether `r` shares a byte with one of the sorted, disjoint `spans`.

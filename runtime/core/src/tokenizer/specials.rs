@@ -11,6 +11,9 @@
 
 use alloc::vec::Vec;
 
+use super::Error;
+use super::error::grow;
+
 use super::vocab::{TokenAttrs, Vocab};
 
 /// Special token ids of a vocabulary (`None`: the vocabulary has none).
@@ -101,6 +104,10 @@ const FIM_REP_TEXTS: &[&str] = &[
 ];
 const FIM_SEP_TEXTS: &[&str] = &["<|file_sep|>"];
 
+/// The most end-of-generation ids a loaded tokenizer can have: one per EOG text llama.cpp
+/// knows, plus the FIM pad, repo and separator ids and EOS, EOT and EOM.
+pub const MAX_EOG_IDS: usize = EOG_TEXTS.len() + 6;
+
 /// Texts that end generation (and become control tokens).
 const EOG_TEXTS: &[&str] = &[
     "<|eot_id|>",
@@ -148,15 +155,18 @@ fn make_control(vocab: &mut Vocab<'_>, id: u32) {
     vocab.attrs[id as usize].set(TokenAttrs::CONTROL);
 }
 
-fn insert_sorted(set: &mut Vec<u32>, id: u32) {
+fn insert_sorted(set: &mut Vec<u32>, id: u32) -> Result<(), Error> {
     if let Err(i) = set.binary_search(&id) {
+        grow::reserve(set, 1)?;
         set.insert(i, id);
     }
+    Ok(())
 }
 
 /// Completes `ids` by text, re-types tokens in `vocab.attrs`, and builds the EOG set and the
 /// special-token match order, as llama.cpp's vocab loader does.
-pub(crate) fn resolve(vocab: &mut Vocab<'_>, mut ids: SpecialIds) -> Specials {
+/// Errors: `OutOfMemory`.
+pub(crate) fn resolve(vocab: &mut Vocab<'_>, mut ids: SpecialIds) -> Result<Specials, Error> {
     // Found by text when GGUF names none; the token becomes control.
     let by_text: [(&mut Option<u32>, &[&str]); 8] = [
         (&mut ids.eot, EOT_TEXTS),
@@ -189,11 +199,11 @@ pub(crate) fn resolve(vocab: &mut Vocab<'_>, mut ids: SpecialIds) -> Specials {
         .into_iter()
         .flatten()
     {
-        insert_sorted(&mut eog, id);
+        insert_sorted(&mut eog, id)?;
     }
     for text in EOG_TEXTS {
         if let Some(id) = vocab.token_id(text) {
-            insert_sorted(&mut eog, id);
+            insert_sorted(&mut eog, id)?;
             make_control(vocab, id);
         }
     }
@@ -203,7 +213,7 @@ pub(crate) fn resolve(vocab: &mut Vocab<'_>, mut ids: SpecialIds) -> Specials {
         }
     }
     for id in [ids.eos, ids.eot, ids.eom].into_iter().flatten() {
-        insert_sorted(&mut eog, id);
+        insert_sorted(&mut eog, id)?;
     }
 
     // With both <|return|> and <|call|> (or <|calls|> and <|flush|>), <|end|> is not EOG.
@@ -231,16 +241,18 @@ pub(crate) fn resolve(vocab: &mut Vocab<'_>, mut ids: SpecialIds) -> Specials {
         }
     }
 
-    let mut match_order: Vec<u32> = (0..vocab.n_vocab() as u32)
-        .filter(|&id| vocab.attrs[id as usize].is_special())
-        .collect();
+    let is_special = |id: &u32| vocab.attrs[*id as usize].is_special();
+    let n_special = (0..vocab.n_vocab() as u32).filter(is_special).count();
+    let mut match_order: Vec<u32> = Vec::new();
+    grow::reserve_exact(&mut match_order, n_special)?;
+    match_order.extend((0..vocab.n_vocab() as u32).filter(is_special));
     match_order.sort_by_key(|&id| core::cmp::Reverse(vocab.strings.get(id).len()));
 
-    Specials {
+    Ok(Specials {
         ids,
         eog,
         match_order,
-    }
+    })
 }
 
 #[cfg(test)]
@@ -269,7 +281,7 @@ mod tests {
             eos: Some(2),
             ..Default::default()
         };
-        let sp = resolve(&mut v, ids);
+        let sp = resolve(&mut v, ids).unwrap();
         assert_eq!(sp.eog, [1, 2, 3, 6]);
         assert!(
             v.attrs[1].is_control() && v.attrs[1].is_normal(),

@@ -16,15 +16,17 @@
 //! ids of the two parts, with synthetic ids for parts and results that are not tokens, so
 //! that odd files still tokenize exactly as llama.cpp does (it looks symbols up by text).
 
-use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
+use core::fmt::Write as _;
 use core::hash::BuildHasher;
 
 use hashbrown::{HashMap, HashTable};
 use rustc_hash::FxBuildHasher;
 
+use super::Error;
 use super::byte_level::{self, BYTE_TO_CHAR};
+use super::error::grow;
 
 /// Token attribute bits (llama.cpp's `llama_token_attr` facts, effective after load).
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
@@ -173,6 +175,30 @@ fn hash_str(s: &str) -> u64 {
     FxBuildHasher.hash_one(s.as_bytes())
 }
 
+/// The hash of token `id`'s text while the index is built (no renamed or synthetic text
+/// exists before the table's first growth is reserved).
+fn hash_str_of(tokens: &[&str], id: u32) -> u64 {
+    hash_str(tokens.get(id as usize).copied().unwrap_or(""))
+}
+
+/// How many of the 256 byte-level characters are not the text of a token (in `texts`):
+/// each becomes a synthetic symbol when the tables are built (0 for real vocabularies).
+pub fn missing_byte_symbols<'s>(texts: impl Iterator<Item = &'s str>) -> usize {
+    let mut seen = [false; 256];
+    for t in texts {
+        let mut chars = t.chars();
+        if let (Some(c), None) = (chars.next(), chars.next()) {
+            if let Some(b) = byte_level::char_to_byte(c) {
+                seen[b as usize] = true;
+            }
+        }
+    }
+    seen.iter().filter(|&&s| !s).count()
+}
+
+/// Longest renamed empty-token text: `[EMPTY_` + 10 digits + `]`.
+const EMPTY_NAME_MAX: usize = 18;
+
 /// An entry of the text -> id index. The first 8 bytes and the length of the text are kept
 /// in the entry, so most lookups (texts of at most 8 bytes: most merge parts) compare
 /// without touching the text itself, which is a cache miss away in the file.
@@ -245,33 +271,58 @@ fn split_merge(m: &str) -> Option<(&str, &str)> {
 }
 
 impl<'a> Vocab<'a> {
-    /// Builds the tables. `tokens` must be non-empty and fit `i32` (checked by the caller);
-    /// `types` has one entry per token, or is empty for "all normal".
+    /// Builds the tables (infallible allocation; for tests).
+    #[cfg(test)]
     pub fn new(
         tokens: Vec<&'a str>,
         types: Vec<TokenType>,
         merges: impl Iterator<Item = &'a str>,
     ) -> Self {
+        Self::try_new(tokens, types, merges).unwrap()
+    }
+
+    /// Builds the tables. `tokens` must be non-empty and fit `i32` (checked by the caller);
+    /// `types` has one entry per token, or is empty for "all normal". Every table is
+    /// allocated fallibly. Errors: `OutOfMemory`.
+    pub fn try_new(
+        tokens: Vec<&'a str>,
+        types: Vec<TokenType>,
+        merges: impl Iterator<Item = &'a str>,
+    ) -> Result<Self, Error> {
         let n = tokens.len();
-        let renamed = tokens
-            .iter()
-            .enumerate()
-            .filter(|(_, s)| s.is_empty())
-            .map(|(i, _)| (i as u32, format!("[EMPTY_{i}]")))
-            .collect();
+        let mut renamed = Vec::new();
+        for (i, _) in tokens.iter().enumerate().filter(|(_, s)| s.is_empty()) {
+            let mut name = String::new();
+            name.try_reserve_exact(EMPTY_NAME_MAX)
+                .map_err(|_| Error::oom::<u8>(EMPTY_NAME_MAX))?;
+            // Writing into reserved room cannot fail.
+            let _ = write!(name, "[EMPTY_{i}]");
+            grow::push(&mut renamed, (i as u32, name))?;
+        }
         let types = if types.is_empty() {
-            alloc::vec![TokenType::Normal; n]
+            let mut t = Vec::new();
+            grow::reserve_exact(&mut t, n)?;
+            t.resize(n, TokenType::Normal);
+            t
         } else {
             types
         };
-        let attrs = types.iter().map(|t| t.attrs()).collect();
+        let attrs = grow::collect(types.iter().map(|t| t.attrs()))?;
+        let mut index = HashTable::new();
+        // Every token, plus the byte-level symbols that are not tokens (at most 256).
+        index
+            .try_reserve(n.saturating_add(256), |k: &Slot| hash_str_of(&tokens, k.id))
+            .map_err(|_| Error::oom::<Slot>(n.saturating_add(256)))?;
+        let missing = missing_byte_symbols(tokens.iter().copied());
+        let mut extra = Vec::new();
+        grow::reserve_exact(&mut extra, missing)?;
         let mut v = Vocab {
             strings: Strings {
                 tokens,
                 renamed,
-                extra: Vec::new(),
+                extra,
             },
-            index: HashTable::with_capacity(n),
+            index,
             shadowed: Vec::new(),
             types,
             attrs,
@@ -279,70 +330,102 @@ impl<'a> Vocab<'a> {
             merges: MergeTable::Pairs(HashMap::default()),
         };
         for id in 0..n as u32 {
-            v.insert_token(id);
+            v.insert_token(id)?;
         }
-        let mut buf = String::new();
+        let mut buf = [0u8; 4];
         for b in 0..256 {
-            buf.clear();
-            buf.push(BYTE_TO_CHAR[b]);
-            v.byte_sym[b] = v.intern(&buf);
+            let c = BYTE_TO_CHAR[b].encode_utf8(&mut buf);
+            v.byte_sym[b] = v.intern(c)?;
         }
-        let merges: Vec<&'a str> = merges.collect();
-        v.merges = match v.positional(&merges) {
-            Some(table) => table,
-            None => v.pair_table(&merges),
+        let merges: Vec<&'a str> = {
+            let mut m = Vec::new();
+            let (lo, _) = merges.size_hint();
+            grow::reserve_exact(&mut m, lo)?;
+            for line in merges {
+                grow::push(&mut m, line)?;
+            }
+            m
         };
-        v
+        v.merges = match v.positional(&merges)? {
+            Some(table) => table,
+            None => v.pair_table(&merges)?,
+        };
+        Ok(v)
     }
 
     /// The positional merge table, if this vocabulary has that shape (see the module docs).
-    fn positional(&self, merges: &[&str]) -> Option<MergeTable> {
-        if !self.shadowed.is_empty() || merges.len() > u32::MAX as usize {
-            return None;
-        }
-        let (first, (a, b)) = merges
-            .iter()
-            .enumerate()
-            .find_map(|(i, m)| Some((i, split_merge(m)?)))?;
-        let mut buf = String::with_capacity(a.len() + b.len());
-        buf.push_str(a);
-        buf.push_str(b);
-        let offset = (self.token_id(&buf)? as usize).checked_sub(first)?;
-        if offset + merges.len() > self.n_vocab() {
-            return None;
-        }
-        let mut split = Vec::with_capacity(merges.len());
+    /// Errors: `OutOfMemory`.
+    fn positional(&self, merges: &[&str]) -> Result<Option<MergeTable>, Error> {
+        let Some(offset) = self.positional_offset(merges)? else {
+            return Ok(None);
+        };
+        let mut split = Vec::new();
+        grow::reserve_exact(&mut split, merges.len())?;
         for (i, m) in merges.iter().enumerate() {
             let len = match split_merge(m) {
                 None => 0,
                 Some((a, b)) if self.is_concat((i + offset) as u32, a, b) => {
-                    u16::try_from(a.len()).ok()?
+                    match u16::try_from(a.len()) {
+                        Ok(n) => n,
+                        Err(_) => return Ok(None),
+                    }
                 }
-                Some(_) => return None,
+                Some(_) => return Ok(None),
             };
             split.push(len);
         }
-        Some(MergeTable::Positional {
+        Ok(Some(MergeTable::Positional {
             offset: offset as u32,
             split,
-        })
+        }))
+    }
+
+    /// The `k` of a positional table (merge `i` makes token `i + k`), if the first
+    /// mergeable line says so. Errors: `OutOfMemory`.
+    fn positional_offset(&self, merges: &[&str]) -> Result<Option<usize>, Error> {
+        if !self.shadowed.is_empty() || merges.len() > u32::MAX as usize {
+            return Ok(None);
+        }
+        let Some((first, (a, b))) = merges
+            .iter()
+            .enumerate()
+            .find_map(|(i, m)| Some((i, split_merge(m)?)))
+        else {
+            return Ok(None);
+        };
+        let mut buf = String::new();
+        buf.try_reserve_exact(a.len() + b.len())
+            .map_err(|_| Error::oom::<u8>(a.len() + b.len()))?;
+        buf.push_str(a);
+        buf.push_str(b);
+        let Some(offset) = self
+            .token_id(&buf)
+            .and_then(|id| (id as usize).checked_sub(first))
+        else {
+            return Ok(None);
+        };
+        Ok((offset + merges.len() <= self.n_vocab()).then_some(offset))
     }
 
     /// The general merge table: every part and result interned, pairs keyed by symbol ids.
-    fn pair_table(&mut self, merges: &[&str]) -> MergeTable {
+    /// Errors: `OutOfMemory`.
+    fn pair_table(&mut self, merges: &[&str]) -> Result<MergeTable, Error> {
         let mut map: HashMap<u64, Merge, FxBuildHasher> = HashMap::default();
-        map.reserve(merges.len());
+        map.try_reserve(merges.len())
+            .map_err(|_| Error::oom::<(u64, Merge)>(merges.len()))?;
         let mut buf = String::new();
         for (rank, m) in merges.iter().enumerate() {
             let Some((a, b)) = split_merge(m) else {
                 continue;
             };
-            let left = self.part(a);
-            let right = self.part(b);
+            let left = self.part(a)?;
+            let right = self.part(b)?;
             buf.clear();
+            buf.try_reserve(a.len() + b.len())
+                .map_err(|_| Error::oom::<u8>(a.len() + b.len()))?;
             buf.push_str(a);
             buf.push_str(b);
-            let result = self.intern(&buf);
+            let result = self.intern(&buf)?;
             let key = (u64::from(left) << 32) | u64::from(right);
             // The first occurrence of a pair keeps its rank.
             map.entry(key).or_insert(Merge {
@@ -350,7 +433,7 @@ impl<'a> Vocab<'a> {
                 result,
             });
         }
-        MergeTable::Pairs(map)
+        Ok(MergeTable::Pairs(map))
     }
 
     /// Merge of adjacent symbols with ids `left`, `right` and texts `text[..mid]`,
@@ -384,7 +467,9 @@ impl<'a> Vocab<'a> {
         self.strings.tokens.len()
     }
 
-    fn insert_token(&mut self, id: u32) {
+    /// Errors: `OutOfMemory` (the index was reserved for every token: only a shadowed id's
+    /// record can grow).
+    fn insert_token(&mut self, id: u32) -> Result<(), Error> {
         let Vocab {
             strings,
             index,
@@ -401,40 +486,49 @@ impl<'a> Vocab<'a> {
         ) {
             hashbrown::hash_table::Entry::Occupied(mut e) => {
                 let slot = e.get_mut();
-                shadowed.push(slot.id);
+                grow::push(shadowed, slot.id)?;
                 slot.id = id;
             }
             hashbrown::hash_table::Entry::Vacant(e) => {
                 e.insert(Slot::new(s, id));
             }
         }
+        Ok(())
     }
 
     /// Symbol id of a merge part: single byte-level characters (a large share of parts)
     /// come from `byte_sym` without a hash lookup.
     #[inline]
-    fn part(&mut self, s: &str) -> u32 {
+    fn part(&mut self, s: &str) -> Result<u32, Error> {
         let mut chars = s.chars();
         if let (Some(c), None) = (chars.next(), chars.next()) {
             if let Some(b) = byte_level::char_to_byte(c) {
-                return self.byte_sym[b as usize];
+                return Ok(self.byte_sym[b as usize]);
             }
         }
         self.intern(s)
     }
 
     /// Symbol id of `s`, adding a synthetic symbol if it is new.
-    fn intern(&mut self, s: &str) -> u32 {
+    /// Errors: `OutOfMemory`.
+    fn intern(&mut self, s: &str) -> Result<u32, Error> {
         if let Some(id) = self.symbol(s) {
-            return id;
+            return Ok(id);
         }
         let id = (self.n_vocab() + self.strings.extra.len()) as u32;
-        self.strings.extra.push(String::from(s));
+        let mut text = String::new();
+        text.try_reserve_exact(s.len())
+            .map_err(|_| Error::oom::<u8>(s.len()))?;
+        text.push_str(s);
+        grow::push(&mut self.strings.extra, text)?;
         let Vocab { strings, index, .. } = self;
+        index
+            .try_reserve(1, |k| hash_str(strings.get(k.id)))
+            .map_err(|_| Error::oom::<Slot>(index.len() + 1))?;
         index.insert_unique(hash_str(s), Slot::new(s, id), |k| {
             hash_str(strings.get(k.id))
         });
-        id
+        Ok(id)
     }
 
     /// Symbol id of `s` (a token or a synthetic symbol).

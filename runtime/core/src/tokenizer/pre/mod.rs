@@ -21,6 +21,7 @@ use alloc::vec::Vec;
 use core::ops::Range;
 
 use super::Error;
+use super::error::grow;
 use super::unicode::{Flags, flags};
 
 /// Pre-tokenizer kinds, named as in GGUF `tokenizer.ggml.pre`.
@@ -101,25 +102,38 @@ pub(crate) struct SplitScratch {
 type Stage = fn(&[char], &[Flags], usize, usize, &mut Vec<usize>);
 
 /// Splits `text` into words (byte ranges), appended to `out`.
+///
+/// Every buffer is reserved fallibly before it is written: a piece of `n` code points
+/// has at most `n` words (each stage cuts a range into non-empty pieces), so the stages'
+/// pushes never grow a buffer. Errors: `OutOfMemory` (`out` may hold some words then).
 pub(crate) fn split(
     kind: PreTokenizer,
     text: &str,
     s: &mut SplitScratch,
     out: &mut Vec<Range<usize>>,
-) {
+) -> Result<(), Error> {
     s.cps.clear();
     s.flags.clear();
     s.offsets.clear();
+    s.ends.clear();
+    s.next.clear();
+    // Code points: at most one per byte; counted first so that every reserve is exact
+    // to the piece (the scratch keeps its room for the next piece).
+    let n = text.chars().count();
+    if n == 0 {
+        return Ok(());
+    }
+    grow::reserve(&mut s.cps, n)?;
+    grow::reserve(&mut s.flags, n)?;
+    grow::reserve(&mut s.offsets, n + 1)?;
+    grow::reserve(&mut s.ends, n)?;
+    grow::reserve(&mut s.next, n)?;
     for (i, c) in text.char_indices() {
         s.cps.push(c);
         s.flags.push(flags(c));
         s.offsets.push(i);
     }
     s.offsets.push(text.len());
-    let n = s.cps.len();
-    if n == 0 {
-        return;
-    }
 
     let stages: &[Stage] = match kind {
         PreTokenizer::Qwen2 => &[qwen2::split_qwen2],
@@ -129,7 +143,6 @@ pub(crate) fn split(
         PreTokenizer::DeepseekLlm => deepseek::DEEPSEEK_LLM,
     };
 
-    s.ends.clear();
     s.ends.push(n);
     for stage in stages {
         s.next.clear();
@@ -138,15 +151,21 @@ pub(crate) fn split(
             stage(&s.cps, &s.flags, lo, hi, &mut s.next);
             lo = hi;
         }
+        debug_assert!(
+            s.next.len() <= n,
+            "a stage made more pieces than code points"
+        );
         core::mem::swap(&mut s.ends, &mut s.next);
     }
 
+    grow::reserve(out, s.ends.len())?;
     let mut lo = 0;
     for &hi in &s.ends {
         debug_assert!(lo < hi);
         out.push(s.offsets[lo]..s.offsets[hi]);
         lo = hi;
     }
+    Ok(())
 }
 
 /// Piece-end collector shared by the stages: pushes an end only when the piece is non-empty.
@@ -178,7 +197,7 @@ mod tests {
     pub(crate) fn words(kind: PreTokenizer, text: &str) -> Vec<String> {
         let mut s = SplitScratch::default();
         let mut out = Vec::new();
-        split(kind, text, &mut s, &mut out);
+        split(kind, text, &mut s, &mut out).unwrap();
         let mut end = 0;
         for r in &out {
             assert_eq!(r.start, end, "words cover the text in order");
