@@ -4,7 +4,7 @@
 use std::fs;
 use std::path::Path;
 
-use bague_board_phone::{Basis, PlanSource, ThreadPlan};
+use bague_board_phone::{Basis, PhonePool, PlanSource, ThreadPlan};
 
 /// One CPU of a fake tree: capacity, max kHz (0: no cpufreq directory), cluster id text.
 struct FakeCpu(u32, u32, &'static str);
@@ -79,8 +79,9 @@ fn snapdragon_8_gen_3_takes_prime_and_the_five_a720s() {
     assert!(matches!(p.source, PlanSource::Sysfs(_, Basis::Capacity)));
     assert_eq!(
         p.describe().split(" (").next().unwrap(),
-        "6 threads on CPUs 7,2,3,4,5,6"
+        "6 threads pinned to CPUs 7,2,3,4,5,6"
     );
+    assert!(p.pin);
 }
 
 #[test]
@@ -90,10 +91,10 @@ fn tensor_g3_takes_the_x3_and_the_four_a715s() {
 
 #[test]
 fn dimensity_9300_all_big_takes_all_eight() {
-    assert_eq!(
-        pick(&dimensity_9300(), "0-7", None).cores,
-        [7, 4, 5, 6, 0, 1, 2, 3]
-    );
+    let p = pick(&dimensity_9300(), "0-7", None);
+    assert_eq!(p.cores, [7, 4, 5, 6, 0, 1, 2, 3]);
+    // Every CPU is taken: nothing to keep the workers off, so they are not pinned.
+    assert!(!p.pin);
 }
 
 #[test]
@@ -135,6 +136,7 @@ fn this_machines_tree_as_a_fixture() {
         None,
     );
     assert_eq!(p.cores, [0, 1]);
+    assert!(!p.pin);
 }
 
 #[cfg(target_os = "linux")]
@@ -184,7 +186,8 @@ fn workers_are_pinned_to_the_chosen_cores() {
     use std::sync::Mutex;
     let plan = ThreadPlan::detect();
     assert!(!plan.cores.is_empty(), "{plan:?}");
-    let pool = plan.pool().unwrap();
+    // Pinned explicitly: on a host whose plan takes every CPU, `plan.pool()` does not pin.
+    let pool = PhonePool::new(&plan.cores, true).unwrap();
     // Each task records the CPUs its thread may run on (sched_getaffinity).
     let seen = Mutex::new(Vec::new());
     let mut data = vec![0f32; 64 * plan.n_threads()];
