@@ -181,6 +181,8 @@ impl ThreadPlan {
 /// the pool's full size, so the pool's [`ThreadLimit`] may later go anywhere in 1..=that
 /// (it is raised to the full size while the session is made, then put back).
 /// Errors: as [`Session::with_parallel`].
+// The core's own error, returned as `Session::with_parallel` returns it.
+#[allow(clippy::result_large_err)]
 pub fn session<'m, 'a>(
     model: &'m Model<'a>,
     opts: SessionOptions,
