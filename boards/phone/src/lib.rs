@@ -28,11 +28,9 @@
 //! # Ok(()) }
 //! ```
 //!
-//! ADAPTER POINT (issue 15's `Board` trait): when the core's `Board` trait lands, the phone
-//! board implements it here from [`ThreadPlan`] (threads = [`ThreadPlan::n_threads`],
-//! preferred kernels = the host's, weight source = a mapped file, RAM budget = the
-//! session's `available_memory`, clock = `std::time::Instant`). Nothing else in this crate
-//! depends on that trait.
+//! [`PhoneBoard`] is the core's [`Board`](bague::board::Board) for this device: the
+//! `phone` class spec with the detected performance cores as its threads and the memory
+//! the system says is available as its RAM budget.
 //!
 //! [`ThreadPool::with_start_handler`]: bague::parallel::ThreadPool::with_start_handler
 
@@ -53,6 +51,7 @@ pub use pool::{PhonePool, ThreadLimit};
 pub use thermal::{Reading, ThermalPolicy, ThermalState, Throttle};
 pub use topology::{Topology, TopologyError};
 
+use bague::board::{Board, BoardSpec, PHONE};
 use bague::model::{Error as ModelError, Model};
 use bague::parallel::PoolError;
 use bague::session::{Session, SessionOptions};
@@ -304,5 +303,59 @@ impl bague::generate::Sink for ThermalSink<'_> {
 
     fn piece(&mut self, piece: bague::generate::Piece<'_>) -> std::ops::ControlFlow<()> {
         self.inner.piece(piece)
+    }
+}
+
+/// The phone as a core [`Board`]: [`bague::board::PHONE`]'s numbers with this device's own
+/// where it can read them: `threads` = the performance cores of its [`ThreadPlan`],
+/// `ram_bytes` = `MemAvailable` (Linux/Android; the class budget elsewhere). Ticks are
+/// nanoseconds of a monotonic clock.
+#[derive(Debug)]
+pub struct PhoneBoard {
+    spec: BoardSpec,
+    plan: ThreadPlan,
+    start: Instant,
+}
+
+impl PhoneBoard {
+    /// The board of this machine ([`ThreadPlan::detect`]).
+    pub fn detect() -> Self {
+        Self::from_plan(ThreadPlan::detect())
+    }
+
+    /// The board for `plan`.
+    pub fn from_plan(plan: ThreadPlan) -> Self {
+        let ram_bytes = bague::session::available_memory().map_or(PHONE.ram_bytes, |b| b as u64);
+        PhoneBoard {
+            spec: BoardSpec {
+                about: "Arm big.LITTLE phone (boards/phone): threads = performance cores, \
+                        RAM = MemAvailable, mmap",
+                threads: plan.n_threads(),
+                ram_bytes,
+                ..PHONE
+            },
+            plan,
+            start: Instant::now(),
+        }
+    }
+
+    /// The thread plan behind [`BoardSpec::threads`] (cores, pinning); its
+    /// [`ThreadPlan::pool`] is the pool a session on this board runs on.
+    pub fn plan(&self) -> &ThreadPlan {
+        &self.plan
+    }
+}
+
+impl Board for PhoneBoard {
+    fn spec(&self) -> &BoardSpec {
+        &self.spec
+    }
+
+    fn ticks(&self) -> u64 {
+        u64::try_from(self.start.elapsed().as_nanos()).unwrap_or(u64::MAX)
+    }
+
+    fn ticks_per_second(&self) -> u64 {
+        1_000_000_000
     }
 }

@@ -211,3 +211,21 @@ fn workers_are_pinned_to_the_chosen_cores() {
         );
     }
 }
+
+#[test]
+fn the_phone_board_reports_the_plans_threads() {
+    use bague::board::Board;
+    let dir = tempfile::tempdir().unwrap();
+    write_tree(dir.path(), &sd8gen3(), "0-7");
+    let plan = ThreadPlan::from_sysfs(dir.path(), None).unwrap();
+    let board = bague_board_phone::PhoneBoard::from_plan(plan);
+    let spec = board.spec();
+    assert_eq!((spec.name, spec.threads), ("phone", 6));
+    assert_eq!(spec.weights, bague::board::WeightSource::Mmap);
+    assert!(spec.ram_bytes > 0);
+    assert_eq!(board.plan().cores, [7, 2, 3, 4, 5, 6]);
+    assert_eq!(board.ticks_per_second(), 1_000_000_000);
+    let t0 = board.ticks();
+    std::thread::sleep(std::time::Duration::from_millis(2));
+    assert!(board.ticks() >= t0 + 2_000_000);
+}
