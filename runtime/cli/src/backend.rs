@@ -99,10 +99,11 @@ impl Backend {
     /// True when sessions run on the CPU: `cpu`, or `auto` without a usable GPU (the
     /// callers then build the CPU session themselves, with `--threads auto`'s pool).
     pub fn is_cpu(&self) -> bool {
-        let cpu = true;
         #[cfg(feature = "gpu")]
-        let cpu = self.weights.is_none();
-        cpu
+        let on_gpu = self.weights.is_some();
+        #[cfg(not(feature = "gpu"))]
+        let on_gpu = false;
+        !on_gpu
     }
 
     /// A session on this backend. `auto` falls back to the CPU (one line on stderr) when
