@@ -28,7 +28,7 @@
 //! # Ok(()) }
 //! ```
 //!
-//! [`PhoneBoard`] is the core's [`Board`](bague::board::Board) for this device: the
+//! [`PhoneBoard`] is the core's [`Board`] for this device: the
 //! `phone` class spec with the detected performance cores as its threads and the memory
 //! the system says is available as its RAM budget.
 //!
