@@ -201,6 +201,12 @@ fn workers_are_pinned_to_the_chosen_cores() {
             seen.lock().unwrap().push(ids);
         });
     }
+    // Workers start (and pin themselves) asynchronously: one may not have started yet if
+    // the others took every task.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while pool.pinned() < plan.n_threads() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
     assert_eq!(pool.pinned(), plan.n_threads());
     for ids in seen.into_inner().unwrap() {
         assert_eq!(ids.len(), 1, "a worker not pinned to one core: {ids:?}");
