@@ -294,8 +294,11 @@ typedef struct bague_session_options {
   uint32_t n_ctx;
   // Most prompt tokens per forward pass. 0: min(n_ctx, 512). Default 0.
   uint32_t n_batch;
-  // Worker threads (1 runs on the calling thread). 0: every CPU the OS gives the
-  // process. Default 0. On big.LITTLE phones pass the number of performance cores.
+  // Worker threads (1 runs on the calling thread). 0 (`auto`): one per performance
+  // core, pinned to it on Linux/Android, with thermal back-off between tokens (fewer
+  // workers, then a pause per token, while the CPU or skin zones are hot); on Apple the
+  // count of `hw.perflevel0` cores; elsewhere every CPU the OS gives the process.
+  // Default 0. A count N runs N unpinned workers and no back-off.
   uint32_t n_threads;
   // A `bague_kv_type` value. Default `BAGUE_KV_F16`.
   uint32_t kv_type;

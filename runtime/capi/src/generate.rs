@@ -535,6 +535,7 @@ fn run(
         generator,
         seed,
         model,
+        thermal,
         ..
     } = st;
     let b = model.bundle();
@@ -583,9 +584,15 @@ fn run(
         reasoning: b.reasoning(&prompt, u32::try_from(p.think_budget).ok()),
         pin_empty_thinking: p.skip_thinking,
     };
-    let out = generator
-        .generate(session, &req, cancel, &NoClock, sink)
-        .map_err(|e| generate_error_with(e, generator))?;
+    let out = match thermal.as_mut() {
+        // `n_threads` 0: the phone board's thermal back-off runs between tokens.
+        Some(t) => {
+            let mut sink = bague_board_phone::ThermalSink::new(sink, t);
+            generator.generate(session, &req, cancel, &NoClock, &mut sink)
+        }
+        None => generator.generate(session, &req, cancel, &NoClock, sink),
+    }
+    .map_err(|e| generate_error_with(e, generator))?;
     res.stop_reason = stop_code(out.stop_reason);
     res.n_reused_tokens = u32::try_from(out.n_reused).unwrap_or(u32::MAX);
     res.n_generated_tokens = u32::try_from(out.output_ids.len()).unwrap_or(u32::MAX);

@@ -9,6 +9,7 @@ use bague::generate::Generator;
 use bague::model::KvType;
 use bague::sampler::SamplerConfig;
 use bague::session::{BackendChoice, ContextPolicy, MemoryPlan, Session, SessionOptions};
+use bague_board_phone::{ThermalMonitor, ThreadPlan};
 use std::cell::UnsafeCell;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -52,8 +53,11 @@ pub struct bague_session_options {
     pub n_ctx: u32,
     /// Most prompt tokens per forward pass. 0: min(n_ctx, 512). Default 0.
     pub n_batch: u32,
-    /// Worker threads (1 runs on the calling thread). 0: every CPU the OS gives the
-    /// process. Default 0. On big.LITTLE phones pass the number of performance cores.
+    /// Worker threads (1 runs on the calling thread). 0 (`auto`): one per performance
+    /// core, pinned to it on Linux/Android, with thermal back-off between tokens (fewer
+    /// workers, then a pause per token, while the CPU or skin zones are hot); on Apple the
+    /// count of `hw.perflevel0` cores; elsewhere every CPU the OS gives the process.
+    /// Default 0. A count N runs N unpinned workers and no back-off.
     pub n_threads: u32,
     /// A `bague_kv_type` value. Default `BAGUE_KV_F16`.
     pub kv_type: u32,
@@ -163,6 +167,8 @@ pub(crate) struct State {
     /// The schema (true) or grammar (false) text the generator's constraint was compiled
     /// from; `None`: no constraint.
     pub constraint: Option<(bool, String)>,
+    /// The thermal back-off of an `n_threads` 0 session (drives its pool's worker limit).
+    pub thermal: Option<bague_board_phone::ThermalMonitor>,
     /// Keeps the model's data alive; dropped last.
     pub model: Arc<Loaded>,
 }
@@ -224,7 +230,7 @@ fn resolve(model: &Loaded, opts: &bague_session_options) -> Result<SessionOption
         n => n as usize,
     };
     let n_threads = match opts.n_threads {
-        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        0 => ThreadPlan::detect().n_threads(),
         n => n as usize,
     };
     Ok(SessionOptions {
@@ -285,7 +291,12 @@ unsafe fn make_session(
     model: &'static bague::model::Model<'static>,
     choice: &BackendChoice,
     opts: SessionOptions,
-) -> Result<(Session<'static, 'static>, GpuWeights)> {
+    auto_threads: bool,
+) -> Result<(
+    Session<'static, 'static>,
+    GpuWeights,
+    Option<ThermalMonitor>,
+)> {
     #[cfg(feature = "gpu")]
     {
         use bague::session::gpu::{self, AdapterChoice, Device};
@@ -303,7 +314,7 @@ unsafe fn make_session(
                     // SAFETY: the Arc's contents stay at their address and alive for as long
                     // as the session (caller's contract, passed on).
                     let r: &'static gpu::GpuModel = unsafe { &*Arc::as_ptr(&w) };
-                    Session::on_gpu(model, r, opts).map(|s| (s, Some(w)))
+                    Session::on_gpu(model, r, opts).map(|s| (s, Some(w), None))
                 });
             match tried {
                 Ok(ok) => return Ok(ok),
@@ -311,8 +322,8 @@ unsafe fn make_session(
                 Err(e) => return Err(crate::errors::gpu_error(e)),
             }
         }
-        let s = Session::new(model, opts).map_err(model_error)?;
-        Ok((s, None))
+        let (s, thermal) = cpu_session(model, opts, auto_threads)?;
+        Ok((s, None, thermal))
     }
     #[cfg(not(feature = "gpu"))]
     {
@@ -323,9 +334,28 @@ unsafe fn make_session(
                  (build bague-capi with the `gpu` feature)",
             ));
         }
-        let s = Session::new(model, opts).map_err(model_error)?;
-        Ok((s, ()))
+        let (s, thermal) = cpu_session(model, opts, auto_threads)?;
+        Ok((s, (), thermal))
     }
+}
+
+/// A CPU session: with `auto_threads` (`n_threads` 0), on the phone board's pool of
+/// performance cores with its thermal monitor; else a plain pool of `opts.n_threads`.
+fn cpu_session(
+    model: &'static bague::model::Model<'static>,
+    opts: SessionOptions,
+    auto_threads: bool,
+) -> Result<(Session<'static, 'static>, Option<ThermalMonitor>)> {
+    if !auto_threads {
+        return Ok((Session::new(model, opts).map_err(model_error)?, None));
+    }
+    let plan = ThreadPlan::detect();
+    let pool = plan
+        .pool()
+        .map_err(|e| model_error(bague::model::Error::Threads(e)))?;
+    let thermal = ThermalMonitor::new(plan.n_threads(), Some(pool.limit()));
+    let s = bague_board_phone::session(model, opts, pool).map_err(model_error)?;
+    Ok((s, Some(thermal)))
 }
 
 /// The GPU weights a session borrows (nothing in a build without the GPU backend).
@@ -436,7 +466,8 @@ pub unsafe extern "C" fn bague_session_new(
         let bundle = unsafe { model.bundle_static() };
         // SAFETY: the session is stored in `State` before the GPU weights' Arc and `model`,
         // so it is dropped first; that Arc is never replaced.
-        let (session, gpu) = unsafe { make_session(&bundle.model, &choice, opts) }?;
+        let (session, gpu, thermal) =
+            unsafe { make_session(&bundle.model, &choice, opts, raw.n_threads == 0) }?;
         #[cfg(not(feature = "gpu"))]
         let () = gpu;
         let sampling = SamplerConfig {
@@ -455,6 +486,7 @@ pub unsafe extern "C" fn bague_session_new(
                 seed: raw.seed,
                 piece: Vec::new(),
                 constraint: None,
+                thermal,
                 model,
             }),
         });

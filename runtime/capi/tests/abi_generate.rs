@@ -327,3 +327,35 @@ fn nan_logits_are_a_model_error() {
     drop(s);
     drop(m);
 }
+
+/// `n_threads` 0 (`auto`) is the phone board's policy: the memory plan reports its worker
+/// count, and a session on its pool (pinned where it leaves cores out, with the thermal
+/// monitor) gives the same greedy ids as one thread, on both tiny models.
+#[test]
+fn auto_threads_are_the_phone_policy_and_change_no_ids() {
+    let want_threads = bague_board_phone::ThreadPlan::detect().n_threads();
+    for id in [R1, SMOL] {
+        let m = Model::open(id);
+        let o = bague_session_options {
+            n_ctx: 256,
+            n_threads: 0,
+            ..session_defaults()
+        };
+        let mut p = bague_memory_plan::default();
+        // SAFETY: live model, valid options, writable out.
+        let st = unsafe { bague_model_plan_memory(m.0, &o, &mut p) };
+        assert_eq!(st, BAGUE_OK, "{}", last_error());
+        assert_eq!(p.n_threads as usize, want_threads, "{id}");
+        let ids = |n_threads: u32| {
+            let s = m.session(256, n_threads);
+            let mut c = Collector::default();
+            let (st, res) = run(&s, b"The capital of France is", greedy(16), &mut c);
+            assert_eq!(st, BAGUE_OK, "{id} n_threads {n_threads}: {}", last_error());
+            assert_eq!(res.n_generated_tokens as usize, c.ids.len());
+            c.ids
+        };
+        let one = ids(1);
+        assert!(!one.is_empty(), "{id}");
+        assert_eq!(ids(0), one, "{id}: n_threads 0 vs 1");
+    }
+}

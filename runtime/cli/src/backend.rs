@@ -96,6 +96,16 @@ impl Backend {
         self.weights.as_ref()
     }
 
+    /// True when sessions run on the CPU: `cpu`, or `auto` without a usable GPU (the
+    /// callers then build the CPU session themselves, with `--threads auto`'s pool).
+    pub fn is_cpu(&self) -> bool {
+        #[cfg(feature = "gpu")]
+        let on_gpu = self.weights.is_some();
+        #[cfg(not(feature = "gpu"))]
+        let on_gpu = false;
+        !on_gpu
+    }
+
     /// A session on this backend. `auto` falls back to the CPU (one line on stderr) when
     /// the GPU refuses the options (a Q8_0 KV cache, the context shift, a KV cache too large
     /// for the device). Errors: the CPU session's, or the GPU's for `gpu` / `gpu:NAME`.

@@ -5,8 +5,10 @@
 use anyhow::{Result, bail};
 use bague::bundle::Bundle;
 use bague::model::KvType;
+use bague::model::Model;
 use bague::sampler::SamplerConfig;
-use bague::session::{ContextPolicy, SessionOptions};
+use bague::session::{ContextPolicy, Session, SessionOptions};
+use bague_board_phone::{ThermalMonitor, ThreadPlan};
 
 /// Sampling flags shared by `run` and `chat`. Unset flags keep the model's defaults
 /// (`general.sampling.*`, DeepSeek's advice for R1 distills, else llama.cpp's).
@@ -70,9 +72,11 @@ pub struct SessionArgs {
     /// Context length in tokens (default: the model's, at most 4096).
     #[arg(long = "ctx", short = 'c', value_name = "N")]
     pub ctx: Option<usize>,
-    /// Worker threads (default: the CPUs available to this process; at most 4 per CPU).
-    #[arg(long, short = 't', value_name = "N")]
-    pub threads: Option<usize>,
+    /// Worker threads: a count (at most 4 per CPU), or `auto` (the default): one per
+    /// performance core, pinned to it on Linux/Android, with thermal back-off (the phone
+    /// board's policy; on a machine whose cores are all alike, one per physical core).
+    #[arg(long, short = 't', value_name = "N|auto", value_parser = parse_threads)]
+    pub threads: Option<Threads>,
     /// When the context is full, drop the older half of it and go on (llama.cpp's
     /// context shift) instead of stopping.
     #[arg(long)]
@@ -86,26 +90,69 @@ pub struct SessionArgs {
     pub backend: crate::backend::BackendArgs,
 }
 
+/// `--threads`: a count, or `auto`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Threads {
+    /// The phone board's policy ([`bague_board_phone::ThreadPlan::detect`]).
+    Auto,
+    /// This many workers, unpinned.
+    Count(usize),
+}
+
+/// `auto` (case-insensitive) or a whole number.
+fn parse_threads(s: &str) -> Result<Threads, String> {
+    if s.eq_ignore_ascii_case("auto") {
+        return Ok(Threads::Auto);
+    }
+    s.parse()
+        .map(Threads::Count)
+        .map_err(|_| format!("{s:?} is neither a thread count nor `auto`"))
+}
+
 /// `f16` | `q8_0` (case-insensitive).
 pub fn parse_kv_type(s: &str) -> Result<KvType, String> {
     KvType::from_name(s).ok_or_else(|| format!("unknown KV cache type {s:?} (f16 or q8_0)"))
 }
 
 impl SessionArgs {
-    /// The worker threads to use: `--threads`, else every CPU this process may use.
+    /// The worker threads to use: `--threads N`, else (`auto`, the default) the
+    /// performance cores of [`ThreadPlan::detect`].
     /// Errors: 0, or more than [`MAX_THREADS_PER_CPU`] × the CPUs (a typo such as
     /// `--threads 1000000` would otherwise spawn that many threads).
     pub fn threads(&self) -> Result<usize> {
         let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
-        match self.threads {
-            None => Ok(cpus),
-            Some(0) => bail!("--threads must be at least 1"),
-            Some(n) if n > MAX_THREADS_PER_CPU * cpus => bail!(
+        match self.threads.unwrap_or(Threads::Auto) {
+            Threads::Auto => Ok(ThreadPlan::detect().n_threads()),
+            Threads::Count(0) => bail!("--threads must be at least 1"),
+            Threads::Count(n) if n > MAX_THREADS_PER_CPU * cpus => bail!(
                 "--threads {n}: this process may use {cpus} CPUs; give at most {}",
                 MAX_THREADS_PER_CPU * cpus
             ),
-            Some(n) => Ok(n),
+            Threads::Count(n) => Ok(n),
         }
+    }
+
+    /// A session with `opts` on `model`: with `--threads auto`, on the phone board's
+    /// pinned pool of performance cores, with the thermal monitor that throttles it (run it
+    /// between tokens with [`ThermalSink`](bague_board_phone::ThermalSink)); with a count,
+    /// a plain pool and no monitor. Errors: those of [`Session::new`].
+    pub fn session<'m, 'a>(
+        &self,
+        model: &'m Model<'a>,
+        opts: SessionOptions,
+    ) -> Result<(Session<'m, 'a>, Option<ThermalMonitor>)> {
+        if let Some(Threads::Count(_)) = self.threads {
+            let s = Session::new(model, opts).map_err(crate::output::session_error)?;
+            return Ok((s, None));
+        }
+        let plan = ThreadPlan::detect();
+        let pool = plan
+            .pool()
+            .map_err(|e| anyhow::anyhow!("{}: {e}", plan.describe()))?;
+        let monitor = ThermalMonitor::new(plan.n_threads(), Some(pool.limit()));
+        let s =
+            bague_board_phone::session(model, opts, pool).map_err(crate::output::session_error)?;
+        Ok((s, Some(monitor)))
     }
 
     /// The context length: `--ctx`, else the model's (at most 4096). Errors: `--ctx 0`.

@@ -704,3 +704,47 @@ fn ctrl_c_exits_130_with_statistics() {
     assert!(stderr.contains("stop: cancelled"), "{stderr}");
     assert!(stderr.contains("stopped by Ctrl-C"), "{stderr}");
 }
+
+/// `--threads auto` (the default) runs the phone board's pool of performance cores and gives
+/// the same ids as one thread; a word that is neither a count nor `auto` is refused.
+#[test]
+fn threads_auto_is_the_default_and_changes_no_output() {
+    let m = tiny("smol-tiny-random-q4_0");
+    let run = |t: Option<&str>| {
+        let mut a = vec![
+            "run",
+            "-m",
+            &m,
+            "-p",
+            "Once upon",
+            "--temp",
+            "0",
+            "-n",
+            "12",
+            "--json",
+        ];
+        if let Some(t) = t {
+            a.extend(["-t", t]);
+        }
+        json(&bague(&a, None))
+    };
+    let one = run(Some("1"));
+    let auto = run(Some("AUTO"));
+    let default = run(None);
+    let plan = bague_board_phone::ThreadPlan::detect();
+    assert_eq!(
+        auto["n_threads"].as_u64(),
+        Some(plan.n_threads() as u64),
+        "{plan:?}"
+    );
+    assert_eq!(default["n_threads"], auto["n_threads"]);
+    assert_eq!(ids(&auto["output_ids"]), ids(&one["output_ids"]));
+    assert_eq!(ids(&default["output_ids"]), ids(&one["output_ids"]));
+    let o = bague(&["run", "-m", &m, "-p", "x", "-t", "fast"], None);
+    assert_ne!(o.code, 0);
+    assert!(
+        o.stderr.contains("neither a thread count nor `auto`"),
+        "{}",
+        o.stderr
+    );
+}

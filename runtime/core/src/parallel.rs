@@ -127,12 +127,24 @@ pub struct ThreadPool {
 impl ThreadPool {
     /// Starts `n_threads` workers. Errors: [`PoolError::ZeroThreads`], [`PoolError::Spawn`].
     pub fn new(n_threads: usize) -> Result<Self, PoolError> {
+        Self::with_start_handler(n_threads, |_| {})
+    }
+
+    /// Starts `n_threads` workers and runs `on_start(i)` on worker `i` (0-based) as it
+    /// starts, before it takes any work: the hook a board uses to pin its workers to
+    /// chosen cores or set their priority. A failure inside `on_start` is the hook's to
+    /// report; the worker runs either way. Errors: as [`ThreadPool::new`].
+    pub fn with_start_handler(
+        n_threads: usize,
+        on_start: impl Fn(usize) + Send + Sync + 'static,
+    ) -> Result<Self, PoolError> {
         if n_threads == 0 {
             return Err(PoolError::ZeroThreads);
         }
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(n_threads)
             .thread_name(|i| std::format!("bague-{i}"))
+            .start_handler(on_start)
             .build()
             .map_err(|_| PoolError::Spawn)?;
         Ok(ThreadPool { pool, n_threads })
@@ -246,6 +258,35 @@ mod tests {
         });
         assert_eq!(a[35], 3.0);
         assert_eq!(b[11], -3.0);
+    }
+
+    #[cfg(feature = "std")]
+    #[test]
+    fn start_handler_runs_once_on_each_worker() {
+        use std::sync::{Arc, Mutex};
+        let seen = Arc::new(Mutex::new(alloc::vec::Vec::new()));
+        let s = Arc::clone(&seen);
+        let p = ThreadPool::with_start_handler(3, move |i| {
+            let name = std::thread::current().name().map(std::string::String::from);
+            s.lock().unwrap().push((i, name));
+        })
+        .unwrap();
+        // Every worker has started once the pool ran a task on each of them.
+        assert_eq!(fill(&p), fill(&Sequential));
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while seen.lock().unwrap().len() < 3 && std::time::Instant::now() < deadline {
+            std::thread::yield_now();
+        }
+        let mut seen = seen.lock().unwrap().clone();
+        seen.sort();
+        let want: alloc::vec::Vec<_> = (0..3)
+            .map(|i| (i, Some(std::format!("bague-{i}"))))
+            .collect();
+        assert_eq!(seen, want);
+        assert_eq!(
+            ThreadPool::with_start_handler(0, |_| {}).unwrap_err(),
+            PoolError::ZeroThreads
+        );
     }
 
     #[cfg(feature = "std")]

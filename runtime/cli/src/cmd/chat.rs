@@ -20,6 +20,7 @@ use anyhow::{Context, Result};
 use bague::bundle::{ChatPrompt, PromptError};
 use bague::chat::{Message, reasoning::drop_thinking};
 use bague::generate::{Generator, Request, StdClock, StopReason};
+use bague_board_phone::ThermalSink;
 
 use crate::constraint::{ConstraintArgs, MaskStats};
 use crate::backend::Backend;
@@ -86,7 +87,12 @@ pub fn run(args: Args) -> Result<()> {
     let opts = args.session.options(&m, m.chat_preamble_len(&start))?;
     let cfg = args.sampling.config(&m);
     let backend = Backend::open(&args.session.backend.backend, &m.model)?;
-    let mut session = backend.session(&m.model, opts)?;
+    // On the CPU, `--threads auto` runs the phone board's pool and thermal back-off.
+    let (mut session, mut thermal) = if backend.is_cpu() {
+        args.session.session(&m.model, opts)?
+    } else {
+        (backend.session(&m.model, opts)?, None)
+    };
     let mut generator = Generator::new(&m.tokenizer, cfg)?;
     let applied = args.constraint.apply(&m, &mut generator)?;
     let generating = Arc::new(AtomicBool::new(false));
@@ -160,7 +166,13 @@ pub fn run(args: Args) -> Result<()> {
         printer.clear();
         cancel.store(false, Ordering::Relaxed);
         generating.store(true, Ordering::Relaxed);
-        let result = generator.generate(&mut session, &req, &cancel, &clock, &mut printer);
+        let result = match thermal.as_mut() {
+            Some(t) => {
+                let mut sink = ThermalSink::new(&mut printer, t);
+                generator.generate(&mut session, &req, &cancel, &clock, &mut sink)
+            }
+            None => generator.generate(&mut session, &req, &cancel, &clock, &mut printer),
+        };
         generating.store(false, Ordering::Relaxed);
         printer.end();
         let outcome = result.map_err(|e| crate::output::generate_error(e, &generator))?;

@@ -22,6 +22,7 @@ use anyhow::{Context, Result, bail};
 use bague::bundle::PromptError;
 use bague::chat::Message;
 use bague::generate::{Generator, Request, StdClock, StopReason};
+use bague_board_phone::ThermalSink;
 
 use crate::constraint::{ConstraintArgs, MaskStats};
 use crate::backend::Backend;
@@ -142,7 +143,12 @@ pub fn run(args: Args) -> Result<()> {
     let opts = args.session.options(&m, n_keep)?;
     let cfg = args.sampling.config(&m);
     let backend = Backend::open(&args.session.backend.backend, &m.model)?;
-    let mut session = backend.session(&m.model, opts)?;
+    // On the CPU, `--threads auto` runs the phone board's pool and thermal back-off.
+    let (mut session, mut thermal) = if backend.is_cpu() {
+        args.session.session(&m.model, opts)?
+    } else {
+        (backend.session(&m.model, opts)?, None)
+    };
     let mut generator = Generator::new(&m.tokenizer, cfg)?;
     let applied = args.constraint.apply(&m, &mut generator)?;
     let stops: Vec<&str> = args.stop.iter().map(String::as_str).collect();
@@ -156,9 +162,14 @@ pub fn run(args: Args) -> Result<()> {
     let cancel = ctrl_c_flag()?;
     let mut printer = Printer::new(!args.hide_thinking, !args.json);
     let clock = StdClock::new();
-    let outcome = generator
-        .generate(&mut session, &req, &cancel, &clock, &mut printer)
-        .map_err(|e| crate::output::generate_error(e, &generator))?;
+    let outcome = match thermal.as_mut() {
+        Some(t) => {
+            let mut sink = ThermalSink::new(&mut printer, t);
+            generator.generate(&mut session, &req, &cancel, &clock, &mut sink)
+        }
+        None => generator.generate(&mut session, &req, &cancel, &clock, &mut printer),
+    }
+    .map_err(|e| crate::output::generate_error(e, &generator))?;
     printer.end();
     let masks = applied.as_ref().map(|_| MaskStats::of(&outcome.masks));
     if args.json {
