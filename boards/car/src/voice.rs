@@ -21,7 +21,7 @@ use crate::CarBoard;
 pub struct VoiceConfig {
     /// Most tokens generated (end-of-generation included). Reaching it before the JSON is
     /// complete is [`CarError::TokenCap`]. Default 64 (the intents of
-    /// `examples/car-intents` take 15–40 tokens).
+    /// `examples/car-intents` take 11–34 tokens, compact).
     pub max_tokens: u32,
     /// Wall-clock time from the call to the complete JSON. Default 1 s.
     pub deadline: Duration,
