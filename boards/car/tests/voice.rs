@@ -187,7 +187,13 @@ fn a_passed_deadline_is_an_error() {
                 elapsed, n_tokens, ..
             }) => {
                 assert!(elapsed >= Duration::from_millis(300), "{elapsed:?}");
-                assert!(n_tokens >= 2 && n_tokens == seen, "{n_tokens} / {seen}");
+                // Cut by the alarm in the forward pass (the last token the watchdog saw),
+                // or by the check at the next token. (A machine loaded enough to pass the
+                // deadline before the second token also ends here.)
+                assert!(
+                    n_tokens == seen || n_tokens == seen + 1,
+                    "{n_tokens} / {seen}"
+                );
             }
             r => panic!("{r:?}"),
         }
