@@ -244,14 +244,16 @@ unsafe fn command(
     // The clock of the deadline; the session keeps the threads it was made with.
     let board = CarBoard::new();
     let (watchdog, user_data) = (o.watchdog, o.user_data);
-    let mut dog = |p: &Progress| match watchdog {
+    let mut dog = |p: &Progress| {
+        let Some(f) = watchdog else {
+            return ControlFlow::Continue(());
+        };
+        let us = u64::try_from(p.elapsed.as_micros()).unwrap_or(u64::MAX);
         // SAFETY: the caller vouched for `f` with `user_data`.
-        Some(f)
-            if unsafe { f(user_data, p.n_tokens, p.token, p.elapsed.as_micros() as u64) } != 0 =>
-        {
-            ControlFlow::Break(())
+        match unsafe { f(user_data, p.n_tokens, p.token, us) } {
+            0 => ControlFlow::Continue(()),
+            _ => ControlFlow::Break(()),
         }
-        _ => ControlFlow::Continue(()),
     };
     let crate::session::State {
         session: sess,

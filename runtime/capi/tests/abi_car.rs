@@ -23,10 +23,8 @@ fn s(text: &str) -> bague_str {
 fn options() -> bague_car_options {
     let mut o = std::mem::MaybeUninit::uninit();
     // SAFETY: writable out.
-    assert_eq!(
-        unsafe { bague_car_options_default(o.as_mut_ptr()) },
-        BAGUE_OK
-    );
+    let st = unsafe { bague_car_options_default(o.as_mut_ptr()) };
+    assert_eq!(st, BAGUE_OK);
     // SAFETY: written on BAGUE_OK.
     let o = unsafe { o.assume_init() };
     bague_car_options {
@@ -75,10 +73,8 @@ fn command(
 fn defaults() {
     let mut o = std::mem::MaybeUninit::uninit();
     // SAFETY: writable out.
-    assert_eq!(
-        unsafe { bague_car_options_default(o.as_mut_ptr()) },
-        BAGUE_OK
-    );
+    let st = unsafe { bague_car_options_default(o.as_mut_ptr()) };
+    assert_eq!(st, BAGUE_OK);
     // SAFETY: written on BAGUE_OK.
     let o = unsafe { o.assume_init() };
     assert_eq!((o.max_tokens, o.deadline_ms), (64, 1000));
