@@ -66,7 +66,29 @@ typedef enum bague_status {
   // A bug in bague (a panic was caught at the boundary). The handles stay valid but
   // the session's state may be partial: reset it.
   BAGUE_ERR_INTERNAL = 10,
+  // A deadline passed before the result was complete (`bague_car_command`); nothing was
+  // written.
+  BAGUE_ERR_DEADLINE = 11,
+  // The output ended before it was complete (`bague_car_command`: token cap, watchdog or
+  // cancel, no allowed token, full context); nothing was written.
+  BAGUE_ERR_INCOMPLETE = 12,
 } bague_status;
+
+// How a voice command ended.
+typedef enum bague_car_outcome {
+  // A complete intent was written (BAGUE_OK).
+  BAGUE_CAR_INTENT = 0,
+  // The deadline passed (BAGUE_ERR_DEADLINE).
+  BAGUE_CAR_DEADLINE = 1,
+  // The token cap was reached (BAGUE_ERR_INCOMPLETE).
+  BAGUE_CAR_TOKEN_CAP = 2,
+  // The watchdog returned non-zero, or `bague_cancel` was called (BAGUE_ERR_INCOMPLETE).
+  BAGUE_CAR_ABORTED = 3,
+  // The schema allowed no next token, or the context filled (BAGUE_ERR_INCOMPLETE).
+  BAGUE_CAR_INCOMPLETE = 4,
+  // Another failure; the status says which.
+  BAGUE_CAR_ERROR = 5,
+} bague_car_outcome;
 
 // What a streamed piece is.
 typedef enum bague_piece_kind {
@@ -152,6 +174,54 @@ typedef struct bague_str {
   // Their number.
   size_t len;
 } bague_str;
+
+// Called by `bague_car_command` after each generated token, before it is fed back to the
+// model: `n_tokens` generated so far (this one included), its id, microseconds since the
+// call began. Return 0 to continue, anything else to abort the command
+// (BAGUE_ERR_INCOMPLETE, outcome BAGUE_CAR_ABORTED). Must not call bague functions on the
+// same session except `bague_cancel`.
+typedef int (*bague_car_watchdog_fn)(void *user_data,
+                                     uint32_t n_tokens,
+                                     uint32_t token,
+                                     uint64_t elapsed_us);
+
+// Settings of the car's voice-command mode. Get them from `bague_car_options_default`,
+// then set `intent_schema` and `system`.
+typedef struct bague_car_options {
+  // The intent schema (JSON Schema, UTF-8, copied during the call; the session keeps it
+  // compiled and compiles again only when the text changes). Required.
+  struct bague_str intent_schema;
+  // The system message that tells the model the intents (UTF-8). `{NULL, 0}` or empty:
+  // none (the template's default system message, if it has one).
+  // Keep it the same from command to command: its KV cache is reused.
+  struct bague_str system;
+  // Most tokens generated (end-of-generation included); reaching it before the intent is
+  // complete is BAGUE_ERR_INCOMPLETE with outcome BAGUE_CAR_TOKEN_CAP. 0 is
+  // INVALID_ARGUMENT. Default 64.
+  uint32_t max_tokens;
+  // Milliseconds from the call to the complete intent; passing it is
+  // BAGUE_ERR_DEADLINE. Checked at every token and by an alarm that cancels the forward
+  // pass between layers. 0 is INVALID_ARGUMENT. Default 1000.
+  uint32_t deadline_ms;
+  // Optional: called per generated token (NULL: not called).
+  bague_car_watchdog_fn watchdog;
+  // Passed to `watchdog`.
+  void *user_data;
+} bague_car_options;
+
+// Counts of one voice command.
+typedef struct bague_car_result {
+  // How it ended.
+  enum bague_car_outcome outcome;
+  // Tokens generated (end-of-generation included).
+  uint32_t n_tokens;
+  // Tokens of the prompt (system message, transcript's turn).
+  uint32_t n_prompt_tokens;
+  // Of which prefilled by this command (the rest was in the KV cache).
+  uint32_t n_prefilled_tokens;
+  // Microseconds from the call to the complete intent, or to when it stopped.
+  uint64_t latency_us;
+} bague_car_result;
 
 // Receives each generated token id (before its text is streamed), for callers that need
 // the ids. Return 0 to continue, anything else to stop (stop reason CANCELLED).
@@ -356,6 +426,50 @@ extern "C" {
 // The library's version, `"MAJOR.MINOR.PATCH"`, as a static NUL-terminated string.
 // Thread-safe; never free it.
 const char *bague_version(void);
+
+// Writes the default car options to `*out`: no schema or system message yet, 64 tokens,
+// 1000 ms, no watchdog.
+//
+// Errors: INVALID_ARGUMENT (`out` NULL). Thread-safe.
+//
+// # Safety
+// `out` NULL or writable.
+enum bague_status bague_car_options_default(struct bague_car_options *out);
+
+// Turns a voice command's transcript (`transcript_len` bytes of UTF-8) into one intent:
+// the JSON text the schema accepts, written to `json` (`json_cap` bytes) followed by a
+// NUL, its length (without the NUL) to `*json_len`.
+//
+// The prompt is the model's chat template with `options->system` and the transcript as
+// the user's turn; decoding is greedy, constrained to `options->intent_schema`, with an
+// empty thinking block pinned for reasoning models, at most `options->max_tokens` tokens
+// and `options->deadline_ms` milliseconds. The session's KV cache keeps the system
+// message between commands (only the transcript's turn is prefilled). The session's
+// threads and context are the ones it was made with.
+//
+// Returns BAGUE_OK only with a complete intent. Otherwise nothing is written to `json`:
+// BAGUE_ERR_DEADLINE (the deadline passed), BAGUE_ERR_INCOMPLETE (token cap, watchdog or
+// `bague_cancel`, no allowed token, full context: `result->outcome` says which),
+// BAGUE_ERR_BUFFER_TOO_SMALL (`*json_len` has the length; the command must be run again),
+// INVALID_ARGUMENT (NULL session / options / json_len, empty transcript, no schema, a
+// schema that does not compile, a zero cap or deadline, the session in use),
+// INVALID_UTF8, CONTEXT_FULL (the prompt alone does not fit), TEMPLATE (no chat template),
+// UNSUPPORTED (a library built without the `car` feature). `result` (may be NULL) is
+// written on every return except INTERNAL.
+//
+// # Safety
+// `session` NULL or live; `transcript` NULL or `transcript_len` readable bytes; `options`
+// NULL or valid, its `intent_schema` / `system` each NULL or `len` readable bytes; `json`
+// NULL or `json_cap` writable bytes; `json_len` NULL or writable; `result` NULL or
+// writable; `options->watchdog`, when not NULL, safe to call with `options->user_data`.
+enum bague_status bague_car_command(struct bague_session *session,
+                                    const char *transcript,
+                                    size_t transcript_len,
+                                    const struct bague_car_options *options,
+                                    char *json,
+                                    size_t json_cap,
+                                    size_t *json_len,
+                                    struct bague_car_result *result);
 
 // Writes default generation parameters to `*out`: the model's recommended sampling
 // (llama.cpp's defaults, DeepSeek's temperature 0.6 for R1 distills, then the file's

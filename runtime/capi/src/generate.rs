@@ -402,7 +402,7 @@ unsafe fn constraint_spec(p: &bague_generate_params) -> Result<Option<(bool, Str
 /// Puts the asked-for constraint on the session's generator, compiling it unless it is the
 /// one already there. Errors: INVALID_ARGUMENT (does not compile), UNSUPPORTED (no
 /// `grammar` feature).
-fn set_constraint(st: &mut State, spec: Option<(bool, String)>) -> Result<()> {
+pub(crate) fn set_constraint(st: &mut State, spec: Option<(bool, String)>) -> Result<()> {
     if spec == st.constraint {
         return Ok(());
     }

@@ -33,6 +33,7 @@
 #![allow(non_camel_case_types)]
 
 mod args;
+pub mod car;
 mod errors;
 pub mod generate;
 pub mod model;
@@ -40,6 +41,10 @@ pub mod session;
 pub mod status;
 pub mod text;
 
+pub use car::{
+    bague_car_command, bague_car_options, bague_car_options_default, bague_car_outcome,
+    bague_car_result, bague_car_watchdog_fn,
+};
 pub use generate::{
     bague_generate, bague_generate_chat, bague_generate_params, bague_generate_params_default,
     bague_generate_result, bague_piece_fn, bague_piece_kind, bague_stop_reason, bague_str,

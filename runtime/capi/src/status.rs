@@ -37,6 +37,12 @@ pub enum bague_status {
     /// A bug in bague (a panic was caught at the boundary). The handles stay valid but
     /// the session's state may be partial: reset it.
     BAGUE_ERR_INTERNAL = 10,
+    /// A deadline passed before the result was complete (`bague_car_command`); nothing was
+    /// written.
+    BAGUE_ERR_DEADLINE = 11,
+    /// The output ended before it was complete (`bague_car_command`: token cap, watchdog or
+    /// cancel, no allowed token, full context); nothing was written.
+    BAGUE_ERR_INCOMPLETE = 12,
 }
 
 use bague_status::*;
@@ -56,10 +62,12 @@ impl bague_status {
             BAGUE_ERR_CONTEXT_FULL => c"BAGUE_ERR_CONTEXT_FULL",
             BAGUE_ERR_OUT_OF_MEMORY => c"BAGUE_ERR_OUT_OF_MEMORY",
             BAGUE_ERR_INTERNAL => c"BAGUE_ERR_INTERNAL",
+            BAGUE_ERR_DEADLINE => c"BAGUE_ERR_DEADLINE",
+            BAGUE_ERR_INCOMPLETE => c"BAGUE_ERR_INCOMPLETE",
         }
     }
 
-    const ALL: [bague_status; 11] = [
+    const ALL: [bague_status; 13] = [
         BAGUE_OK,
         BAGUE_ERR_INVALID_ARGUMENT,
         BAGUE_ERR_INVALID_UTF8,
@@ -71,6 +79,8 @@ impl bague_status {
         BAGUE_ERR_CONTEXT_FULL,
         BAGUE_ERR_OUT_OF_MEMORY,
         BAGUE_ERR_INTERNAL,
+        BAGUE_ERR_DEADLINE,
+        BAGUE_ERR_INCOMPLETE,
     ];
 }
 

@@ -105,8 +105,9 @@ pub const PHONE: BoardSpec = BoardSpec {
     kernels: "neon+dotprod",
 };
 
-/// A car voice unit (class budget until `boards/car` exists): an AArch64 SoC with 2 GiB
-/// reserved for the assistant, weights mmapped, 4 threads.
+/// A car voice unit: an AArch64 SoC with 2 GiB reserved for the assistant, weights
+/// mmapped, 4 threads. Its crate is `boards/car` (`bague-board-car`: voice-command mode,
+/// a transcript to an intent JSON under a schema, a token cap and a deadline).
 pub const CAR: BoardSpec = BoardSpec {
     name: "car",
     n_batch: 0,
