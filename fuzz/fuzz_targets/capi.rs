@@ -125,6 +125,9 @@ fn session_options(r: &mut In<'_>) -> bague_session_options {
         seed: r.u64(),
         // 0 would mean "what the system has"; keep the fuzzer's RSS small instead.
         memory_budget: if budget == 0 { 64 << 20 } else { budget },
+        // CPU, GPU (not compiled in here: an error), auto, and unknown values.
+        backend: u32::from(r.u8() % 5),
+        gpu_adapter: null(),
     }
 }
 
