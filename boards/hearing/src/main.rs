@@ -28,7 +28,6 @@
 
 extern crate alloc;
 
-mod arena;
 mod audio;
 mod clock;
 
@@ -42,13 +41,13 @@ use bague::bundle::{Bundle, BundleOptions};
 use bague::gguf;
 use bague::sampler::{Sampler, SamplerConfig};
 use bague::session::{MemoryPlan, Session, SessionOptions, Stepper, UNIT_WORK};
+use bague_mcu::{Arena, Out, exit, say};
 use cortex_m_rt::entry;
-use cortex_m_semihosting::hio;
 
 include!(concat!(env!("OUT_DIR"), "/config.rs"));
 
 #[global_allocator]
-static ARENA: arena::Arena = arena::Arena::empty();
+static ARENA: Arena = Arena::empty();
 
 /// The hearing aid with its model in DDR: the AN547's 2 GiB of DDR stands in for the
 /// external memory a real board would need for a 100 MB model (and the arena is there too:
@@ -119,47 +118,6 @@ impl Board for Hearing {
     fn ticks_per_second(&self) -> u64 {
         clock::TICKS_PER_SECOND
     }
-}
-
-/// Semihosting output: one host `write` per line, from a fixed buffer (no heap).
-struct Out {
-    bytes: [u8; 256],
-    len: usize,
-}
-
-impl Out {
-    const fn new() -> Self {
-        Out {
-            bytes: [0; 256],
-            len: 0,
-        }
-    }
-    fn flush(&mut self) {
-        if let Ok(mut h) = hio::hstdout() {
-            let _ = h.write_all(&self.bytes[..self.len]);
-        }
-        self.len = 0;
-    }
-}
-
-impl core::fmt::Write for Out {
-    fn write_str(&mut self, s: &str) -> core::fmt::Result {
-        for &b in s.as_bytes() {
-            if self.len == self.bytes.len() {
-                self.flush();
-            }
-            self.bytes[self.len] = b;
-            self.len += 1;
-            if b == b'\n' {
-                self.flush();
-            }
-        }
-        Ok(())
-    }
-}
-
-macro_rules! say {
-    ($out:expr, $($arg:tt)*) => {{ let _ = writeln!($out, $($arg)*); }};
 }
 
 /// Exit codes (semihosting `SYS_EXIT_EXTENDED`).
@@ -447,8 +405,8 @@ fn generate(
         worst_overrun: i64::MIN,
         worst_over_work: i64::MIN,
         on: false,
-        unbudgeted: cmdline_has(b"unbudgeted"),
-        noaudio: cmdline_has(b"noaudio"),
+        unbudgeted: cmdline_has("unbudgeted"),
+        noaudio: cmdline_has("noaudio"),
     };
     if rt.unbudgeted {
         say!(
@@ -587,29 +545,9 @@ fn generate(
 }
 
 /// Whether the semihosting command line (qemu `-semihosting-config …,arg=…`) has `word`.
-fn cmdline_has(word: &[u8]) -> bool {
-    const SYS_GET_CMDLINE: usize = 0x15;
+fn cmdline_has(word: &str) -> bool {
     let mut buf = [0u8; 256];
-    let mut block = [buf.as_mut_ptr() as usize, buf.len()];
-    // SAFETY: a semihosting call with a valid parameter block: the host writes at most
-    // `block[1]` bytes into `buf` and the length into `block[1]`.
-    let r = unsafe { cortex_m_semihosting::syscall1(SYS_GET_CMDLINE, block.as_mut_ptr() as usize) };
-    if r != 0 {
-        return false;
-    }
-    let line = &buf[..block[1].min(buf.len())];
-    line.split(|&b| b == b' ').any(|w| w == word)
-}
-
-/// Ends qemu with `code` (semihosting `SYS_EXIT_EXTENDED`, reason "application exit").
-fn exit(code: u32) -> ! {
-    const SYS_EXIT_EXTENDED: usize = 0x20;
-    const ADP_STOPPED_APPLICATION_EXIT: u32 = 0x20026;
-    let block = [ADP_STOPPED_APPLICATION_EXIT, code];
-    loop {
-        // SAFETY: a semihosting call with a valid two-word parameter block.
-        unsafe { cortex_m_semihosting::syscall(SYS_EXIT_EXTENDED, &block) };
-    }
+    bague_mcu::cmdline(&mut buf).is_some_and(|line| line.split(' ').any(|w| w == word))
 }
 
 #[panic_handler]

@@ -18,7 +18,6 @@
 
 extern crate alloc;
 
-mod arena;
 mod clock;
 
 use core::fmt::Write as _;
@@ -32,13 +31,27 @@ use bague::generate::{Generator, Piece, Request, Sink};
 use bague::gguf;
 use bague::sampler::SamplerConfig;
 use bague::session::{MemoryPlan, Session, SessionOptions};
+use bague_mcu::{Arena, Out, exit, say};
 use cortex_m_rt::entry;
-use cortex_m_semihosting::hio;
 
 include!(concat!(env!("OUT_DIR"), "/config.rs"));
 
 #[global_allocator]
-static ARENA: arena::Arena = arena::Arena::empty();
+static ARENA: Arena = Arena::empty();
+
+/// Bytes of static RAM reserved for the arena (the most any plan may ask of this board:
+/// the ring's RAM budget).
+const ARENA_CAPACITY: usize = RING.ram_bytes as usize;
+
+/// Gives the arena its static buffer, open up to its whole capacity until the plan is
+/// known.
+fn init_arena() {
+    use core::mem::MaybeUninit;
+    static mut BUF: [MaybeUninit<u8>; ARENA_CAPACITY] = [MaybeUninit::uninit(); ARENA_CAPACITY];
+    // SAFETY: called once, from `run`, before any allocation; BUF is used by nothing else,
+    // and the heap takes it over for the rest of the program.
+    unsafe { ARENA.init(&raw mut BUF as usize, ARENA_CAPACITY, ARENA_CAPACITY) }
+}
 
 const MODEL_LEN: usize = include_bytes!(env!("BAGUE_RING_MODEL_FILE")).len();
 
@@ -60,56 +73,6 @@ impl Board for Ring {
     fn ticks_per_second(&self) -> u64 {
         clock::TICKS_PER_SECOND
     }
-}
-
-/// Semihosting output: one host `write` per line.
-struct Out {
-    buf: heapless_line::Line,
-}
-
-mod heapless_line {
-    /// A fixed line buffer (no heap: printing must not touch the arena).
-    pub struct Line {
-        pub bytes: [u8; 256],
-        pub len: usize,
-    }
-}
-
-impl Out {
-    const fn new() -> Self {
-        Out {
-            buf: heapless_line::Line {
-                bytes: [0; 256],
-                len: 0,
-            },
-        }
-    }
-    fn flush(&mut self) {
-        if let Ok(mut h) = hio::hstdout() {
-            let _ = h.write_all(&self.buf.bytes[..self.buf.len]);
-        }
-        self.buf.len = 0;
-    }
-}
-
-impl core::fmt::Write for Out {
-    fn write_str(&mut self, s: &str) -> core::fmt::Result {
-        for &b in s.as_bytes() {
-            if self.buf.len == self.buf.bytes.len() {
-                self.flush();
-            }
-            self.buf.bytes[self.buf.len] = b;
-            self.buf.len += 1;
-            if b == b'\n' {
-                self.flush();
-            }
-        }
-        Ok(())
-    }
-}
-
-macro_rules! say {
-    ($out:expr, $($arg:tt)*) => {{ let _ = writeln!($out, $($arg)*); }};
 }
 
 /// Exit codes (semihosting `SYS_EXIT_EXTENDED`). 101 is a panic and 102 a HardFault:
@@ -158,20 +121,11 @@ struct Args {
 }
 
 fn args() -> Args {
-    const SYS_GET_CMDLINE: usize = 0x15;
     let mut buf = [0u8; 256];
-    let block = [buf.as_mut_ptr() as usize, buf.len() - 1];
-    // SAFETY: a semihosting call whose block names a writable buffer and its size; the
-    // host writes the command line and its length into them.
-    let r = unsafe { cortex_m_semihosting::syscall(SYS_GET_CMDLINE, &block) };
-    // SAFETY: reads the block the host just wrote (volatile: the write is not visible to
-    // the compiler).
-    let len = unsafe { core::ptr::read_volatile(&block[1]) };
     let mut a = Args::default();
-    if r != 0 || len >= buf.len() {
+    let Some(line) = bague_mcu::cmdline(&mut buf) else {
         return a;
-    }
-    let line = core::str::from_utf8(&buf[..len]).unwrap_or("");
+    };
     for word in line.split(' ') {
         if let Some(v) = word.strip_prefix("budget=") {
             a.budget = v.parse().ok();
@@ -235,7 +189,7 @@ fn run(out: &mut Out) -> Exit {
     );
     // Parsing builds the file's key and tensor index, before the plan can be known: the
     // arena is open up to its capacity until then, then closed to exactly the plan.
-    ARENA.init(arena::CAPACITY);
+    init_arena();
     let file = match gguf::File::parse(model) {
         Ok(f) => f,
         Err(e) => {
@@ -421,17 +375,6 @@ fn run(out: &mut Out) -> Exit {
         }
     }
     Exit::Ok
-}
-
-/// Ends qemu with `code` (semihosting `SYS_EXIT_EXTENDED`, reason "application exit").
-fn exit(code: u32) -> ! {
-    const SYS_EXIT_EXTENDED: usize = 0x20;
-    const ADP_STOPPED_APPLICATION_EXIT: u32 = 0x20026;
-    let block = [ADP_STOPPED_APPLICATION_EXIT, code];
-    loop {
-        // SAFETY: a semihosting call with a valid two-word parameter block.
-        unsafe { cortex_m_semihosting::syscall(SYS_EXIT_EXTENDED, &block) };
-    }
 }
 
 #[cortex_m_rt::exception]

@@ -1,24 +1,21 @@
-//! The only heap: a static arena whose usable size is set from the memory plan before the
-//! model is loaded, with the bytes in use and their peak counted.
+//! The only heap of a board: an arena over a region given at start, whose usable size is
+//! set from the memory plan before the model is loaded, with the bytes in use and their
+//! peak counted.
 //!
-//! The allocator is a linked-list first-fit heap (`embedded-alloc`'s `LlffHeap`) over a
-//! static buffer. Its own overhead is accounted for here, not guessed: every request is
-//! charged what the heap really reserves for it (the size rounded up to 8 bytes, at least
-//! 8), and a request that would take the charged total past the limit is refused (a null
-//! pointer, which the core's fallible allocations turn into an `OutOfMemory` error value).
+//! The allocator is a linked-list first-fit heap (`embedded-alloc`'s `LlffHeap`). Every
+//! request is charged what the heap really reserves for it (the size rounded up to 8
+//! bytes, at least 8), and a request that would take the charged total past the limit is
+//! refused (a null pointer, which the core's fallible allocations turn into an
+//! `OutOfMemory` error value).
 
 use core::alloc::{GlobalAlloc, Layout};
 use core::cell::RefCell;
-use core::mem::MaybeUninit;
 
 use critical_section::Mutex;
 use embedded_alloc::LlffHeap;
 
-/// Bytes of static RAM reserved for the arena (the most any plan may ask of this board:
-/// the ring's RAM budget).
-pub const CAPACITY: usize = bague::board::RING.ram_bytes as usize;
-
 struct Counts {
+    capacity: usize,
     limit: usize,
     used: usize,
     peak: usize,
@@ -42,6 +39,7 @@ impl Arena {
         Arena {
             heap: LlffHeap::empty(),
             counts: Mutex::new(RefCell::new(Counts {
+                capacity: 0,
                 limit: 0,
                 used: 0,
                 peak: 0,
@@ -50,18 +48,25 @@ impl Arena {
         }
     }
 
-    /// Gives the arena its static buffer; allocations may use at most `limit` bytes.
-    pub fn init(&self, limit: usize) {
-        static mut BUF: [MaybeUninit<u8>; CAPACITY] = [MaybeUninit::uninit(); CAPACITY];
-        // SAFETY: called once, from `main`, before any allocation; BUF is used by nothing
-        // else, and the heap takes it over for the rest of the program.
-        unsafe { self.heap.init(&raw mut BUF as usize, CAPACITY) }
+    /// Gives the arena the `capacity` bytes at `base`; allocations may use at most
+    /// `limit` of them.
+    ///
+    /// # Safety
+    /// Called once, before any allocation; `base..base + capacity` is RAM that nothing
+    /// else uses for the rest of the program.
+    pub unsafe fn init(&self, base: usize, capacity: usize, limit: usize) {
+        // SAFETY: the caller's contract.
+        unsafe { self.heap.init(base, capacity) }
+        critical_section::with(|cs| self.counts.borrow_ref_mut(cs).capacity = capacity);
         self.set_limit(limit);
     }
 
-    /// Sets the most bytes the allocations may take together (at most [`CAPACITY`]).
+    /// Sets the most bytes the allocations may take together (at most the capacity).
     pub fn set_limit(&self, limit: usize) {
-        critical_section::with(|cs| self.counts.borrow_ref_mut(cs).limit = limit.min(CAPACITY));
+        critical_section::with(|cs| {
+            let mut c = self.counts.borrow_ref_mut(cs);
+            c.limit = limit.min(c.capacity);
+        });
     }
 
     /// Bytes in use now, their peak, and the requests refused.
