@@ -44,8 +44,8 @@ for m in ${HEARING_MODELS:-smol-tiny-random-q4_0}; do
         echo "hearing: $m: same 32 ids as the host, 0 missed deadlines"
     fi
     # worst overrun (instructions) against one work unit (instructions)
-    read -r unit over < <(sed -n 's/^hearing: steps: [0-9]* budgeted calls, \([0-9]*\) instructions per work unit, worst overrun past the budget \(-\?[0-9]*\) instructions.*/\1 \2/p' "$log")
-    if [[ -z ${unit:-} ]] || (( over > unit )); then
+    read -r steps unit over < <(sed -n 's/^hearing: steps: \([0-9]*\) budgeted calls, \([0-9]*\) instructions per work unit, worst overrun past the budget \(-\?[0-9]*\) instructions.*/\1 \2 \3/p' "$log")
+    if [[ -z ${unit:-} ]] || (( steps == 0 || over > unit )); then
         echo "hearing: $m: FAILED: worst step overrun ${over:-?} instructions, one unit ${unit:-?}"; failed=1
     else
         echo "hearing: $m: worst step overrun $over instructions <= one unit ($unit instructions)"

@@ -102,8 +102,14 @@ printf '\xff\xff\xff\xff\xff\xff\xff\x7f' | dd of="$bad" bs=1 seek=8 conv=notrun
 echo "--- ring: corrupt GGUF (n_tensors = 2^63-1)"
 build "$bad"
 rc=0; timeout 60 "${qemu[@]}" "$elf" || rc=$?
-rm -f "$bad"
 if [[ $rc -ne 2 ]]; then echo "ring: corrupt GGUF: FAILED: exit $rc, expected 2"; failed=1; fi
+# A file cut inside its tensor data (a good header): also exit 2, before anything is loaded.
+head -c 3000000 "$root/testdata/models/smol-tiny-random-q4_0.gguf" >"$bad"
+echo "--- ring: truncated GGUF (3000000 of 5153344 bytes)"
+build "$bad"
+rc=0; timeout 60 "${qemu[@]}" "$elf" || rc=$?
+rm -f "$bad"
+if [[ $rc -ne 2 ]]; then echo "ring: truncated GGUF: FAILED: exit $rc, expected 2"; failed=1; fi
 for m in r1-tiny-random-q4_0; do
     echo "--- ring: $m (must be refused by the plan)"
     build "$root/testdata/models/$m.gguf" || { echo "ring: $m: does not link (too big for the XIP window)"; continue; }

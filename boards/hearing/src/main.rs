@@ -270,7 +270,9 @@ fn run(out: &mut Out) -> Exit {
     );
     // SAFETY: once, before any allocation; the arena's memory is used by nothing else.
     unsafe { ARENA.init(arena_base(), ARENA_CAPACITY, ARENA_CAPACITY) };
-    let file = match gguf::File::parse(model) {
+    // A file whose tensor data runs past its end is as corrupt as a bad header (exit 2,
+    // not a load error).
+    let file = match gguf::File::parse(model).and_then(|f| f.check_tensor_data().map(|()| f)) {
         Ok(f) => f,
         Err(e) => {
             say!(out, "hearing: error: corrupt GGUF: {e}");
@@ -498,16 +500,20 @@ fn generate(
             rt.worst_slack * 125 / 4,
             rt.worst_slack * 1_000_000 / clock::TICKS_PER_SECOND as i64
         );
-        say!(
-            out,
-            "hearing: steps: {} budgeted calls, {} instructions per work unit, worst overrun past the budget {} instructions ({} % of one unit), {} work ({} % of one unit)",
-            rt.steps,
-            rt.unit_insns,
-            rt.worst_overrun,
-            rt.worst_overrun * 100 / rt.unit_insns.max(1) as i64,
-            rt.worst_over_work,
-            rt.worst_over_work * 100 / UNIT_WORK as i64
-        );
+        if rt.steps == 0 {
+            say!(out, "hearing: steps: no budgeted calls");
+        } else {
+            say!(
+                out,
+                "hearing: steps: {} budgeted calls, {} instructions per work unit, worst overrun past the budget {} instructions ({} % of one unit), {} work ({} % of one unit)",
+                rt.steps,
+                rt.unit_insns,
+                rt.worst_overrun,
+                rt.worst_overrun * 100 / rt.unit_insns.max(1) as i64,
+                rt.worst_over_work,
+                rt.worst_over_work * 100 / UNIT_WORK as i64
+            );
+        }
     }
     // tokens/s of virtual time (1 instruction = 1 ns), generated tokens after the first
     // (which the prefill gave).

@@ -190,7 +190,9 @@ fn run(out: &mut Out) -> Exit {
     // Parsing builds the file's key and tensor index, before the plan can be known: the
     // arena is open up to its capacity until then, then closed to exactly the plan.
     init_arena();
-    let file = match gguf::File::parse(model) {
+    // A file whose tensor data runs past its end is as corrupt as a bad header (exit 2,
+    // not a load error).
+    let file = match gguf::File::parse(model).and_then(|f| f.check_tensor_data().map(|()| f)) {
         Ok(f) => f,
         Err(e) => {
             say!(out, "ring: error: corrupt GGUF: {e}");
