@@ -190,7 +190,7 @@ impl MemoryPlan {
 fn generator_bytes(n_vocab: usize, n_ctx: usize, max_piece: usize) -> Option<usize> {
     let ids = |n: usize| n.checked_mul(4);
     let dec = crate::tokenizer::DecoderBytes::for_max_piece(max_piece);
-    let stop = crate::generate::StopDetector::bytes_for(PLAN_MAX_EOG, &[], dec.out);
+    let stop = crate::generate::stop::StopDetector::bytes_for(PLAN_MAX_EOG, &[], dec.out);
     let decoder = if max_piece == 0 {
         [0; 3]
     } else {

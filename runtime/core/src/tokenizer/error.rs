@@ -2,7 +2,7 @@
 
 use core::fmt;
 
-use super::pre::SUPPORTED_PRE_TOKENIZERS;
+use super::pre::names::SUPPORTED_PRE_TOKENIZERS;
 use crate::gguf::{self, Name};
 
 /// Why a tokenizer could not be built, or why a call on it failed.

@@ -15,6 +15,7 @@
 
 mod deepseek;
 mod gpt2;
+pub(super) mod names;
 mod qwen2;
 
 use alloc::vec::Vec;
@@ -23,6 +24,7 @@ use core::ops::Range;
 use super::Error;
 use super::error::grow;
 use super::unicode::{Flags, flags};
+pub use names::SUPPORTED_PRE_TOKENIZERS;
 
 /// Pre-tokenizer kinds, named as in GGUF `tokenizer.ggml.pre`.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -53,18 +55,6 @@ pub(crate) struct PreConfig {
     /// `add_bos` when the GGUF has no `tokenizer.ggml.add_bos_token`.
     pub default_add_bos: bool,
 }
-
-/// GGUF names we accept, in the order error messages list them.
-pub const SUPPORTED_PRE_TOKENIZERS: &[&str] = &[
-    "qwen2",
-    "deepseek-r1-qwen",
-    "llama-bpe",
-    "llama3",
-    "llama-v3",
-    "smollm",
-    "gpt-2",
-    "deepseek-llm",
-];
 
 impl PreConfig {
     /// Looks up a GGUF `tokenizer.ggml.pre` name. Errors: `UnknownPreTokenizer`.
