@@ -434,6 +434,22 @@ fn masked_logits_are_never_drawn() {
         assert_ne!(id, 0, "drew the NaN logit");
         s.accept(id);
     }
+    // Finite settings whose penalised logit overflows twice, −∞ − (−∞) = NaN, leave a
+    // finite, drawable logit (found by the fuzz target: the sampler answered AllMasked
+    // while a logit was unmasked).
+    let mut s = Sampler::new(
+        SamplerConfig {
+            penalty_last_n: 8,
+            penalty_repeat: 2.000_000_5,
+            penalty_freq: -1.701_528_7e38,
+            ..off()
+        },
+        2,
+    )
+    .unwrap();
+    s.accept(0);
+    s.accept(0);
+    assert_eq!(s.sample(&[-1.701_411_8e38, f32::NEG_INFINITY]).unwrap(), 0);
 
     for seed in 0..200u64 {
         let cfg = SamplerConfig {

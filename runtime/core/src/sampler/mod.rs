@@ -363,10 +363,15 @@ impl Sampler {
             };
             if let Some(c) = c {
                 // Huge penalties can overflow: a finite logit stays finite (capped at
-                // ±f32::MAX), a masked one (−∞) stays masked.
+                // ±f32::MAX; 0 × ∞ or ∞ − ∞ gives NaN, read as the most penalized finite
+                // value), a masked one (−∞) stays masked.
                 let v = filters::penalize(c.logit, count, r, f, p);
                 c.logit = if c.logit.is_finite() {
-                    v.clamp(-f32::MAX, f32::MAX)
+                    if v.is_nan() {
+                        -f32::MAX
+                    } else {
+                        v.clamp(-f32::MAX, f32::MAX)
+                    }
                 } else {
                     clean(v)
                 };
