@@ -101,6 +101,32 @@ impl BenchArgs {
     }
 }
 
+/// llama.cpp's flash attention in a side-by-side run (llama-bench's `-fa`). Our engine has
+/// one attention (llama.cpp's non-flash order, whose bits it keeps), so this only chooses how
+/// the peer runs.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum FlashAttn {
+    /// Off (llama.cpp's CPU default; the README's figures).
+    #[default]
+    Off,
+    /// On.
+    On,
+    /// Both, interleaved like two engines, and the faster of the two per test compared with
+    /// ours (the peer at its best).
+    Best,
+}
+
+impl FlashAttn {
+    /// The value as `--flash-attn` takes it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FlashAttn::Off => "off",
+            FlashAttn::On => "on",
+            FlashAttn::Best => "best",
+        }
+    }
+}
+
 /// `f16` | `q8_0` (case-insensitive).
 fn parse_kv_type(s: &str) -> Result<KvType, String> {
     KvType::from_name(s).ok_or_else(|| format!("unknown KV cache type {s:?} (f16 or q8_0)"))

@@ -42,8 +42,8 @@ use bague::session::{Session, SessionOptions};
 
 mod args;
 mod report;
-pub use args::{BenchArgs, model_name};
-pub use report::{ratio_table, table, to_json};
+pub use args::{BenchArgs, FlashAttn, model_name};
+pub use report::{best_of, ratio_table, table, to_json};
 
 /// Errors of an engine or of the runner (any error type, boxed).
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;

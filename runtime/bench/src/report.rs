@@ -92,6 +92,29 @@ pub fn ratio_table(rows: &[Row]) -> String {
     s
 }
 
+/// One row per model, test and thread count for the engines named in `engines`: the one
+/// with the most tokens per second, renamed `name`, its backend followed by the engine it
+/// came from (`"ggml AVX2 (llama.cpp -fa)"`). Rows of other engines are left out; the order
+/// is the first engine's. Used to compare our engine with a peer at its best of several
+/// settings (llama.cpp with flash attention off and on).
+pub fn best_of(rows: &[Row], engines: &[&str], name: &str) -> Vec<Row> {
+    let mut out: Vec<Row> = Vec::new();
+    for r in rows.iter().filter(|r| engines.contains(&r.engine.as_str())) {
+        let same = |o: &Row| o.model == r.model && o.test == r.test && o.threads == r.threads;
+        let labelled = || Row {
+            engine: name.to_string(),
+            backend: format!("{} ({})", r.backend, r.engine),
+            ..r.clone()
+        };
+        match out.iter_mut().find(|o| same(o)) {
+            Some(o) if r.tok_s > o.tok_s => *o = labelled(),
+            Some(_) => {}
+            None => out.push(labelled()),
+        }
+    }
+    out
+}
+
 /// `s` as a JSON string literal.
 fn json_str(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
@@ -158,4 +181,71 @@ pub fn to_json(rows: &[Row], info: &ModelInfo, peak_rss: &[(String, Option<u64>)
     }
     s.push_str(if rows.is_empty() { "]" } else { "\n]" });
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(engine: &str, test: &str, threads: usize, tok_s: f64) -> Row {
+        Row {
+            engine: engine.into(),
+            backend: "ggml AVX2".into(),
+            model: "m".into(),
+            test: test.into(),
+            depth: 0,
+            threads,
+            tok_s,
+            stddev: 0.0,
+            samples: vec![tok_s],
+            cpu_tok_s: Some(tok_s),
+        }
+    }
+
+    /// The faster peer setting wins per test and thread count, labelled with where it came
+    /// from; our engine's rows are not among them, and the ratio table then pairs ours
+    /// with the best only.
+    #[test]
+    fn best_of_takes_the_faster_setting_per_test() {
+        let rows = [
+            row("bague", "pp8", 1, 300.0),
+            row("llama.cpp", "pp8", 1, 100.0),
+            row("llama.cpp -fa", "pp8", 1, 150.0),
+            row("bague", "tg4", 1, 60.0),
+            row("llama.cpp", "tg4", 1, 40.0),
+            row("llama.cpp -fa", "tg4", 1, 30.0),
+            row("llama.cpp", "tg4", 2, 50.0),
+            row("llama.cpp -fa", "tg4", 2, 55.0),
+        ];
+        let best = best_of(&rows, &["llama.cpp", "llama.cpp -fa"], "llama.cpp best");
+        let got: Vec<(&str, usize, f64, &str)> = best
+            .iter()
+            .map(|r| (r.test.as_str(), r.threads, r.tok_s, r.backend.as_str()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("pp8", 1, 150.0, "ggml AVX2 (llama.cpp -fa)"),
+                ("tg4", 1, 40.0, "ggml AVX2 (llama.cpp)"),
+                ("tg4", 2, 55.0, "ggml AVX2 (llama.cpp -fa)"),
+            ]
+        );
+        assert!(best.iter().all(|r| r.engine == "llama.cpp best"));
+        let mut pair: Vec<Row> = rows
+            .iter()
+            .filter(|r| r.engine == "bague")
+            .cloned()
+            .collect();
+        pair.extend(best);
+        let t = ratio_table(&pair);
+        assert!(
+            t.contains("| m | pp8 | 1 | 300.00 ± 0.00 | 150.00 ± 0.00 | 2.000 |"),
+            "{t}"
+        );
+        assert!(
+            t.contains("| m | tg4 | 1 | 60.00 ± 0.00 | 40.00 ± 0.00 | 1.500 |"),
+            "{t}"
+        );
+        assert_eq!(t.lines().count(), 4, "{t}");
+    }
 }

@@ -131,3 +131,32 @@ fn vs_llama_cpp_without_the_runner_says_how_to_build_it() {
         "{err}"
     );
 }
+
+/// `--flash-attn` sets llama.cpp's flash attention: it means nothing without
+/// `--vs-llama-cpp`, and only off / on / best are values.
+#[test]
+fn flash_attn_needs_the_peer_and_a_known_value() {
+    for args in [
+        &["bench", "--model", "m.gguf", "--flash-attn", "on"][..],
+        &[
+            "bench",
+            "--model",
+            "m.gguf",
+            "--vs-llama-cpp",
+            "--flash-attn",
+            "maybe",
+        ],
+    ] {
+        let out = bague().args(args).output().unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{args:?} should be a usage error"
+        );
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("--flash-attn")
+                || String::from_utf8_lossy(&out.stderr).contains("--vs-llama-cpp"),
+            "{args:?}"
+        );
+    }
+}

@@ -4,7 +4,8 @@
 //! Settings are `llama-bench`'s for a CPU build: model mmapped, no GPU layers; one context
 //! per thread count with `n_ctx` = the spec's context, `n_batch` = `n_ubatch` = the prompt
 //! length (the whole prompt is one batch, as in our engine), f16 KV cache, flash attention
-//! **off**; a ggml thread pool of `n` threads attached to the context, so no threads are
+//! **off** unless [`LlamaEngine::set_flash_attn`] turns it on (llama-bench's `-fa 1`; the
+//! engine is then named `llama.cpp -fa`); a ggml thread pool of `n` threads attached to the context, so no threads are
 //! created per `llama_decode`, with poll level 50 (`llama-bench`'s default: workers spin a
 //! while for the next graph before sleeping; [`LlamaEngine::set_poll`] changes it).
 //! `llama_batch_get_one` batches: logits of the last token only.
@@ -60,6 +61,8 @@ pub struct LlamaEngine {
     n_batch: u32,
     /// ggml thread pool poll level (0 = no spinning, 100 = spin the most).
     poll: u32,
+    /// Flash attention in the next contexts (llama-bench's `-fa`).
+    flash_attn: bool,
     /// Token buffer handed to `llama_batch_get_one` (which wants a mutable pointer).
     buf: Vec<sys::llama_token>,
 }
@@ -86,6 +89,7 @@ impl LlamaEngine {
             n_ctx,
             n_batch,
             poll: 50,
+            flash_attn: false,
             buf: Vec::new(),
         })
     }
@@ -94,6 +98,12 @@ impl LlamaEngine {
     /// --poll`; default 50). Capped at 100.
     pub fn set_poll(&mut self, poll: u32) {
         self.poll = poll.min(100);
+    }
+
+    /// Flash attention on or off for the next [`Engine::set_threads`] (llama-bench's `-fa 1`
+    /// / `-fa 0`; default off). On, the engine's name is `llama.cpp -fa`.
+    pub fn set_flash_attn(&mut self, on: bool) {
+        self.flash_attn = on;
     }
 
     /// `llama_model_size` and `llama_model_n_params`: tensor bytes and weights.
@@ -191,7 +201,11 @@ pub fn ggml_backend() -> String {
 
 impl Engine for LlamaEngine {
     fn name(&self) -> &str {
-        "llama.cpp"
+        if self.flash_attn {
+            "llama.cpp -fa"
+        } else {
+            "llama.cpp"
+        }
     }
 
     fn backend(&self) -> String {
@@ -209,7 +223,11 @@ impl Engine for LlamaEngine {
         cp.n_seq_max = 1;
         cp.n_threads = n;
         cp.n_threads_batch = n;
-        cp.flash_attn_type = sys::LLAMA_FLASH_ATTN_TYPE_DISABLED;
+        cp.flash_attn_type = if self.flash_attn {
+            sys::LLAMA_FLASH_ATTN_TYPE_ENABLED
+        } else {
+            sys::LLAMA_FLASH_ATTN_TYPE_DISABLED
+        };
         cp.type_k = sys::GGML_TYPE_F16;
         cp.type_v = sys::GGML_TYPE_F16;
         cp.no_perf = true;

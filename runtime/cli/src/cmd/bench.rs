@@ -39,6 +39,11 @@ pub struct Args {
     /// Measure llama.cpp too, interleaved in the same run (runs the bague-bench-vs binary).
     #[arg(long)]
     vs_llama_cpp: bool,
+    /// With --vs-llama-cpp: llama.cpp's flash attention (llama-bench's -fa) — off (its CPU
+    /// default), on, or best (both measured, ours compared with the faster per test).
+    /// Ours has one attention either way.
+    #[arg(long = "flash-attn", value_enum, requires = "vs_llama_cpp")]
+    flash_attn: Option<bench::FlashAttn>,
     /// Measure structured output instead: decoding constrained to this JSON schema (a file,
     /// or the schema itself) against unconstrained decoding, per token, up to -n tokens.
     #[arg(long, value_name = "FILE|JSON", conflicts_with = "vs_llama_cpp")]
@@ -61,7 +66,7 @@ pub fn run(args: Args) -> Result<()> {
         if args.backend.backend != BackendChoice::Cpu {
             bail!("--vs-llama-cpp measures the CPU backends (give --backend cpu)");
         }
-        return run_vs(&args.bench, &path, &spec);
+        return run_vs(&args.bench, &path, &spec, args.flash_attn);
     }
 
     let map =
@@ -160,9 +165,15 @@ fn print_gpu_counts(engine: &BagueEngine<'_, '_>, model: &Model<'_>, spec: &Spec
 }
 
 /// `--vs-llama-cpp`: runs `bague-bench-vs` from this binary's directory with the same
-/// measurement (the model as the resolved path, the thread counts as resolved). Errors:
+/// measurement (the model as the resolved path, the thread counts as resolved) and
+/// llama.cpp's flash-attention setting when given. Errors:
 /// that binary is missing (with the command that builds it), or fails.
-fn run_vs(args: &bench::BenchArgs, path: &Path, spec: &Spec) -> Result<()> {
+fn run_vs(
+    args: &bench::BenchArgs,
+    path: &Path,
+    spec: &Spec,
+    flash_attn: Option<bench::FlashAttn>,
+) -> Result<()> {
     let vs = sibling(VS_BIN)?;
     if !vs.is_file() {
         bail!(
@@ -178,6 +189,7 @@ fn run_vs(args: &bench::BenchArgs, path: &Path, spec: &Spec) -> Result<()> {
     };
     let status = Command::new(&vs)
         .args(same.command_line(path.as_os_str()))
+        .args(flash_attn.map(|fa| ["--flash-attn", fa.as_str()]).into_iter().flatten())
         .status()
         .with_context(|| format!("cannot run {}", vs.display()))?;
     if !status.success() {

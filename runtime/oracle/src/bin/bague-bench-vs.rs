@@ -13,6 +13,11 @@
 //! (`--rss-probe ENGINE`): the child loads only that engine, runs one repetition of every
 //! test at the largest thread count and prints its own `VmHWM`. `--no-rss` skips the probes.
 //!
+//! `--flash-attn off|on|best` runs llama.cpp with flash attention off (default, its CPU
+//! default), on (engine `llama.cpp -fa`), or both, interleaved like two engines, and then
+//! compares ours with the faster of the two per test (`llama.cpp best`; its backend column
+//! names the setting that won). Our engine has one attention either way.
+//!
 //! llama.cpp is the oracle crate's build (`GGML_NATIVE=OFF`: AVX2/FMA/F16C on x86, see the
 //! crate docs); `GGML_AVX512=ON` etc. in the environment of the build give a native one.
 
@@ -21,7 +26,7 @@ use std::process::{Command, ExitCode};
 
 use bague::loader::MappedFile;
 use bague::model::Model;
-use bague_bench::{self as bench, BagueEngine, BoxError, Engine, ModelInfo, Spec};
+use bague_bench::{self as bench, BagueEngine, BoxError, Engine, FlashAttn, ModelInfo, Spec};
 use bague_oracle::bench::LlamaEngine;
 use clap::Parser;
 
@@ -38,10 +43,16 @@ struct Args {
     /// 50 = its default, spin a while first).
     #[arg(long, default_value_t = 50)]
     poll: u32,
-    /// Measure one engine only (`bague` | `llama.cpp`), e.g. under a profiler.
+    /// llama.cpp's flash attention (llama-bench's -fa): off, on, or best (both measured,
+    /// ours compared with the faster per test).
+    #[arg(long = "flash-attn", value_enum, default_value_t = FlashAttn::Off)]
+    flash_attn: FlashAttn,
+    /// Measure one engine only (`bague` | `llama.cpp`, which means every llama.cpp
+    /// setting `--flash-attn` asks for), e.g. under a profiler.
     #[arg(long, value_name = "ENGINE")]
     only: Option<String>,
-    /// Internal: run only this engine (`bague` | `llama.cpp`) once, print its peak RSS.
+    /// Internal: run only this engine (`bague` | `llama.cpp` | `llama.cpp -fa`) once, print
+    /// its peak RSS.
     #[arg(long, hide = true)]
     rss_probe: Option<String>,
 }
@@ -91,14 +102,32 @@ fn run(args: Args) -> Result<(), BoxError> {
     if let Some(engine) = &args.rss_probe {
         return rss_probe(engine, &path, &name, &spec, n_batch, args.poll);
     }
+    // The llama.cpp settings measured: flash attention off, on, or both.
+    let fa_settings: &[bool] = match args.flash_attn {
+        FlashAttn::Off => &[false],
+        FlashAttn::On => &[true],
+        FlashAttn::Best => &[false, true],
+    };
+    let measure_ours = match args.only.as_deref() {
+        None | Some("bague") => true,
+        Some("llama.cpp") => false,
+        Some(other) => return Err(format!("--only {other:?}: bague or llama.cpp").into()),
+    };
+    let measure_theirs = args.only.as_deref() != Some("bague");
+    let mut names: Vec<&str> = Vec::new();
+    if measure_ours {
+        names.push("bague");
+    }
+    if measure_theirs {
+        names.extend(fa_settings.iter().map(|&fa| peer_name(fa)));
+    }
 
     let rss = if args.no_rss {
-        vec![("bague".to_string(), None), ("llama.cpp".to_string(), None)]
+        names.iter().map(|e| (e.to_string(), None)).collect()
     } else {
         let max_t = spec.threads.iter().copied().max().unwrap_or(1);
-        ["bague", "llama.cpp"]
+        names
             .iter()
-            .filter(|e| args.only.as_deref().is_none_or(|o| o == **e))
             .map(|e| {
                 Ok((
                     e.to_string(),
@@ -114,9 +143,14 @@ fn run(args: Args) -> Result<(), BoxError> {
     let model = Model::from_gguf(&file).map_err(|e| format!("{p}: {e}"))?;
     let info = ModelInfo::from_gguf(&name, &file)?;
     let mut ours = BagueEngine::new(&model, &spec);
-    let mut theirs = LlamaEngine::load(&path, spec.n_ctx(), n_batch)?;
-    theirs.set_poll(args.poll);
-    let their_info = theirs.info(&name)?;
+    let mut theirs = Vec::new();
+    for &fa in fa_settings {
+        let mut e = LlamaEngine::load(&path, spec.n_ctx(), n_batch)?;
+        e.set_poll(args.poll);
+        e.set_flash_attn(fa);
+        theirs.push(e);
+    }
+    let their_info = theirs[0].info(&name)?;
     if their_info.n_vocab != info.n_vocab {
         return Err(format!(
             "vocabulary sizes differ: bague {}, llama.cpp {}",
@@ -125,17 +159,36 @@ fn run(args: Args) -> Result<(), BoxError> {
         .into());
     }
     let quiet = args.bench.json;
-    let engines: &mut [&mut dyn Engine] = match args.only.as_deref() {
-        None => &mut [&mut ours, &mut theirs],
-        Some("bague") => &mut [&mut ours],
-        Some("llama.cpp") => &mut [&mut theirs],
-        Some(other) => return Err(format!("--only {other:?}: bague or llama.cpp").into()),
-    };
-    let rows = bench::run(engines, &info, &spec, |line| {
+    let mut engines: Vec<&mut dyn Engine> = Vec::new();
+    if measure_ours {
+        engines.push(&mut ours);
+    }
+    if measure_theirs {
+        engines.extend(theirs.iter_mut().map(|e| e as &mut dyn Engine));
+    }
+    let mut rows = bench::run(&mut engines, &info, &spec, |line| {
         if !quiet {
             eprintln!("bench: {line}");
         }
     })?;
+    // With both settings: the peer at its best per test, compared with ours.
+    let compared = if args.flash_attn == FlashAttn::Best && measure_theirs {
+        let best = bench::best_of(
+            &rows,
+            &[peer_name(false), peer_name(true)],
+            "llama.cpp best",
+        );
+        let mut pair: Vec<_> = rows
+            .iter()
+            .filter(|r| r.engine == "bague")
+            .cloned()
+            .collect();
+        pair.extend(best.iter().cloned());
+        rows.extend(best);
+        pair
+    } else {
+        rows.clone()
+    };
     if args.bench.json {
         println!("{}", bench::to_json(&rows, &info, &rss));
         return Ok(());
@@ -144,7 +197,15 @@ fn run(args: Args) -> Result<(), BoxError> {
         "model {p}: {} bytes of tensors (llama.cpp counts {}), {} params",
         info.size_bytes, their_info.size_bytes, info.n_params
     );
-    println!("llama.cpp: thread pool poll level {}", args.poll);
+    println!(
+        "llama.cpp: thread pool poll level {}, flash attention {}",
+        args.poll,
+        match args.flash_attn {
+            FlashAttn::Off => "off",
+            FlashAttn::On => "on",
+            FlashAttn::Best => "off and on (`llama.cpp best`: the faster per test)",
+        }
+    );
     println!(
         "load average (1/5/15 min) before: {load_before}, after: {}",
         loadavg()
@@ -152,8 +213,13 @@ fn run(args: Args) -> Result<(), BoxError> {
     println!();
     print!("{}", bench::table(&rows, &info, &rss));
     println!();
-    print!("{}", bench::ratio_table(&rows));
+    print!("{}", bench::ratio_table(&compared));
     Ok(())
+}
+
+/// The llama.cpp engine's name with flash attention `fa` ([`LlamaEngine`]'s `name()`).
+fn peer_name(fa: bool) -> &'static str {
+    if fa { "llama.cpp -fa" } else { "llama.cpp" }
 }
 
 /// `/proc/loadavg`'s first three fields, or `"?"`.
@@ -218,9 +284,10 @@ fn rss_probe(
             let mut e = BagueEngine::new(&model, spec);
             bench::run(&mut [&mut e], &info, spec, |_| {})?;
         }
-        "llama.cpp" => {
+        "llama.cpp" | "llama.cpp -fa" => {
             let mut e = LlamaEngine::load(path, spec.n_ctx(), n_batch)?;
             e.set_poll(poll);
+            e.set_flash_attn(engine == peer_name(true));
             let info = e.info(name)?;
             bench::run(&mut [&mut e], &info, spec, |_| {})?;
         }
@@ -255,7 +322,9 @@ mod tests {
         };
         line.extend(bench.command_line("/x/m.gguf".as_ref()));
         line.extend(["--poll".into(), "0".into()]);
+        line.extend(["--flash-attn".into(), "best".into()]);
         let a = Args::try_parse_from(line).unwrap();
+        assert_eq!(a.flash_attn, FlashAttn::Best);
         assert_eq!(
             a.bench,
             bench::BenchArgs {
