@@ -117,9 +117,15 @@ impl fmt::Display for PoolError {
 impl core::error::Error for PoolError {}
 
 /// A persistent pool of worker threads (std only), built on `rayon`.
+///
+/// Dropping it returns once its workers have exited (rayon's own pool only signals them):
+/// a session freed through the C ABI leaves no thread of its own behind.
 #[cfg(feature = "std")]
 pub struct ThreadPool {
-    pool: rayon::ThreadPool,
+    /// Always `Some` until [`Drop`] takes it (to drop it before joining the workers).
+    pool: Option<rayon::ThreadPool>,
+    /// The workers, joined on drop.
+    workers: Vec<std::thread::JoinHandle<()>>,
     n_threads: usize,
 }
 
@@ -141,13 +147,56 @@ impl ThreadPool {
         if n_threads == 0 {
             return Err(PoolError::ZeroThreads);
         }
+        let mut workers = Vec::new();
+        workers
+            .try_reserve_exact(n_threads)
+            .map_err(|_| PoolError::Spawn)?;
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(n_threads)
             .thread_name(|i| std::format!("bague-{i}"))
             .start_handler(on_start)
-            .build()
-            .map_err(|_| PoolError::Spawn)?;
-        Ok(ThreadPool { pool, n_threads })
+            .spawn_handler(|thread| {
+                let mut b = std::thread::Builder::new();
+                if let Some(name) = thread.name() {
+                    b = b.name(name.into());
+                }
+                workers.push(b.spawn(|| thread.run())?);
+                Ok(())
+            })
+            .build();
+        let pool = match pool {
+            Ok(pool) => pool,
+            Err(_) => {
+                // rayon stops the workers it started; wait for them as Drop would.
+                for w in workers {
+                    let _ = w.join();
+                }
+                return Err(PoolError::Spawn);
+            }
+        };
+        Ok(ThreadPool {
+            pool: Some(pool),
+            workers,
+            n_threads,
+        })
+    }
+
+    fn pool(&self) -> &rayon::ThreadPool {
+        // Some from construction until drop.
+        self.pool.as_ref().expect("ThreadPool used after drop")
+    }
+}
+
+#[cfg(feature = "std")]
+impl Drop for ThreadPool {
+    fn drop(&mut self) {
+        // Dropping rayon's pool tells its workers to exit once idle; then wait for them, so
+        // that their thread-local storage is gone when the owner (a session) is.
+        drop(self.pool.take());
+        for w in self.workers.drain(..) {
+            // A worker that panicked has nothing left to clean up.
+            let _ = w.join();
+        }
     }
 }
 
@@ -167,7 +216,7 @@ impl Parallel for ThreadPool {
     }
 
     fn install(&self, f: &mut (dyn FnMut() + Send)) {
-        self.pool.install(f)
+        self.pool().install(f)
     }
 
     fn for_each_chunk(
@@ -182,7 +231,7 @@ impl Parallel for ThreadPool {
             // One chunk: no fork-join round trip.
             return f(0, data);
         }
-        self.pool.install(|| {
+        self.pool().install(|| {
             data.par_chunks_mut(chunk_len)
                 .enumerate()
                 .for_each(|(i, c)| f(i, c))
@@ -206,7 +255,7 @@ impl Parallel for ThreadPool {
             }
             return;
         }
-        self.pool.install(|| {
+        self.pool().install(|| {
             a.par_chunks_mut(a_chunk)
                 .zip(b.par_chunks_mut(b_chunk))
                 .enumerate()
@@ -228,6 +277,38 @@ pub fn rows_per_chunk(n_rows: usize, n_threads: usize, align: usize) -> usize {
 mod tests {
     use super::*;
     use alloc::vec;
+
+    /// Dropping a pool returns after its workers have exited, thread-local destructors
+    /// included (rayon's pool alone only signals them): a freed session leaves no thread.
+    #[cfg(feature = "std")]
+    #[test]
+    fn drop_waits_for_the_workers() {
+        use core::sync::atomic::{AtomicUsize, Ordering};
+        use std::sync::Arc;
+        struct Exit(Arc<AtomicUsize>);
+        impl Drop for Exit {
+            fn drop(&mut self) {
+                // Let the dropping thread get ahead if it does not wait.
+                std::thread::sleep(std::time::Duration::from_millis(20));
+                self.0.fetch_add(1, Ordering::SeqCst);
+            }
+        }
+        std::thread_local! {
+            static GUARD: core::cell::RefCell<Option<Exit>> = const { core::cell::RefCell::new(None) };
+        }
+        for n in [1, 3] {
+            let exited = Arc::new(AtomicUsize::new(0));
+            let e = exited.clone();
+            let pool = ThreadPool::with_start_handler(n, move |_| {
+                GUARD.with(|g| *g.borrow_mut() = Some(Exit(e.clone())));
+            })
+            .unwrap();
+            let mut v = vec![0f32; 64];
+            pool.for_each_chunk(&mut v, 8, &|_, c| c.fill(1.0));
+            drop(pool);
+            assert_eq!(exited.load(Ordering::SeqCst), n, "{n} workers");
+        }
+    }
 
     fn fill(p: &dyn Parallel) -> alloc::vec::Vec<f32> {
         let mut v = vec![0f32; 103];
