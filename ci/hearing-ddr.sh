@@ -9,20 +9,11 @@
 # Needs the model in $BAGUE_HOME (`bague pull smollm2-135m-instruct-q4_1`).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-root=$PWD
-host_target=${CARGO_TARGET_DIR:-$root/target}
-fw_target=${HEARING_TARGET_DIR:-$host_target/hearing}
-prompt=${HEARING_PROMPT:-Once upon a time}
-n_ctx=256
 addr=0x70100000
 gguf=${HEARING_DDR_MODEL:-${BAGUE_HOME:-$HOME/.cache/bague}/models/smollm2-135m-instruct-q4_1.gguf}
 [[ -f $gguf ]] || { echo "hearing-ddr: $gguf is missing (bague pull smollm2-135m-instruct-q4_1)"; exit 1; }
-cargo build --release -p bague-cli
-bague=$host_target/release/bague
-(cd boards/hearing && BAGUE_HEARING_MODEL=$gguf BAGUE_HEARING_DDR_ADDR=$addr \
-    BAGUE_HEARING_PROMPT=$prompt BAGUE_HEARING_CTX=$n_ctx CARGO_TARGET_DIR=$fw_target \
-    cargo build --release)
-elf=$fw_target/thumbv8m.main-none-eabihf/release/bague-board-hearing
+source ci/lib/mcu.sh hearing # prompt, n_ctx, bague, elf; fw_build, host_ids
+fw_build "$gguf" BAGUE_HEARING_DDR_ADDR=$addr
 args=arg=fw
 [[ ${HEARING_DDR_AUDIO:-0} == 1 ]] || args=$args,arg=noaudio
 log=$(mktemp)
@@ -30,8 +21,7 @@ rc=0
 qemu-system-arm -machine mps3-an547 -cpu cortex-m55 -nographic -icount shift=0 \
     -semihosting-config enable=on,target=native,$args \
     -device loader,file="$gguf",addr=$addr -kernel "$elf" | tee "$log" || rc=$?
-want=$("$bague" run -m "$gguf" -p "$prompt" --temp 0 -n 32 --ctx $n_ctx --json 2>/dev/null |
-    python3 -c 'import json,sys; print(" ".join(map(str, json.load(sys.stdin)["output_ids"])))')
+want=$(host_ids "$gguf")
 got=$(sed -n 's/^output_ids: //p' "$log")
 rm -f "$log"
 if [[ $rc -ne 0 ]]; then

@@ -12,14 +12,7 @@
 # (.ci/run installs both). SmolLM2-135M from DDR: ci/hearing-ddr.sh (not in CI: minutes).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-root=$PWD
-host_target=${CARGO_TARGET_DIR:-$root/target}
-fw_target=${HEARING_TARGET_DIR:-$host_target/hearing}
-prompt=${HEARING_PROMPT:-Once upon a time}
-n_ctx=256
-cargo build --release -p bague-cli
-bague=$host_target/release/bague
-elf=$fw_target/thumbv8m.main-none-eabihf/release/bague-board-hearing
+source ci/lib/mcu.sh hearing # root, prompt, n_ctx, bague, elf; fw_build, host_ids
 qemu=(qemu-system-arm -machine mps3-an547 -cpu cortex-m55 -nographic -icount shift=0)
 semi=enable=on,target=native
 
@@ -27,14 +20,12 @@ failed=0
 for m in ${HEARING_MODELS:-smol-tiny-random-q4_0}; do
     gguf=$root/testdata/models/$m.gguf
     echo "--- hearing: $m"
-    (cd boards/hearing && BAGUE_HEARING_MODEL=$gguf BAGUE_HEARING_PROMPT=$prompt \
-        BAGUE_HEARING_CTX=$n_ctx CARGO_TARGET_DIR=$fw_target cargo build --release)
+    fw_build "$gguf"
     log=$(mktemp)
     rc=0
     timeout 300 "${qemu[@]}" -semihosting-config $semi -kernel "$elf" >"$log" 2>&1 || rc=$?
     cat "$log"
-    want=$("$bague" run -m "$gguf" -p "$prompt" --temp 0 -n 32 --ctx $n_ctx --json 2>/dev/null |
-        python3 -c 'import json,sys; print(" ".join(map(str, json.load(sys.stdin)["output_ids"])))')
+    want=$(host_ids "$gguf")
     got=$(sed -n 's/^output_ids: //p' "$log")
     if [[ $rc -ne 0 ]]; then
         echo "hearing: $m: FAILED (exit $rc; 6: missed audio deadlines)"; failed=1

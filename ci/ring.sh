@@ -10,14 +10,7 @@
 # Needs: qemu-system-arm, the thumbv8m.main-none-eabihf target (.ci/run installs both).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-root=$PWD
-host_target=${CARGO_TARGET_DIR:-$root/target}
-fw_target=${RING_TARGET_DIR:-$host_target/ring}
-prompt=${RING_PROMPT:-Once upon a time}
-n_ctx=256
-cargo build --release -p bague-cli
-bague=$host_target/release/bague
-elf=$fw_target/thumbv8m.main-none-eabihf/release/bague-board-ring
+source ci/lib/mcu.sh ring # root, prompt, n_ctx, bague, elf; fw_build, host_ids
 qemu=(qemu-system-arm -machine mps2-an505 -cpu cortex-m33 -nographic -icount shift=0
     -semihosting-config enable=on,target=native -kernel)
 # qemu with the firmware's test knobs on the semihosting command line (see main.rs `Args`).
@@ -29,23 +22,17 @@ qemu_args() { # qemu_args SECONDS ARG... (runs $elf under timeout)
         -icount shift=0 -semihosting-config "$cfg" -kernel "$elf"
 }
 
-build() { # build MODEL
-    (cd boards/ring && BAGUE_RING_MODEL=$1 BAGUE_RING_PROMPT=$prompt BAGUE_RING_CTX=$n_ctx \
-        CARGO_TARGET_DIR=$fw_target cargo build --release)
-}
-
 failed=0
 # Models that fit the ring today, and models that must be refused by the plan.
 for m in smol-tiny-random-q4_0; do
     gguf=$root/testdata/models/$m.gguf
     echo "--- ring: $m"
-    build "$gguf"
+    fw_build "$gguf"
     log=$(mktemp)
     rc=0
     timeout 600 "${qemu[@]}" "$elf" >"$log" 2>&1 || rc=$?
     cat "$log"
-    want=$("$bague" run -m "$gguf" -p "$prompt" --temp 0 -n 32 --ctx $n_ctx --json 2>/dev/null |
-        python3 -c 'import json,sys; print(" ".join(map(str, json.load(sys.stdin)["output_ids"])))')
+    want=$(host_ids "$gguf")
     got=$(sed -n 's/^output_ids: //p' "$log")
     if [[ $rc -ne 0 ]]; then
         echo "ring: $m: FAILED (exit $rc)"; failed=1
@@ -100,19 +87,19 @@ bad=$(mktemp --suffix=.gguf)
 cp "$root/testdata/models/smol-tiny-random-q4_0.gguf" "$bad"
 printf '\xff\xff\xff\xff\xff\xff\xff\x7f' | dd of="$bad" bs=1 seek=8 conv=notrunc status=none
 echo "--- ring: corrupt GGUF (n_tensors = 2^63-1)"
-build "$bad"
+fw_build "$bad"
 rc=0; timeout 60 "${qemu[@]}" "$elf" || rc=$?
 if [[ $rc -ne 2 ]]; then echo "ring: corrupt GGUF: FAILED: exit $rc, expected 2"; failed=1; fi
 # A file cut inside its tensor data (a good header): also exit 2, before anything is loaded.
 head -c 3000000 "$root/testdata/models/smol-tiny-random-q4_0.gguf" >"$bad"
 echo "--- ring: truncated GGUF (3000000 of 5153344 bytes)"
-build "$bad"
+fw_build "$bad"
 rc=0; timeout 60 "${qemu[@]}" "$elf" || rc=$?
 rm -f "$bad"
 if [[ $rc -ne 2 ]]; then echo "ring: truncated GGUF: FAILED: exit $rc, expected 2"; failed=1; fi
 for m in r1-tiny-random-q4_0; do
     echo "--- ring: $m (must be refused by the plan)"
-    build "$root/testdata/models/$m.gguf" || { echo "ring: $m: does not link (too big for the XIP window)"; continue; }
+    fw_build "$root/testdata/models/$m.gguf" || { echo "ring: $m: does not link (too big for the XIP window)"; continue; }
     rc=0
     timeout 60 "${qemu[@]}" "$elf" || rc=$?
     if [[ $rc -ne 3 ]]; then echo "ring: $m: FAILED: exit $rc, expected 3 (does not fit)"; failed=1; fi

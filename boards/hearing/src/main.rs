@@ -37,11 +37,10 @@ use core::fmt::Write as _;
 #[cfg(hearing_ddr)]
 use bague::board::WeightSource;
 use bague::board::{Board, BoardSpec, HEARING};
-use bague::bundle::{Bundle, BundleOptions};
-use bague::gguf;
+use bague::bundle::Bundle;
 use bague::sampler::{Sampler, SamplerConfig};
-use bague::session::{MemoryPlan, Session, SessionOptions, Stepper, UNIT_WORK};
-use bague_mcu::{Arena, Out, exit, say};
+use bague::session::{Session, SessionOptions, Stepper, UNIT_WORK};
+use bague_mcu::{Arena, LoadError, Loaded, Out, exit, say};
 use cortex_m_rt::entry;
 
 include!(concat!(env!("OUT_DIR"), "/config.rs"));
@@ -129,6 +128,16 @@ enum Exit {
     Load = 4,
     Generate = 5,
     MissedDeadline = 6,
+}
+
+impl From<LoadError> for Exit {
+    fn from(e: LoadError) -> Self {
+        match e {
+            LoadError::CorruptGguf => Exit::CorruptGguf,
+            LoadError::DoesNotFit => Exit::DoesNotFit,
+            LoadError::NoPlan | LoadError::Load(_) => Exit::Load,
+        }
+    }
 }
 
 /// Deadline of an audio frame after its release: 2 ms (the processing delay of the path
@@ -244,7 +253,7 @@ impl Rt {
 #[entry]
 fn main() -> ! {
     let cp = cortex_m::Peripherals::take().unwrap();
-    clock::start(cp.SYST);
+    clock::SYSTICK.start(cp.SYST);
     let mut out = Out::new();
     let code = run(&mut out);
     out.flush();
@@ -270,72 +279,19 @@ fn run(out: &mut Out) -> Exit {
     );
     // SAFETY: once, before any allocation; the arena's memory is used by nothing else.
     unsafe { ARENA.init(arena_base(), ARENA_CAPACITY, ARENA_CAPACITY) };
-    // A file whose tensor data runs past its end is as corrupt as a bad header (exit 2,
-    // not a load error).
-    let file = match gguf::File::parse(model).and_then(|f| f.check_tensor_data().map(|()| f)) {
-        Ok(f) => f,
-        Err(e) => {
-            say!(out, "hearing: error: corrupt GGUF: {e}");
-            return Exit::CorruptGguf;
-        }
-    };
-    let opts = SessionOptions {
-        n_ctx: N_CTX,
-        n_batch: spec.n_batch.min(N_CTX),
-        n_threads: spec.threads,
-        memory_budget: Some(spec.ram_bytes as usize),
-        ..SessionOptions::default()
-    };
-    let plan = match MemoryPlan::new(&file, &opts) {
-        Ok(p) => p,
-        Err(e) => {
-            say!(out, "hearing: error: no plan: {e}");
-            return Exit::Load;
-        }
-    };
-    let fit = plan.fit(spec, model.len() as u64);
-    say!(
-        out,
-        "hearing: plan n_ctx {} n_batch {}: kv {} + scratch {} + generator {} + tokenizer {} (load +{}) + index {} = {} bytes RAM (budget {})",
-        opts.n_ctx,
-        opts.batch_size(),
-        plan.kv_cache,
-        plan.scratch,
-        plan.generator,
-        plan.tokenizer,
-        plan.tokenizer_load,
-        plan.index,
-        plan.ram_bytes(),
-        fit.ram_budget
-    );
-    if !fit.fits() {
-        say!(
-            out,
-            "hearing: error: does not fit: RAM over by {} bytes, weight memory over by {} bytes",
-            fit.ram_over(),
-            fit.flash_over()
-        );
-        return Exit::DoesNotFit;
-    }
-    ARENA.set_limit(plan.ram_bytes() as usize);
-    let t0 = clock::ticks();
-    let bundle = match Bundle::from_file(
-        file,
-        BundleOptions {
-            kernels: Some(board.kernels()),
-            builtin_template: true,
-        },
-    ) {
-        Ok(b) => b,
-        Err(e) => {
-            say!(out, "hearing: error: load: {e}");
-            return Exit::Load;
-        }
+    let Loaded {
+        bundle,
+        opts,
+        load_ticks,
+        ..
+    } = match bague_mcu::load(out, "hearing", &board, &ARENA, model, N_CTX, None) {
+        Ok(l) => l,
+        Err(e) => return e.into(),
     };
     say!(
         out,
         "hearing: loaded in {} instructions, kernels {}",
-        clock::insns(clock::ticks() - t0),
+        clock::insns(load_ticks),
         bundle.model.kernels().name()
     );
     let prompt = match bundle.encode(PROMPT, true, N_CTX) {

@@ -25,13 +25,11 @@ use core::ops::ControlFlow;
 use core::sync::atomic::AtomicBool;
 
 use bague::board::{Board, BoardSpec, RING};
-use bague::bundle::{Bundle, BundleOptions};
 use bague::generate::BoardClock;
 use bague::generate::{Generator, Piece, Request, Sink};
-use bague::gguf;
 use bague::sampler::SamplerConfig;
-use bague::session::{MemoryPlan, Session, SessionOptions};
-use bague_mcu::{Arena, Out, exit, say};
+use bague::session::Session;
+use bague_mcu::{Arena, LoadError, Loaded, Out, exit, say};
 use cortex_m_rt::entry;
 
 include!(concat!(env!("OUT_DIR"), "/config.rs"));
@@ -60,12 +58,15 @@ const MODEL_LEN: usize = include_bytes!(env!("BAGUE_RING_MODEL_FILE")).len();
 #[unsafe(link_section = ".model")]
 static MODEL: [u8; MODEL_LEN] = *include_bytes!(env!("BAGUE_RING_MODEL_FILE"));
 
-/// The board: the ring's numbers and SysTick.
-struct Ring;
+/// The board: the ring's numbers (its RAM budget replaced by the `budget=N` test knob)
+/// and SysTick.
+struct Ring {
+    spec: BoardSpec,
+}
 
 impl Board for Ring {
     fn spec(&self) -> &BoardSpec {
-        &RING
+        &self.spec
     }
     fn ticks(&self) -> u64 {
         clock::ticks()
@@ -87,17 +88,22 @@ enum Exit {
     OutOfMemory = 6,
 }
 
-/// Load and generation errors: the arena's refusals (an error value all the way up) get
-/// their own code.
-fn load_exit(e: &bague::bundle::Error) -> Exit {
+/// A load that stopped: corrupt file 2, does not fit 3, the arena's refusal while loading
+/// tokenizer or model 6 (an error value all the way up), any other 4.
+fn load_exit(e: &LoadError) -> Exit {
     use bague::bundle::Error as B;
     match e {
-        B::Tokenizer(bague::tokenizer::Error::OutOfMemory { .. })
-        | B::Model(bague::model::Error::OutOfMemory { .. }) => Exit::OutOfMemory,
-        _ => Exit::Load,
+        LoadError::CorruptGguf => Exit::CorruptGguf,
+        LoadError::DoesNotFit => Exit::DoesNotFit,
+        LoadError::Load(
+            B::Tokenizer(bague::tokenizer::Error::OutOfMemory { .. })
+            | B::Model(bague::model::Error::OutOfMemory { .. }),
+        ) => Exit::OutOfMemory,
+        LoadError::NoPlan | LoadError::Load(_) => Exit::Load,
     }
 }
 
+/// Generation errors: the arena's refusals get their own code (6), any other 5.
 fn generate_exit(e: &bague::generate::Error) -> Exit {
     use bague::generate::Error as G;
     match e {
@@ -162,7 +168,7 @@ impl Sink for Collect<'_> {
 #[entry]
 fn main() -> ! {
     let cp = cortex_m::Peripherals::take().unwrap();
-    clock::start(cp.SYST);
+    clock::SYSTICK.start(cp.SYST);
     let mut out = Out::new();
     let code = run(&mut out);
     out.flush();
@@ -170,14 +176,13 @@ fn main() -> ! {
 }
 
 fn run(out: &mut Out) -> Exit {
-    let board = Ring;
     let knobs = args();
-    let mut spec_copy = *board.spec();
+    let mut board = Ring { spec: RING };
     if let Some(b) = knobs.budget {
-        spec_copy.ram_bytes = b;
+        board.spec.ram_bytes = b;
         say!(out, "ring: test: RAM budget set to {b} bytes");
     }
-    let spec = &spec_copy;
+    let spec = board.spec();
     let model: &'static [u8] = &MODEL;
     say!(out, "ring: board {} — {}", spec.name, spec.about);
     say!(
@@ -190,79 +195,15 @@ fn run(out: &mut Out) -> Exit {
     // Parsing builds the file's key and tensor index, before the plan can be known: the
     // arena is open up to its capacity until then, then closed to exactly the plan.
     init_arena();
-    // A file whose tensor data runs past its end is as corrupt as a bad header (exit 2,
-    // not a load error).
-    let file = match gguf::File::parse(model).and_then(|f| f.check_tensor_data().map(|()| f)) {
-        Ok(f) => f,
-        Err(e) => {
-            say!(out, "ring: error: corrupt GGUF: {e}");
-            return Exit::CorruptGguf;
-        }
+    let Loaded {
+        bundle,
+        plan,
+        opts,
+        load_ticks: t_load,
+    } = match bague_mcu::load(out, "ring", &board, &ARENA, model, N_CTX, knobs.arena) {
+        Ok(l) => l,
+        Err(e) => return load_exit(&e),
     };
-    let opts = SessionOptions {
-        n_ctx: N_CTX,
-        n_batch: spec.n_batch.min(N_CTX),
-        n_threads: spec.threads,
-        memory_budget: Some(spec.ram_bytes as usize),
-        ..SessionOptions::default()
-    };
-    let plan = match MemoryPlan::new(&file, &opts) {
-        Ok(p) => p,
-        Err(e) => {
-            say!(out, "ring: error: no plan: {e}");
-            return Exit::Load;
-        }
-    };
-    let fit = plan.fit(spec, model.len() as u64);
-    say!(
-        out,
-        "ring: plan n_ctx {} n_batch {}: kv {} + scratch {} + generator {} + tokenizer {} (load +{}) + index {} = {} bytes RAM (budget {})",
-        opts.n_ctx,
-        opts.batch_size(),
-        plan.kv_cache,
-        plan.scratch,
-        plan.generator,
-        plan.tokenizer,
-        plan.tokenizer_load,
-        plan.index,
-        plan.ram_bytes(),
-        fit.ram_budget
-    );
-    if !fit.fits() {
-        say!(
-            out,
-            "ring: error: does not fit: RAM over by {} bytes, weight memory over by {} bytes",
-            fit.ram_over(),
-            fit.flash_over()
-        );
-        return Exit::DoesNotFit;
-    }
-    // The file's index (allocated by the parse) is part of the plan: from here on the
-    // arena holds exactly the plan's bytes.
-    let limit = knobs.arena.unwrap_or(plan.ram_bytes() as usize);
-    if knobs.arena.is_some() {
-        say!(
-            out,
-            "ring: test: arena closed at {limit} bytes (plan {})",
-            plan.ram_bytes()
-        );
-    }
-    ARENA.set_limit(limit);
-    let t0 = clock::ticks();
-    let bundle = match Bundle::from_file(
-        file,
-        BundleOptions {
-            kernels: Some(board.kernels()),
-            builtin_template: true,
-        },
-    ) {
-        Ok(b) => b,
-        Err(e) => {
-            say!(out, "ring: error: load: {e}");
-            return load_exit(&e);
-        }
-    };
-    let t_load = clock::ticks() - t0;
     let (after_load, load_peak, _) = ARENA.stats();
     say!(
         out,

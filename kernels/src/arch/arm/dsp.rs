@@ -163,38 +163,4 @@ unsafe fn sum_q4_1(x: *const u8, y: *const i8) -> i32 {
     acc >> 11
 }
 
-/// Q4_0 · Q8_0, the bits of `BlockQ4_0::vec_dot_ref`.
-pub(super) fn vec_dot_q4_0(w: &[BlockQ4_0], a: &[BlockQ8_0]) -> f32 {
-    debug_check_len(w.len(), a.len());
-    let mut sum = 0.0f32;
-    for (x, y) in w.iter().zip(a) {
-        // SAFETY: `qs` arrays of 16 and 32 bytes.
-        let sumi = unsafe { sum_q4_0(x.qs.as_ptr(), y.qs.as_ptr()) };
-        sum += sumi as f32 * scale_product(x.d, y.d);
-    }
-    sum
-}
-
-/// Q4_1 · Q8_1, the bits of `BlockQ4_1::vec_dot_ref`.
-pub(super) fn vec_dot_q4_1(w: &[BlockQ4_1], a: &[BlockQ8_1]) -> f32 {
-    debug_check_len(w.len(), a.len());
-    let mut sum = 0.0f32;
-    for (x, y) in w.iter().zip(a) {
-        // SAFETY: `qs` arrays of 16 and 32 bytes.
-        let sumi = unsafe { sum_q4_1(x.qs.as_ptr(), y.qs.as_ptr()) };
-        sum += scale_product(x.d, y.d) * sumi as f32 + scale_product(x.m, y.s);
-    }
-    sum
-}
-
-/// Q8_0 · Q8_0, the bits of `BlockQ8_0::vec_dot_ref`.
-pub(super) fn vec_dot_q8_0(w: &[BlockQ8_0], a: &[BlockQ8_0]) -> f32 {
-    debug_check_len(w.len(), a.len());
-    let mut sum = 0.0f32;
-    for (x, y) in w.iter().zip(a) {
-        // SAFETY: `qs` arrays of 32 bytes each.
-        let sumi = unsafe { sum_i8x32(x.qs.as_ptr(), y.qs.as_ptr()) };
-        sum += sumi as f32 * scale_product(x.d, y.d);
-    }
-    sum
-}
+block_loops!();

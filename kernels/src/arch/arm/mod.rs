@@ -36,6 +36,54 @@
 //! The four-row (`_x4`) and multi-row (`matvec`) entries use the `Isa` defaults, i.e. one
 //! `vec_dot` per row: the same bits by construction.
 
+/// A back end's three entry points — Q4_0 · Q8_0, Q4_1 · Q8_1, Q8_0 · Q8_0 — over the
+/// integer block sums `sum_q4_0`, `sum_q4_1` and `sum_i8x32` of the module that invokes it
+/// (`unsafe fn(x, y) -> i32`, each the exact sum of one 32-element block); the f32 terms are
+/// the reference's expression added in the reference's order. A macro, not generic
+/// functions over the sums: each back end keeps plain functions, inlined into their callers
+/// as before (a generic version changed LLVM's inlining in `kernels/mcu-test`, 2 more
+/// instructions per Q4 block on the Cortex-M4 and M33 in `ci/mcu.sh`).
+#[cfg(bague_arm_dsp)]
+macro_rules! block_loops {
+    () => {
+        /// Q4_0 · Q8_0, the bits of `BlockQ4_0::vec_dot_ref`.
+        pub(super) fn vec_dot_q4_0(w: &[BlockQ4_0], a: &[BlockQ8_0]) -> f32 {
+            debug_check_len(w.len(), a.len());
+            let mut sum = 0.0f32;
+            for (x, y) in w.iter().zip(a) {
+                // SAFETY: `qs` arrays of 16 and 32 bytes.
+                let sumi = unsafe { sum_q4_0(x.qs.as_ptr(), y.qs.as_ptr()) };
+                sum += sumi as f32 * scale_product(x.d, y.d);
+            }
+            sum
+        }
+
+        /// Q4_1 · Q8_1, the bits of `BlockQ4_1::vec_dot_ref`.
+        pub(super) fn vec_dot_q4_1(w: &[BlockQ4_1], a: &[BlockQ8_1]) -> f32 {
+            debug_check_len(w.len(), a.len());
+            let mut sum = 0.0f32;
+            for (x, y) in w.iter().zip(a) {
+                // SAFETY: `qs` arrays of 16 and 32 bytes.
+                let sumi = unsafe { sum_q4_1(x.qs.as_ptr(), y.qs.as_ptr()) };
+                sum += scale_product(x.d, y.d) * sumi as f32 + scale_product(x.m, y.s);
+            }
+            sum
+        }
+
+        /// Q8_0 · Q8_0, the bits of `BlockQ8_0::vec_dot_ref`.
+        pub(super) fn vec_dot_q8_0(w: &[BlockQ8_0], a: &[BlockQ8_0]) -> f32 {
+            debug_check_len(w.len(), a.len());
+            let mut sum = 0.0f32;
+            for (x, y) in w.iter().zip(a) {
+                // SAFETY: `qs` arrays of 32 bytes each.
+                let sumi = unsafe { sum_i8x32(x.qs.as_ptr(), y.qs.as_ptr()) };
+                sum += sumi as f32 * scale_product(x.d, y.d);
+            }
+            sum
+        }
+    };
+}
+
 #[cfg(bague_arm_dsp)]
 mod dsp;
 #[cfg(bague_arm_mve)]
