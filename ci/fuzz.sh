@@ -53,11 +53,20 @@ summary=()
 for target in "${targets[@]}"; do
     log="$work/$target.log"
     mkdir -p "$work/$target"
+    # LeakSanitizer (with ASan) checks every target but chat_template: a template that
+    # stores a minijinja namespace inside itself makes a reference cycle minijinja cannot
+    # free. The library refuses such a template after that first render (runtime/core/src/
+    # chat/jinja.rs, test a_namespace_stored_in_itself_is_refused_and_stays_refused), but the
+    # harness loads a new template per input, so each such input leaks once by design.
+    leaks=()
+    if [ "$target" = chat_template ]; then
+        leaks=(-detect_leaks=0)
+    fi
     set +e
     cargo "${toolchain[@]}" fuzz run -O "${sanitizer[@]}" "$target" "$work/$target" \
         "fuzz/corpus/$target" -- \
         -rss_limit_mb=1024 -max_total_time="$secs" -timeout=10 -print_final_stats=1 \
-        >"$log" 2>&1
+        "${leaks[@]}" >"$log" 2>&1
     status=$?
     set -e
     runs="$(sed -n 's/^Done \([0-9]*\) runs in \([0-9]*\) second.*/\1 \2/p' "$log" | tail -n1)"

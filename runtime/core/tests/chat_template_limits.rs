@@ -122,3 +122,31 @@ fn doubling_growth_is_not_bounded_by_fuel() {
         "exceed",
     );
 }
+
+/// A namespace stored inside itself is a reference cycle minijinja cannot free: the render
+/// is an error and the template is refused from then on (so it leaks once per load, not
+/// once per render); namespaces used as real templates use them are fine.
+#[test]
+fn a_namespace_stored_in_itself_is_refused_and_stays_refused() {
+    for src in [
+        "{% set ns = namespace(x=1) %}{% set ns.me = ns %}{{ ns.x }}",
+        "{% set ns = namespace(s='a') %}{% for m in messages %}{% set ns.s = [ns, m.content] %}{% endfor %}x",
+        "{% set a = namespace() %}{% set b = namespace(a=a) %}{% set a.b = b %}x",
+    ] {
+        let t = ChatTemplate::new(src, SpecialTokens::default()).unwrap();
+        for _ in 0..2 {
+            let e = t
+                .apply(&[Message::user("hi")], true)
+                .expect_err("a cyclic namespace must be refused");
+            assert!(
+                e.to_string().contains("namespace inside itself"),
+                "{src}: {e}"
+            );
+        }
+    }
+    // Deep but acyclic, and the usual flag-carrying namespace: rendered.
+    let ok = "{% set ns = namespace(first=true, l=[[[1]]]) %}{% for m in messages %}\
+              {% if ns.first %}{% set ns.first = false %}{% endif %}{{ m.content }}\
+              {% endfor %}{% set inner = namespace(v=1) %}{% set ns.inner = inner %}{{ ns.inner.v }}";
+    assert_eq!(render(ok).unwrap(), "hi1");
+}

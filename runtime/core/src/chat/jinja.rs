@@ -25,6 +25,18 @@
 //! [`MAX_WIDTH`], and `indent`'s result at most [`MAX_OUTPUT_BYTES`]): without the check,
 //! `"x"|indent(10**12)` asks the allocator for a terabyte and aborts the process.
 //!
+//! # Reference cycles: a namespace stored inside itself
+//!
+//! minijinja's values are reference-counted, and a `namespace()` is the one value a
+//! template can change after building it; `{% set ns.x = [ns] %}` makes a cycle that no
+//! reference count frees, so every render of such a template would leak what the cycle
+//! holds (found by the chat_template fuzz target under LeakSanitizer). minijinja gives a
+//! host no way to empty a namespace, so the cycle cannot be broken; instead every namespace
+//! a render creates is recorded (`namespace` is replaced by a recording wrapper), and after
+//! the render each is walked: one that reaches values nested deeper than
+//! [`MAX_VALUE_DEPTH`] (a cycle does) makes the render an error, and the template is
+//! refused from then on. A hostile template so leaks what one render built, once per load.
+//!
 //! # What is not bounded: intermediate strings built by concatenation
 //!
 //! `~` and `+` on strings allocate the sum of their operands with no limit that minijinja
@@ -60,6 +72,19 @@ pub const FUEL: u64 = 20_000_000;
 pub const MAX_RECURSION: usize = 32;
 /// Largest rendered prompt (bytes): far past any context a session can hold.
 pub const MAX_OUTPUT_BYTES: usize = 16 << 20;
+/// Deepest nesting of values a namespace may hold after a render (real templates: 2–3);
+/// deeper is taken for a reference cycle (see the module docs).
+pub const MAX_VALUE_DEPTH: usize = 64;
+/// Values the cycle check visits at most per render before it gives up looking (it then
+/// lets the render stand: only depth is evidence of a cycle).
+const MAX_VALUES_VISITED: usize = 1 << 22;
+
+std::thread_local! {
+    /// The namespaces the render on this thread created, while one runs.
+    static NAMESPACES: core::cell::RefCell<Option<Vec<Value>>> =
+        const { core::cell::RefCell::new(None) };
+}
+
 /// Largest width, precision or indentation a filter or format string may ask for.
 /// Real templates use 2 or 4.
 pub const MAX_WIDTH: usize = 4096;
@@ -68,6 +93,8 @@ pub const MAX_WIDTH: usize = 4096;
 #[derive(Debug)]
 pub struct JinjaTemplate {
     env: Environment<'static>,
+    /// Set once a render left a namespace in a reference cycle: rendering is refused.
+    cyclic: core::sync::atomic::AtomicBool,
 }
 
 impl JinjaTemplate {
@@ -95,12 +122,27 @@ impl JinjaTemplate {
         });
         bound_builtin_filters(&mut env);
         env.add_function("raise_exception", raise_exception);
+        env.add_function(
+            "namespace",
+            |defaults: Option<Value>| -> Result<Value, Error> {
+                let ns = minijinja::functions::namespace(defaults)?;
+                NAMESPACES.with(|r| {
+                    if let Some(list) = r.borrow_mut().as_mut() {
+                        list.push(ns.clone());
+                    }
+                });
+                Ok(ns)
+            },
+        );
         env.add_function("strftime_now", |fmt: String| -> Result<String, Error> {
             Ok(strftime(&fmt, unix_now()))
         });
         env.add_template_owned(NAME, String::from(source))
             .map_err(|e| ChatError::TemplateSyntax(describe(&e)))?;
-        Ok(JinjaTemplate { env })
+        Ok(JinjaTemplate {
+            env,
+            cyclic: core::sync::atomic::AtomicBool::new(false),
+        })
     }
 
     /// Renders `messages` with the current time. See [`Self::render_at`].
@@ -132,6 +174,10 @@ impl JinjaTemplate {
         eos_token: &str,
         now: i64,
     ) -> Result<String, ChatError> {
+        use core::sync::atomic::Ordering;
+        if self.cyclic.load(Ordering::Relaxed) {
+            return Err(cycle_error());
+        }
         let msgs: Vec<Value> = messages
             .iter()
             .map(|m| {
@@ -160,7 +206,20 @@ impl JinjaTemplate {
             buf: Vec::new(),
             full: false,
         };
+        // Record the namespaces this render creates (a render on another thread has its own
+        // list), then look for a cycle among them.
+        let outer = NAMESPACES.with(|r| r.borrow_mut().replace(Vec::new()));
         let r = tmpl.render_captured_to(Value::from_iter(ctx), &mut out);
+        let created = NAMESPACES.with(|r| core::mem::replace(&mut *r.borrow_mut(), outer));
+        let mut budget = MAX_VALUES_VISITED;
+        if created
+            .unwrap_or_default()
+            .iter()
+            .any(|ns| too_deep(ns, 0, &mut budget))
+        {
+            self.cyclic.store(true, Ordering::Relaxed);
+            return Err(cycle_error());
+        }
         if out.full {
             return Err(ChatError::TemplateRender(format!(
                 "the rendered prompt would exceed {MAX_OUTPUT_BYTES} bytes"
@@ -171,6 +230,48 @@ impl JinjaTemplate {
         String::from_utf8(out.buf)
             .map_err(|_| ChatError::TemplateRender("the output is not UTF-8".into()))
     }
+}
+
+/// The error of a template that left a namespace in a reference cycle.
+fn cycle_error() -> ChatError {
+    ChatError::TemplateRender(format!(
+        "the template stores a namespace inside itself (values nested more than \
+         {MAX_VALUE_DEPTH} deep): a reference cycle that cannot be freed, so the template is \
+         refused (use the built-in renderer)"
+    ))
+}
+
+/// Whether `v` holds values nested more than [`MAX_VALUE_DEPTH`] below `depth` (what a
+/// reference cycle does). Visits at most `budget` values in all, then answers no.
+fn too_deep(v: &Value, depth: usize, budget: &mut usize) -> bool {
+    if depth > MAX_VALUE_DEPTH {
+        return true;
+    }
+    if !matches!(v.kind(), ValueKind::Map | ValueKind::Seq) {
+        return false;
+    }
+    let is_map = v.kind() == ValueKind::Map;
+    let Ok(items) = v.try_iter() else {
+        return false;
+    };
+    for item in items {
+        if *budget == 0 {
+            return false;
+        }
+        *budget -= 1;
+        let child = if is_map {
+            match v.get_item(&item) {
+                Ok(c) => c,
+                Err(_) => continue,
+            }
+        } else {
+            item
+        };
+        if too_deep(&child, depth + 1, budget) {
+            return true;
+        }
+    }
+    false
 }
 
 /// A buffer that refuses to grow past [`MAX_OUTPUT_BYTES`] (and remembers that it did).
