@@ -34,7 +34,9 @@
 //! - **Allocation.** Buffers are made per call (sampler once per generator); the output id
 //!   vector is reserved up front for the token limit (capped by the context room), and the
 //!   decoder, stop detector and splitter reuse their buffers, so the token loop does not
-//!   allocate in the steady state.
+//!   allocate in the steady state — except with [`Request::batch_forced`], whose forced-run
+//!   buffers grow to the longest run and whose constraint may allocate to find the run
+//!   (the llguidance one does: the forced bytes and their tokens).
 //! - **Time.** A [`Clock`] gives microseconds: any `Fn() -> u64`, [`NoClock`], or
 //!   [`StdClock`] (`std`).
 //! - **Constrained output.** With a [`Constraint`] set ([`Generator::set_constraint`]), each
