@@ -14,6 +14,10 @@
 //!   ([`IntentSchema`], compiled once per model by the core's `constraint::grammar`); the
 //!   model may only end where the JSON is complete.
 //! - **Greedy**: the same transcript gives the same intent, at any thread count.
+//! - **Forced tokens in one batch** ([`VoiceConfig::batch_forced`], on by default): the
+//!   text the schema fixes whatever the model picks (`{"intent":"`, `","slots":{"`, closing
+//!   braces) is fed to the model in one batch with the token before it, not one decode step
+//!   per token.
 //! - **Thinking pinned empty**: with a reasoning model (R1) an empty `<think>\n\n</think>`
 //!   is prefilled after the prompt; the answer starts at once.
 //! - **Token cap** ([`VoiceConfig::max_tokens`]): reaching it is [`CarError::TokenCap`].

@@ -33,6 +33,12 @@ pub struct VoiceConfig {
     /// Context of the session [`VoiceCommands::new`] makes, in tokens: the system message,
     /// the transcript and the answer. Default 1024.
     pub n_ctx: usize,
+    /// Feed the tokens that the schema forces (`{"intent":"`, `","slots":{"`, closing
+    /// braces) to the model in one batch with the token before them, instead of one decode
+    /// step each (the core's `Request::batch_forced`). Default on: most of an intent's
+    /// tokens are forced. Off gives the token-by-token outputs (which may differ in a few
+    /// intents: the logits after a batch differ in the last bits).
+    pub batch_forced: bool,
 }
 
 impl Default for VoiceConfig {
@@ -41,6 +47,7 @@ impl Default for VoiceConfig {
             max_tokens: 64,
             deadline: Duration::from_secs(1),
             n_ctx: 1024,
+            batch_forced: true,
         }
     }
 }
@@ -81,6 +88,12 @@ pub struct Intent {
     pub value: serde_json::Value,
     /// Tokens generated (end-of-generation included).
     pub n_tokens: u32,
+    /// Of which: forced by the schema and fed in batches, not sampled
+    /// ([`VoiceConfig::batch_forced`]).
+    pub n_forced: u32,
+    /// Forward passes after the prefill (each feeds a sampled token, with the forced tokens
+    /// after it); forced tokens at the start of the intent go with the prefill.
+    pub decode_steps: u32,
     /// Tokens of the prompt (the system message, the transcript's turn, an empty thinking
     /// block when pinned).
     pub n_prompt: usize,
@@ -256,6 +269,7 @@ pub fn command(
         max_tokens: Some(cfg.max_tokens),
         reasoning: bundle.reasoning(&chat.text, None),
         pin_empty_thinking: true,
+        batch_forced: cfg.batch_forced,
         ..Request::new(&chat.ids)
     };
     let deadline_us = u64::try_from(cfg.deadline.as_micros()).unwrap_or(u64::MAX);
@@ -316,6 +330,8 @@ pub fn command(
         json,
         value,
         n_tokens,
+        n_forced: u32::try_from(out.n_forced).unwrap_or(u32::MAX),
+        decode_steps: u32::try_from(out.timings.decode_steps).unwrap_or(u32::MAX),
         n_prompt: out.n_prompt,
         n_prefilled: out.timings.n_prefill,
         latency: Duration::from_micros(elapsed_us),
@@ -429,7 +445,8 @@ impl<'b, 'a> VoiceCommands<'b, 'a> {
         &self.cfg
     }
 
-    /// Changes the token cap and deadline (`n_ctx` is the session's and stays).
+    /// Changes the token cap, the deadline and the batching of forced tokens (`n_ctx` is
+    /// the session's and stays).
     pub fn set_config(&mut self, cfg: VoiceConfig) {
         self.cfg = VoiceConfig {
             n_ctx: self.cfg.n_ctx,

@@ -42,6 +42,7 @@ fn cfg(max_tokens: u32, deadline: Duration) -> VoiceConfig {
         max_tokens,
         deadline,
         n_ctx: 1024,
+        batch_forced: true,
     }
 }
 
@@ -139,24 +140,43 @@ fn scoring_counts_slots_and_extras() {
 #[test]
 fn tiny_models_report_only_complete_valid_intents() {
     for id in TINY {
-        with_tiny(id, 1, cfg(96, NO_DEADLINE), |v, set| {
-            let val = validator(set);
-            let mut ok = 0;
-            for u in set.utterances.iter().step_by(11) {
-                match v.command(&u.text, &mut go) {
-                    Ok(i) => {
-                        assert!(val.is_valid(&i.value), "{id} #{}: {}", u.id, i.json);
-                        assert!(i.json.starts_with('{'), "{id}: {:?}", i.json);
-                        assert!(i.name().is_some());
-                        assert!(i.n_tokens <= 96);
-                        ok += 1;
+        for batch_forced in [true, false] {
+            let c = VoiceConfig {
+                batch_forced,
+                ..cfg(96, NO_DEADLINE)
+            };
+            with_tiny(id, 1, c, |v, set| {
+                let val = validator(set);
+                let (mut ok, mut forced) = (0, 0);
+                for u in set.utterances.iter().step_by(11) {
+                    match v.command(&u.text, &mut go) {
+                        Ok(i) => {
+                            assert!(val.is_valid(&i.value), "{id} #{}: {}", u.id, i.json);
+                            assert!(i.json.starts_with('{'), "{id}: {:?}", i.json);
+                            assert!(i.name().is_some());
+                            assert!(i.n_tokens <= 96);
+                            // One forward pass per sampled token but the final EOG; forced
+                            // tokens ride along.
+                            assert_eq!(i.decode_steps, i.n_tokens - i.n_forced - 1, "{i:?}");
+                            forced += i.n_forced;
+                            ok += 1;
+                        }
+                        Err(CarError::TokenCap { max_tokens: 96 }) => {}
+                        Err(e) => panic!("{id} #{}: {e}", u.id),
                     }
-                    Err(CarError::TokenCap { max_tokens: 96 }) => {}
-                    Err(e) => panic!("{id} #{}: {e}", u.id),
                 }
-            }
-            eprintln!("{id}: {ok} intents");
-        });
+                eprintln!("{id} batch_forced {batch_forced}: {ok} intents, {forced} forced tokens");
+                if batch_forced {
+                    // `{"intent":"` at least, in every intent.
+                    assert!(
+                        forced >= ok && ok > 0,
+                        "{id}: {forced} forced tokens in {ok} intents"
+                    );
+                } else {
+                    assert_eq!(forced, 0);
+                }
+            });
+        }
     }
 }
 

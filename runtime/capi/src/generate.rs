@@ -583,6 +583,7 @@ fn run(
         stop: stops,
         reasoning: b.reasoning(&prompt, u32::try_from(p.think_budget).ok()),
         pin_empty_thinking: p.skip_thinking,
+        batch_forced: false,
     };
     let out = match thermal.as_mut() {
         // `n_threads` 0: the phone board's thermal back-off runs between tokens.

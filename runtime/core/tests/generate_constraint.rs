@@ -2,15 +2,16 @@
 //! tiny random-weight models: every sampled token comes from the mask, end-of-generation
 //! only where the constraint is complete, the next mask is started before the forward pass
 //! (and the first before the prefill), an empty mask is a stop reason, a constraint error is
-//! an error, thinking is free and the answer constrained, and a pinned empty thinking block
-//! is prefilled.
+//! an error, thinking is free and the answer constrained, a pinned empty thinking block
+//! is prefilled, and forced runs go in one batch when the request asks for it.
 
+use std::ops::ControlFlow;
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
 
 use bague::chat::{Message, ReasoningConfig};
 use bague::constraint::{Constraint, ConstraintError, MaskStep, TokenMask};
-use bague::generate::{Error, Generator, NoClock, Outcome, Piece, Request, StopReason};
+use bague::generate::{Error, Generator, NoClock, Outcome, Piece, Request, Sink, StopReason};
 use bague::gguf::File;
 use bague::model::Model;
 use bague::sampler::SamplerConfig;
@@ -32,6 +33,9 @@ struct Script {
     dead_after: Option<usize>,
     /// `accept` fails with `TooComplex` at this position.
     fail_at: Option<usize>,
+    /// Positions of `ids` whose tokens are forced ([`Constraint::forced_tokens`]): asked at
+    /// a position inside one, the rest of the range is returned.
+    forced: Vec<std::ops::Range<usize>>,
     log: Arc<Mutex<Vec<String>>>,
 }
 
@@ -46,6 +50,7 @@ impl Script {
                 started: false,
                 dead_after: None,
                 fail_at: None,
+                forced: Vec::new(),
                 log: log.clone(),
             },
             log,
@@ -97,14 +102,30 @@ impl Constraint for Script {
         self.pos += 1;
         Ok(())
     }
+    fn forced_tokens(
+        &mut self,
+        _tok: &Tokenizer<'_>,
+        out: &mut Vec<u32>,
+    ) -> Result<(), ConstraintError> {
+        out.clear();
+        if let Some(r) = self.forced.iter().find(|r| r.contains(&self.pos)) {
+            out.extend_from_slice(&self.ids[self.pos..r.end]);
+        }
+        self.note(format!("forced {}", out.len()));
+        Ok(())
+    }
 }
 
 fn session<'m, 'a>(m: &'m Model<'a>) -> Session<'m, 'a> {
+    session_with(m, 256, 1)
+}
+
+fn session_with<'m, 'a>(m: &'m Model<'a>, n_ctx: usize, n_threads: usize) -> Session<'m, 'a> {
     Session::new(
         m,
         SessionOptions {
-            n_ctx: 256,
-            n_threads: 1,
+            n_ctx,
+            n_threads,
             ..Default::default()
         },
     )
@@ -331,4 +352,158 @@ fn pinned_empty_thinking_is_prefilled() {
         assert!(thinking.is_empty());
         assert_eq!(out.thinking_tokens, 0);
     }
+}
+
+/// A generation with forced runs: (outcome, text, ids streamed to the sink, session
+/// position after it, the constraint's log).
+#[allow(clippy::too_many_arguments)]
+fn run_forced(
+    g: &mut Generator<'_, '_>,
+    tok: &Tokenizer<'_>,
+    m: &Model<'_>,
+    want: &[u32],
+    forced: &[std::ops::Range<usize>],
+    req: &Request<'_>,
+    n_ctx: usize,
+    break_at: Option<usize>,
+) -> (Outcome, String, Vec<u32>, usize, Vec<String>) {
+    struct Collect {
+        text: String,
+        ids: Vec<u32>,
+        break_at: Option<usize>,
+    }
+    impl Sink for Collect {
+        fn token(&mut self, id: u32) -> ControlFlow<()> {
+            self.ids.push(id);
+            if Some(self.ids.len()) == self.break_at {
+                ControlFlow::Break(())
+            } else {
+                ControlFlow::Continue(())
+            }
+        }
+        fn piece(&mut self, p: Piece<'_>) -> ControlFlow<()> {
+            self.text.push_str(p.text);
+            ControlFlow::Continue(())
+        }
+    }
+    let (mut c, log) = Script::new(tok.n_vocab(), want);
+    c.forced = forced.to_vec();
+    g.set_constraint(Some(Box::new(c))).unwrap();
+    g.forget();
+    let mut s = session_with(m, n_ctx, 1);
+    let mut sink = Collect {
+        text: String::new(),
+        ids: Vec::new(),
+        break_at,
+    };
+    let out = g
+        .generate(&mut s, req, &AtomicBool::new(false), &NoClock, &mut sink)
+        .unwrap();
+    let log = log.lock().unwrap().clone();
+    (out, sink.text, sink.ids, s.position(), log)
+}
+
+#[test]
+fn forced_runs_go_in_one_batch() {
+    let bytes = tiny("smol-tiny-random-q4_0");
+    let f = File::parse(&bytes).unwrap();
+    let tok = Tokenizer::from_gguf(&f).unwrap();
+    let m = Model::from_gguf(&f).unwrap();
+    let json = r#"{"intent":"climate.set","value":21}"#;
+    let want = ids(&tok, json);
+    assert!(want.len() >= 10, "{want:?}");
+    let prompt = tok.encode("Set it to 21", EncodeOptions::PROMPT).unwrap();
+    // Forced: the first three tokens (fed with the prompt), then four after two sampled ones.
+    let forced = [0..3, 5..9];
+    let mut g = Generator::new(&tok, SamplerConfig::greedy()).unwrap();
+    let off = Request {
+        max_tokens: Some(100),
+        ..Request::new(&prompt)
+    };
+    let on = Request {
+        batch_forced: true,
+        ..off.clone()
+    };
+
+    // Off (the default): every token sampled and decoded one by one; forced_tokens is
+    // never asked.
+    let (o, text, streamed, pos, log) =
+        run_forced(&mut g, &tok, &m, &want, &forced, &off, 256, None);
+    assert_eq!(o.stop_reason, StopReason::Eog);
+    assert_eq!(&o.output_ids[..want.len()], &want[..]);
+    assert_eq!(text, json);
+    assert_eq!(o.n_forced, 0);
+    assert_eq!(o.timings.n_decode, want.len());
+    assert_eq!(o.timings.decode_steps, want.len());
+    assert_eq!(o.masks.len(), want.len() + 1);
+    assert_eq!(pos, prompt.len() + want.len());
+    assert_eq!(streamed, o.output_ids);
+    assert!(!log.iter().any(|l| l.starts_with("forced")), "{log:?}");
+
+    // On: the same output, streamed and counted, with 3 + 4 tokens never sampled.
+    let (b, text, streamed, pos, log) =
+        run_forced(&mut g, &tok, &m, &want, &forced, &on, 256, None);
+    assert_eq!(b.stop_reason, StopReason::Eog);
+    assert_eq!(b.output_ids, o.output_ids);
+    assert_eq!(text, json);
+    assert_eq!(
+        streamed, b.output_ids,
+        "every forced token reaches the sink"
+    );
+    assert_eq!(b.n_forced, 7);
+    let sampled = want.len() + 1 - 7;
+    assert_eq!(b.masks.len(), sampled, "one mask per sampled token");
+    // The start's run went with the prompt's prefill; the second with the token before it:
+    // one forward pass per sampled token fed back (the EOG is not fed).
+    assert_eq!(b.timings.n_prefill, o.timings.n_prefill);
+    assert_eq!(b.timings.decode_steps, sampled - 1);
+    assert_eq!(b.timings.n_decode, want.len() - 3);
+    assert_eq!(
+        pos,
+        prompt.len() + want.len(),
+        "every output token is in the KV cache"
+    );
+    assert_eq!(g.cached().len(), pos);
+    // Every forced token was accepted in order, and the next mask started after them.
+    let accepted: Vec<&String> = log.iter().filter(|l| l.starts_with("accept")).collect();
+    assert_eq!(accepted.len(), want.len());
+    let i = log
+        .iter()
+        .position(|l| l == "forced 4")
+        .expect("the second run");
+    assert_eq!(log[i + 1], format!("accept {}", want[5]));
+    assert_eq!(log[i + 4], format!("accept {}", want[8]));
+    assert_eq!(log[i + 5], "start");
+    assert_eq!(
+        log[..3],
+        ["reset", "forced 3", &format!("accept {}", want[0])]
+    );
+
+    // Stopped inside a run, by the token limit or the sink: the same output and stop as
+    // token by token, and the tokens before the stop are in the KV cache.
+    for (max, brk) in [(6, None), (2, None), (100, Some(7)), (100, Some(2))] {
+        let off = Request {
+            max_tokens: Some(max),
+            ..off.clone()
+        };
+        let on = Request {
+            batch_forced: true,
+            ..off.clone()
+        };
+        let a = run_forced(&mut g, &tok, &m, &want, &forced, &off, 256, brk);
+        let b = run_forced(&mut g, &tok, &m, &want, &forced, &on, 256, brk);
+        assert_eq!(a.0.output_ids, b.0.output_ids, "max {max} break {brk:?}");
+        assert_eq!(a.0.stop_reason, b.0.stop_reason, "max {max} break {brk:?}");
+        assert_eq!(a.1, b.1);
+        assert_eq!(a.2, b.2);
+        assert_eq!(a.3, b.3, "max {max} break {brk:?}: KV cache");
+    }
+
+    // A run that does not fit in the context is sampled instead.
+    let n_ctx = prompt.len() + 2;
+    let a = run_forced(&mut g, &tok, &m, &want, &forced, &off, n_ctx, None);
+    let b = run_forced(&mut g, &tok, &m, &want, &forced, &on, n_ctx, None);
+    assert_eq!(b.0.stop_reason, StopReason::ContextFull);
+    assert_eq!(a.0.output_ids, b.0.output_ids);
+    assert_eq!(b.0.n_forced, 0);
 }

@@ -21,6 +21,7 @@ use bague::bundle::{Bundle, BundleOptions};
 use bague::constraint::grammar::{GrammarErrorKind, GrammarSpec, MaskMode, Vocab};
 use bague::constraint::{Constraint, TokenMask};
 use bague::sampler::SamplerConfig;
+use bague::tokenizer::EncodeOptions;
 use structured_util::*;
 
 /// Runs `prompts` of every schema on one model, greedy and sampled; panics with every
@@ -469,4 +470,75 @@ fn schemas_that_need_more_digits_keep_the_engine_mask() {
     assert_eq!(text.len(), 17, "{text:?}");
     let v: serde_json::Value = serde_json::from_str(&text).unwrap();
     assert!(jsonschema::validator_for(&schema).unwrap().is_valid(&v));
+}
+
+#[test]
+fn forced_tokens_are_the_grammars_fixed_text() {
+    let bytes = tiny("smol-tiny-random-q4_0");
+    let b = Bundle::load(&bytes, BundleOptions::default()).unwrap();
+    let tok = &b.tokenizer;
+    let vocab = Vocab::new(tok).unwrap();
+    let plain = EncodeOptions {
+        add_special: false,
+        parse_special: false,
+    };
+    let mut mask = TokenMask::new(tok.n_vocab()).unwrap();
+    let mut f = Vec::new();
+    for mode in [MaskMode::Background, MaskMode::Inline] {
+        // One possible output: all of it is forced, tokenized canonically (nothing can
+        // follow it, so no final token is left to the model), and accepted as it is.
+        let g = vocab
+            .compile(&GrammarSpec::Regex("hello world, 42".into()))
+            .unwrap();
+        let mut c = g.constraint_with(mode);
+        c.reset().unwrap();
+        c.forced_tokens(tok, &mut f).unwrap();
+        assert_eq!(f, tok.encode("hello world, 42", plain).unwrap(), "{mode:?}");
+        for &id in &f {
+            c.accept(id).unwrap();
+        }
+        assert!(c.take_mask(&mut mask).unwrap().complete);
+        c.forced_tokens(tok, &mut f).unwrap();
+        assert!(f.is_empty(), "{mode:?}: {f:?}");
+
+        // A choice first: nothing forced until the model makes it, then the rest.
+        let g = vocab
+            .compile(&GrammarSpec::Regex("(yes|no) thanks".into()))
+            .unwrap();
+        let mut c = g.constraint_with(mode);
+        c.reset().unwrap();
+        c.forced_tokens(tok, &mut f).unwrap();
+        assert!(f.is_empty(), "{mode:?}: {f:?}");
+        for id in tok.encode("no", plain).unwrap() {
+            c.take_mask(&mut mask).unwrap();
+            assert!(mask.allows(id));
+            c.accept(id).unwrap();
+        }
+        c.forced_tokens(tok, &mut f).unwrap();
+        assert_eq!(f, tok.encode(" thanks", plain).unwrap(), "{mode:?}");
+
+        // Text before a free value: forced up to where a token could also spell the start
+        // of the value (`":"` may be one token with the string's first letters, or `"a`
+        // may follow): a prefix of `{"name":"`, at least `{"name`.
+        let schema = r#"{"type":"object","properties":{"name":{"type":"string"}},
+            "required":["name"],"additionalProperties":false,
+            "x-guidance":{"whitespace_flexible":false}}"#;
+        let g = vocab
+            .compile(&GrammarSpec::JsonSchema(schema.into()))
+            .unwrap();
+        let mut c = g.constraint_with(mode);
+        c.reset().unwrap();
+        c.forced_tokens(tok, &mut f).unwrap();
+        let text = String::from_utf8(tok.decode(&f).unwrap()).unwrap();
+        assert!(
+            r#"{"name":""#.starts_with(&text) && text.len() >= r#"{"name"#.len(),
+            "{mode:?}: {text:?}"
+        );
+        for &id in &f {
+            c.accept(id).unwrap();
+        }
+        // The model's choice goes on from there.
+        c.take_mask(&mut mask).unwrap();
+        assert!(mask.count() > 1, "{mode:?}");
+    }
 }

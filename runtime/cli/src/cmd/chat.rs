@@ -162,6 +162,7 @@ pub fn run(args: Args) -> Result<()> {
             stop: &[],
             reasoning: m.reasoning(&text, args.think_budget),
             pin_empty_thinking: args.constraint.skip_thinking,
+            batch_forced: false,
         };
         printer.clear();
         cancel.store(false, Ordering::Relaxed);

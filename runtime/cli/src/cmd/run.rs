@@ -158,6 +158,7 @@ pub fn run(args: Args) -> Result<()> {
         stop: &stops,
         reasoning: m.reasoning(&prompt_text, args.think_budget),
         pin_empty_thinking: args.constraint.skip_thinking,
+        batch_forced: false,
     };
     let cancel = ctrl_c_flag()?;
     let mut printer = Printer::new(!args.hide_thinking, !args.json);

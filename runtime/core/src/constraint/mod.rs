@@ -19,7 +19,11 @@
 //! ```
 //!
 //! `start_mask` returns at once; `take_mask` blocks until the mask is ready (and computes it
-//! then if nothing started it). An implementation without threads (this module is `no_std`)
+//! then if nothing started it). Where the grammar fixes the next text whatever the model
+//! would pick (`","slots":{"` between two JSON values), [`Constraint::forced_tokens`] gives
+//! its tokens, and a generator that is asked to
+//! ([`Request::batch_forced`](crate::generate::Request::batch_forced)) feeds them in one
+//! batch instead of one decode step each. An implementation without threads (this module is `no_std`)
 //! does all the work in `take_mask`. The std implementation on llguidance is the module
 //! `constraint::grammar` (feature `grammar`): JSON schema, regular expressions and Lark-like
 //! grammars, with a worker thread.
@@ -34,6 +38,8 @@
 
 use alloc::vec::Vec;
 use core::fmt;
+
+use crate::tokenizer::Tokenizer;
 
 #[cfg(feature = "grammar")]
 pub mod grammar;
@@ -262,6 +268,30 @@ pub trait Constraint {
     /// Details of the last error, when the implementation keeps them (the engine's message).
     fn last_error(&self) -> Option<&str> {
         None
+    }
+
+    /// The tokens that every output must continue with from here, whatever the model's
+    /// logits: text the grammar fixes (`{"intent":"`, `","slots":{"`), as `tok` tokenizes
+    /// it. Written into `out` (cleared first); empty when nothing is forced, which is the
+    /// default.
+    ///
+    /// The generator asks for them after an [`accept`](Self::accept), before
+    /// [`start_mask`](Self::start_mask), when the request allows it
+    /// ([`Request::batch_forced`](crate::generate::Request::batch_forced)); it then
+    /// [`accept`](Self::accept)s each of them in turn, streams and counts them as output,
+    /// and runs them through the model in one batch instead of sampling each. So an
+    /// implementation must return only tokens that `accept` takes in that order, and
+    /// should leave out a final token that a longer token could replace (one that would
+    /// also spell text after the forced text): the model keeps that choice.
+    /// Errors: `Internal`, `TooComplex`.
+    fn forced_tokens(
+        &mut self,
+        tok: &Tokenizer<'_>,
+        out: &mut Vec<u32>,
+    ) -> Result<(), ConstraintError> {
+        let _ = tok;
+        out.clear();
+        Ok(())
     }
 }
 

@@ -34,7 +34,9 @@
 //! - **Allocation.** Buffers are made per call (sampler once per generator); the output id
 //!   vector is reserved up front for the token limit (capped by the context room), and the
 //!   decoder, stop detector and splitter reuse their buffers, so the token loop does not
-//!   allocate in the steady state.
+//!   allocate in the steady state — except with [`Request::batch_forced`], whose forced-run
+//!   buffers grow to the longest run and whose constraint may allocate to find the run
+//!   (the llguidance one does: the forced bytes and their tokens).
 //! - **Time.** A [`Clock`] gives microseconds: any `Fn() -> u64`, [`NoClock`], or
 //!   [`StdClock`] (`std`).
 //! - **Constrained output.** With a [`Constraint`] set ([`Generator::set_constraint`]), each
@@ -46,6 +48,15 @@
 //!   `Request::pin_empty_thinking` prefills an empty block (`<think>\n\n</think>`) after the
 //!   prompt so the answer starts at once. A mask that allows nothing ends the generation
 //!   with [`StopReason::NoAllowedToken`]. Each mask's timing is in [`Outcome::masks`].
+//! - **Forced tokens in one batch.** With [`Request::batch_forced`], where the constraint
+//!   fixes the next text whatever the model would pick ([`Constraint::forced_tokens`]: the
+//!   `","slots":{"` between two JSON values), its tokens are not sampled one decode step at a
+//!   time: they are accepted into the constraint, streamed to the sink and counted as output
+//!   as usual, and fed to the model in one batch with the sampled token before them (at the
+//!   start of the output, with the prompt's prefill). A run that would not fit in the
+//!   context is sampled as usual. The logits after a batch are those of the prefill path,
+//!   which differ in the last bits from one decode step per token, so a greedy output may
+//!   differ from the one without it (the same at any thread count); off by default.
 //!
 //! ```no_run
 //! # fn demo(model: &bague::model::Model<'_>, tok: &bague::tokenizer::Tokenizer<'_>) -> Result<(), bague::generate::Error> {
@@ -228,6 +239,12 @@ pub struct Request<'r> {
     /// [`Outcome::n_prompt`]); everything generated is answer. For latency-bound callers,
     /// with or without a constraint. Ignored without `reasoning`.
     pub pin_empty_thinking: bool,
+    /// With a constraint: feed the tokens it forces ([`Constraint::forced_tokens`]) to the
+    /// model in one batch with the token before them, instead of one decode step each (see
+    /// the [module docs](self)). Off by default: the logits after a batch differ in the
+    /// last bits from token-by-token decode, so outputs may differ. Only where the
+    /// constraint applies (not in a thinking block).
+    pub batch_forced: bool,
 }
 
 impl<'r> Request<'r> {
@@ -239,6 +256,7 @@ impl<'r> Request<'r> {
             stop: &[],
             reasoning: None,
             pin_empty_thinking: false,
+            batch_forced: false,
         }
     }
 }
@@ -248,12 +266,18 @@ impl<'r> Request<'r> {
 pub struct Timings {
     /// Prompt tokens run through prefill (the prompt minus the reused KV prefix).
     pub n_prefill: usize,
-    /// Prefill time.
+    /// Prefill time (with forced output tokens fed in the same batch, see
+    /// [`Outcome::n_forced`]).
     pub prefill_us: u64,
     /// From the start of [`Generator::generate`] to the first sampled token.
     pub ttft_us: u64,
-    /// Tokens run through decode (sampled tokens fed back, injected close-tag ids).
+    /// Tokens run through decode (sampled tokens fed back, forced tokens fed with them,
+    /// injected close-tag ids).
     pub n_decode: usize,
+    /// Forward passes after the prefill: one per token fed back, or per batch of a sampled
+    /// token and the forced tokens after it ([`Request::batch_forced`]). Equal to
+    /// `n_decode` without forced batches.
+    pub decode_steps: usize,
     /// Decode time: every decode step and the sampling that follows it.
     pub decode_us: u64,
 }
@@ -301,6 +325,10 @@ pub struct Outcome {
     pub n_prompt: usize,
     /// Prompt tokens found already in the KV cache (not prefilled again).
     pub n_reused: usize,
+    /// Of `output_ids`, the tokens the constraint forced and that were fed in batches
+    /// without sampling ([`Request::batch_forced`]); those at the start of the output were
+    /// fed in the prompt's prefill batch.
+    pub n_forced: usize,
     /// Tokens counted as thinking.
     pub thinking_tokens: u32,
     /// Whether the thinking block was closed by the budget.
@@ -486,6 +514,7 @@ impl<'t, 'a> Generator<'t, 'a> {
             stop_reason: StopReason::MaxTokens,
             n_prompt: prompt.len(),
             n_reused: keep,
+            n_forced: 0,
             thinking_tokens: 0,
             thinking_forced_end: false,
             timings: Timings::default(),
@@ -528,19 +557,46 @@ impl<'t, 'a> Generator<'t, 'a> {
                 (Some(r), Some(open)) if r.phase() == Phase::Start => Gate::First(open),
                 _ => Gate::On,
             };
-            if gate != Gate::Free {
+        }
+        // Forced tokens at the start of the output go with the prompt's prefill batch.
+        let batch_forced = req.batch_forced && self.constraint.is_some();
+        let mut forced = Vec::new();
+        let mut batch = Vec::new();
+        let mut start_stop = None;
+        if batch_forced && gate == Gate::On && in_answer(&reasoning) && req.max_tokens != Some(0) {
+            self.forced_run(&mut forced, n_ctx.saturating_sub(prompt.len()))?;
+            let (n, reason) = self.stream_forced(
+                &forced,
+                &mut out,
+                &mut decoder,
+                &mut stop,
+                &mut reasoning,
+                &mut out_sink,
+            )?;
+            if n > 0 {
+                batch
+                    .try_reserve_exact(suffix.len() + n)
+                    .map_err(|_| oom(suffix.len() + n))?;
+                batch.extend_from_slice(suffix);
+                batch.extend_from_slice(&forced[..n]);
+            }
+            start_stop = reason;
+        }
+        if gate != Gate::Free {
+            if let Some(c) = self.constraint.as_mut() {
                 c.start_mask();
             }
         }
+        let to_prefill = if batch.is_empty() { suffix } else { &batch[..] };
 
         // --- prefill ---
         let t0 = clock.now_us();
-        let r = session.prefill_cancellable(suffix, cancel);
+        let r = session.prefill_cancellable(to_prefill, cancel);
         let t1 = clock.now_us();
         out.timings.n_prefill = suffix.len();
         out.timings.prefill_us = t1.saturating_sub(t0);
         match r {
-            Ok(_) => self.cached.extend_from_slice(suffix),
+            Ok(_) => self.cached.extend_from_slice(to_prefill),
             Err(model::Error::Cancelled) => {
                 // Nothing was prefilled (the session is back where it was).
                 out.stop_reason = StopReason::Cancelled;
@@ -551,6 +607,10 @@ impl<'t, 'a> Generator<'t, 'a> {
         }
 
         if req.max_tokens == Some(0) {
+            return Ok(self.finish(out, &mut stop, &mut decoder, reasoning, &mut out_sink));
+        }
+        if let Some(reason) = start_stop {
+            out.stop_reason = reason;
             return Ok(self.finish(out, &mut stop, &mut decoder, reasoning, &mut out_sink));
         }
 
@@ -587,7 +647,8 @@ impl<'t, 'a> Generator<'t, 'a> {
             };
             self.sampler.accept(id);
             let t = clock.now_us();
-            if out.output_ids.is_empty() {
+            // (Forced tokens at the start of the output were not sampled.)
+            if out.output_ids.len() == out.n_forced {
                 out.timings.ttft_us = t.saturating_sub(t_start);
             } else {
                 out.timings.decode_us += t.saturating_sub(t_step);
@@ -600,7 +661,7 @@ impl<'t, 'a> Generator<'t, 'a> {
 
             let text = decoder.push(id)?;
             let step = stop.on_token(id, text);
-            let (stopped, forced) = match reasoning.as_mut() {
+            let (stopped, forced_end) = match reasoning.as_mut() {
                 None => {
                     out_sink.piece(step.text, false);
                     (step.stop, false)
@@ -622,19 +683,36 @@ impl<'t, 'a> Generator<'t, 'a> {
                 break;
             }
 
-            // The constraint follows the answer: accept the token and start the next mask,
-            // which a worker computes while the forward pass below runs.
+            // The constraint follows the answer: accept the token (and the tokens it forces
+            // after it, when they go in one batch) and start the next mask, which a worker
+            // computes while the forward pass below runs.
+            let mut n_fed = 0;
+            let mut run_stop = None;
             match gate {
                 Gate::First(open) if id == open => gate = Gate::Free,
                 Gate::First(_) | Gate::On => {
                     gate = Gate::On;
                     if let Some(c) = self.constraint.as_mut() {
                         c.accept(id)?;
+                    }
+                    if batch_forced && !forced_end && in_answer(&reasoning) {
+                        let room = n_ctx.saturating_sub(session.position() + 1);
+                        self.forced_run(&mut forced, room)?;
+                        (n_fed, run_stop) = self.stream_forced(
+                            &forced,
+                            &mut out,
+                            &mut decoder,
+                            &mut stop,
+                            &mut reasoning,
+                            &mut out_sink,
+                        )?;
+                    }
+                    if let Some(c) = self.constraint.as_mut() {
                         c.start_mask();
                     }
                 }
                 Gate::Free
-                    if forced
+                    if forced_end
                         || reasoning
                             .as_ref()
                             .is_some_and(|r| r.phase() == Phase::Answer) =>
@@ -644,19 +722,39 @@ impl<'t, 'a> Generator<'t, 'a> {
                 Gate::Free | Gate::Off => {}
             }
 
-            // Feed the token back (then the close tag, when the budget ran out).
+            // Feed the token back, with the forced tokens after it in one batch (then the
+            // close tag, when the budget ran out).
             t_step = clock.now_us();
-            match session.decode_cancellable(id, cancel) {
-                Ok(_) => {
-                    self.cached.push(id);
-                    out.timings.n_decode += 1;
+            let fed = if n_fed == 0 {
+                session.decode_cancellable(id, cancel).map(|_| 1)
+            } else {
+                batch.clear();
+                batch.push(id);
+                batch.extend_from_slice(&forced[..n_fed]);
+                session
+                    .prefill_cancellable(&batch, cancel)
+                    .map(|_| batch.len())
+            };
+            match fed {
+                Ok(n) => {
+                    if n_fed == 0 {
+                        self.cached.push(id);
+                    } else {
+                        self.cached.extend_from_slice(&batch);
+                    }
+                    out.timings.n_decode += n;
+                    out.timings.decode_steps += 1;
                 }
                 Err(e) => {
                     out.stop_reason = stop_reason_of(e)?;
                     break;
                 }
             }
-            if forced {
+            if let Some(reason) = run_stop {
+                out.stop_reason = reason;
+                break;
+            }
+            if forced_end {
                 out.thinking_forced_end = true;
                 let res = self.inject(session, &close_ids, &mut out, cancel, &mut out_sink)?;
                 if let Some(reason) = res {
@@ -742,6 +840,63 @@ impl<'t, 'a> Generator<'t, 'a> {
         Ok(Some(self.sampler.sample_masked(session.logits(), mask)?))
     }
 
+    /// The constraint's forced tokens from here into `forced` (none when they would not fit
+    /// in `room` more positions of the context: then they are sampled as usual).
+    /// Errors: `Constraint`.
+    fn forced_run(&mut self, forced: &mut Vec<u32>, room: usize) -> Result<(), Error> {
+        forced.clear();
+        let tok = self.tok;
+        if let Some(c) = self.constraint.as_mut() {
+            c.forced_tokens(tok, forced)?;
+            if forced.len() > room {
+                forced.clear();
+            }
+        }
+        Ok(())
+    }
+
+    /// Sends a run of forced tokens through what a sampled token goes through (the
+    /// sampler's window, the output, the sink, the stop detector, the splitter) and accepts
+    /// each into the constraint. Returns how many of them are to be fed to the model (all,
+    /// or those before the one that ended the generation) and why it ended, if it did.
+    fn stream_forced(
+        &mut self,
+        forced: &[u32],
+        out: &mut Outcome,
+        decoder: &mut tokenizer::Decoder<'_, '_>,
+        stop: &mut StopDetector,
+        reasoning: &mut Option<Reasoning>,
+        sink: &mut Out<'_>,
+    ) -> Result<(usize, Option<StopReason>), Error> {
+        for (i, &f) in forced.iter().enumerate() {
+            self.sampler.accept(f);
+            out.output_ids.push(f);
+            if !sink.token(f) {
+                return Ok((i, Some(StopReason::Cancelled)));
+            }
+            let text = decoder.push(f)?;
+            let step = stop.on_token(f, text);
+            match reasoning.as_mut() {
+                None => sink.piece(step.text, false),
+                Some(r) => {
+                    let s = r.on_token(f, step.text, decoder.pending_bytes() > 0);
+                    sink.step(s);
+                }
+            }
+            if let Some(reason) = step.stop {
+                return Ok((i, Some(reason)));
+            }
+            if !sink.open {
+                return Ok((i, Some(StopReason::Cancelled)));
+            }
+            if let Some(c) = self.constraint.as_mut() {
+                c.accept(f)?;
+            }
+            out.n_forced += 1;
+        }
+        Ok((forced.len(), None))
+    }
+
     /// Decodes the close-tag ids as if generated. `Some(reason)` when the session stopped
     /// or the sink asked to.
     fn inject(
@@ -762,6 +917,7 @@ impl<'t, 'a> Generator<'t, 'a> {
                     self.cached.push(c);
                     out.output_ids.push(c);
                     out.timings.n_decode += 1;
+                    out.timings.decode_steps += 1;
                 }
                 Err(e) => return Ok(Some(stop_reason_of(e)?)),
             }
@@ -797,6 +953,14 @@ impl<'t, 'a> Generator<'t, 'a> {
         }
         out
     }
+}
+
+/// The output is answer, not thinking (or there is no split): where forced tokens may go
+/// in a batch.
+fn in_answer(reasoning: &Option<Reasoning>) -> bool {
+    reasoning
+        .as_ref()
+        .is_none_or(|r| r.phase() == Phase::Answer)
 }
 
 /// A session error during generation: the ones that end it normally become a reason.

@@ -11,6 +11,17 @@
 //! For a JSON schema the matcher's mask is narrowed by the JSON-number digit cap
 //! ([`json_number`](crate::constraint::json_number)) where the mask is computed (on the
 //! worker, in the background), and the cap's lexer follows each accepted token there too.
+//!
+//! **Forced tokens** ([`Constraint::forced_tokens`]): the matcher gives the bytes that the
+//! grammar fixes next (llguidance's fast-forward bytes, which it computes for any token
+//! trie); they are tokenized here with the generator's tokenizer, canonically, as the
+//! model saw such text in training (llguidance's own forced *tokens* need a canonical
+//! tokenizer in its trie, which ours is not: the trie tokenizes greedily). The worker then
+//! keeps the leading tokens that the model could not have spelled otherwise at a token
+//! boundary: it stops before the first token whose forced text (that token's and the rest)
+//! is the start of a longer token the grammar allows there — a token that would run past
+//! the forced text (`":"` before a free value may be one token with what follows). Two
+//! round trips to the worker, before the forward pass.
 
 use std::string::String;
 use std::sync::Arc;
@@ -24,6 +35,7 @@ use llguidance::toktrie::{SimpleVob, TokEnv};
 
 use crate::constraint::json_number::{DigitTable, NumberLexer};
 use crate::constraint::{Constraint, ConstraintError, MaskStep, TokenMask};
+use crate::tokenizer::{EncodeOptions, Tokenizer};
 
 /// Where masks are computed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -33,6 +45,16 @@ pub enum MaskMode {
     /// In the calling thread, when the mask is taken (for comparison, or hosts without
     /// threads to spare).
     Inline,
+}
+
+/// What the worker sends back.
+enum Answer {
+    /// For `Cmd::Compute`.
+    Mask(Reply),
+    /// For `Cmd::Forced`: the bytes the grammar fixes next.
+    Forced(Vec<u8>),
+    /// For `Cmd::Keep`: the forced tokens the generator may feed (a prefix of them).
+    Kept(Vec<u32>),
 }
 
 /// One mask as the matcher computed it (and the digit cap narrowed it).
@@ -143,6 +165,27 @@ impl State {
         r
     }
 
+    /// The bytes every continuation starts with (empty after a failed `accept`: the next
+    /// mask reports it).
+    fn forced_bytes(&mut self) -> Vec<u8> {
+        if self.failed.is_some() || self.matcher.is_stopped() {
+            return Vec::new();
+        }
+        let b = self.matcher.compute_ff_bytes();
+        if self.matcher.is_error() {
+            return Vec::new();
+        }
+        b
+    }
+
+    /// The leading tokens of `toks` (the forced bytes, tokenized) that every output takes
+    /// as they are: see the module docs.
+    fn keep_forced(&self, mut toks: Vec<u32>) -> Vec<u32> {
+        let n = keep_forced(&self.matcher, &toks);
+        toks.truncate(n);
+        toks
+    }
+
     fn compute(&mut self) -> Reply {
         match self.failed.take() {
             Some(e) => Reply {
@@ -161,11 +204,15 @@ enum Cmd {
     Accept(u32),
     /// Compute the next mask and send it back.
     Compute,
+    /// Send back the forced bytes.
+    Forced,
+    /// Send back the forced tokens the generator may feed, of these.
+    Keep(Vec<u32>),
 }
 
 struct Worker {
     tx: Sender<Cmd>,
-    rx: Receiver<Reply>,
+    rx: Receiver<Answer>,
     handle: Option<JoinHandle<()>>,
 }
 
@@ -237,7 +284,7 @@ impl GrammarConstraint {
 /// The worker thread serving `state` (None when no thread can be started).
 fn spawn(state: State) -> Option<Worker> {
     let (tx, cmd_rx) = channel::<Cmd>();
-    let (reply_tx, rx) = channel::<Reply>();
+    let (reply_tx, rx) = channel::<Answer>();
     let handle = std::thread::Builder::new()
         .name("bague-grammar".into())
         .spawn(move || serve(state, cmd_rx, reply_tx))
@@ -250,21 +297,68 @@ fn spawn(state: State) -> Option<Worker> {
 }
 
 /// The worker's loop: ends when the constraint is dropped.
-fn serve(mut state: State, rx: Receiver<Cmd>, tx: Sender<Reply>) {
+fn serve(mut state: State, rx: Receiver<Cmd>, tx: Sender<Answer>) {
     while let Ok(cmd) = rx.recv() {
-        match cmd {
-            Cmd::Reset(s) => state.reset(s),
+        let answer = match cmd {
+            Cmd::Reset(s) => {
+                state.reset(s);
+                continue;
+            }
             Cmd::Accept(id) => {
                 // An error is kept in the state and sent with the next mask.
                 let _ = state.accept(id);
+                continue;
             }
-            Cmd::Compute => {
-                if tx.send(state.compute()).is_err() {
-                    return;
-                }
-            }
+            Cmd::Compute => Answer::Mask(state.compute()),
+            Cmd::Forced => Answer::Forced(state.forced_bytes()),
+            Cmd::Keep(toks) => Answer::Kept(state.keep_forced(toks)),
+        };
+        if tx.send(answer).is_err() {
+            return;
         }
     }
+}
+
+/// How many of `toks` (the forced bytes, tokenized) to feed: stops before the first one
+/// that the grammar does not accept there, or whose forced text from there on could be the
+/// start of a longer token the grammar allows there (the model may cross the end of the
+/// forced text with one token). Works on a copy of `m`; 0 when anything fails.
+fn keep_forced(m: &Matcher, toks: &[u32]) -> usize {
+    let Ok(env) = m.tok_env() else {
+        return 0;
+    };
+    let trie = env.tok_trie();
+    let mut text = Vec::new();
+    for &t in toks {
+        if t as usize >= trie.vocab_size() {
+            return 0;
+        }
+        text.extend_from_slice(trie.token(t));
+    }
+    let mut m = m.clone();
+    let mut at = 0;
+    for (k, &t) in toks.iter().enumerate() {
+        let rest = &text[at..];
+        // Cheap test first: does any token of the vocabulary spell `rest` and more?
+        if trie.has_extensions(rest) {
+            let Ok(allowed) = m.compute_mask() else {
+                return k;
+            };
+            let mut crossing = false;
+            allowed.iter_set_entries(|id| {
+                let b = trie.token(id as u32);
+                crossing |= b.len() > rest.len() && b.starts_with(rest);
+            });
+            if crossing || !allowed.is_allowed(t) {
+                return k;
+            }
+        }
+        if m.validate_tokens(&[t]).ok() != Some(1) || m.consume_token(t).is_err() {
+            return k;
+        }
+        at += trie.token(t).len();
+    }
+    toks.len()
 }
 
 fn accept(m: &mut Matcher, id: u32) -> Result<(), (ConstraintError, String)> {
@@ -375,8 +469,8 @@ impl Constraint for GrammarConstraint {
                 }
                 self.pending = false;
                 match w.rx.recv() {
-                    Ok(r) => r,
-                    Err(_) => {
+                    Ok(Answer::Mask(r)) => r,
+                    _ => {
                         self.last_error = Some("the grammar worker thread has stopped".into());
                         return Err(ConstraintError::Internal);
                     }
@@ -425,5 +519,68 @@ impl Constraint for GrammarConstraint {
 
     fn last_error(&self) -> Option<&str> {
         self.last_error.as_deref()
+    }
+
+    fn forced_tokens(
+        &mut self,
+        tok: &Tokenizer<'_>,
+        out: &mut Vec<u32>,
+    ) -> Result<(), ConstraintError> {
+        out.clear();
+        let bytes = match &mut self.engine {
+            Engine::Worker(w) => {
+                if self.pending {
+                    // A mask started before the last token: it is for the old state.
+                    let _ = w.rx.recv();
+                    self.pending = false;
+                }
+                match ask(w, Cmd::Forced) {
+                    Some(Answer::Forced(b)) => b,
+                    _ => return Err(self.stopped()),
+                }
+            }
+            Engine::Inline(state) => state.forced_bytes(),
+        };
+        // Whole characters only: the rest is left to the model.
+        let text = match std::str::from_utf8(&bytes) {
+            Ok(t) => t,
+            Err(e) => std::str::from_utf8(&bytes[..e.valid_up_to()]).unwrap_or(""),
+        };
+        if text.is_empty() {
+            return Ok(());
+        }
+        let opts = EncodeOptions {
+            add_special: false,
+            parse_special: false,
+        };
+        let toks = tok.encode(text, opts).map_err(|e| {
+            self.fail((
+                ConstraintError::Internal,
+                format!("tokenizing the forced text: {e}"),
+            ))
+        })?;
+        let kept = match &mut self.engine {
+            Engine::Worker(w) => match ask(w, Cmd::Keep(toks)) {
+                Some(Answer::Kept(t)) => t,
+                _ => return Err(self.stopped()),
+            },
+            Engine::Inline(state) => state.keep_forced(toks),
+        };
+        out.extend_from_slice(&kept);
+        Ok(())
+    }
+}
+
+/// Sends `cmd` to the worker and waits for its answer (None when the worker is gone).
+fn ask(w: &Worker, cmd: Cmd) -> Option<Answer> {
+    w.tx.send(cmd).ok()?;
+    w.rx.recv().ok()
+}
+
+impl GrammarConstraint {
+    /// The worker thread is gone: `Internal`, with the message kept.
+    fn stopped(&mut self) -> ConstraintError {
+        self.last_error = Some("the grammar worker thread has stopped".into());
+        ConstraintError::Internal
     }
 }
