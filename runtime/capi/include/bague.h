@@ -368,7 +368,8 @@ typedef struct bague_session_options {
   // core, pinned to it on Linux/Android, with thermal back-off between tokens (fewer
   // workers, then a pause per token, while the CPU or skin zones are hot); on Apple the
   // count of `hw.perflevel0` cores; elsewhere every CPU the OS gives the process.
-  // Default 0. A count N runs N unpinned workers and no back-off.
+  // Default 0. A count N runs N unpinned workers and no back-off; more than 4 per
+  // CPU the process may use is INVALID_ARGUMENT (a typo, not a machine).
   uint32_t n_threads;
   // A `bague_kv_type` value. Default `BAGUE_KV_F16`.
   uint32_t kv_type;

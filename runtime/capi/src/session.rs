@@ -57,7 +57,8 @@ pub struct bague_session_options {
     /// core, pinned to it on Linux/Android, with thermal back-off between tokens (fewer
     /// workers, then a pause per token, while the CPU or skin zones are hot); on Apple the
     /// count of `hw.perflevel0` cores; elsewhere every CPU the OS gives the process.
-    /// Default 0. A count N runs N unpinned workers and no back-off.
+    /// Default 0. A count N runs N unpinned workers and no back-off; more than 4 per
+    /// CPU the process may use is INVALID_ARGUMENT (a typo, not a machine).
     pub n_threads: u32,
     /// A `bague_kv_type` value. Default `BAGUE_KV_F16`.
     pub kv_type: u32,
@@ -231,6 +232,13 @@ fn resolve(model: &Loaded, opts: &bague_session_options) -> Result<SessionOption
     };
     let n_threads = match opts.n_threads {
         0 => ThreadPlan::detect().n_threads(),
+        n if n as usize > bague::session::host_thread_limit() => {
+            return Err(Error::invalid(format!(
+                "n_threads {n}: more than {} ({} per CPU this process may use)",
+                bague::session::host_thread_limit(),
+                bague::session::MAX_THREADS_PER_CPU
+            )));
+        }
         n => n as usize,
     };
     Ok(SessionOptions {

@@ -292,6 +292,27 @@ fn bad_options_and_parameters() {
             BAGUE_ERR_INVALID_ARGUMENT,
             "n_batch",
         );
+        // More than 4 threads per CPU is a typo (the fuzzer asked for 762 on 2 CPUs and
+        // got 762 threads), as the CLI's --threads says.
+        let limit = bague::session::host_thread_limit() as u32;
+        for n in [limit + 1, 1_000_000, u32::MAX] {
+            let o = bague_session_options {
+                n_threads: n,
+                ..session_defaults()
+            };
+            expect_err(
+                bague_session_new(m.0, &o, &mut s),
+                BAGUE_ERR_INVALID_ARGUMENT,
+                "n_threads",
+            );
+        }
+        let o = bague_session_options {
+            n_threads: limit,
+            ..session_defaults()
+        };
+        assert_eq!(bague_session_new(m.0, &o, &mut s), BAGUE_OK);
+        bague_session_free(s);
+        s = null_mut();
     }
     assert!(s.is_null());
     let sess = m.session(64, 1);

@@ -121,13 +121,13 @@ impl SessionArgs {
     /// `--threads 1000000` would otherwise spawn that many threads).
     pub fn threads(&self) -> Result<usize> {
         let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let limit = bague::session::host_thread_limit();
         match self.threads.unwrap_or(Threads::Auto) {
             Threads::Auto => Ok(ThreadPlan::detect().n_threads()),
             Threads::Count(0) => bail!("--threads must be at least 1"),
-            Threads::Count(n) if n > MAX_THREADS_PER_CPU * cpus => bail!(
-                "--threads {n}: this process may use {cpus} CPUs; give at most {}",
-                MAX_THREADS_PER_CPU * cpus
-            ),
+            Threads::Count(n) if n > limit => {
+                bail!("--threads {n}: this process may use {cpus} CPUs; give at most {limit}")
+            }
             Threads::Count(n) => Ok(n),
         }
     }
@@ -188,9 +188,7 @@ impl SessionArgs {
     }
 }
 
-/// Threads per CPU `--threads` may ask for (oversubscribing a little can be measured; a
-/// thousand times cannot be meant).
-pub const MAX_THREADS_PER_CPU: usize = 4;
+pub use bague::session::MAX_THREADS_PER_CPU;
 
 /// `-n`: -1 (no limit) or a token count that fits 32 bits.
 pub fn parse_n_predict(s: &str) -> Result<i64, String> {

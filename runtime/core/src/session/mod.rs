@@ -101,6 +101,18 @@ pub fn available_memory() -> Option<usize> {
 /// Most worker threads a session takes (a sanity cap: more is a typo, not a machine).
 pub const MAX_THREADS: usize = 1024;
 
+/// Threads per CPU a host (the CLI's `--threads`, the C ABI's `n_threads`) may ask for:
+/// oversubscribing a little can be measured; a thousand times cannot be meant.
+pub const MAX_THREADS_PER_CPU: usize = 4;
+
+/// The most threads a host should give a session on this machine: [`MAX_THREADS_PER_CPU`]
+/// × the CPUs this process may use, at most [`MAX_THREADS`].
+#[cfg(feature = "std")]
+pub fn host_thread_limit() -> usize {
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    MAX_THREADS_PER_CPU.saturating_mul(cpus).min(MAX_THREADS)
+}
+
 /// The CPU backend of a [`Session`]: KV cache, position and work buffers on the host.
 pub(crate) struct CpuSession<'m, 'a> {
     model: &'m Model<'a>,
