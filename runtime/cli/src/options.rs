@@ -117,7 +117,7 @@ pub fn parse_kv_type(s: &str) -> Result<KvType, String> {
 impl SessionArgs {
     /// The worker threads to use: `--threads N`, else (`auto`, the default) the
     /// performance cores of [`ThreadPlan::detect`].
-    /// Errors: 0, or more than [`MAX_THREADS_PER_CPU`] × the CPUs (a typo such as
+    /// Errors: 0, or more than [`bague::session::MAX_THREADS_PER_CPU`] × the CPUs (a typo such as
     /// `--threads 1000000` would otherwise spawn that many threads).
     pub fn threads(&self) -> Result<usize> {
         let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
@@ -187,8 +187,6 @@ impl SessionArgs {
         })
     }
 }
-
-pub use bague::session::MAX_THREADS_PER_CPU;
 
 /// `-n`: -1 (no limit) or a token count that fits 32 bits.
 pub fn parse_n_predict(s: &str) -> Result<i64, String> {
