@@ -294,7 +294,8 @@ impl Op<'_, '_> {
                 let n_kv = pos + t + 1;
                 match kv_type {
                     KvType::F16 => {
-                        let a = F16Attn::with_n_ctx(hd, n_ctx, n, pos);
+                        let order = m.linalg.kernels().ggml_order();
+                        let a = F16Attn::with_n_ctx(order, hd, n_ctx, n, pos);
                         hd * n_kv + a.n_row() + hd * a.v_len(n_kv)
                     }
                     KvType::Q8_0 => 2 * hd * n_kv + n_kv,
