@@ -355,6 +355,18 @@ impl Kernels {
         with_isa!(self, |isa| isa.name())
     }
 
+    /// The scalar back end whose bits this one reproduces for every float operation and, up
+    /// to the tolerance of the crate docs, every quantized product (bit for bit where the
+    /// back end follows ggml's order, as all the formats of the reference models do):
+    /// [`scalar`](Self::scalar) for x86 orders, [`scalar_aarch64`](Self::scalar_aarch64) for
+    /// aarch64 ones. Tests compare each back end with it.
+    pub fn reference(&self) -> Kernels {
+        match self.ggml_order() {
+            GgmlOrder::X86 => Self::scalar(),
+            GgmlOrder::Aarch64 { dotprod } => Self::scalar_aarch64(dotprod),
+        }
+    }
+
     /// Whose arithmetic this back end reproduces ([`GgmlOrder`]).
     pub fn ggml_order(&self) -> GgmlOrder {
         with_isa!(self, |isa| isa.ggml_order())

@@ -50,7 +50,8 @@ fn f16_scalar(b: [u8; 2]) -> f32 {
 ///
 /// # Safety
 /// NEON, and the extension `D` needs.
-#[inline(always)]
+#[inline]
+#[target_feature(enable = "neon")]
 pub(super) unsafe fn lanes<D: DotI8>(
     small: bool,
     w0: int8x16_t,
@@ -75,7 +76,8 @@ pub(super) unsafe fn lanes<D: DotI8>(
 ///
 /// # Safety
 /// NEON, and the extension `D` needs.
-#[inline(always)]
+#[inline]
+#[target_feature(enable = "neon")]
 pub(super) unsafe fn pairs<D: DotI8, A: Act32, const N: usize>(
     small: bool,
     nb: usize,

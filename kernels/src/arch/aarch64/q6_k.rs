@@ -32,7 +32,9 @@ pub(super) unsafe fn vec_dot_q6_k<D: DotI8, const N: usize>(
     sum
 }
 
-/// The exact `Σ_g sc_g Σ (q − 32)·a` of super-block `x` against `N` activation blocks.
+/// `Σ_g sc_g Σ q·a − 32 Σ_g sc_g bsum_g` of super-block `x` against `N` activation blocks
+/// (`q` unsigned, 0..64), exact, with the activations' `bsums` as ggml's aarch64 code uses
+/// them (equal to `Σ_g sc_g Σ (q − 32)·a` when they are the sums of the quants).
 ///
 /// # Safety
 /// NEON, and the extension `D` needs.
@@ -40,7 +42,6 @@ pub(super) unsafe fn vec_dot_q6_k<D: DotI8, const N: usize>(
 #[target_feature(enable = "neon")]
 pub(super) unsafe fn isums<D: DotI8, const N: usize>(x: &BlockQ6K, ys: [&BlockQ8K; N]) -> [i32; N] {
     let (m4, m30) = (vdupq_n_u8(0x0f), vdupq_n_u8(0x30));
-    let bias = vdupq_n_s8(32);
     let mut acc = [vdupq_n_s32(0); N];
     for h in 0..2 {
         let ql = &x.ql[64 * h..64 * h + 64];
@@ -60,7 +61,7 @@ pub(super) unsafe fn isums<D: DotI8, const N: usize>(x: &BlockQ6K, ys: [&BlockQ8
             vshrq_n_u8::<2>(h1),
         ];
         let q6 = |nib: uint8x16_t, top: uint8x16_t| {
-            vsubq_s8(s8(vorrq_u8(nib, vandq_u8(top, m30))), bias)
+            s8(vorrq_u8(nib, vandq_u8(top, m30)))
         };
         let q = [
             q6(vandq_u8(l[0], m4), t0[0]),
@@ -76,7 +77,12 @@ pub(super) unsafe fn isums<D: DotI8, const N: usize>(x: &BlockQ6K, ys: [&BlockQ8
         // SAFETY: the caller's contract.
         unsafe { half_sums::<D, N>(&mut acc, h, &q, scales, ys) };
     }
-    acc.map(|v| vaddvq_s32(v))
+    let mut out = [0i32; N];
+    for ((o, acc), y) in out.iter_mut().zip(acc).zip(ys) {
+        let mins: i32 = (0..16).map(|g| x.scales[g] as i32 * y.bsum(g) as i32).sum();
+        *o = vaddvq_s32(acc) - 32 * mins;
+    }
+    out
 }
 
 /// 8 signed bytes as a vector.
