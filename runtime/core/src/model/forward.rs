@@ -306,7 +306,7 @@ pub(crate) fn block(
         &mut s.v,
     )?;
     // RoPE on q and k, each token at its position
-    let rope = Rope::new(c);
+    let rope = Rope::new(c).for_order(k.ggml_order());
     let hd = c.head_dim;
     for t in 0..n {
         let table = &mut s.rope[t * hd..(t + 1) * hd];
