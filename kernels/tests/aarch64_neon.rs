@@ -212,7 +212,9 @@ fn activation_quantizers_write_scalar_bytes() {
             let len = at.row_bytes(x.len() as u64).unwrap() as usize;
             for k in neon_backends() {
                 let mut want = vec![0u8; len];
-                k.reference().quantize_activation(at, &x, &mut want).unwrap();
+                k.reference()
+                    .quantize_activation(at, &x, &mut want)
+                    .unwrap();
                 let mut got = vec![0xa5u8; len];
                 k.quantize_activation(at, &x, &mut got).unwrap();
                 assert_eq!(got, want, "{at} {} on {:?}", k.name(), &x[..8]);
@@ -291,7 +293,12 @@ fn repacked_and_plain_matrices_are_the_models() {
     let backends = neon_backends();
     assert!(!backends.is_empty(), "no NEON back end on an aarch64 CPU");
     let mut rng = TestRng::new(0x4e4e);
-    for wt in [GgmlType::Q4_0, GgmlType::Q8_0, GgmlType::Q4_K, GgmlType::Q6_K] {
+    for wt in [
+        GgmlType::Q4_0,
+        GgmlType::Q8_0,
+        GgmlType::Q4_K,
+        GgmlType::Q6_K,
+    ] {
         let at = Kernels::vec_dot_type(wt);
         let n = 3 * 256;
         for n_rows in [8usize, 7] {
@@ -308,14 +315,18 @@ fn repacked_and_plain_matrices_are_the_models() {
                 let r = k.reference();
                 let what = format!("{wt} rows {n_rows} on {}", k.name());
                 let (mut got, mut want) = (vec![0f32; n_rows], vec![0f32; n_rows]);
-                k.matvec(wt, &w, n, 0..n_rows, &acts[..arow], &mut got).unwrap();
-                r.matvec(wt, &w, n, 0..n_rows, &acts[..arow], &mut want).unwrap();
+                k.matvec(wt, &w, n, 0..n_rows, &acts[..arow], &mut got)
+                    .unwrap();
+                r.matvec(wt, &w, n, 0..n_rows, &acts[..arow], &mut want)
+                    .unwrap();
                 for (g, w) in got.iter().zip(&want) {
                     assert_same(&format!("{what} matvec"), *g, *w);
                 }
                 let (mut got, mut want) = (vec![0f32; n_rows * n_tok], vec![0f32; n_rows * n_tok]);
-                k.matmul(wt, &w, n, 0..n_rows, &acts, n_tok, &mut got, n_rows).unwrap();
-                r.matmul(wt, &w, n, 0..n_rows, &acts, n_tok, &mut want, n_rows).unwrap();
+                k.matmul(wt, &w, n, 0..n_rows, &acts, n_tok, &mut got, n_rows)
+                    .unwrap();
+                r.matmul(wt, &w, n, 0..n_rows, &acts, n_tok, &mut want, n_rows)
+                    .unwrap();
                 for (g, w) in got.iter().zip(&want) {
                     assert_same(&format!("{what} matmul"), *g, *w);
                 }
@@ -331,7 +342,9 @@ fn matvec_f16_f32_is_the_model() {
     for (n_cols, stride, rows) in [(64usize, 300usize, 9usize), (13, 13, 4), (256, 256, 2)] {
         let w = random_weights_sane(&mut rng, GgmlType::F16, (rows - 1) * stride + n_cols);
         let w: &[bague_kernels::block::F16] = bytemuck::cast_slice(&w);
-        let x: Vec<f32> = (0..n_cols).map(|i| ((i * 37 % 101) as f32 - 50.0) / 64.0).collect();
+        let x: Vec<f32> = (0..n_cols)
+            .map(|i| ((i * 37 % 101) as f32 - 50.0) / 64.0)
+            .collect();
         let mut want = vec![0f32; rows];
         Kernels::scalar()
             .matvec_f16_f32(w, n_cols, stride, &x, &mut want)

@@ -62,7 +62,9 @@ fn activation_quantizers_identical_on_every_backend() {
             let len = at.row_bytes(n as u64).unwrap() as usize;
             for k in simd_backends() {
                 let mut want = vec![0u8; len];
-                k.reference().quantize_activation(at, &x, &mut want).unwrap();
+                k.reference()
+                    .quantize_activation(at, &x, &mut want)
+                    .unwrap();
                 let mut got = vec![0xAAu8; len];
                 k.quantize_activation(at, &x, &mut got).unwrap();
                 assert_eq!(got, want, "{at} case {case} on {}", k.name());

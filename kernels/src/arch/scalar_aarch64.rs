@@ -25,7 +25,11 @@ pub struct ScalarAarch64 {
 
 impl ScalarAarch64 {
     fn lanes(self) -> Lanes {
-        if self.dotprod { Lanes::Sdot } else { Lanes::Mull }
+        if self.dotprod {
+            Lanes::Sdot
+        } else {
+            Lanes::Mull
+        }
     }
 }
 
@@ -115,7 +119,12 @@ impl Isa for ScalarAarch64 {
         n_tok: usize,
         out: &mut [f32],
         out_stride: usize,
+        batch: usize,
     ) -> bool {
+        // ggml's repacked mul_mat: `gemm` for the tokens below `batch - batch % 4`, `gemv` for
+        // the rest; a share starts at a multiple of 4 tokens and only the last share holds
+        // the rest, so counting groups within the share gives the same split.
+        let _ = batch;
         let wrow = wt.row_bytes(n_cols as u64).unwrap_or(0) as usize;
         let at = crate::Kernels::vec_dot_type(wt);
         let arow = at.row_bytes(n_cols as u64).unwrap_or(0) as usize;

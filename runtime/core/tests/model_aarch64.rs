@@ -13,12 +13,14 @@
 //!   the orders are checked without an Arm CPU. `BAGUE_AARCH64_MODELS` (comma-separated ids)
 //!   limits the models there; by default the two tiny ones and SmolLM2.
 //!
-//! Real models are skipped with a note when absent from the cache (as in `model_real.rs`).
+//! A real model absent from the cache is skipped (or fails under `BAGUE_REQUIRE_MODELS=1`),
+//! as everywhere: `bague_testkit::model`.
 
 mod model_util;
 use bague::gguf::File;
 use bague::model::{Kernels, Model};
 use bague::session::Session;
+use bague_testkit::{ids, testdata};
 use model_util::*;
 use serde_json::Value;
 
@@ -45,7 +47,7 @@ fn kernels(variant: &str) -> Option<Kernels> {
                 !(dotprod && expected == "neon+dotprod"),
                 "BAGUE_EXPECT_KERNELS={expected} but {name} is not available"
             );
-            eprintln!("SKIP: {name} not available on this CPU");
+            bague_testkit::skip(&format!("{name} is not available on this CPU"));
         }
         k
     } else {
@@ -64,10 +66,10 @@ fn wanted_on_host(id: &str) -> bool {
 }
 
 fn model_path(id: &str) -> Option<std::path::PathBuf> {
-    if id.contains("tiny") {
-        Some(testdata().join("models").join(format!("{id}.gguf")))
+    if bague_testkit::TINY_MODELS.contains(&id) {
+        Some(bague_testkit::tiny_path(id))
     } else {
-        real_model(id)
+        bague_testkit::model(id)
     }
 }
 
@@ -75,7 +77,7 @@ fn model_path(id: &str) -> Option<std::path::PathBuf> {
 /// summary unless every logit step is bit-identical and every greedy id equal.
 fn check(id: &str, variant: &str) {
     if !wanted_on_host(id) {
-        eprintln!("SKIP: {id} not in BAGUE_AARCH64_MODELS on this host");
+        bague_testkit::skip(&format!("{id} is not in BAGUE_AARCH64_MODELS on this host"));
         return;
     }
     let Some(k) = kernels(variant) else { return };
@@ -116,7 +118,9 @@ fn check(id: &str, variant: &str) {
                             (logits[i] - p[1].as_f64().unwrap() as f32).abs()
                         })
                         .fold(0f32, f32::max);
-                    first_bad = Some(format!("logits differ at step {step} (top-20 max |Δ| {worst:.3e})"));
+                    first_bad = Some(format!(
+                        "logits differ at step {step} (top-20 max |Δ| {worst:.3e})"
+                    ));
                 }
             }
             let got = argmax(&logits);

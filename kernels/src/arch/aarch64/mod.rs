@@ -177,7 +177,11 @@ macro_rules! neon_isa {
                 n_tok: usize,
                 out: &mut [f32],
                 out_stride: usize,
+                batch: usize,
             ) -> bool {
+                // tokens grouped by 4 from the share's first (a multiple of 4 in the batch):
+                // the batch's own gemm/gemv split (see `ScalarAarch64::gemm`)
+                let _ = batch;
                 #[allow(clippy::too_many_arguments)]
                 #[target_feature(enable = $feat)]
                 fn imp(

@@ -9,10 +9,10 @@
 //! bits for every `N` (the single-row entry points are `N = 1`).
 
 use super::order32;
-use crate::math::fma;
 use super::util::*;
 use crate::block::iq4_nl::KVALUES_IQ4NL;
 use crate::block::*;
+use crate::math::fma;
 use core::arch::aarch64::*;
 
 /// Exact `Σ w a` of one 32-element block given its weights as two vectors of signed bytes.

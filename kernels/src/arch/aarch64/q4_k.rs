@@ -8,8 +8,8 @@
 //! rows at once share the decoded weights (see `q4`).
 
 use super::util::*;
-use crate::math::fma;
 use crate::block::*;
+use crate::math::fma;
 use core::arch::aarch64::*;
 
 /// The 8 six-bit scales and 8 mins of a Q4_K / Q5_K block (as `get_scale_min_k4`), with
@@ -157,8 +157,16 @@ pub(super) unsafe fn pair_sums<D: DotI8, const N: usize>(
             // SAFETY: the caller's contract; quants are 0..16 (`dot_small` applies).
             let (lo, hi) = unsafe {
                 (
-                    D::dot_small(D::dot_small(z, q[0], load_s8(&y[..16])), q[1], load_s8(&y[16..32])),
-                    D::dot_small(D::dot_small(z, q[2], load_s8(&y[32..48])), q[3], load_s8(&y[48..])),
+                    D::dot_small(
+                        D::dot_small(z, q[0], load_s8(&y[..16])),
+                        q[1],
+                        load_s8(&y[16..32]),
+                    ),
+                    D::dot_small(
+                        D::dot_small(z, q[2], load_s8(&y[32..48])),
+                        q[3],
+                        load_s8(&y[48..]),
+                    ),
                 )
             };
             o[c] = sc[2 * c] as i32 * vaddvq_s32(lo) + sc[2 * c + 1] as i32 * vaddvq_s32(hi);

@@ -6,8 +6,8 @@
 
 use super::order32;
 use super::util::*;
-use crate::math::fma;
 use crate::block::*;
+use crate::math::fma;
 use core::arch::aarch64::*;
 
 /// The 32 unsigned 5-bit quants of a block as two vectors (elements 0..16, 16..32).

@@ -4,8 +4,8 @@
 
 use super::kquant::*;
 use super::util::*;
-use crate::math::fma;
 use crate::block::*;
+use crate::math::fma;
 use core::arch::aarch64::*;
 
 /// Q6_K · Q8_K: `Σ d d_a Σ_g scale_g Σ (q - 32) a`, for `N` activation rows.
@@ -60,9 +60,7 @@ pub(super) unsafe fn isums<D: DotI8, const N: usize>(x: &BlockQ6K, ys: [&BlockQ8
             h1,
             vshrq_n_u8::<2>(h1),
         ];
-        let q6 = |nib: uint8x16_t, top: uint8x16_t| {
-            s8(vorrq_u8(nib, vandq_u8(top, m30)))
-        };
+        let q6 = |nib: uint8x16_t, top: uint8x16_t| s8(vorrq_u8(nib, vandq_u8(top, m30)));
         let q = [
             q6(vandq_u8(l[0], m4), t0[0]),
             q6(vandq_u8(l[1], m4), t1[0]),

@@ -12,8 +12,8 @@
 
 use super::util::*;
 use super::{order32, q4_k, q6_k};
-use crate::arch::scalar_aarch64::repacked;
 use crate::GgmlType;
+use crate::arch::scalar_aarch64::repacked;
 use crate::block::*;
 use crate::math::fma;
 use core::arch::aarch64::*;
@@ -77,7 +77,8 @@ unsafe fn row<D: DotI8, const N: usize>(
                 let (sc, m) = q4_k::scales_mins(&x.scales);
                 let ys: [&BlockQ8K; N] = core::array::from_fn(|j| &a[j][i]);
                 // SAFETY: the caller's contract.
-                let pairs = unsafe { q4_k::pair_sums::<D, N>(&sc, ys, |c| q4_k::q4_k_quants(x, c)) };
+                let pairs =
+                    unsafe { q4_k::pair_sums::<D, N>(&sc, ys, |c| q4_k::q4_k_quants(x, c)) };
                 for ((acc, y), p) in acc.iter_mut().zip(ys).zip(pairs) {
                     let dy = f32::from_le_bytes(y.d);
                     let scale = f16(x.d) * dy;
@@ -163,7 +164,8 @@ pub(super) unsafe fn gemm<D: DotI8>(
         let mut t = 0;
         while t + 4 <= n_tok {
             // SAFETY: the caller's contract.
-            let v = unsafe { row::<D, 4>(wt, wr, [act(t), act(t + 1), act(t + 2), act(t + 3)], true) };
+            let v =
+                unsafe { row::<D, 4>(wt, wr, [act(t), act(t + 1), act(t + 2), act(t + 3)], true) };
             for (k, v) in v.into_iter().enumerate() {
                 out[(t + k) * out_stride + c] = v;
             }

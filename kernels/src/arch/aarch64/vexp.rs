@@ -4,8 +4,8 @@
 //! and SwiGLU. Bit-identical to the scalar models in `crate::reference::aarch64::float`.
 
 use super::util::*;
-use crate::reference::expf::*;
 use crate::reference::aarch64::float::vec_len4;
+use crate::reference::expf::*;
 use core::arch::aarch64::*;
 
 /// `ggml_v_expf` on 4 lanes; each lane equals `reference::expf::expf_ggml`.

@@ -83,8 +83,7 @@ pub(crate) fn vec_dot_f16(x: &[F16], y: &[F16]) -> f32 {
             }
         }
     }
-    let r: [f32; 4] =
-        core::array::from_fn(|l| (acc[0][l] + acc[2][l]) + (acc[1][l] + acc[3][l]));
+    let r: [f32; 4] = core::array::from_fn(|l| (acc[0][l] + acc[2][l]) + (acc[1][l] + acc[3][l]));
     let mut sum = vaddv(r) as f64;
     for j in np..n {
         sum += (x[j].get() * y[j].get()) as f64;

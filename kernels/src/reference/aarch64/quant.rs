@@ -144,7 +144,13 @@ pub(crate) fn vec_dot_q4_0(lanes: Lanes, w: &[BlockQ4_0], a: &[BlockQ8_0]) -> f3
         nb,
         |i| (q4_0_w(&w[i]), a[i].qs, w[i].d() * a[i].d()),
         // sumf += sumi * d_x * d_y
-        |i, s| fma(sumi(&q4_0_w(&w[i]), &a[i].qs) as f32 * w[i].d(), a[i].d(), s),
+        |i, s| {
+            fma(
+                sumi(&q4_0_w(&w[i]), &a[i].qs) as f32 * w[i].d(),
+                a[i].d(),
+                s,
+            )
+        },
     )
 }
 
