@@ -8,6 +8,12 @@
 #                       offered (a stray `sdot` would die with SIGILL here);
 #   3. -cpu max with BAGUE_KERNELS=neon: the override picks the baseline path.
 # BAGUE_EXPECT_KERNELS tells tests/aarch64_neon.rs which back end detection must choose.
+# Then whole models against llama.cpp's own aarch64 build (runtime/core/tests/model_aarch64.rs,
+# references in testdata/reference-aarch64/, made by ci/aarch64-oracle.sh):
+#   4. -cpu max         every model, `neon+dotprod` against the dotprod build's logits and
+#                       `neon` against the plain armv8-a build's;
+#   5. -cpu cortex-a53  the tiny models on `neon` (the armv8-a build's numbers on a CPU
+#                       without dotprod).
 # Then checks the no_std build for the same target (compile-time feature selection).
 #
 # Needs qemu-user, gcc-aarch64-linux-gnu, libc6-dev-arm64-cross (Debian) and the rustup
@@ -36,10 +42,21 @@ run() { # run CPU [ENV=VALUE...]: the kernels' tests on one emulated CPU
         cargo test --target "$target" -p bague-kernels
 }
 
+models() { # models CPU FILTER [ENV=VALUE...]: the whole-model tests on one emulated CPU
+    local cpu=$1 filter=$2
+    shift 2
+    echo "--- qemu-aarch64 -cpu $cpu: model_aarch64 $filter ${*:-}"
+    env "$@" CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_RUNNER="qemu-aarch64 -cpu $cpu -L $sysroot" \
+        cargo test --target "$target" -p bague --test model_aarch64 -- "$filter"
+}
+
 cargo test --target "$target" -p bague-kernels --no-run
+cargo test --target "$target" -p bague --test model_aarch64 --no-run
 run max BAGUE_EXPECT_KERNELS=neon+dotprod
 run cortex-a53 BAGUE_EXPECT_KERNELS=neon
 run max BAGUE_KERNELS=neon BAGUE_EXPECT_KERNELS=neon
+models max "" BAGUE_EXPECT_KERNELS=neon+dotprod
+models cortex-a53 tiny_armv8
 
 echo "--- no_std build for $target"
 cargo build -p bague-kernels --no-default-features --target "$target"
