@@ -10,10 +10,15 @@
 # BAGUE_EXPECT_KERNELS tells tests/aarch64_neon.rs which back end detection must choose.
 # Then whole models against llama.cpp's own aarch64 build (runtime/core/tests/model_aarch64.rs,
 # references in testdata/reference-aarch64/, made by ci/aarch64-oracle.sh):
-#   4. -cpu max         every model, `neon+dotprod` against the dotprod build's logits and
-#                       `neon` against the plain armv8-a build's;
+#   4. -cpu max         the tiny models, `neon+dotprod` against the dotprod build's logits
+#                       and `neon` against the plain armv8-a build's, and SmolLM2 on
+#                       `neon+dotprod` (its repacked Q8_0 output matrix);
 #   5. -cpu cortex-a53  the tiny models on `neon` (the armv8-a build's numbers on a CPU
 #                       without dotprod).
+# SmolLM2 on the armv8-a build is checked on the host (the `tests` step runs the same test
+# with the scalar models of the NEON arithmetic, which tests/aarch64_neon.rs ties to NEON);
+# under qemu it would cost ~2 min more. AARCH64_MODEL_TESTS overrides the filters of 4
+# (e.g. AARCH64_MODEL_TESTS=" " for every non-ignored model test).
 # Then checks the no_std build for the same target (compile-time feature selection).
 #
 # Needs qemu-user, gcc-aarch64-linux-gnu, libc6-dev-arm64-cross (Debian) and the rustup
@@ -42,12 +47,13 @@ run() { # run CPU [ENV=VALUE...]: the kernels' tests on one emulated CPU
         cargo test --target "$target" -p bague-kernels
 }
 
-models() { # models CPU FILTER [ENV=VALUE...]: the whole-model tests on one emulated CPU
-    local cpu=$1 filter=$2
+models() { # models CPU "FILTER..." [ENV=VALUE...]: the whole-model tests on one emulated CPU
+    local cpu=$1 filters
+    read -r -a filters <<<"$2"
     shift 2
-    echo "--- qemu-aarch64 -cpu $cpu: model_aarch64 $filter ${*:-}"
+    echo "--- qemu-aarch64 -cpu $cpu: model_aarch64 ${filters[*]} ${*:-}"
     env "$@" CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_RUNNER="qemu-aarch64 -cpu $cpu -L $sysroot" \
-        cargo test --target "$target" -p bague --test model_aarch64 -- "$filter"
+        cargo test --target "$target" -p bague --test model_aarch64 -- "${filters[@]}"
 }
 
 cargo test --target "$target" -p bague-kernels --no-run
@@ -55,7 +61,7 @@ cargo test --target "$target" -p bague --test model_aarch64 --no-run
 run max BAGUE_EXPECT_KERNELS=neon+dotprod
 run cortex-a53 BAGUE_EXPECT_KERNELS=neon
 run max BAGUE_KERNELS=neon BAGUE_EXPECT_KERNELS=neon
-models max "" BAGUE_EXPECT_KERNELS=neon+dotprod
+models max "${AARCH64_MODEL_TESTS:-tiny smollm2_dotprod}" BAGUE_EXPECT_KERNELS=neon+dotprod
 models cortex-a53 tiny_armv8
 
 echo "--- no_std build for $target"
