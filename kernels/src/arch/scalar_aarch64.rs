@@ -49,7 +49,7 @@ fn repacked_row(wt: GgmlType, w: &[u8], a: &[u8], gemm: bool) -> f32 {
         GgmlType::Q4_0 => repack::q4_0(c(w), c(a)),
         GgmlType::Q8_0 => repack::q8_0(c(w), c(a), gemm),
         GgmlType::Q4_K => repack::q4_k(c(w), c(a)),
-        GgmlType::Q6_K => repack::q6_k(c(w), c(a)),
+        GgmlType::Q6_K => repack::q6_k(c(w), c(a), gemm),
         _ => 0.0,
     }
 }

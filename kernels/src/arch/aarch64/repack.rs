@@ -100,7 +100,13 @@ unsafe fn row<D: DotI8, const N: usize>(
                 // SAFETY: the caller's contract.
                 let isum = unsafe { q6_k::isums::<D, N>(x, ys) };
                 for ((acc, y), s) in acc.iter_mut().zip(ys).zip(isum) {
-                    *acc += s as f32 * (f16(x.d) * f32::from_le_bytes(y.d));
+                    let d = f16(x.d) * f32::from_le_bytes(y.d);
+                    // gcc contracts the gemv's multiply-add, not the gemm's
+                    *acc = if gemm {
+                        *acc + s as f32 * d
+                    } else {
+                        fma(s as f32, d, *acc)
+                    };
                 }
             }
             acc

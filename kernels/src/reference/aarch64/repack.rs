@@ -11,7 +11,9 @@
 //! - Q4_K (gemv and gemm): per super-block, for each pair of sub-blocks `2s, 2s + 1`:
 //!   `acc = fma(d_w · d_a, sc·dot + sc·dot, acc)`; then `acc = acc − Σmins · (dmin_w · d_a)`,
 //!   not fused.
-//! - Q6_K (gemv and gemm): `acc = acc + isum · (d_w · d_a)`, not fused.
+//! - Q6_K gemv: `acc = fma(isum, d_w · d_a, acc)` (the source's `vmulq_f32` + `vaddq_f32`,
+//!   contracted by gcc to one `fmla`); gemm: `acc = acc + isum · (d_w · d_a)`, not fused
+//!   (`fmul` + `fadd` in the objects of llama.cpp's dotprod build).
 //!
 //! A batch of tokens goes through gemm in groups of 4 from the first, the rest through gemv
 //! (ggml-cpu `repack.cpp`, `forward_mul_mat`).
@@ -71,11 +73,13 @@ pub(crate) fn q4_k(w: &[BlockQ4K], a: &[BlockQ8K]) -> f32 {
     acc
 }
 
-/// Q6_K row · Q8_K activations (gemv and gemm).
-pub(crate) fn q6_k(w: &[BlockQ6K], a: &[BlockQ8K]) -> f32 {
+/// Q6_K row · Q8_K activations: `gemm` selects the 4-token kernel's unfused form.
+pub(crate) fn q6_k(w: &[BlockQ6K], a: &[BlockQ8K], gemm: bool) -> f32 {
     let mut acc = 0f32;
     for (x, y) in w.iter().zip(a) {
-        acc += q6_k_isum(x, y) as f32 * (x.d() * y.d());
+        let s = q6_k_isum(x, y) as f32;
+        let d = x.d() * y.d();
+        acc = if gemm { acc + s * d } else { fma(s, d, acc) };
     }
     acc
 }
