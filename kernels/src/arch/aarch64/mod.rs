@@ -203,9 +203,11 @@ macro_rules! neon_isa {
                 let wrow = wt.row_bytes(n_cols as u64).unwrap_or(0) as usize;
                 let at = crate::Kernels::vec_dot_type(wt);
                 let arow = at.row_bytes(n_cols as u64).unwrap_or(0) as usize;
+                if !$dotprod {
+                    return false;
+                }
                 // SAFETY: `self` exists only if the CPU has the features of `imp`.
-                $dotprod
-                    && unsafe { imp(wt, w, wrow, rows, acts, arow, n_tok, out, out_stride) }
+                unsafe { imp(wt, w, wrow, rows, acts, arow, n_tok, out, out_stride) }
             }
 
             forward_dot! { $feat, $D;

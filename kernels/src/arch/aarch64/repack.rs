@@ -159,7 +159,7 @@ pub(super) unsafe fn gemm<D: DotI8>(
     out: &mut [f32],
     out_stride: usize,
 ) -> bool {
-    let n_rows = if wrow == 0 { 0 } else { w.len() / wrow };
+    let n_rows = w.len().checked_div(wrow).unwrap_or(0);
     if !repacked(wt, n_rows) {
         return false;
     }
