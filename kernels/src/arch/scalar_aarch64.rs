@@ -3,7 +3,7 @@
 //! aarch64 build computes (with or without dotprod), slowly, so the aarch64 numbers can be
 //! checked on any host; the NEON back ends equal it bit for bit (tested under qemu).
 //!
-//! Modelled: the activation quantizers (Q8_0, Q8_1; Q8_K is the same everywhere), the
+//! Modelled: the activation quantizers (Q8_0, Q8_1, Q8_K), the
 //! `vec_dot` of Q4_0, Q4_1, Q5_0, Q8_0, Q4_K and Q6_K, the repacked kernels of the dotprod
 //! build (Q4_0 and Q8_0 with rows ≡ 0 mod 4, Q4_K and Q6_K with rows ≡ 0 mod 8), softmax,
 //! SwiGLU and the f16 dot products. Other formats (Q5_1, IQ4_NL, Q2_K, Q3_K, Q5_K) keep the
@@ -147,6 +147,9 @@ impl Isa for ScalarAarch64 {
     }
     fn quantize_q8_1(self, x: &[f32], out: &mut [BlockQ8_1]) {
         quant::quantize_q8_1(x, out)
+    }
+    fn quantize_q8_k(self, x: &[f32], out: &mut [BlockQ8K]) {
+        quant::quantize_q8_k(x, out)
     }
     fn softmax_masked(self, x: &mut [f32], scale: f32, n_row: usize) {
         float::softmax_masked(x, scale, n_row)

@@ -5,7 +5,7 @@
 //!
 //! | file | what | ggml source (`ggml-cpu/`) |
 //! |---|---|---|
-//! | `quant.rs` | Q8_0 / Q8_1 activation quantizers; `vec_dot` of Q4_0, Q4_1, Q5_0, Q8_0 | `arch/arm/quants.c` |
+//! | `quant.rs` | Q8_0 / Q8_1 / Q8_K activation quantizers; `vec_dot` of Q4_0, Q4_1, Q5_0, Q8_0 | `arch/arm/quants.c`, `ggml-quants.c`, `repack.cpp` |
 //! | `kquant.rs` | `vec_dot` of Q4_K, Q6_K | `arch/arm/quants.c` |
 //! | `repack.rs` | repacked gemv / gemm of Q4_0 (4x4), Q8_0 (4x4), Q4_K (8x4), Q6_K (8x4) | `arch/arm/repack.cpp` |
 //! | `float.rs` | softmax, SwiGLU, `ggml_vec_dot_f16`, tinyBLAS f16 × f32 | `vec.cpp`, `llamafile/sgemm.cpp` |

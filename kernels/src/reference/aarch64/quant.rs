@@ -1,5 +1,6 @@
-//! ggml's aarch64 NEON Q8_0 / Q8_1 activation quantizers and the `vec_dot` of the
-//! 32-element formats (`arch/arm/quants.c`).
+//! ggml's aarch64 NEON Q8_0 / Q8_1 activation quantizers, its Q8_K quantizer as gcc compiles
+//! it for aarch64 ([`quantize_q8_k`]) and the `vec_dot` of the 32-element formats
+//! (`arch/arm/quants.c`, `ggml-quants.c`, `repack.cpp`).
 //!
 //! Quantizer: `amax` by a `vmaxq_f32` tree, `d = amax / 127`, `id = d != 0 ? 1 / d : 0`,
 //! `q = vcvtnq_s32_f32(x * id)` (ties to even, saturating), stored as i8. (x86 uses
@@ -211,4 +212,85 @@ pub(crate) fn vec_dot_q8_0(lanes: Lanes, w: &[BlockQ8_0], a: &[BlockQ8_0]) -> f3
         |i| (q(&w[i]), a[i].qs, w[i].d() * a[i].d()),
         |i, s| fma(sumi(&q(&w[i]), &a[i].qs) as f32, w[i].d() * a[i].d(), s),
     )
+}
+
+/// ggml's `quantize_row_q8_K_ref` as gcc 12 compiles it for aarch64, which is also what the
+/// generic 4-row `ggml_quantize_mat_q8_K_4x4` (the repacked Q4_K / Q6_K gemm's activations)
+/// compiles to: `nearest_int(iscale * x)` adds `1.5·2²³` to the product, and gcc contracts
+/// the two into one fused multiply-add, so a product within half an ulp of a tie rounds by
+/// its exact value (x86 rounds the product first: `block::q8_k::quantize_row_q8_k`). The
+/// rest is the reference's: the first value of largest magnitude sets `iscale = -127 / max`,
+/// quants are capped at 127, `bsums` per 16, `d = 1 / iscale`, an all-zero block is zero.
+pub(crate) fn quantize_q8_k(x: &[f32], out: &mut [BlockQ8K]) {
+    use bytemuck::Zeroable;
+    for (xb, y) in x.chunks_exact(QK_K).zip(out.iter_mut()) {
+        let (mut max, mut amax) = (0.0f32, 0.0f32);
+        for &v in xb {
+            if v.abs() > amax {
+                amax = v.abs();
+                max = v;
+            }
+        }
+        if amax == 0.0 {
+            *y = BlockQ8K::zeroed();
+            continue;
+        }
+        let iscale = -127.0 / max;
+        for (q, &v) in y.qs.iter_mut().zip(xb) {
+            let t = fma(v, iscale, 12_582_912.0);
+            let i = (t.to_bits() as i32 & 0x007f_ffff) - 0x0040_0000;
+            *q = i.min(127) as i8;
+        }
+        for (g, s) in y.bsums.iter_mut().enumerate() {
+            let sum: i32 = y.qs[16 * g..16 * g + 16].iter().map(|&q| q as i32).sum();
+            *s = (sum as i16).to_le_bytes();
+        }
+        y.d = (1.0 / iscale).to_le_bytes();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bytemuck::Zeroable;
+
+    /// A value whose product with `iscale` rounds (in f32) to a tie `k + 0.5` while its exact
+    /// value lies above it: the fused form rounds up, the x86 form to even.
+    #[test]
+    fn q8_k_rounds_the_exact_product() {
+        let max = -3.0f32;
+        let iscale = -127.0 / max;
+        let mut found = None;
+        'k: for k in 1..120 {
+            let tie = k as f32 + 0.5;
+            let mut x = f32::from_bits((tie / iscale).to_bits() - 4);
+            for _ in 0..9 {
+                if x * iscale == tie && x as f64 * iscale as f64 > tie as f64 {
+                    found = Some((x, k as i8));
+                    break 'k;
+                }
+                x = f32::from_bits(x.to_bits() + 1);
+            }
+        }
+        let (x0, k) = found.expect("a product that rounds to a tie from above");
+        let mut row = [0f32; QK_K];
+        row[0] = max;
+        row[1] = x0;
+        let mut b = [BlockQ8K::zeroed()];
+        quantize_q8_k(&row, &mut b);
+        assert_eq!(b[0].qs[0], -127);
+        assert_eq!(b[0].qs[1], k + 1, "fused: k + 0.5 + ε rounds up");
+        let mut r = [BlockQ8K::zeroed()];
+        crate::block::q8_k::quantize_row_q8_k(&row, &mut r);
+        assert_eq!(
+            r[0].qs[1],
+            k + (k & 1),
+            "the x86 form rounds the tie to even"
+        );
+        assert_eq!(b[0].bsums, {
+            let mut s = r[0].bsums;
+            s[0] = (i16::from_le_bytes(s[0]) + (1 - (k & 1)) as i16).to_le_bytes();
+            s
+        });
+    }
 }
