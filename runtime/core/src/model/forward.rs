@@ -241,6 +241,20 @@ pub(crate) fn embed(m: &Model<'_>, s: &mut Scratch, tokens: &[u32]) -> Result<()
     Ok(())
 }
 
+/// RoPE of token `t` of the pass (position `pos + t`) on `s.q` and `s.k`, in the rotation
+/// of the llama.cpp build whose order the model's kernels follow ([`Rope::for_order`]);
+/// the whole pass and the [`steps`] tasks both call this.
+pub(crate) fn rope_token(m: &Model<'_>, s: &mut Scratch, t: usize, pos: usize) {
+    let c = &m.config;
+    let (hd, qd, kvd) = (c.head_dim, c.q_dim(), c.kv_dim());
+    let rope = Rope::new(c).for_order(m.linalg.kernels().ggml_order());
+    let table = &mut s.rope[t * hd..(t + 1) * hd];
+    let ff = m.weights.rope_freqs.as_ref();
+    rope.table((pos + t) as i64, |i| ff.map_or(1.0, |f| f.f32_at(i)), table);
+    rope.apply(table, &mut s.q[t * qd..(t + 1) * qd]);
+    rope.apply(table, &mut s.k[t * kvd..(t + 1) * kvd]);
+}
+
 /// Transformer block `l` on the `n` tokens in `s.x` (positions `pos..pos + n`): attention
 /// with the KV cache, then the SwiGLU feed-forward block, each added to the residual.
 /// In the last layer with [`Rows::Last`], the feed-forward block runs on the last token only
@@ -306,14 +320,8 @@ pub(crate) fn block(
         &mut s.v,
     )?;
     // RoPE on q and k, each token at its position
-    let rope = Rope::new(c).for_order(k.ggml_order());
-    let hd = c.head_dim;
     for t in 0..n {
-        let table = &mut s.rope[t * hd..(t + 1) * hd];
-        let ff = m.weights.rope_freqs.as_ref();
-        rope.table((pos + t) as i64, |i| ff.map_or(1.0, |f| f.f32_at(i)), table);
-        rope.apply(table, &mut s.q[t * qd..(t + 1) * qd]);
-        rope.apply(table, &mut s.k[t * kvd..(t + 1) * kvd]);
+        rope_token(m, s, t, pos);
     }
     // KV cache[l][pos..pos + n] = k, v (rounded to f16)
     kv.store(k, l, pos, &s.k[..n * kvd], &s.v[..n * kvd])?;
