@@ -16,6 +16,9 @@
 //!   limits the models there; by default the two tiny ones and SmolLM2 (Qwen2.5-Coder adds
 //!   ~4 min on 2 cores: `BAGUE_AARCH64_MODELS=qwen2.5-coder-0.5b-instruct-q4_k_m`).
 //!
+//! `BAGUE_AARCH64_CASES` (comma-separated case ids, e.g. `chat-translate`) limits the prompts
+//! (`ci/aarch64.sh` runs SmolLM2 under qemu on one; the host runs them all).
+//!
 //! A real model absent from the cache is skipped (or fails under `BAGUE_REQUIRE_MODELS=1`),
 //! as everywhere: `bague_testkit::model`.
 
@@ -96,8 +99,17 @@ fn check(id: &str, variant: &str) {
     let m = Model::with_kernels(&f, k).unwrap();
     let mut report = Vec::new();
     let (mut steps_ok, mut steps, mut ids_ok, mut n_ids) = (0, 0, 0, 0);
+    let only = std::env::var("BAGUE_AARCH64_CASES").ok();
+    let mut n_cases = 0;
     for case in r["cases"].as_array().unwrap() {
         let cid = case["id"].as_str().unwrap();
+        if only
+            .as_ref()
+            .is_some_and(|l| !l.split(',').any(|c| c.trim() == cid))
+        {
+            continue;
+        }
+        n_cases += 1;
         let prompt = ids(&case["prompt_ids"]);
         let want_ids = ids(&case["output_ids"]);
         let lsteps = case["steps"].as_array().unwrap();
@@ -142,8 +154,12 @@ fn check(id: &str, variant: &str) {
             report.push(format!("{cid}: {b}"));
         }
     }
+    assert!(
+        n_cases > 0,
+        "{id}: BAGUE_AARCH64_CASES={only:?} names none of its cases"
+    );
     eprintln!(
-        "{id} [{variant}, {}]: bit-identical logit steps {steps_ok}/{steps}, greedy ids {ids_ok}/{n_ids}",
+        "{id} [{variant}, {}]: {n_cases} prompts, bit-identical logit steps {steps_ok}/{steps}, greedy ids {ids_ok}/{n_ids}",
         k.name()
     );
     assert!(
