@@ -32,8 +32,8 @@
 #     every prompt against the dotprod build (~2.5 min on a loaded runner; under qemu it
 #     would take ~10 min). Qwen has no armv8 reference yet.
 #
-# Measured on a 2-core machine at load ~10 with the build cached: 1-3 ~2 min, 4-5 ~3 min,
-# 6 ~2.5 min.
+# Measured on a 2-core machine with the build cached, other work at load 18-120: 1-3 35 s,
+# 4-5 110 s, 6 185 s; 329 s in all.
 # Opt-in: BAGUE_AARCH64_MODELS=qwen2.5-coder-0.5b-instruct-q4_k_m also runs Qwen under
 # qemu (-cpu max, `neon+dotprod`, ~10 min); AARCH64_SMOLLM2_CASES=all runs every SmolLM2
 # prompt under qemu (or names the cases, comma-separated); AARCH64_MODEL_TESTS replaces the
