@@ -30,7 +30,9 @@
 #     SmolLM2, both builds;
 #   6. here: Qwen2.5-Coder (repacked Q4_K/Q6_K, Q5_0, Q8_0, the fused Q8_K quantizer) on
 #     every prompt against the dotprod build (~2.5 min on a loaded runner; under qemu it
-#     would take ~10 min). Qwen has no armv8 reference yet.
+#     would take ~10 min). Its armv8 references (another ~2 min) run where
+#     BAGUE_AARCH64_MODELS names Qwen: `BAGUE_AARCH64_MODELS=qwen2.5-coder-0.5b-instruct-q4_k_m
+#     cargo test --release -p bague --test model_aarch64 qwen`.
 #
 # Measured on a 2-core machine with the build cached, other work at load 18-120: 1-3 35 s,
 # 4-5 110 s, 6 185 s; 329 s in all.

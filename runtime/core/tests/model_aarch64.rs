@@ -3,8 +3,6 @@
 //! the logits of the first 15 steps must be bit-identical (64-bit FNV-1a of the whole vector)
 //! and the greedy ids of all 32 steps (or through llama.cpp's end-of-generation token)
 //! equal, for both builds: `dotprod` (`armv8.2-a+dotprod`) and `armv8` (plain `armv8-a`).
-//! Qwen2.5-Coder has the dotprod build's references only (its armv8 test is `#[ignore]`d
-//! until `ci/aarch64-oracle.sh refs armv8` is rerun for it, ~30 min under qemu).
 //!
 //! Which kernels run:
 //! - on aarch64 (CI runs this under `qemu-aarch64`): the NEON back ends, `neon+dotprod`
@@ -191,6 +189,5 @@ cases! {
     // ci/aarch64.sh leaves it out; on other hosts it runs with the scalar models (which
     // check the same sums) when BAGUE_AARCH64_MODELS names it.
     qwen25_coder_dotprod: "qwen2.5-coder-0.5b-instruct-q4_k_m", "dotprod";
-    #[ignore = "no armv8 reference yet: run ci/aarch64-oracle.sh refs armv8 for Qwen2.5-Coder"]
     qwen25_coder_armv8: "qwen2.5-coder-0.5b-instruct-q4_k_m", "armv8";
 }
