@@ -91,6 +91,6 @@ pub(crate) mod math;
 mod reference;
 mod types;
 
-pub use dispatch::{F16DotOrder, Kernels, MatvecOrder, UnknownKernels};
+pub use dispatch::{F16DotOrder, GgmlOrder, Kernels, MatvecOrder, UnknownKernels};
 pub use error::KernelError;
 pub use types::GgmlType;

@@ -85,8 +85,8 @@ fn quantized_dots_are_bit_exact_random_bytes() {
             } else {
                 random_activation_blocks(&mut rng, at, n)
             };
-            let want = vec_dot_ref(wt, &w, &a);
             for k in &backends {
+                let want = k.reference().vec_dot(wt, n, &w, &a).unwrap();
                 let got = k.vec_dot(wt, n, &w, &a).unwrap();
                 assert_same(&format!("{wt} {} n={n} round {round}", k.name()), got, want);
             }
@@ -114,7 +114,7 @@ fn prefill_rows_are_bit_exact() {
             k.matmul(wt, &w, n, 0..1, &all, n_tok, &mut out, 1).unwrap();
             for (t, a) in acts.iter().enumerate() {
                 let what = format!("{wt} {} token {t}", k.name());
-                assert_same(&what, out[t], vec_dot_ref(wt, &w, a));
+                assert_same(&what, out[t], k.reference().vec_dot(wt, n, &w, a).unwrap());
             }
         }
     }
@@ -128,12 +128,12 @@ fn quantized_dots_are_bit_exact_realistic() {
         let n = 4096;
         let w = random_weights_sane(&mut rng, wt, n);
         let (_, a) = quantized_activations(&Kernels::scalar(), &mut rng, wt, n);
-        let want = vec_dot_ref(wt, &w, &a);
-        assert!(
-            want.is_finite() && want != 0.0,
-            "{wt}: degenerate test data"
-        );
         for k in &backends {
+            let want = k.reference().vec_dot(wt, n, &w, &a).unwrap();
+            assert!(
+                want.is_finite() && want != 0.0,
+                "{wt}: degenerate test data"
+            );
             assert_same(
                 &format!("{wt} {}", k.name()),
                 k.vec_dot(wt, n, &w, &a).unwrap(),
@@ -202,7 +202,6 @@ fn special_rows(rng: &mut TestRng) -> Vec<Vec<f32>> {
 #[test]
 fn activation_quantizers_write_scalar_bytes() {
     let mut rng = TestRng::new(0x51);
-    let scalar = Kernels::scalar();
     for x in special_rows(&mut rng) {
         for at in [
             GgmlType::Q8_0,
@@ -211,9 +210,11 @@ fn activation_quantizers_write_scalar_bytes() {
             GgmlType::F16,
         ] {
             let len = at.row_bytes(x.len() as u64).unwrap() as usize;
-            let mut want = vec![0u8; len];
-            scalar.quantize_activation(at, &x, &mut want).unwrap();
             for k in neon_backends() {
+                let mut want = vec![0u8; len];
+                k.reference()
+                    .quantize_activation(at, &x, &mut want)
+                    .unwrap();
                 let mut got = vec![0xa5u8; len];
                 k.quantize_activation(at, &x, &mut got).unwrap();
                 assert_eq!(got, want, "{at} {} on {:?}", k.name(), &x[..8]);
@@ -263,8 +264,8 @@ fn float_dots_f32_within_last_bit_f16_exact() {
             let want = vec_dot_ref(wt, &w, &a);
             // F16: every back end runs ggml's `ggml_vec_dot_f16` order (f32 lanes), the
             // scalar one included
-            let want16 = Kernels::scalar().vec_dot(wt, n, &w, &a).unwrap();
             for k in neon_backends() {
+                let want16 = k.reference().vec_dot(wt, n, &w, &a).unwrap();
                 let got = k.vec_dot(wt, n, &w, &a).unwrap();
                 if wt == GgmlType::F16 {
                     assert_same(&format!("{wt} {} n={n}", k.name()), got, want16);
@@ -277,6 +278,82 @@ fn float_dots_f32_within_last_bit_f16_exact() {
                     "{wt} {} n={n}: {got} vs {want}",
                     k.name()
                 );
+            }
+        }
+    }
+}
+
+/// The repacked kernels of the dotprod build (matrices llama.cpp repacks: Q4_0 and Q8_0
+/// with rows ≡ 0 mod 4, Q4_K and Q6_K with rows ≡ 0 mod 8), decode and prefill (6 tokens:
+/// one group of 4 through the gemm form, 2 through the gemv form), and the same matrices
+/// one row short (not repacked: `vec_dot` order), equal the scalar models bit for bit on
+/// both NEON back ends.
+#[test]
+fn repacked_and_plain_matrices_are_the_models() {
+    let backends = neon_backends();
+    assert!(!backends.is_empty(), "no NEON back end on an aarch64 CPU");
+    let mut rng = TestRng::new(0x4e4e);
+    for wt in [
+        GgmlType::Q4_0,
+        GgmlType::Q8_0,
+        GgmlType::Q4_K,
+        GgmlType::Q6_K,
+    ] {
+        let at = Kernels::vec_dot_type(wt);
+        let n = 3 * 256;
+        for n_rows in [8usize, 7] {
+            let w: Vec<u8> = (0..n_rows)
+                .flat_map(|_| random_weights_sane(&mut rng, wt, n))
+                .collect();
+            let n_tok = 6;
+            let mut acts = Vec::new();
+            for _ in 0..n_tok {
+                acts.extend(quantized_activations(&Kernels::scalar(), &mut rng, wt, n).1);
+            }
+            let arow = at.row_bytes(n as u64).unwrap() as usize;
+            for k in &backends {
+                let r = k.reference();
+                let what = format!("{wt} rows {n_rows} on {}", k.name());
+                let (mut got, mut want) = (vec![0f32; n_rows], vec![0f32; n_rows]);
+                k.matvec(wt, &w, n, 0..n_rows, &acts[..arow], &mut got)
+                    .unwrap();
+                r.matvec(wt, &w, n, 0..n_rows, &acts[..arow], &mut want)
+                    .unwrap();
+                for (g, w) in got.iter().zip(&want) {
+                    assert_same(&format!("{what} matvec"), *g, *w);
+                }
+                let (mut got, mut want) = (vec![0f32; n_rows * n_tok], vec![0f32; n_rows * n_tok]);
+                k.matmul(wt, &w, n, 0..n_rows, &acts, n_tok, &mut got, n_rows)
+                    .unwrap();
+                r.matmul(wt, &w, n, 0..n_rows, &acts, n_tok, &mut want, n_rows)
+                    .unwrap();
+                for (g, w) in got.iter().zip(&want) {
+                    assert_same(&format!("{what} matmul"), *g, *w);
+                }
+            }
+        }
+    }
+}
+
+/// tinyBLAS f16 × f32 (aarch64's `V · P` for a batch) is the scalar model on every back end.
+#[test]
+fn matvec_f16_f32_is_the_model() {
+    let mut rng = TestRng::new(0x1616);
+    for (n_cols, stride, rows) in [(64usize, 300usize, 9usize), (13, 13, 4), (256, 256, 2)] {
+        let w = random_weights_sane(&mut rng, GgmlType::F16, (rows - 1) * stride + n_cols);
+        let w: &[bague_kernels::block::F16] = bytemuck::cast_slice(&w);
+        let x: Vec<f32> = (0..n_cols)
+            .map(|i| ((i * 37 % 101) as f32 - 50.0) / 64.0)
+            .collect();
+        let mut want = vec![0f32; rows];
+        Kernels::scalar()
+            .matvec_f16_f32(w, n_cols, stride, &x, &mut want)
+            .unwrap();
+        for k in neon_backends() {
+            let mut got = vec![f32::NAN; rows];
+            k.matvec_f16_f32(w, n_cols, stride, &x, &mut got).unwrap();
+            for (g, wv) in got.iter().zip(&want) {
+                assert_same(&format!("{} {n_cols}x{rows}", k.name()), *g, *wv);
             }
         }
     }

@@ -24,6 +24,8 @@ use crate::reference;
 pub mod aarch64;
 #[cfg(target_arch = "arm")]
 pub mod arm;
+mod scalar_aarch64;
+pub use scalar_aarch64::ScalarAarch64;
 #[cfg(target_arch = "x86_64")]
 pub mod x86_64;
 
@@ -32,8 +34,14 @@ pub mod x86_64;
 #[allow(missing_docs)] // one method per format, named after it
 pub trait Isa: Copy + Send + Sync + 'static {
     /// Name reported by `Kernels::name` ("scalar", "avx2", "neon", "neon+dotprod", "dsp",
-    /// "mve").
+    /// "mve", "scalar-aarch64", "scalar-aarch64+dotprod").
     fn name(self) -> &'static str;
+
+    /// Whose arithmetic this back end reproduces: llama.cpp's x86 build (the default) or its
+    /// aarch64 build, with or without dotprod.
+    fn ggml_order(self) -> crate::GgmlOrder {
+        crate::GgmlOrder::X86
+    }
 
     fn vec_dot_q4_0(self, w: &[BlockQ4_0], a: &[BlockQ8_0]) -> f32 {
         BlockQ4_0::vec_dot_ref(w, a)
@@ -158,6 +166,24 @@ pub trait Isa: Copy + Send + Sync + 'static {
         false
     }
 
+    /// Decode through ggml's repacked aarch64 kernels (see `reference::aarch64::repack`):
+    /// `out[r] = row r of w · act` for the rows in `w` (`wrow` bytes each) of a matrix of
+    /// `n_rows` rows (the repacking depends on it). Returns `false` (nothing written) where
+    /// llama.cpp on this back end's CPU would not repack the matrix; the dispatcher then
+    /// runs `matvec`.
+    fn gemv(
+        self,
+        wt: crate::GgmlType,
+        w: &[u8],
+        wrow: usize,
+        n_rows: usize,
+        act: &[u8],
+        out: &mut [f32],
+    ) -> bool {
+        let _ = (wt, w, wrow, n_rows, act, out);
+        false
+    }
+
     /// Quantize activations to Q8_0 (bytes identical to `q8_0::quantize_row_q8_0`).
     fn quantize_q8_0(self, x: &[f32], out: &mut [BlockQ8_0]) {
         q8_0::quantize_row_q8_0(x, out)
@@ -181,6 +207,11 @@ pub trait Isa: Copy + Send + Sync + 'static {
 
     // Float operations of the forward pass. Overrides must return the reference's bits.
 
+    /// f16·f32 in the order of tinyBLAS on aarch64 (ggml's `V · P` for several tokens there;
+    /// the same bits on every back end).
+    fn vec_dot_f16_f32_tinyblas(self, w: &[F16], x: &[f32]) -> f32 {
+        reference::aarch64::float::tinyblas_f16_f32(w, x)
+    }
     /// f16·f16 in the order of llamafile's tinyBLAS (ggml's attention for several tokens).
     fn vec_dot_f16_tinyblas(self, w: &[F16], a: &[F16]) -> f32 {
         reference::f16_dot::tinyblas(w, a)

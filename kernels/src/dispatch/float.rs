@@ -94,6 +94,49 @@ impl Kernels {
         Ok(())
     }
 
+    /// f16 matrix × f32 vector in the order of tinyBLAS on aarch64 (what llama.cpp there runs
+    /// for `V · P` over several tokens, `P` not rounded to f16): `out[i] = w[i * row_stride..
+    /// i * row_stride + n_cols] · x`, one 4-lane FMA accumulator per row then `vaddvq_f32`.
+    /// The same bits on every back end. Errors: as [`matvec_f16`](Self::matvec_f16).
+    pub fn matvec_f16_f32(
+        &self,
+        w: &[F16],
+        n_cols: usize,
+        row_stride: usize,
+        x: &[f32],
+        out: &mut [f32],
+    ) -> Result<(), KernelError> {
+        check_len("x", n_cols, x.len())?;
+        if out.is_empty() {
+            return Ok(());
+        }
+        if row_stride < n_cols {
+            return Err(KernelError::Length {
+                what: "row_stride",
+                expected: n_cols,
+                got: row_stride,
+            });
+        }
+        let need = (out.len() - 1)
+            .checked_mul(row_stride)
+            .and_then(|v| v.checked_add(n_cols))
+            .ok_or(KernelError::Overflow)?;
+        if w.len() < need {
+            return Err(KernelError::Length {
+                what: "w",
+                expected: need,
+                got: w.len(),
+            });
+        }
+        with_isa!(self, |isa| {
+            for (i, o) in out.iter_mut().enumerate() {
+                let r = &w[i * row_stride..i * row_stride + n_cols];
+                *o = isa.vec_dot_f16_f32_tinyblas(r, x);
+            }
+        });
+        Ok(())
+    }
+
     /// Softmax of `scale · x` in place, for a row of `n_row` entries whose entries past
     /// `x.len()` are masked (`-inf`, probability 0; llama.cpp pads the KV length to 256 with
     /// such a mask): the result equals ggml's `ggml_soft_max_ext(row, mask, scale)` on the

@@ -12,13 +12,14 @@
 
 use core::ops::Range;
 
-use crate::arch::{Isa, Scalar, Weight};
+use crate::arch::{Isa, Scalar, ScalarAarch64, Weight};
 use crate::block::*;
 use crate::{GgmlType, KernelError};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Backend {
     Scalar(Scalar),
+    ScalarAarch64(ScalarAarch64),
     #[cfg(target_arch = "x86_64")]
     Avx2(crate::arch::x86_64::Avx2Fma),
     #[cfg(all(target_arch = "x86_64", bague_avx512))]
@@ -109,11 +110,30 @@ pub enum MatvecOrder {
     Repacked,
 }
 
+/// Whose arithmetic a back end reproduces bit for bit: the orders of llama.cpp's x86 AVX2
+/// build, or those of its aarch64 build (`GGML_CPU_ARM_ARCH=armv8.2-a+dotprod` when
+/// `dotprod`, plain `armv8-a` otherwise). The forward pass asks it where llama.cpp's graph
+/// takes different kernels on the two (attention's batched products); the kernels behind
+/// [`Kernels`] follow it by themselves (summation orders, activation quantizers, which
+/// matrices llama.cpp repacks).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GgmlOrder {
+    /// llama.cpp's x86 build (AVX2, FMA, F16C): the scalar and AVX2 back ends.
+    X86,
+    /// llama.cpp's aarch64 build (NEON, no FP16 vector arithmetic, no i8mm): the NEON back
+    /// ends and [`ScalarAarch64`].
+    Aarch64 {
+        /// The dotprod build (`sdot` lanes; Q4_0/Q8_0/Q4_K/Q6_K matrices repacked).
+        dotprod: bool,
+    },
+}
+
 /// Run `$body` with `$isa` bound to the back end's token (a concrete type per arm).
 macro_rules! with_isa {
     ($self:expr, |$isa:ident| $body:expr) => {
         match $self.backend {
             Backend::Scalar($isa) => $body,
+            Backend::ScalarAarch64($isa) => $body,
             #[cfg(target_arch = "x86_64")]
             Backend::Avx2($isa) => $body,
             #[cfg(all(target_arch = "x86_64", bague_avx512))]
@@ -225,6 +245,8 @@ impl Kernels {
     pub fn by_name(name: &str) -> Option<Kernels> {
         match name {
             "scalar" => Some(Self::scalar()),
+            "scalar-aarch64" => Some(Self::scalar_aarch64(false)),
+            "scalar-aarch64+dotprod" => Some(Self::scalar_aarch64(true)),
             #[cfg(target_arch = "x86_64")]
             "avx2" => crate::arch::x86_64::Avx2Fma::detect().map(|t| Kernels {
                 backend: Backend::Avx2(t),
@@ -318,9 +340,36 @@ impl Kernels {
         }
     }
 
-    /// `"scalar"`, `"avx2"`, `"avx512"`, `"neon"`, `"neon+dotprod"`, `"dsp"` or `"mve"`.
+    /// The scalar models of llama.cpp's aarch64 build (`dotprod`: the
+    /// `armv8.2-a+dotprod` build), on every target: the numbers the NEON back ends give,
+    /// slowly, on any host ([`ScalarAarch64`]).
+    pub const fn scalar_aarch64(dotprod: bool) -> Kernels {
+        Kernels {
+            backend: Backend::ScalarAarch64(ScalarAarch64 { dotprod }),
+        }
+    }
+
+    /// `"scalar"`, `"avx2"`, `"avx512"`, `"neon"`, `"neon+dotprod"`, `"dsp"`, `"mve"`,
+    /// `"scalar-aarch64"` or `"scalar-aarch64+dotprod"`.
     pub fn name(&self) -> &'static str {
         with_isa!(self, |isa| isa.name())
+    }
+
+    /// The scalar back end whose bits this one reproduces for every float operation and, up
+    /// to the tolerance of the crate docs, every quantized product (bit for bit where the
+    /// back end follows ggml's order, as all the formats of the reference models do):
+    /// [`scalar`](Self::scalar) for x86 orders, [`scalar_aarch64`](Self::scalar_aarch64) for
+    /// aarch64 ones. Tests compare each back end with it.
+    pub fn reference(&self) -> Kernels {
+        match self.ggml_order() {
+            GgmlOrder::X86 => Self::scalar(),
+            GgmlOrder::Aarch64 { dotprod } => Self::scalar_aarch64(dotprod),
+        }
+    }
+
+    /// Whose arithmetic this back end reproduces ([`GgmlOrder`]).
+    pub fn ggml_order(&self) -> GgmlOrder {
+        with_isa!(self, |isa| isa.ggml_order())
     }
 
     /// The type activations must have for a dot product with weights of type `w` (ggml's
@@ -478,9 +527,16 @@ impl Kernels {
         let out = &mut out[..rows.len()];
         // every row of the range, already checked against `w`
         let w = &w[rows.start * wrow..rows.end * wrow];
+        // aarch64 with dotprod: the repacked kernels where llama.cpp repacks
+        if order == MatvecOrder::Repacked
+            && with_isa!(self, |isa| isa.gemv(wt, w, wrow, n_rows, act, out))
+        {
+            return Ok(());
+        }
         // llama.cpp repacks a Q4_0 / Q4_K matrix to 8 interleaved rows when it has a multiple
         // of 8 rows (ggml `ggml_repack_get_optimal_repack_type`, x86 AVX2)
         let gemv8 = order == MatvecOrder::Repacked
+            && self.ggml_order() == GgmlOrder::X86
             && matches!(wt, GgmlType::Q4_0 | GgmlType::Q4_K)
             && n_rows % 8 == 0;
         with_weight!(

@@ -18,6 +18,7 @@
 //! lengths first and returns an error on a mismatch. Nothing here imports a back end (the
 //! back ends import the constants they share with a reference).
 
+pub(crate) mod aarch64;
 pub(crate) mod elementwise;
 pub(crate) mod expf;
 pub(crate) mod f16_dot;

@@ -1,7 +1,8 @@
 //! `Stepper::step(budget)`: every call stays within its budget plus less than one task (at
 //! most one work unit on the tiny models), and the budgeted pass gives the unbudgeted
 //! pass's logits bit for bit — for every layer of both tiny models, with every kernel back
-//! end of this CPU (scalar, AVX2, AVX-512 / NEON where present), budgets 1, 7, 1000 and
+//! end of this CPU (scalar, AVX2, AVX-512 / NEON where present) and the scalar models of
+//! llama.cpp's aarch64 orders (plain and dotprod), budgets 1, 7, 1000 and
 //! unbounded, at 1 and 2 threads, over a prompt (a batch) and greedy decode steps; and on
 //! SmolLM2-135M (a real model whose head_dim allows a Q8_0 KV cache) with an f16 and a Q8_0
 //! cache.
@@ -137,7 +138,13 @@ fn budgeted_steps_stay_in_budget_and_equal_whole_passes() {
             "{id}: the prompt must make a batch of several token groups"
         );
         let f = bague::gguf::File::parse(&bytes).unwrap();
-        for k in bague::model::Kernels::available() {
+        // the CPU's back ends, and the scalar models of llama.cpp's aarch64 build (its RoPE,
+        // attention kernels and 4-token gemm groups, as NEON computes them) on any host
+        let kernels = bague::model::Kernels::available().chain([
+            bague::model::Kernels::scalar_aarch64(false),
+            bague::model::Kernels::scalar_aarch64(true),
+        ]);
+        for k in kernels {
             let m = Model::with_kernels(&f, k).unwrap();
             check(id, k.name(), &m, &prompt, &[KvType::F16], &[1, 2], true);
         }

@@ -61,41 +61,51 @@ pub(super) fn vec_dot_f32(w: &[F32], a: &[F32]) -> f32 {
     dot_f64(n, |i| ld(w, i), |i| ld(a, i), |i| w[i].get() * a[i].get())
 }
 
-/// F16 · F16 in the order of ggml's x86 `ggml_vec_dot_f16` (the reference,
-/// `reference::f16_dot::vec_dot`, bit for bit): x86's four 8-lane FMA accumulators are
-/// eight 4-lane ones here (`acc[k][h]` holds lanes `4h..4h + 4` of accumulator `k`), fused as
-/// `vfmadd` is; the reduction follows x86's pairing; leftovers are added in f64.
+/// F16 · F16 in the order of ggml's aarch64 `ggml_vec_dot_f16` (without FP16 vector
+/// arithmetic; model: `reference::aarch64::float::vec_dot_f16`): over whole groups of 16,
+/// four 4-lane FMA accumulators, reduced `(a0 + a2) + (a1 + a3)` then `vaddvq_f32`, in f64;
+/// leftovers added in f64.
 #[target_feature(enable = "neon")]
 pub(super) fn vec_dot_f16(w: &[F16], a: &[F16]) -> f32 {
     debug_check_len(w.len(), a.len());
     let n = w.len().min(a.len());
-    let np = n & !31;
-    let z = vdupq_n_f32(0.0);
-    let mut acc = [[z; 2]; 4];
+    let np = n & !15;
+    let mut acc = [vdupq_n_f32(0.0); 4];
     let mut i = 0;
     while i < np {
         for (k, acc) in acc.iter_mut().enumerate() {
-            for (h, acc) in acc.iter_mut().enumerate() {
-                let o = i + 8 * k + 4 * h;
-                *acc = vfmaq_f32(*acc, load_f16x4(&w[o..]), load_f16x4(&a[o..]));
-            }
+            let o = i + 4 * k;
+            *acc = vfmaq_f32(*acc, load_f16x4(&w[o..]), load_f16x4(&a[o..]));
         }
-        i += 32;
+        i += 16;
     }
-    // s = (a0 + a2) + (a1 + a3) per lane; t[l] = s[l] + s[l + 4]; ((t0 + t1) + (t2 + t3))
-    let s: [float32x4_t; 2] = core::array::from_fn(|h| {
-        vaddq_f32(
-            vaddq_f32(acc[0][h], acc[2][h]),
-            vaddq_f32(acc[1][h], acc[3][h]),
-        )
-    });
-    let t = vaddq_f32(s[0], s[1]);
-    let p = vpaddq_f32(t, t);
-    let mut sum = (vgetq_lane_f32::<0>(p) + vgetq_lane_f32::<1>(p)) as f64;
+    let r = vaddq_f32(vaddq_f32(acc[0], acc[2]), vaddq_f32(acc[1], acc[3]));
+    let mut sum = vaddvq_f32(r) as f64;
     for j in np..n {
         sum += (f16(w[j].0) * f16(a[j].0)) as f64;
     }
     sum as f32
+}
+
+/// F16 · F32 in the order of tinyBLAS on aarch64 (`tinyBLAS<4, float32x4_t, float32x4_t,
+/// ggml_fp16_t, float, float>`; model: `reference::aarch64::float::tinyblas_f16_f32`): one
+/// 4-lane FMA accumulator, a partial last group zero-filled, then `vaddvq_f32`.
+#[target_feature(enable = "neon")]
+pub(super) fn vec_dot_f16_f32_tinyblas(w: &[F16], x: &[f32]) -> f32 {
+    let n = w.len().min(x.len());
+    let mut acc = vdupq_n_f32(0.0);
+    let mut i = 0;
+    while i + 4 <= n {
+        acc = vfmaq_f32(acc, load_f16x4(&w[i..]), load_f32(&x[i..]));
+        i += 4;
+    }
+    if i < n {
+        let (mut p, mut q) = ([F16([0; 2]); 4], [0f32; 4]);
+        p[..n - i].copy_from_slice(&w[i..n]);
+        q[..n - i].copy_from_slice(&x[i..n]);
+        acc = vfmaq_f32(acc, load_f16x4(&p), load_f32(&q));
+    }
+    vaddvq_f32(acc)
 }
 
 /// F16 · F16 in the order of llamafile's tinyBLAS on AVX2 (the reference,

@@ -21,6 +21,7 @@
 
 mod float;
 mod kquant;
+mod order32;
 mod q2_k;
 mod q3_k;
 mod q4;
@@ -30,6 +31,7 @@ mod q5_k;
 mod q6_k;
 mod q8;
 mod q8_k;
+mod repack;
 mod util;
 mod vexp;
 
@@ -130,10 +132,82 @@ macro_rules! forward {
 /// The `Isa` methods of both tokens: the dot products with `$D` under `$feat`, the rest
 /// shared.
 macro_rules! neon_isa {
-    ($token:ty, $name:literal, $feat:tt, $D:ty) => {
+    ($token:ty, $name:literal, $feat:tt, $D:ty, $dotprod:literal) => {
         impl Isa for $token {
             fn name(self) -> &'static str {
                 $name
+            }
+
+            fn ggml_order(self) -> crate::GgmlOrder {
+                crate::GgmlOrder::Aarch64 { dotprod: $dotprod }
+            }
+
+            fn gemv(
+                self,
+                wt: crate::GgmlType,
+                w: &[u8],
+                wrow: usize,
+                n_rows: usize,
+                act: &[u8],
+                out: &mut [f32],
+            ) -> bool {
+                #[target_feature(enable = $feat)]
+                fn imp(
+                    wt: crate::GgmlType,
+                    w: &[u8],
+                    wrow: usize,
+                    n_rows: usize,
+                    act: &[u8],
+                    out: &mut [f32],
+                ) -> bool {
+                    // SAFETY: this function's target features are those `$D` needs.
+                    unsafe { repack::gemv::<$D>(wt, w, wrow, n_rows, act, out) }
+                }
+                // SAFETY: `self` exists only if the CPU has the features of `imp`.
+                $dotprod && unsafe { imp(wt, w, wrow, n_rows, act, out) }
+            }
+
+            fn gemm(
+                self,
+                wt: crate::GgmlType,
+                w: &[u8],
+                n_cols: usize,
+                rows: core::ops::Range<usize>,
+                acts: &[u8],
+                n_tok: usize,
+                out: &mut [f32],
+                out_stride: usize,
+                batch: usize,
+            ) -> bool {
+                // tokens grouped by 4 from the share's first (a multiple of 4 in the batch):
+                // the batch's own gemm/gemv split (see `ScalarAarch64::gemm`)
+                let _ = batch;
+                #[allow(clippy::too_many_arguments)]
+                #[target_feature(enable = $feat)]
+                fn imp(
+                    wt: crate::GgmlType,
+                    w: &[u8],
+                    wrow: usize,
+                    rows: core::ops::Range<usize>,
+                    acts: &[u8],
+                    arow: usize,
+                    n_tok: usize,
+                    out: &mut [f32],
+                    out_stride: usize,
+                ) -> bool {
+                    // SAFETY: this function's target features are those `$D` needs.
+                    unsafe {
+                        repack::gemm::<$D>(wt, w, wrow, rows, acts, arow, n_tok, out, out_stride)
+                    }
+                }
+                let wrow = wt.row_bytes(n_cols as u64).unwrap_or(0) as usize;
+                let at = crate::Kernels::vec_dot_type(wt);
+                let arow = at.row_bytes(n_cols as u64).unwrap_or(0) as usize;
+                if !$dotprod {
+                    return false;
+                }
+                // SAFETY: `self` exists only if the CPU has the features of `imp`.
+                unsafe { imp(wt, w, wrow, rows, acts, arow, n_tok, out, out_stride) }
             }
 
             forward_dot! { $feat, $D;
@@ -168,6 +242,7 @@ macro_rules! neon_isa {
                 f32_to_f16(x: &[f32], out: &mut [F16]) => float::f32_to_f16;
                 f16_to_f32(x: &[F16], out: &mut [f32]) => float::f16_to_f32;
                 vec_dot_f16_tinyblas(w: &[F16], a: &[F16]) -> f32 => float::vec_dot_f16_tinyblas;
+                vec_dot_f16_f32_tinyblas(w: &[F16], x: &[f32]) -> f32 => float::vec_dot_f16_f32_tinyblas;
                 softmax_masked(x: &mut [f32], scale: f32, n_row: usize) => vexp::softmax_masked;
                 swiglu(gate: &[f32], up: &[f32], out: &mut [f32]) => vexp::swiglu;
             }
@@ -175,5 +250,5 @@ macro_rules! neon_isa {
     };
 }
 
-neon_isa!(Neon, "neon", "neon", Mull);
-neon_isa!(NeonDot, "neon+dotprod", "neon,dotprod", Sdot);
+neon_isa!(Neon, "neon", "neon", Mull, false);
+neon_isa!(NeonDot, "neon+dotprod", "neon,dotprod", Sdot, true);

@@ -9,6 +9,7 @@
 
 use super::util::*;
 use crate::block::*;
+use crate::math::fma;
 use core::arch::aarch64::*;
 
 /// The 8 six-bit scales and 8 mins of a Q4_K / Q5_K block (as `get_scale_min_k4`), with
@@ -123,7 +124,63 @@ pub(super) unsafe fn vec_dot_q4_k<D: DotI8, const N: usize>(
         let ys: [&BlockQ8K; N] = core::array::from_fn(|j| &a[j][i]);
         // SAFETY: the caller's contract.
         let sumi = unsafe { scaled_sums::<D, N>(&sc, ys, quants) };
-        add_terms(&mut sum, (x.d, x.dmin), &m, ys, sumi);
+        // ggml's aarch64 order: `sum -= dmin · Σmins` then `sum += d · Σscales`, each fused
+        for ((s, y), sumi) in sum.iter_mut().zip(ys).zip(sumi) {
+            let dy = f32::from_le_bytes(y.d);
+            let summ = mins_sum(y, &m);
+            *s = fma(-(summ as f32), dy * f16(x.dmin), *s);
+            *s = fma(sumi as f32, dy * f16(x.d), *s);
+        }
     }
     sum
+}
+
+/// For each pair of sub-blocks `2c, 2c + 1` (`c` in 0..4) of one super-block:
+/// `sc[2c] · Σ q·a + sc[2c + 1] · Σ q·a` (exact), for `N` activation rows. `quants(c)` gives
+/// the 64 quants of pair `c` as four vectors (elements `0..16`, `16..32`, `32..48`, `48..64`).
+///
+/// # Safety
+/// NEON, and the extension `D` needs.
+#[inline]
+#[target_feature(enable = "neon")]
+pub(super) unsafe fn pair_sums<D: DotI8, const N: usize>(
+    sc: &[u8; 8],
+    ys: [&BlockQ8K; N],
+    quants: impl Fn(usize) -> [int8x16_t; 4],
+) -> [[i32; 4]; N] {
+    let mut out = [[0i32; 4]; N];
+    for c in 0..4 {
+        let q = quants(c);
+        for (o, y) in out.iter_mut().zip(ys) {
+            let y = &y.qs[64 * c..64 * c + 64];
+            let z = vdupq_n_s32(0);
+            // SAFETY: the caller's contract; quants are 0..16 (`dot_small` applies).
+            let (lo, hi) = unsafe {
+                (
+                    D::dot_small(
+                        D::dot_small(z, q[0], load_s8(&y[..16])),
+                        q[1],
+                        load_s8(&y[16..32]),
+                    ),
+                    D::dot_small(
+                        D::dot_small(z, q[2], load_s8(&y[32..48])),
+                        q[3],
+                        load_s8(&y[48..]),
+                    ),
+                )
+            };
+            o[c] = sc[2 * c] as i32 * vaddvq_s32(lo) + sc[2 * c + 1] as i32 * vaddvq_s32(hi);
+        }
+    }
+    out
+}
+
+/// The 64 quants of sub-block pair `c` of a Q4_K super-block (low nibbles: sub-block `2c`,
+/// high: `2c + 1`).
+#[inline]
+#[target_feature(enable = "neon")]
+pub(super) fn q4_k_quants(x: &BlockQ4K, c: usize) -> [int8x16_t; 4] {
+    let (l0, h0) = nibbles(load_u8(&x.qs[32 * c..]));
+    let (l1, h1) = nibbles(load_u8(&x.qs[32 * c + 16..]));
+    [s8(l0), s8(l1), s8(h0), s8(h1)]
 }

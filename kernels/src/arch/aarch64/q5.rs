@@ -4,8 +4,10 @@
 //! then as Q4_0 / Q4_1: exact integer block sums, f32 terms added in the reference's order,
 //! for `N` activation rows at once (see `q4`).
 
+use super::order32;
 use super::util::*;
 use crate::block::*;
+use crate::math::fma;
 use core::arch::aarch64::*;
 
 /// The 32 unsigned 5-bit quants of a block as two vectors (elements 0..16, 16..32).
@@ -36,7 +38,8 @@ unsafe fn block_sum<D: DotI8>(w0: int8x16_t, w1: int8x16_t, a: &[i8; 32]) -> i32
     vaddvq_s32(p)
 }
 
-/// Q5_0 · Q8_0: `Σ d_w d_a Σ (q - 16) a`, for `N` activation rows.
+/// Q5_0 · Q8_0 in ggml's aarch64 order (`order32`): odd last block
+/// `sum = fma(d_w · d_a, sumi, sum)`; for `N` activation rows.
 ///
 /// # Safety
 /// The CPU must support NEON and, for `D = Sdot`, dotprod.
@@ -48,15 +51,24 @@ pub(super) unsafe fn vec_dot_q5_0<D: DotI8, const N: usize>(
 ) -> [f32; N] {
     let (w, a) = trim(w, a);
     let sixteen = vdupq_n_s8(16);
-    let mut sum = [0.0f32; N];
-    for (i, x) in w.iter().enumerate() {
+    let decode = |x: &BlockQ5_0| {
         let (q0, q1) = quants5(&x.qs, x.qh);
-        let (w0, w1) = (vsubq_s8(s8(q0), sixteen), vsubq_s8(s8(q1), sixteen));
+        (vsubq_s8(s8(q0), sixteen), vsubq_s8(s8(q1), sixteen))
+    };
+    // SAFETY: the caller's contract.
+    let mut sum = unsafe {
+        order32::pairs::<D, _, N>(true, w.len(), a, |i| {
+            let (w0, w1) = decode(&w[i]);
+            (w0, w1, f16(w[i].d))
+        })
+    };
+    if w.len() % 2 == 1 {
+        let i = w.len() - 1;
+        let (w0, w1) = decode(&w[i]);
         for (s, a) in sum.iter_mut().zip(a) {
-            let y = &a[i];
             // SAFETY: the caller's contract.
-            let sumi = unsafe { block_sum::<D>(w0, w1, &y.qs) };
-            *s += sumi as f32 * (f16(x.d) * f16(y.d));
+            let sumi = vaddvq_s32(unsafe { order32::lanes::<D>(true, w0, w1, &a[i].qs) });
+            *s = fma(f16(w[i].d) * f16(a[i].d), sumi as f32, *s);
         }
     }
     sum

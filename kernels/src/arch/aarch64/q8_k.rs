@@ -1,16 +1,19 @@
-//! NEON Q8_K activation quantizer: lane by lane the operations of `q8_k::quantize_row_q8_k`
-//! (ggml's `quantize_row_q8_K_ref`), so the bytes are identical (tested).
+//! NEON Q8_K activation quantizer: lane by lane the operations of
+//! `reference::aarch64::quant::quantize_q8_k` (ggml's `quantize_row_q8_K_ref` and
+//! `ggml_quantize_mat_q8_K_4x4` as gcc compiles them for aarch64), so the bytes are
+//! identical (tested).
 //!
 //! `amax` ignores NaN (`fmaxnm` from 0, as the scalar `ax > amax` test does); the scale comes
 //! from the first value of largest magnitude; quants use ggml's `nearest_int` bit trick
-//! (`+ 1.5·2²³`, mantissa bits), then `min(127)` and truncation to a byte.
+//! (`+ 1.5·2²³`, mantissa bits) fused with the product (`fmla`, as gcc contracts it), then
+//! `min(127)` and truncation to a byte.
 
 use super::util::*;
 use crate::block::*;
 use bytemuck::Zeroable;
 use core::arch::aarch64::*;
 
-/// Quantize activations to Q8_K, bytes identical to `q8_k::quantize_row_q8_k`.
+/// Quantize activations to Q8_K, bytes identical to `reference::aarch64::quant::quantize_q8_k`.
 #[target_feature(enable = "neon")]
 pub(super) fn quantize_q8_k(x: &[f32], out: &mut [BlockQ8K]) {
     for (xb, y) in x.chunks_exact(QK_K).zip(out.iter_mut()) {
@@ -41,7 +44,7 @@ pub(super) fn quantize_q8_k(x: &[f32], out: &mut [BlockQ8K]) {
             .enumerate()
         {
             let q: [int32x4_t; 4] = core::array::from_fn(|k| {
-                let t = vaddq_f32(vmulq_n_f32(load_f32(&xg[4 * k..]), iscale), magic);
+                let t = vfmaq_n_f32(magic, load_f32(&xg[4 * k..]), iscale);
                 let i = vsubq_s32(vandq_s32(vreinterpretq_s32_f32(t), mant), bias);
                 vminq_s32(i, cap)
             });

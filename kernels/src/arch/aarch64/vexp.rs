@@ -1,13 +1,11 @@
-//! ggml's vector exponential (`ggml_v_expf`, the x86 AVX2 form, ported lane for lane with
-//! fused multiply-adds: `fmla` / `fmls` round once as `vfmadd` / `vfnmadd` do) and the two
-//! operations built on it: softmax of an attention row and SwiGLU. Bit-identical to their
-//! scalar references (`crate::reference::{expf, softmax, silu}`), which follow ggml's x86 code.
-//! (ggml's own NEON build uses another `exp` polynomial; bague keeps one set of numbers for
-//! every back end, those of the x86 build its logits are checked against.)
+//! ggml's vector exponential (`ggml_v_expf`: its NEON form, which computes exactly what the
+//! AVX2 form and the scalar `reference::expf::expf_ggml` compute, lane for lane) and the two
+//! operations built on it in ggml's aarch64 grouping (4 lanes): softmax of an attention row
+//! and SwiGLU. Bit-identical to the scalar models in `crate::reference::aarch64::float`.
 
 use super::util::*;
+use crate::reference::aarch64::float::vec_len4;
 use crate::reference::expf::*;
-use crate::reference::softmax::vec_len;
 use core::arch::aarch64::*;
 
 /// `ggml_v_expf` on 4 lanes; each lane equals `reference::expf::expf_ggml`.
@@ -49,10 +47,10 @@ fn v_expf(x: float32x4_t) -> float32x4_t {
     )
 }
 
-/// Softmax of `scale · x` over a row of `n_row` entries masked past `x.len()`, with the
-/// vector exponential over whole groups of 8 (two 4-lane halves; a partial group padded with
-/// `-inf`, whose exponential is 0) and ggml's 8-lane pairing of each group's sum.
-/// Bit-identical to `reference::softmax::softmax_masked`.
+/// Softmax of `scale · x` over a row of `n_row` entries masked past `x.len()`, in ggml's
+/// aarch64 order (model: `reference::aarch64::float::softmax_masked`): the vector
+/// exponential over groups of 4 (a partial group padded with `-inf`, whose exponential is 0),
+/// each group's `vaddvq_f32` added in f64, libm for the rest.
 #[target_feature(enable = "neon")]
 pub(super) fn softmax_masked(x: &mut [f32], scale: f32, n_row: usize) {
     let n = x.len();
@@ -61,21 +59,19 @@ pub(super) fn softmax_masked(x: &mut [f32], scale: f32, n_row: usize) {
         *v *= scale;
         max = max.max(*v);
     }
-    let nv = vec_len(n, n_row);
+    let nv = vec_len4(n, n_row);
     let vmax = vdupq_n_f32(max);
     let mut sum = 0.0f64;
     let mut i = 0;
     while i < nv {
-        let mut t = [f32::NEG_INFINITY; 8];
-        let m = n.saturating_sub(i).min(8);
+        let mut t = [f32::NEG_INFINITY; 4];
+        let m = n.saturating_sub(i).min(4);
         t[..m].copy_from_slice(&x[i..i + m]);
-        let lo = v_expf(vsubq_f32(load_f32(&t[..4]), vmax));
-        let hi = v_expf(vsubq_f32(load_f32(&t[4..]), vmax));
-        store_f32(&mut t[..4], lo);
-        store_f32(&mut t[4..], hi);
+        let e = v_expf(vsubq_f32(load_f32(&t), vmax));
+        store_f32(&mut t, e);
         x[i..i + m].copy_from_slice(&t[..m]);
-        sum += hsum8(lo, hi) as f64;
-        i += 8;
+        sum += vaddvq_f32(e) as f64;
+        i += 4;
     }
     for v in x[nv.min(n)..].iter_mut() {
         *v = crate::math::expf(*v - max);
@@ -87,12 +83,12 @@ pub(super) fn softmax_masked(x: &mut [f32], scale: f32, n_row: usize) {
     }
 }
 
-/// SwiGLU `out = silu(gate) * up` with the vector exponential over whole groups of 8 and
-/// libm for the tail (ggml `ggml_vec_swiglu_f32`). Bit-identical to `reference::silu::swiglu`.
+/// SwiGLU `out = silu(gate) * up` with the vector exponential over groups of 4 and libm for
+/// the tail (ggml's aarch64 `ggml_vec_swiglu_f32`; model: `reference::aarch64::float::swiglu`).
 #[target_feature(enable = "neon")]
 pub(super) fn swiglu(gate: &[f32], up: &[f32], out: &mut [f32]) {
     let n = gate.len().min(up.len()).min(out.len());
-    let nv = n & !7;
+    let nv = n & !3;
     let one = vdupq_n_f32(1.0);
     let zero = vdupq_n_f32(0.0);
     let mut i = 0;

@@ -35,7 +35,7 @@ use super::weights::Tensor;
 use crate::parallel::{Parallel, rows_per_chunk};
 use alloc::vec::Vec;
 use bague_kernels::block::F16;
-use bague_kernels::{F16DotOrder, GgmlType, KernelError, Kernels};
+use bague_kernels::{F16DotOrder, GgmlOrder, GgmlType, KernelError, Kernels};
 use core::sync::atomic::{AtomicBool, Ordering};
 
 pub(crate) mod steps;
@@ -241,6 +241,20 @@ pub(crate) fn embed(m: &Model<'_>, s: &mut Scratch, tokens: &[u32]) -> Result<()
     Ok(())
 }
 
+/// RoPE of token `t` of the pass (position `pos + t`) on `s.q` and `s.k`, in the rotation
+/// of the llama.cpp build whose order the model's kernels follow ([`Rope::for_order`]);
+/// the whole pass and the [`steps`] tasks both call this.
+pub(crate) fn rope_token(m: &Model<'_>, s: &mut Scratch, t: usize, pos: usize) {
+    let c = &m.config;
+    let (hd, qd, kvd) = (c.head_dim, c.q_dim(), c.kv_dim());
+    let rope = Rope::new(c).for_order(m.linalg.kernels().ggml_order());
+    let table = &mut s.rope[t * hd..(t + 1) * hd];
+    let ff = m.weights.rope_freqs.as_ref();
+    rope.table((pos + t) as i64, |i| ff.map_or(1.0, |f| f.f32_at(i)), table);
+    rope.apply(table, &mut s.q[t * qd..(t + 1) * qd]);
+    rope.apply(table, &mut s.k[t * kvd..(t + 1) * kvd]);
+}
+
 /// Transformer block `l` on the `n` tokens in `s.x` (positions `pos..pos + n`): attention
 /// with the KV cache, then the SwiGLU feed-forward block, each added to the residual.
 /// In the last layer with [`Rows::Last`], the feed-forward block runs on the last token only
@@ -306,14 +320,8 @@ pub(crate) fn block(
         &mut s.v,
     )?;
     // RoPE on q and k, each token at its position
-    let rope = Rope::new(c);
-    let hd = c.head_dim;
     for t in 0..n {
-        let table = &mut s.rope[t * hd..(t + 1) * hd];
-        let ff = m.weights.rope_freqs.as_ref();
-        rope.table((pos + t) as i64, |i| ff.map_or(1.0, |f| f.f32_at(i)), table);
-        rope.apply(table, &mut s.q[t * qd..(t + 1) * qd]);
-        rope.apply(table, &mut s.k[t * kvd..(t + 1) * kvd]);
+        rope_token(m, s, t, pos);
     }
     // KV cache[l][pos..pos + n] = k, v (rounded to f16)
     kv.store(k, l, pos, &s.k[..n * kvd], &s.v[..n * kvd])?;
@@ -593,7 +601,8 @@ fn linear(
 /// a one-token batch takes `ggml_vec_dot_f16` for both products, a batch of several tokens
 /// llamafile's tinyBLAS (when the product's row count is a multiple of 4, as it requires);
 /// the masked tail adds exact zeros, so the dot products stop at the live length rounded up
-/// to the kernel's lane group.
+/// to the kernel's lane group. Kernels of llama.cpp's aarch64 order take its aarch64
+/// kernels instead ([`F16Attn`]).
 fn attention(
     m: &Model<'_>,
     kv: &KvCache,
@@ -624,12 +633,25 @@ fn attention(
     )
 }
 
-/// The per-pass constants of [`attention`]: KV row length, product orders, scale.
+/// The per-pass constants of [`attention`]: KV row length, product kernels, scale.
+///
+/// The kernels of llama.cpp's attention products for a pass of `n` tokens, on the build
+/// whose arithmetic the kernels' [`GgmlOrder`] reproduces:
+/// - x86 (AVX2 + F16C): `K·Q` and `V·P` take `ggml_vec_dot_f16` for one token and llamafile's
+///   tinyBLAS f16 × f16 for a batch (when the product's row count is a multiple of 4), `Q`
+///   and `P` rounded to f16 (ggml converts the f32 operand of an F16 `mul_mat`).
+/// - aarch64 without FP16 vector arithmetic: tinyBLAS has no f16 × f16 kernel there, so
+///   `K·Q` always runs `ggml_vec_dot_f16` (Q is a permuted, non-contiguous view, converted
+///   to f16 first); `V·P` for a batch runs tinyBLAS f16 × f32 on the contiguous f32
+///   probabilities (no rounding to f16) when `head_dim` and the KV row length are multiples
+///   of 4, and `ggml_vec_dot_f16` otherwise.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct F16Attn {
     n_row: usize,
     kq_order: F16DotOrder,
-    kqv_order: F16DotOrder,
+    /// `None`: tinyBLAS f16 × f32 on the f32 probabilities (aarch64 batch).
+    kqv_order: Option<F16DotOrder>,
+    /// Lane group of the `V·P` kernel: the masked tail past it is never read.
     kqv_group: usize,
     scale: f32,
 }
@@ -637,29 +659,50 @@ pub(crate) struct F16Attn {
 impl F16Attn {
     /// The constants of an `n`-token pass at positions `pos..` over `kv`.
     pub(crate) fn new(m: &Model<'_>, kv: &KvCache, n: usize, pos: usize) -> F16Attn {
-        F16Attn::with_n_ctx(m.config.head_dim, kv.n_ctx(), n, pos)
+        let order = m.linalg.kernels().ggml_order();
+        F16Attn::with_n_ctx(order, m.config.head_dim, kv.n_ctx(), n, pos)
     }
 
-    /// The constants for heads of `hd` over a context of `n_ctx`.
-    pub(crate) fn with_n_ctx(hd: usize, n_ctx: usize, n: usize, pos: usize) -> F16Attn {
+    /// The constants for heads of `hd` over a context of `n_ctx`, for kernels of `order`.
+    pub(crate) fn with_n_ctx(
+        order: GgmlOrder,
+        hd: usize,
+        n_ctx: usize,
+        n: usize,
+        pos: usize,
+    ) -> F16Attn {
         let n_row = kv_row_len(pos + n, n_ctx);
-        // tinyBLAS: a matrix of ≥ 2 tokens, rows (KV length for K·Q, head_dim for V·P) ≡ 0 mod 4.
-        let order = |tiny: bool| {
-            if tiny {
-                F16DotOrder::TinyBlas
-            } else {
-                F16DotOrder::VecDot
+        let (kq_order, kqv_order, kqv_group) = match order {
+            GgmlOrder::X86 => {
+                // tinyBLAS: a matrix of ≥ 2 tokens, rows (KV length for K·Q, head_dim for
+                // V·P) ≡ 0 mod 4.
+                let pick = |tiny: bool| {
+                    if tiny {
+                        F16DotOrder::TinyBlas
+                    } else {
+                        F16DotOrder::VecDot
+                    }
+                };
+                let kqv = pick(n >= 2 && hd % 4 == 0);
+                let group = match kqv {
+                    F16DotOrder::TinyBlas => 8,
+                    F16DotOrder::VecDot => 32,
+                };
+                (pick(n >= 2 && n_row % 4 == 0), Some(kqv), group)
+            }
+            GgmlOrder::Aarch64 { .. } => {
+                if n >= 2 && hd % 4 == 0 && n_row % 4 == 0 {
+                    (F16DotOrder::VecDot, None, 4)
+                } else {
+                    (F16DotOrder::VecDot, Some(F16DotOrder::VecDot), 16)
+                }
             }
         };
-        let kqv_order = order(n >= 2 && hd % 4 == 0);
         F16Attn {
             n_row,
-            kq_order: order(n >= 2 && n_row % 4 == 0),
+            kq_order,
             kqv_order,
-            kqv_group: match kqv_order {
-                F16DotOrder::TinyBlas => 8,
-                F16DotOrder::VecDot => 32,
-            },
+            kqv_group,
             // IEEE sqrt is correctly rounded, so libm and std agree bit for bit.
             scale: 1.0f32 / libm::sqrtf(hd as f32),
         }
@@ -696,17 +739,29 @@ impl F16Attn {
         k.f32_to_f16_row(qh, bytemuck::cast_slice_mut(&mut q16[..hd]))?;
         let q16 = &q16[..hd];
         // scores[j] = K[j][kvh] · q16, j < n_kv (rows kv_dim apart)
-        let scores = &mut scores[..n_kv];
-        k.matvec_f16(self.kq_order, &k_cache[kvh * hd..], hd, kvd, q16, scores)?;
-        // softmax(scores * scale) over the row padded to n_row
-        k.softmax_masked(scores, self.scale, self.n_row);
-        // p16 = f16(probabilities), zero past n_kv up to the lane group
+        {
+            let scores = &mut scores[..n_kv];
+            k.matvec_f16(self.kq_order, &k_cache[kvh * hd..], hd, kvd, q16, scores)?;
+            // softmax(scores * scale) over the row padded to n_row
+            k.softmax_masked(scores, self.scale, self.n_row);
+        }
+        // the masked tail adds exact zeros: stop at the kernel's lane group
         let len = self.v_len(n_kv);
-        k.f32_to_f16_row(scores, bytemuck::cast_slice_mut(&mut p16[..n_kv]))?;
-        p16[n_kv..len].fill(F16([0; 2]));
-        // o[d] = Vᵀ[kvh * hd + d][..len] · p16 (rows n_ctx apart)
         let v = &v_cache[kvh * hd * n_ctx..];
-        k.matvec_f16(self.kqv_order, v, len, n_ctx, &p16[..len], o)?;
+        match self.kqv_order {
+            Some(order) => {
+                // p16 = f16(probabilities), zero past n_kv up to the lane group
+                k.f32_to_f16_row(&scores[..n_kv], bytemuck::cast_slice_mut(&mut p16[..n_kv]))?;
+                p16[n_kv..len].fill(F16([0; 2]));
+                // o[d] = Vᵀ[kvh * hd + d][..len] · p16 (rows n_ctx apart)
+                k.matvec_f16(order, v, len, n_ctx, &p16[..len], o)?;
+            }
+            None => {
+                // aarch64, several tokens: Vᵀ · p with p in f32 (tinyBLAS f16 × f32)
+                scores[n_kv..len].fill(0.0);
+                k.matvec_f16_f32(v, len, n_ctx, &scores[..len], o)?;
+            }
+        }
         Ok(())
     }
 

@@ -13,6 +13,7 @@
 //! per-pair frequency factors, which the kernels' `rope_norm`/`rope_neox` do not take.
 
 use super::config::{Config, RopeKind};
+use bague_kernels::GgmlOrder;
 
 #[cfg(feature = "std")]
 mod math {
@@ -41,6 +42,8 @@ pub(crate) struct Rope {
     head_dim: usize,
     freq_scale: f32,
     theta_scale: f32,
+    /// Pairs rotated in gcc's vectorized aarch64 form (see [`Rope::for_order`]).
+    vec_pairs: usize,
 }
 
 impl Rope {
@@ -50,7 +53,22 @@ impl Rope {
             head_dim: cfg.head_dim,
             freq_scale: cfg.rope_freq_scale,
             theta_scale: math::powf(cfg.rope_freq_base, -2.0 / cfg.head_dim as f32),
+            vec_pairs: 0,
         }
+    }
+
+    /// The rotation as llama.cpp's build for `order` computes it. gcc 12 vectorizes the
+    /// adjacent-pair (normal) rotation of ggml's aarch64 build four pairs at a time and
+    /// contracts it differently there: `x0·cos − x1·sin` becomes `fma(−x1, sin, x0·cos)` for
+    /// the first `4 · ⌊pairs / 4⌋` pairs (the scalar rest, and every NeoX pair, keep the
+    /// x86 form below). Read from the objects of that build (`rotate_pairs` inlined in
+    /// `ggml_compute_forward_rope_flt<float>`).
+    pub(crate) fn for_order(mut self, order: GgmlOrder) -> Rope {
+        self.vec_pairs = match (order, self.kind) {
+            (GgmlOrder::Aarch64 { .. }, RopeKind::Normal) => (self.head_dim / 2) & !3,
+            _ => 0,
+        };
+        self
     }
 
     /// Fills `table` (`[head_dim]`: `cos, sin` per pair) for position `pos`.
@@ -80,7 +98,11 @@ impl Rope {
                 // ggml's `x0*cos - x1*sin`, `x0*sin + x1*cos` as GCC compiles them for x86
                 // (contracted: one fused multiply-add, the second product rounded first);
                 // checked bit for bit against llama.cpp's Q and K.
-                h[a] = math::fmaf(x0, c, -(x1 * s));
+                h[a] = if i < self.vec_pairs {
+                    math::fmaf(-x1, s, x0 * c)
+                } else {
+                    math::fmaf(x0, c, -(x1 * s))
+                };
                 h[b] = math::fmaf(x0, s, x1 * c);
             }
         }

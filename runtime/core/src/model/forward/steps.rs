@@ -30,7 +30,6 @@
 
 use super::{F16Attn, Rows, Scratch, attention_q8_head, rms_norm_rows, rows_out};
 use crate::model::kv_cache::{KvCache, KvType};
-use crate::model::rope::Rope;
 use crate::model::weights::Tensor;
 use crate::model::{Error, Model};
 use crate::parallel::{Parallel, rows_per_chunk};
@@ -294,7 +293,8 @@ impl Op<'_, '_> {
                 let n_kv = pos + t + 1;
                 match kv_type {
                     KvType::F16 => {
-                        let a = F16Attn::with_n_ctx(hd, n_ctx, n, pos);
+                        let order = m.linalg.kernels().ggml_order();
+                        let a = F16Attn::with_n_ctx(order, hd, n_ctx, n, pos);
                         hd * n_kv + a.n_row() + hd * a.v_len(n_kv)
                     }
                     KvType::Q8_0 => 2 * hd * n_kv + n_kv,
@@ -319,7 +319,7 @@ impl Op<'_, '_> {
     ) -> Result<(), Error> {
         let c = &m.config;
         let k = m.linalg.kernels();
-        let (e, qd, kvd, ff, hd) = (c.n_embd, c.q_dim(), c.kv_dim(), c.n_ff, c.head_dim);
+        let (e, kvd, ff, hd) = (c.n_embd, c.kv_dim(), c.n_ff, c.head_dim);
         match *self {
             Op::Embed { .. } => {
                 let row = &mut s.x[i * e..(i + 1) * e];
@@ -373,14 +373,7 @@ impl Op<'_, '_> {
                 let r = b.n_cols();
                 k.add_bias(&mut buf_mut(s, dst)[i * r..(i + 1) * r], b.data)?;
             }
-            Op::Rope { .. } => {
-                let rope = Rope::new(c);
-                let table = &mut s.rope[i * hd..(i + 1) * hd];
-                let f = m.weights.rope_freqs.as_ref();
-                rope.table((pos + i) as i64, |j| f.map_or(1.0, |f| f.f32_at(j)), table);
-                rope.apply(table, &mut s.q[i * qd..(i + 1) * qd]);
-                rope.apply(table, &mut s.k[i * kvd..(i + 1) * kvd]);
-            }
+            Op::Rope { .. } => super::rope_token(m, s, i, pos),
             Op::Store { .. } => {
                 let (kr, vr) = (&s.k[i * kvd..(i + 1) * kvd], &s.v[i * kvd..(i + 1) * kvd]);
                 kv.store(k, l, pos + i, kr, vr)?;
