@@ -11,6 +11,10 @@
 #   sampler        the sampler on arbitrary settings and logits (NaN, inf, huge values)
 #   capi           the C ABI's entry points with arbitrary arguments, NULLs, short buffers
 #
+# FUZZ_SEED (default 1) fixes libFuzzer's random seed, so that CI replays the same
+# mutations from the committed seeds every run (a run on a faster machine goes further
+# down the same path); FUZZ_SEED=random explores from a new seed each run, as a soak does.
+#
 # Installs cargo-fuzz if missing. Uses a nightly toolchain with AddressSanitizer when one
 # is installed, else the stable toolchain with RUSTC_BOOTSTRAP=1 and no sanitizer.
 # New inputs go to a temporary corpus; the committed seeds in fuzz/corpus/TARGET are only
@@ -59,6 +63,10 @@ for target in "${targets[@]}"; do
     # chat/jinja.rs, test a_namespace_stored_in_itself_is_refused_and_stays_refused), but the
     # harness loads a new template per input, so each such input leaks once by design.
     leaks=()
+    seed=()
+    if [ "${FUZZ_SEED:-1}" != random ]; then
+        seed=(-seed="${FUZZ_SEED:-1}")
+    fi
     if [ "$target" = chat_template ]; then
         leaks=(-detect_leaks=0)
     fi
@@ -66,7 +74,7 @@ for target in "${targets[@]}"; do
     cargo "${toolchain[@]}" fuzz run -O "${sanitizer[@]}" "$target" "$work/$target" \
         "fuzz/corpus/$target" -- \
         -rss_limit_mb=1024 -max_total_time="$secs" -timeout=10 -print_final_stats=1 \
-        "${leaks[@]}" >"$log" 2>&1
+        "${seed[@]}" "${leaks[@]}" >"$log" 2>&1
     status=$?
     set -e
     runs="$(sed -n 's/^Done \([0-9]*\) runs in \([0-9]*\) second.*/\1 \2/p' "$log" | tail -n1)"
