@@ -5,7 +5,7 @@
 //!
 //! Lengths are checked before any work: a mismatch is a [`KernelError::Length`], never a panic.
 
-use super::{Backend, Kernels, cast, cast_mut, check_len, row_bytes};
+use super::{Backend, Kernels, cast, cast_mut, check_len, check_rows, row_bytes};
 use crate::arch::Isa;
 use crate::block::{BlockQ8_0, F16};
 use crate::{GgmlType, KernelError};
@@ -57,24 +57,7 @@ impl Kernels {
         if out.is_empty() {
             return Ok(());
         }
-        if row_stride < n_cols {
-            return Err(KernelError::Length {
-                what: "row_stride",
-                expected: n_cols,
-                got: row_stride,
-            });
-        }
-        let need = (out.len() - 1)
-            .checked_mul(row_stride)
-            .and_then(|v| v.checked_add(n_cols))
-            .ok_or(KernelError::Overflow)?;
-        if w.len() < need {
-            return Err(KernelError::Length {
-                what: "w",
-                expected: need,
-                got: w.len(),
-            });
-        }
+        check_rows(w.len(), out.len(), n_cols, row_stride)?;
         with_isa!(self, |isa| {
             let rows = out.iter_mut().enumerate();
             match order {
@@ -110,24 +93,7 @@ impl Kernels {
         if out.is_empty() {
             return Ok(());
         }
-        if row_stride < n_cols {
-            return Err(KernelError::Length {
-                what: "row_stride",
-                expected: n_cols,
-                got: row_stride,
-            });
-        }
-        let need = (out.len() - 1)
-            .checked_mul(row_stride)
-            .and_then(|v| v.checked_add(n_cols))
-            .ok_or(KernelError::Overflow)?;
-        if w.len() < need {
-            return Err(KernelError::Length {
-                what: "w",
-                expected: need,
-                got: w.len(),
-            });
-        }
+        check_rows(w.len(), out.len(), n_cols, row_stride)?;
         with_isa!(self, |isa| {
             for (i, o) in out.iter_mut().enumerate() {
                 let r = &w[i * row_stride..i * row_stride + n_cols];

@@ -701,24 +701,7 @@ impl Kernels {
         if out.is_empty() {
             return Ok(());
         }
-        if row_stride < rb {
-            return Err(KernelError::Length {
-                what: "row_stride",
-                expected: rb,
-                got: row_stride,
-            });
-        }
-        let need = (out.len() - 1)
-            .checked_mul(row_stride)
-            .and_then(|v| v.checked_add(rb))
-            .ok_or(KernelError::Overflow)?;
-        if w.len() < need {
-            return Err(KernelError::Length {
-                what: "w",
-                expected: need,
-                got: w.len(),
-            });
-        }
+        check_rows(w.len(), out.len(), rb, row_stride)?;
         with_weight!(
             wt,
             |W| {
@@ -814,6 +797,36 @@ fn row_bytes(ty: GgmlType, n: usize) -> Result<usize, KernelError> {
         None if n % ty.block_size() != 0 => Err(KernelError::NotBlockMultiple { ty, n }),
         None => Err(KernelError::Overflow),
     }
+}
+
+/// `n_rows` (≥ 1) rows of `row_len` elements, `row_stride` apart, fit in `w_len`, and a row
+/// fits in its stride. Errors: `Length` naming `row_stride` or `w`, `Overflow`.
+fn check_rows(
+    w_len: usize,
+    n_rows: usize,
+    row_len: usize,
+    row_stride: usize,
+) -> Result<(), KernelError> {
+    if row_stride < row_len {
+        return Err(KernelError::Length {
+            what: "row_stride",
+            expected: row_len,
+            got: row_stride,
+        });
+    }
+    let need = n_rows
+        .saturating_sub(1)
+        .checked_mul(row_stride)
+        .and_then(|v| v.checked_add(row_len))
+        .ok_or(KernelError::Overflow)?;
+    if w_len < need {
+        return Err(KernelError::Length {
+            what: "w",
+            expected: need,
+            got: w_len,
+        });
+    }
+    Ok(())
 }
 
 fn check_len(what: &'static str, expected: usize, got: usize) -> Result<(), KernelError> {
