@@ -63,15 +63,18 @@ for target in "${targets[@]}"; do
     # chat/jinja.rs, test a_namespace_stored_in_itself_is_refused_and_stays_refused), but the
     # harness loads a new template per input, so each such input leaks once by design.
     leaks=()
+    asan=("ASAN_OPTIONS=${ASAN_OPTIONS:-}")
     seed=()
     if [ "${FUZZ_SEED:-1}" != random ]; then
         seed=(-seed="${FUZZ_SEED:-1}")
     fi
     if [ "$target" = chat_template ]; then
+        # libFuzzer's per-input check, and LeakSanitizer's own at exit.
         leaks=(-detect_leaks=0)
+        asan=("ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0")
     fi
     set +e
-    cargo "${toolchain[@]}" fuzz run -O "${sanitizer[@]}" "$target" "$work/$target" \
+    env "${asan[@]}" cargo "${toolchain[@]}" fuzz run -O "${sanitizer[@]}" "$target" "$work/$target" \
         "fuzz/corpus/$target" -- \
         -rss_limit_mb=1024 -max_total_time="$secs" -timeout=10 -print_final_stats=1 \
         "${seed[@]}" "${leaks[@]}" >"$log" 2>&1
